@@ -1,0 +1,133 @@
+//! Reference data shared by every service: organisations and petition categories.
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::FieldError;
+
+const ORGANISATIONS_CSV: &str = include_str!("../data/organisations.csv");
+const CATEGORIES_CSV: &str = include_str!("../data/categories.csv");
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organisation {
+    pub code: String,
+    pub name_en: String,
+    pub name_fa: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category {
+    pub code: CategoryCode,
+    pub organisation: String,
+    pub first_response_days: u32,
+    pub resolution_days: u32,
+    pub name_en: String,
+    pub name_fa: String,
+}
+
+/// The code of a known petition category, e.g. `pension-payment`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CategoryCode(String);
+
+fn data_rows(csv: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
+    csv.lines().skip(1).filter(|l| !l.trim().is_empty()).map(|l| l.split(',').map(str::trim).collect())
+}
+
+pub fn organisations() -> &'static [Organisation] {
+    static ORGANISATIONS: OnceLock<Vec<Organisation>> = OnceLock::new();
+    ORGANISATIONS.get_or_init(|| {
+        data_rows(ORGANISATIONS_CSV)
+            .filter(|cols| cols.len() == 3)
+            .map(|cols| Organisation {
+                code: cols[0].to_owned(),
+                name_en: cols[1].to_owned(),
+                name_fa: cols[2].to_owned(),
+            })
+            .collect()
+    })
+}
+
+pub fn categories() -> &'static [Category] {
+    static CATEGORIES: OnceLock<Vec<Category>> = OnceLock::new();
+    CATEGORIES.get_or_init(|| {
+        data_rows(CATEGORIES_CSV)
+            .filter(|cols| cols.len() == 6)
+            .filter_map(|cols| {
+                Some(Category {
+                    code: CategoryCode(cols[0].to_owned()),
+                    organisation: cols[1].to_owned(),
+                    first_response_days: cols[2].parse().ok()?,
+                    resolution_days: cols[3].parse().ok()?,
+                    name_en: cols[4].to_owned(),
+                    name_fa: cols[5].to_owned(),
+                })
+            })
+            .collect()
+    })
+}
+
+impl CategoryCode {
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let wanted = input.trim().to_ascii_lowercase();
+        categories().iter().find(|c| c.code.0 == wanted).map(|c| c.code.clone()).ok_or_else(|| {
+            FieldError::new("category", "category_unknown", "category is not one of the published categories")
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn category(&self) -> &'static Category {
+        categories()
+            .iter()
+            .find(|c| c.code == *self)
+            .unwrap_or_else(|| unreachable!("a CategoryCode only holds known categories"))
+    }
+}
+
+impl fmt::Display for CategoryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for CategoryCode {
+    type Error = FieldError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<CategoryCode> for String {
+    fn from(value: CategoryCode) -> Self {
+        value.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_category_belongs_to_a_known_organisation() {
+        assert!(categories().len() >= 10);
+        for category in categories() {
+            assert!(
+                organisations().iter().any(|o| o.code == category.organisation),
+                "{} names unknown organisation {}",
+                category.code,
+                category.organisation
+            );
+            assert!(category.first_response_days <= category.resolution_days);
+        }
+    }
+
+    #[test]
+    fn parses_known_and_refuses_unknown_categories() {
+        assert_eq!(CategoryCode::parse(" Pension-Payment ").unwrap().as_str(), "pension-payment");
+        assert_eq!(CategoryCode::parse("weather").unwrap_err().code, "category_unknown");
+    }
+}

@@ -1,0 +1,31 @@
+//! Pasokh's domain: every value that crosses the system's edge is parsed into
+//! one of these types first, so the rest of the code never handles a raw
+//! national id, mobile number or province string.
+
+mod calendar;
+mod catalog;
+mod citizen_ref;
+mod digits;
+mod error;
+mod jalali;
+mod kind;
+mod mobile;
+mod national_id;
+mod province;
+mod status;
+mod text;
+mod tracking_code;
+
+pub use calendar::add_working_days;
+pub use catalog::{Category, CategoryCode, Organisation, categories, organisations};
+pub use citizen_ref::{CitizenRef, CitizenRefKey};
+pub use digits::normalize_digits;
+pub use error::{FieldError, ValidationErrors};
+pub use jalali::{JalaliDate, format_jalali};
+pub use kind::{Channel, PetitionKind};
+pub use mobile::Mobile;
+pub use national_id::NationalId;
+pub use province::{Province, ProvinceCode, provinces};
+pub use status::{CaseStatus, InvalidTransition};
+pub use text::PetitionText;
+pub use tracking_code::TrackingCode;

@@ -1,0 +1,90 @@
+use std::fmt;
+
+use crate::digits::normalize_digits;
+use crate::error::FieldError;
+
+/// An Iranian national id (کد ملی): ten digits whose last is a mod-11 check digit.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct NationalId(String);
+
+impl NationalId {
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let digits: String = normalize_digits(input.trim()).chars().filter(|c| *c != '-').collect();
+        if digits.len() != 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(FieldError::new(
+                "national_id",
+                "national_id_format",
+                "national id must be exactly 10 digits",
+            ));
+        }
+        let d: Vec<u32> = digits.bytes().map(|b| u32::from(b - b'0')).collect();
+        if d.iter().all(|x| *x == d[0]) {
+            return Err(FieldError::new(
+                "national_id",
+                "national_id_repeated",
+                "national id cannot be one digit repeated",
+            ));
+        }
+        let sum: u32 = d[..9].iter().enumerate().map(|(i, x)| x * (10 - i as u32)).sum();
+        let s = sum % 11;
+        let expected = if s < 2 { s } else { 11 - s };
+        if d[9] != expected {
+            return Err(FieldError::new(
+                "national_id",
+                "national_id_checksum",
+                "national id check digit does not match",
+            ));
+        }
+        Ok(Self(digits))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+// Personal data: never printed whole in logs or debug output.
+impl fmt::Debug for NationalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NationalId(******{})", &self.0[6..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_valid_ids_in_any_digit_script() {
+        for id in ["0499370899", "0084575948", "1234567891", "۰۴۹۹۳۷۰۸۹۹", "٠٤٩٩٣٧٠٨٩٩", "049-937089-9"] {
+            assert!(NationalId::parse(id).is_ok(), "{id} should be valid");
+        }
+        assert_eq!(NationalId::parse("۰۴۹۹۳۷۰۸۹۹").unwrap().as_str(), "0499370899");
+    }
+
+    #[test]
+    fn rejects_wrong_check_digit() {
+        assert_eq!(NationalId::parse("0499370898").unwrap_err().code, "national_id_checksum");
+        assert_eq!(NationalId::parse("1234567890").unwrap_err().code, "national_id_checksum");
+    }
+
+    #[test]
+    fn rejects_wrong_length_and_letters() {
+        for id in ["", "123", "04993708999", "04993708a9"] {
+            assert_eq!(NationalId::parse(id).unwrap_err().code, "national_id_format", "{id}");
+        }
+    }
+
+    #[test]
+    fn rejects_repeated_digits_even_when_checksum_holds() {
+        // 1111111111 satisfies the mod-11 rule but is not issued
+        assert_eq!(NationalId::parse("1111111111").unwrap_err().code, "national_id_repeated");
+        assert_eq!(NationalId::parse("0000000000").unwrap_err().code, "national_id_repeated");
+    }
+
+    #[test]
+    fn debug_output_masks_the_id() {
+        let id = NationalId::parse("0499370899").unwrap();
+        assert!(!format!("{id:?}").contains("0499370899"));
+    }
+}
