@@ -37,7 +37,7 @@ impl PetitionText {
 /// Persian text normalisation shared by every free-text field.
 ///
 /// ZWNJ (U+200C) is kept: it is part of Persian spelling (می‌خواهم), not noise.
-pub fn normalize_text(input: &str) -> String {
+pub(crate) fn normalize_text(input: &str) -> String {
     let mapped: String = input
         .chars()
         .filter_map(|c| match c {

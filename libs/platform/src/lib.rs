@@ -1,0 +1,19 @@
+//! The one way a Pasokh service starts and stops.
+//!
+//! A service's `main` parses [`cli::Cli`], loads its settings with
+//! [`config::load`], calls [`telemetry::init`], builds its app, and runs its
+//! tasks under [`tasks::run_until_first_exit`] with a [`shutdown`] token.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+mod error;
+pub mod grpc;
+pub mod http;
+pub mod metrics;
+pub mod problem;
+pub mod shutdown;
+pub mod tasks;
+pub mod telemetry;
+
+pub use error::{Error, Result};

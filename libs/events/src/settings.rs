@@ -1,0 +1,73 @@
+use std::collections::BTreeMap;
+
+use rdkafka::ClientConfig;
+use rdkafka::consumer::StreamConsumer;
+use rdkafka::producer::FutureProducer;
+use serde::{Deserialize, Serialize};
+
+use crate::Result;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSettings {
+    pub bootstrap_servers: String,
+    pub lifecycle_topic: String,
+    pub delivery_topic: String,
+    /// Consumer group of this service (ignored by services that only produce).
+    pub consumer_group: String,
+    /// Extra librdkafka properties, passed through as they are (e.g. `security.protocol`).
+    pub properties: BTreeMap<String, String>,
+}
+
+impl KafkaSettings {
+    pub fn local(consumer_group: &str) -> Self {
+        Self {
+            bootstrap_servers: "127.0.0.1:59092".into(),
+            lifecycle_topic: "pasokh.petition.lifecycle.v1".into(),
+            delivery_topic: "pasokh.notification.delivery.v1".into(),
+            consumer_group: consumer_group.into(),
+            properties: BTreeMap::new(),
+        }
+    }
+
+    fn base(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.bootstrap_servers);
+        for (key, value) in &self.properties {
+            config.set(key, value);
+        }
+        config
+    }
+
+    /// Idempotent producer, `acks=all`: a retried send never duplicates or reorders a partition.
+    pub fn producer(&self) -> Result<FutureProducer> {
+        let mut config = ClientConfig::new();
+        config
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("compression.type", "lz4")
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", "15000");
+        // the pass-through properties win, so operators can tune timeouts
+        for (key, value) in self.base().config_map() {
+            config.set(key, value);
+        }
+        Ok(config.create()?)
+    }
+
+    /// Consumer with manual commits: offsets move only after the effect is durable.
+    pub fn consumer(&self, group: &str) -> Result<StreamConsumer> {
+        let mut config = ClientConfig::new();
+        config
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "1000")
+            .set("partition.assignment.strategy", "cooperative-sticky");
+        for (key, value) in self.base().config_map() {
+            config.set(key, value);
+        }
+        Ok(config.create()?)
+    }
+}

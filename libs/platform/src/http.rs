@@ -1,0 +1,133 @@
+//! HTTP plumbing: ops endpoints (`/healthz`, `/readyz`, `/metrics`), request
+//! metrics and tracing, and a server that drains on shutdown.
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use opentelemetry::propagation::Extractor;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::metrics::{HttpLabels, HttpMetrics};
+
+type CheckFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+type Check = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
+
+/// Named dependency checks behind `/readyz`: the service is ready when all pass.
+#[derive(Clone, Default)]
+pub struct Readiness {
+    checks: Vec<(&'static str, Check)>,
+}
+
+impl Readiness {
+    pub fn with_check<F, Fut>(mut self, name: &'static str, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.checks.push((name, Arc::new(move || Box::pin(check()))));
+        self
+    }
+
+    /// Adds the standard database check.
+    pub fn with_database(self, pool: sqlx::PgPool) -> Self {
+        self.with_check("database", move || {
+            let pool = pool.clone();
+            async move {
+                if crate::db::is_reachable(&pool).await { Ok(()) } else { Err("database unreachable".into()) }
+            }
+        })
+    }
+
+    async fn report(&self) -> (bool, serde_json::Value) {
+        let mut all_ok = true;
+        let mut report = serde_json::Map::new();
+        for (name, check) in &self.checks {
+            let outcome = match tokio::time::timeout(Duration::from_secs(3), check()).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err("check timed out".into()),
+            };
+            all_ok &= outcome.is_ok();
+            report.insert((*name).into(), outcome.err().map_or_else(|| "ok".into(), serde_json::Value::String));
+        }
+        (all_ok, serde_json::Value::Object(report))
+    }
+}
+
+#[derive(Clone)]
+struct OpsState {
+    readiness: Readiness,
+    registry: Arc<Registry>,
+}
+
+/// Adds the ops endpoints and request metrics/tracing to a service's router.
+pub fn with_ops(router: Router, readiness: Readiness, registry: Arc<Registry>, metrics: HttpMetrics) -> Router {
+    let ops = Router::new()
+        .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "alive"})) }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .with_state(OpsState { readiness, registry });
+    router.merge(ops).layer(middleware::from_fn_with_state(metrics, observe))
+}
+
+async fn readyz(State(state): State<OpsState>) -> Response {
+    let (ready, report) = state.readiness.report().await;
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(serde_json::json!({"ready": ready, "checks": report}))).into_response()
+}
+
+async fn metrics_text(State(state): State<OpsState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        crate::metrics::encode(&state.registry),
+    )
+        .into_response()
+}
+
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+async fn observe(State(metrics): State<HttpMetrics>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
+    let span = tracing::info_span!("http request", otel.name = %format!("{method} {route}"), otel.kind = "server",
+        http.request.method = %method, http.route = %route, http.response.status_code = tracing::field::Empty);
+    let _ = span.set_parent(parent);
+    let started = Instant::now();
+    let response = next.run(request).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    span.record("http.response.status_code", status);
+    let labels = HttpLabels { method, route, status };
+    metrics.requests.get_or_create(&labels).inc();
+    metrics.duration.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Serves until the token is cancelled, then stops accepting and lets in-flight requests finish.
+pub async fn serve(listener: TcpListener, router: Router, token: CancellationToken) -> std::io::Result<()> {
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "http listening");
+    axum::serve(listener, router).with_graceful_shutdown(async move { token.cancelled().await }).await
+}

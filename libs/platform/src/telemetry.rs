@@ -1,0 +1,88 @@
+//! JSON logs always; OpenTelemetry traces over OTLP/gRPC when an endpoint is configured.
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use serde::{Deserialize, Serialize};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// `RUST_LOG`-style filter, e.g. `info,pasokh_intake=debug`
+    pub log_filter: String,
+    /// `json` (default, for collectors) or `text` (for humans at a terminal)
+    pub log_format: String,
+    /// OTLP/gRPC collector, e.g. `http://127.0.0.1:4317`; traces are off when empty
+    pub otlp_endpoint: String,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self { log_filter: "info".into(), log_format: "json".into(), otlp_endpoint: String::new() }
+    }
+}
+
+/// Flushes pending spans when dropped at the end of `main`.
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            if let Err(error) = provider.shutdown() {
+                eprintln!("telemetry shutdown failed: {error}");
+            }
+        }
+    }
+}
+
+/// Installs the global subscriber and W3C trace-context propagator. Call once, inside the tokio runtime.
+pub fn init(service: &'static str, settings: &TelemetrySettings) -> Result<TelemetryGuard> {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let filter = EnvFilter::try_new(&settings.log_filter)
+        .map_err(|e| Error::Telemetry(format!("log_filter `{}`: {e}", settings.log_filter)))?;
+
+    let provider = if settings.otlp_endpoint.is_empty() {
+        None
+    } else {
+        use opentelemetry_otlp::WithExportConfig;
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(&settings.otlp_endpoint)
+            .build()
+            .map_err(|e| Error::Telemetry(e.to_string()))?;
+        Some(
+            SdkTracerProvider::builder()
+                .with_batch_exporter(exporter)
+                .with_resource(Resource::builder().with_service_name(service).build())
+                .build(),
+        )
+    };
+    let otel_layer = provider.as_ref().map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service)));
+    if let Some(p) = &provider {
+        opentelemetry::global::set_tracer_provider(p.clone());
+    }
+
+    let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
+    let installed = if settings.log_format == "text" {
+        registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)).try_init()
+    } else {
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .with_writer(std::io::stderr),
+            )
+            .try_init()
+    };
+    installed.map_err(|e| Error::Telemetry(e.to_string()))?;
+    Ok(TelemetryGuard { provider })
+}
