@@ -16,6 +16,7 @@ pub struct KafkaSettings {
     /// Consumer group of this service (ignored by services that only produce).
     pub consumer_group: String,
     /// Extra librdkafka properties, passed through as they are (e.g. `security.protocol`).
+    #[serde(default)]
     pub properties: BTreeMap<String, String>,
 }
 

@@ -1,0 +1,14 @@
+//! Intake: the public edge. Parses petitions, stores them with their outbox
+//! event in one transaction, and answers with a tracking code at once.
+
+pub mod app;
+pub mod config;
+mod error;
+mod grpc;
+mod http;
+mod petitions;
+mod store;
+
+pub use app::{App, migrate};
+pub use config::Settings;
+pub use error::{Error, Result};

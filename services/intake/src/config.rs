@@ -1,0 +1,40 @@
+use pasokh_events::KafkaSettings;
+use pasokh_platform::config::{ListenSettings, Secret};
+use pasokh_platform::db::DatabaseSettings;
+use pasokh_platform::telemetry::TelemetrySettings;
+use serde::{Deserialize, Serialize};
+
+/// Intake's settings. One deployment per province: `province` says which.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// ISO 3166-2:IR code of the province this deployment serves, e.g. `IR-23`
+    pub province: String,
+    pub listen: ListenSettings,
+    pub database: DatabaseSettings,
+    pub kafka: KafkaSettings,
+    pub telemetry: TelemetrySettings,
+    /// Key of the HMAC that turns national ids into `citizen_ref` on events
+    pub citizen_ref_key: Secret,
+    /// Routing's gRPC endpoint, for status lookups
+    pub routing_grpc_url: String,
+    /// Seconds in-flight work gets after SIGTERM
+    pub shutdown_drain_secs: u64,
+}
+
+pub const DEV_CITIZEN_REF_KEY: &str = "dev-only-citizen-ref-key-change-me";
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            province: "IR-23".into(),
+            listen: ListenSettings::new(8081, 9081),
+            database: DatabaseSettings::local("pasokh_intake"),
+            kafka: KafkaSettings::local("pasokh-intake"),
+            telemetry: TelemetrySettings::default(),
+            citizen_ref_key: Secret::new(DEV_CITIZEN_REF_KEY),
+            routing_grpc_url: "http://127.0.0.1:9083".into(),
+            shutdown_drain_secs: 20,
+        }
+    }
+}

@@ -1,0 +1,73 @@
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use pasokh_domain::ValidationErrors;
+use pasokh_platform::problem::Problem;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid input")]
+    Validation(#[from] ValidationErrors),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("database failed")]
+    Database(#[from] sqlx::Error),
+    #[error("event pipeline failed")]
+    Events(#[from] pasokh_events::Error),
+    #[error("platform failed")]
+    Platform(#[from] pasokh_platform::Error),
+    #[error("configuration is invalid: {0}")]
+    Config(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let problem = match self {
+            Error::Validation(errors) => Problem::validation(errors),
+            Error::NotFound(what) => Problem::not_found(what),
+            Error::UnsupportedMediaType => Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the request body as application/json",
+            ),
+            Error::MalformedJson(detail) => {
+                Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "the request body is not valid JSON")
+                    .with_detail(detail)
+            }
+            Error::Database(error) if is_unavailable(&error) => {
+                tracing::warn!(%error, "database unavailable");
+                Problem::unavailable("the petition store is unavailable; nothing was saved, please retry")
+            }
+            other => {
+                tracing::error!(error = %pasokh_platform::tasks::error_chain(&other), "request failed");
+                Problem::internal()
+            }
+        };
+        problem.into_response()
+    }
+}
+
+fn is_unavailable(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed)
+}
+
+impl From<Error> for tonic::Status {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Validation(errors) => tonic::Status::invalid_argument(
+                errors.errors.iter().map(|e| format!("{} ({}): {}", e.field, e.code, e.message)).collect::<Vec<_>>().join("; "),
+            ),
+            Error::NotFound(what) => tonic::Status::not_found(format!("{what} not found")),
+            Error::Database(ref e) if is_unavailable(e) => tonic::Status::unavailable("database unavailable"),
+            other => {
+                tracing::error!(error = %pasokh_platform::tasks::error_chain(&other), "grpc request failed");
+                tonic::Status::internal("internal error")
+            }
+        }
+    }
+}
