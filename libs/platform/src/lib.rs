@@ -12,6 +12,7 @@ pub mod grpc;
 pub mod http;
 pub mod metrics;
 pub mod problem;
+pub mod service;
 pub mod shutdown;
 pub mod tasks;
 pub mod telemetry;

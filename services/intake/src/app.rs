@@ -9,7 +9,9 @@ use pasokh_events::metrics::EventMetrics;
 use pasokh_events::outbox::OutboxRelay;
 use pasokh_platform::http::Readiness;
 use pasokh_platform::metrics::HttpMetrics;
+use pasokh_platform::service::{Listeners, Service};
 use pasokh_platform::tasks::{BoxError, ServiceTasks};
+use pasokh_platform::telemetry::TelemetrySettings;
 use pasokh_proto::intake::v1::intake_service_server::IntakeServiceServer;
 use pasokh_proto::routing::v1::case_service_client::CaseServiceClient;
 use prometheus_client::registry::Registry;
@@ -28,6 +30,32 @@ pub async fn migrate(settings: &Settings) -> Result<()> {
     let pool = settings.database.pool()?;
     pasokh_platform::db::migrate(&pool, &MIGRATOR).await?;
     Ok(())
+}
+
+impl Service for App {
+    const NAME: &'static str = "intake";
+    const SERVICE_NAME: &'static str = "pasokh-intake";
+    type Settings = Settings;
+
+    fn telemetry(settings: &Settings) -> &TelemetrySettings {
+        &settings.telemetry
+    }
+
+    async fn migrate(settings: &Settings) -> Result<(), BoxError> {
+        Ok(migrate(settings).await?)
+    }
+
+    async fn build(settings: &Settings) -> Result<Self, BoxError> {
+        Ok(App::build(settings).await?)
+    }
+
+    fn addresses(&self) -> Listeners {
+        Listeners { http: Some(self.http_addr()), grpc: Some(self.grpc_addr()) }
+    }
+
+    async fn run(self, token: CancellationToken) -> Result<(), BoxError> {
+        App::run(self, token).await
+    }
 }
 
 pub struct App {
@@ -71,9 +99,7 @@ impl App {
         });
         let http_router =
             pasokh_platform::http::with_ops(router(state), readiness, Arc::new(registry), http_metrics);
-        let host = &settings.listen.host;
-        let http_listener = TcpListener::bind((host.as_str(), settings.listen.http_port)).await.map_err(pasokh_platform::Error::from)?;
-        let grpc_listener = TcpListener::bind((host.as_str(), settings.listen.grpc_port)).await.map_err(pasokh_platform::Error::from)?;
+        let (http_listener, grpc_listener) = pasokh_platform::service::bind(&settings.listen).await?;
         Ok(Self {
             http_listener,
             grpc_listener,

@@ -1,0 +1,13 @@
+//! Routing: turns each submitted petition into a case at the responsible
+//! unit, with working-day deadlines, and publishes every later lifecycle event.
+
+pub mod app;
+pub mod config;
+mod consume;
+mod error;
+mod grpc;
+mod store;
+
+pub use app::{App, migrate};
+pub use config::Settings;
+pub use error::{Error, Result};

@@ -1,0 +1,73 @@
+//! The shared `main` of every Pasokh service: parse the CLI, load settings,
+//! start telemetry, then `migrate` or `serve` until a signal.
+use std::future::Future;
+use std::net::SocketAddr;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Cli, Command};
+use crate::config::ListenSettings;
+use crate::tasks::{BoxError, error_chain};
+use crate::telemetry::TelemetrySettings;
+
+pub trait Service: Sized + Send {
+    /// `intake`, `routing`, …: names the default config file `config/<name>.toml`.
+    const NAME: &'static str;
+    /// `pasokh-intake`, …: the telemetry service name.
+    const SERVICE_NAME: &'static str;
+    type Settings: Default + Serialize + DeserializeOwned + Send + Sync;
+
+    fn telemetry(settings: &Self::Settings) -> &TelemetrySettings;
+    fn migrate(settings: &Self::Settings) -> impl Future<Output = Result<(), BoxError>> + Send;
+    fn build(settings: &Self::Settings) -> impl Future<Output = Result<Self, BoxError>> + Send;
+    /// Where it listens, for the start-up log line.
+    fn addresses(&self) -> Listeners;
+    fn run(self, token: CancellationToken) -> impl Future<Output = Result<(), BoxError>> + Send;
+}
+
+/// Runs a service binary; returns the error chain to print when it fails.
+pub async fn main<S: Service>() -> Result<(), String> {
+    let cli = Cli::from_env().map_err(|e| e.to_string())?;
+    let settings: S::Settings = crate::config::load(S::NAME, cli.config_file.as_deref())
+        .map_err(|e| format!("loading {} configuration: {}", S::NAME, error_chain(&e)))?;
+    if cli.command == Command::PrintConfig {
+        println!("{}", crate::config::to_redacted_json(&settings));
+        return Ok(());
+    }
+    let _telemetry = crate::telemetry::init(S::SERVICE_NAME, S::telemetry(&settings)).map_err(|e| e.to_string())?;
+    let outcome = match cli.command {
+        Command::Migrate => S::migrate(&settings).await.map_err(|e| format!("migrating: {}", error_chain(e.as_ref()))),
+        _ => serve::<S>(&settings).await,
+    };
+    if let Err(error) = &outcome {
+        tracing::error!(error = %error, "{} exited with an error", S::SERVICE_NAME);
+    }
+    outcome
+}
+
+async fn serve<S: Service>(settings: &S::Settings) -> Result<(), String> {
+    let token = crate::shutdown::on_signal();
+    let service = S::build(settings).await.map_err(|e| format!("starting: {}", error_chain(e.as_ref())))?;
+    let addresses = service.addresses();
+    tracing::info!(http = ?addresses.http, grpc = ?addresses.grpc, "{} ready", S::SERVICE_NAME);
+    service.run(token).await.map_err(|e| format!("stopped: {}", error_chain(e.as_ref())))?;
+    tracing::info!("{} stopped cleanly", S::SERVICE_NAME);
+    Ok(())
+}
+
+/// Addresses a service bound; `None` for a protocol it does not serve.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Listeners {
+    pub http: Option<SocketAddr>,
+    pub grpc: Option<SocketAddr>,
+}
+
+/// Binds the HTTP and gRPC listeners of [`ListenSettings`] (port 0 picks a free port).
+pub async fn bind(listen: &ListenSettings) -> crate::Result<(TcpListener, TcpListener)> {
+    let http = TcpListener::bind((listen.host.as_str(), listen.http_port)).await?;
+    let grpc = TcpListener::bind((listen.host.as_str(), listen.grpc_port)).await?;
+    Ok((http, grpc))
+}

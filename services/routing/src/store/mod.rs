@@ -1,0 +1,132 @@
+//! Routing's own tables: rules, cases and their history.
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool, Row};
+use uuid::Uuid;
+
+use crate::Result;
+
+pub(crate) struct Rule {
+    pub category: String,
+    pub organisation: String,
+    pub first_response_days: u32,
+    pub resolution_days: u32,
+}
+
+/// Brings the rules table in line with the catalogue compiled into this build.
+pub(crate) async fn seed_rules(pool: &PgPool) -> Result<usize> {
+    let mut tx = pool.begin().await?;
+    let categories = pasokh_domain::categories();
+    for category in categories {
+        sqlx::query(
+            "INSERT INTO routing_rules (category, organisation, first_response_days, resolution_days) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (category) DO UPDATE SET organisation = EXCLUDED.organisation, \
+             first_response_days = EXCLUDED.first_response_days, resolution_days = EXCLUDED.resolution_days, updated_at = now()",
+        )
+        .bind(category.code.as_str())
+        .bind(&category.organisation)
+        .bind(category.first_response_days as i32)
+        .bind(category.resolution_days as i32)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(categories.len())
+}
+
+pub(crate) async fn rule_for(conn: &mut PgConnection, category: &str) -> Result<Option<Rule>> {
+    let row = sqlx::query(
+        "SELECT category, organisation, first_response_days, resolution_days FROM routing_rules WHERE category = $1",
+    )
+    .bind(category)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| Rule {
+        category: r.get("category"),
+        organisation: r.get("organisation"),
+        first_response_days: r.get::<i32, _>("first_response_days").max(0) as u32,
+        resolution_days: r.get::<i32, _>("resolution_days").max(0) as u32,
+    }))
+}
+
+pub(crate) struct NewCase<'a> {
+    pub petition_id: Uuid,
+    pub tracking_code: &'a str,
+    pub province: &'a str,
+    pub category: &'a str,
+    pub citizen_ref: &'a str,
+    pub organisation: &'a str,
+    pub unit: &'a str,
+    pub rule: &'a str,
+    pub first_response_due: DateTime<Utc>,
+    pub resolution_due: DateTime<Utc>,
+}
+
+/// Creates the case as routed, with its first two history entries. `false` if it already existed.
+pub(crate) async fn insert_routed_case(conn: &mut PgConnection, case: &NewCase<'_>, event_id: Uuid) -> Result<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO cases (petition_id, tracking_code, province, category, citizen_ref, status, organisation, unit, rule, \
+         first_response_due, resolution_due) VALUES ($1, $2, $3, $4, $5, 'routed', $6, $7, $8, $9, $10) \
+         ON CONFLICT (petition_id) DO NOTHING",
+    )
+    .bind(case.petition_id)
+    .bind(case.tracking_code)
+    .bind(case.province)
+    .bind(case.category)
+    .bind(case.citizen_ref)
+    .bind(case.organisation)
+    .bind(case.unit)
+    .bind(case.rule)
+    .bind(case.first_response_due)
+    .bind(case.resolution_due)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if inserted {
+        sqlx::query(
+            "INSERT INTO case_history (petition_id, event_id, from_status, to_status, note) VALUES \
+             ($1, $2, NULL, 'submitted', ''), ($1, $2, 'submitted', 'routed', $3)",
+        )
+        .bind(case.petition_id)
+        .bind(event_id)
+        .bind(format!("rule {} → {}", case.rule, case.unit))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(inserted)
+}
+
+pub(crate) struct CaseRow {
+    pub petition_id: Uuid,
+    pub tracking_code: String,
+    pub province: String,
+    pub category: String,
+    pub status: String,
+    pub organisation: String,
+    pub unit: String,
+    pub first_response_due: DateTime<Utc>,
+    pub resolution_due: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub(crate) async fn case(pool: &PgPool, petition_id: Uuid) -> Result<Option<CaseRow>> {
+    let row = sqlx::query(
+        "SELECT petition_id, tracking_code, province, category, status, organisation, unit, first_response_due, \
+         resolution_due, updated_at FROM cases WHERE petition_id = $1",
+    )
+    .bind(petition_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| CaseRow {
+        petition_id: r.get("petition_id"),
+        tracking_code: r.get("tracking_code"),
+        province: r.get("province"),
+        category: r.get("category"),
+        status: r.get("status"),
+        organisation: r.get("organisation"),
+        unit: r.get("unit"),
+        first_response_due: r.get("first_response_due"),
+        resolution_due: r.get("resolution_due"),
+        updated_at: r.get("updated_at"),
+    }))
+}
