@@ -16,8 +16,18 @@ STATE="${PASOKH_STATE_DIR:-$ROOT/.local}"
 PG_PORT="${PASOKH_PG_PORT:-55432}"
 KAFKA_PORT="${PASOKH_KAFKA_PORT:-59092}"
 KAFKA_CONTROLLER_PORT="${PASOKH_KAFKA_CONTROLLER_PORT:-59093}"
-PG_DATA="$STATE/pg/data"
-PG_RUN="$STATE/pg/run"
+# initdb and the server run as the postgres user when we are root; it must be
+# able to reach the cluster's folder. A fresh clone under a private folder
+# (mktemp -d is 0700) is not reachable, so the cluster then lives beside
+# PostgreSQL's own data, keyed by this checkout's path.
+pg_base() {
+  if [ -n "${PASOKH_PG_DIR:-}" ]; then echo "$PASOKH_PG_DIR"; return; fi
+  if [ "$(id -u)" != 0 ] || runuser -u postgres -- test -x "$STATE" 2>/dev/null || ! id postgres >/dev/null 2>&1; then
+    echo "$STATE/pg"
+  else
+    echo "/var/lib/postgresql/pasokh-$(printf '%s' "$ROOT" | sha1sum | cut -c1-10)"
+  fi
+}
 KAFKA_LIBS="$STATE/kafka-libs"
 KAFKA_DIR="$STATE/kafka"
 DATABASES=(pasokh_intake pasokh_routing pasokh_notification pasokh_reporting)
@@ -61,6 +71,9 @@ ensure_postgres_installed() {
   command -v psql >/dev/null || apt_install postgresql-client
 }
 
+PG_BASE=""
+pg_paths() { PG_BASE=$(pg_base); PG_DATA="$PG_BASE/data"; PG_RUN="$PG_BASE/run"; }
+
 pg_running() { [ -n "$(pg_bin)" ] && [ -f "$PG_DATA/PG_VERSION" ] && as_pg_owner "$(pg_bin)/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; }
 
 psql_admin() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
@@ -68,11 +81,12 @@ psql_admin() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -q
 postgres_up() {
   ensure_postgres_installed
   local bin; bin=$(pg_bin)
-  mkdir -p "$STATE/pg"
+  pg_paths
+  mkdir -p "$PG_BASE"
   if [ ! -f "$PG_DATA/PG_VERSION" ]; then
     say "creating PostgreSQL cluster in $PG_DATA"
     mkdir -p "$PG_DATA" "$PG_RUN"
-    [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$STATE/pg"
+    [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$PG_BASE"
     as_pg_owner "$bin/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
     cat >>"$PG_DATA/postgresql.conf" <<EOF
 # pasokh local stack
@@ -93,8 +107,8 @@ EOF
     # fsync stays on: the benchmark measures durable commits. Tests may turn it off via PASOKH_PG_FAST=1.
     local opts="-p $PG_PORT"
     [ "${PASOKH_PG_FAST:-0}" = 1 ] && opts="$opts -c fsync=off -c synchronous_commit=off"
-    as_pg_owner "$bin/pg_ctl" -D "$PG_DATA" -l "$STATE/pg/server.log" -o "$opts" -w -t 60 start >/dev/null \
-      || { tail -n 30 "$STATE/pg/server.log" >&2; die "PostgreSQL did not start"; }
+    as_pg_owner "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_BASE/server.log" -o "$opts" -w -t 60 start >/dev/null \
+      || { tail -n 30 "$PG_BASE/server.log" >&2; die "PostgreSQL did not start"; }
   fi
   psql_admin -d postgres -c "DO \$\$ BEGIN
       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pasokh') THEN
@@ -238,12 +252,14 @@ status() {
   if kafka_running; then echo "kafka     up    127.0.0.1:$KAFKA_PORT (pid $(kafka_pid))"; else echo "kafka     down"; fi
 }
 
+pg_paths
+
 case "${1:-}" in
   up) postgres_up; kafka_up; status ;;
   down) kafka_down; postgres_down ;;
   kafka-up) kafka_up ;;
   kafka-down) kafka_down ;;
   status) status ;;
-  reset) kafka_down; postgres_down; rm -rf "$STATE/pg" "$KAFKA_DIR"; say "local state removed" ;;
+  reset) kafka_down; postgres_down; rm -rf "$PG_BASE" "$KAFKA_DIR"; say "local state removed" ;;
   *) echo "usage: $0 up|down|status|reset|kafka-up|kafka-down" >&2; exit 2 ;;
 esac

@@ -18,5 +18,7 @@ pub mod settings;
 pub use error::{Error, Result};
 pub use settings::KafkaSettings;
 
-/// Migrations every service with an outbox or consumer needs, to copy into its own migration folder.
-pub const OUTBOX_TABLE_SQL: &str = include_str!("../sql/outbox.sql");
+/// The outbox table every publishing service has (its migrations hold a copy; a test checks they match).
+pub const OUTBOX_SQL: &str = include_str!("../sql/outbox.sql");
+/// The `processed_events` table every consuming service has (copied the same way).
+pub const PROCESSED_EVENTS_SQL: &str = include_str!("../sql/processed_events.sql");

@@ -2,7 +2,6 @@
 use chrono::{DateTime, Utc};
 use pasokh_proto::events::v1::PetitionEvent;
 use pasokh_proto::events::v1::petition_event::Body;
-use prost::Message;
 use uuid::Uuid;
 
 use crate::cloudevents::{CloudEvent, TYPE_PREFIX};
@@ -44,11 +43,5 @@ pub fn outbox_message(topic: &str, source: &str, event: &PetitionEvent) -> Optio
     let id = Uuid::parse_str(&event.event_id).ok()?;
     let time = from_timestamp(event.occurred_at.as_ref()).unwrap_or_else(Utc::now);
     let cloud = CloudEvent::new(id, source, event_type(body), time);
-    Some(OutboxMessage {
-        event_id: id,
-        topic: topic.to_owned(),
-        key: event.petition_id.clone(),
-        payload: event.encode_to_vec(),
-        headers: cloud.header_map(),
-    })
+    Some(OutboxMessage::new(topic, &event.petition_id, &cloud, event))
 }

@@ -24,6 +24,19 @@ pub struct OutboxMessage {
     pub headers: BTreeMap<String, String>,
 }
 
+impl OutboxMessage {
+    /// A record for `topic` with CloudEvents headers from `cloud` and the protobuf `body` as value.
+    pub fn new(topic: &str, key: &str, cloud: &crate::cloudevents::CloudEvent, body: &impl prost::Message) -> Self {
+        Self {
+            event_id: cloud.id,
+            topic: topic.to_owned(),
+            key: key.to_owned(),
+            payload: body.encode_to_vec(),
+            headers: cloud.header_map(),
+        }
+    }
+}
+
 /// Writes the message in the caller's transaction.
 pub async fn enqueue(conn: &mut PgConnection, message: &OutboxMessage) -> Result<()> {
     sqlx::query(

@@ -1,4 +1,4 @@
--- The transactional outbox and the idempotent-consumer ledger, identical in every service's database.
+-- The transactional outbox, identical in every service that publishes events.
 CREATE TABLE IF NOT EXISTS outbox (
     id          bigserial PRIMARY KEY,
     event_id    uuid        NOT NULL UNIQUE,
@@ -7,12 +7,4 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload     bytea       NOT NULL,
     headers     jsonb       NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now()
-);
-
-CREATE TABLE IF NOT EXISTS processed_events (
-    event_id     uuid PRIMARY KEY,
-    topic        text        NOT NULL,
-    partition    integer     NOT NULL,
-    "offset"     bigint      NOT NULL,
-    processed_at timestamptz NOT NULL DEFAULT now()
 );

@@ -1,0 +1,46 @@
+# Pasokh — every target does one thing and says what it does.
+# The local stack (PostgreSQL + Kafka) lives under .local/; ports come from
+# PASOKH_PG_PORT (55432) and PASOKH_KAFKA_PORT (59092).
+SHELL := /bin/bash
+CARGO ?= cargo
+export PASOKH_PG_PORT ?= 55432
+export PASOKH_KAFKA_PORT ?= 59092
+
+.PHONY: help run test test-unit test-integration build lint fmt stack-up stack-down stack-status stack-reset proto-check bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+run: ## bring up the stack and all services (intake for IR-23 and IR-25); Ctrl-C stops them
+	scripts/run.sh
+
+test: stack-up build ## stack up, then unit, integration and end-to-end tests against real PostgreSQL and Kafka
+	$(CARGO) test --workspace --no-fail-fast
+
+test-unit: ## unit tests only (no stack needed)
+	$(CARGO) test --workspace --lib --bins
+
+build: ## compile every crate, binaries and tests
+	$(CARGO) build --workspace --bins --tests
+
+lint: ## rustfmt check and clippy with warnings as errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+stack-up: ## install (when missing) and start PostgreSQL and Kafka, create databases and topics
+	scripts/stack.sh up
+
+stack-down: ## stop PostgreSQL and Kafka (data stays in .local/)
+	scripts/stack.sh down
+
+stack-status: ## say what runs where
+	scripts/stack.sh status
+
+stack-reset: ## stop the stack and delete its data
+	scripts/stack.sh reset
+
+clean: ## remove build output
+	$(CARGO) clean

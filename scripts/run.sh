@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# `make run`: the whole of Pasokh on this machine. Brings the stack up
+# (installing PostgreSQL and Kafka when missing), migrates, starts the four
+# services (intake twice: Tehran and Qom) and an SMS-gateway sink, prints
+# where everything is, and stops what it started on Ctrl-C.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+STATE="${PASOKH_STATE_DIR:-$ROOT/.local}"
+LOGS="$STATE/logs"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/${PASOKH_PROFILE:-debug}"
+PG_PORT="${PASOKH_PG_PORT:-55432}"
+KAFKA_PORT="${PASOKH_KAFKA_PORT:-59092}"
+mkdir -p "$LOGS"
+
+say() { printf '[run] %s\n' "$*" >&2; }
+
+stack_was_up=0
+stack_status=$(scripts/stack.sh status)
+if grep -q '^postgres  up' <<<"$stack_status" && grep -q '^kafka     up' <<<"$stack_status"; then
+  stack_was_up=1
+fi
+scripts/stack.sh up
+
+say "building the services"
+if [ "${PASOKH_PROFILE:-debug}" = release ]; then cargo build --release --workspace --bins; else cargo build --workspace --bins; fi
+
+db_url() { echo "postgres://pasokh:pasokh@127.0.0.1:$PG_PORT/$1"; }
+export PASOKH__KAFKA__BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT"
+export PASOKH__TELEMETRY__LOG_FORMAT="${PASOKH__TELEMETRY__LOG_FORMAT:-json}"
+
+for service in intake routing notification reporting; do
+  say "migrating $service"
+  PASOKH__DATABASE__URL="$(db_url "pasokh_$service")" "$BIN/pasokh-$service" migrate >>"$LOGS/$service-migrate.log" 2>&1 \
+    || { tail -n 20 "$LOGS/$service-migrate.log" >&2; exit 1; }
+done
+
+PIDS=()
+start() {
+  local name=$1; shift
+  say "starting $name (log: $LOGS/$name.log)"
+  "$@" >"$LOGS/$name.log" 2>&1 &
+  PIDS+=($!)
+}
+
+stop_all() {
+  trap - INT TERM EXIT
+  say "stopping services"
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ "$stack_was_up" = 0 ]; then scripts/stack.sh down; else say "the stack was already up before; leaving it running"; fi
+}
+trap 'stop_all; exit 130' INT TERM
+trap stop_all EXIT
+
+start sms-sink python3 scripts/sms_sink.py --port 8089 --log "$LOGS/sms.jsonl"
+start routing env PASOKH__DATABASE__URL="$(db_url pasokh_routing)" "$BIN/pasokh-routing" serve
+start notification env PASOKH__DATABASE__URL="$(db_url pasokh_notification)" \
+  PASOKH__INTAKE_GRPC_URL=http://127.0.0.1:9081 PASOKH__SMS__GATEWAY_URL=http://127.0.0.1:8089/send \
+  "$BIN/pasokh-notification" serve
+start reporting env PASOKH__DATABASE__URL="$(db_url pasokh_reporting)" "$BIN/pasokh-reporting" serve
+start intake-IR-23 env PASOKH__DATABASE__URL="$(db_url pasokh_intake)" PASOKH__PROVINCE=IR-23 \
+  PASOKH__LISTEN__HTTP_PORT=8081 PASOKH__LISTEN__GRPC_PORT=9081 "$BIN/pasokh-intake" serve
+start intake-IR-25 env PASOKH__DATABASE__URL="$(db_url pasokh_intake)" PASOKH__PROVINCE=IR-25 \
+  PASOKH__LISTEN__HTTP_PORT=8082 PASOKH__LISTEN__GRPC_PORT=9082 "$BIN/pasokh-intake" serve
+
+for port in 8081 8082 8083 8084 8085; do
+  for _ in $(seq 1 60); do
+    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 || { say "service on :$port is not ready; see $LOGS"; exit 1; }
+done
+
+cat <<BANNER
+
+  Pasokh is running.
+    intake  Tehran (IR-23)  http://127.0.0.1:8081   gRPC 127.0.0.1:9081
+    intake  Qom    (IR-25)  http://127.0.0.1:8082   gRPC 127.0.0.1:9082
+    routing                 http://127.0.0.1:8083   gRPC 127.0.0.1:9083
+    notification            http://127.0.0.1:8084
+    reporting               http://127.0.0.1:8085   gRPC 127.0.0.1:9085
+      summary               http://127.0.0.1:8085/v1/summary
+      dashboard (fa)        http://127.0.0.1:8085/dashboard
+    SMS gateway sink        http://127.0.0.1:8089/messages
+    PostgreSQL 127.0.0.1:$PG_PORT   Kafka 127.0.0.1:$KAFKA_PORT   logs $LOGS
+
+  File a petition in Tehran:
+
+    curl -s -X POST http://127.0.0.1:8081/v1/petitions -H 'content-type: application/json' \\
+      -d '{"national_id":"0499370899","mobile":"09121234567","category":"pension-payment","kind":"complaint","channel":"web","text":"مستمری این ماه من واریز نشده است"}'
+
+  Then: curl -s http://127.0.0.1:8085/v1/summary   and   curl -s http://127.0.0.1:8089/messages
+
+  Ctrl-C stops everything this command started.
+BANNER
+
+wait -n "${PIDS[@]}" || true
+say "a service exited unexpectedly; stopping the rest (see $LOGS)"
+exit 1
