@@ -1,0 +1,205 @@
+//! Helpers for tests that run against the real local stack (`make stack-up`):
+//! every test gets its own database and its own topics, so tests run in
+//! parallel and never see each other's data.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use pasokh_events::KafkaSettings;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::ClientConfig;
+use serde::Deserialize;
+use sqlx::{Connection, Executor, PgConnection};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+
+/// Where the local stack listens; the same variables `scripts/stack.sh` reads.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub pg_port: u16,
+    pub kafka: String,
+}
+
+impl Stack {
+    pub fn from_env() -> Self {
+        init_test_logging();
+        let port = |name: &str, default: u16| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+        Self {
+            pg_port: port("PASOKH_PG_PORT", 55432),
+            kafka: format!("127.0.0.1:{}", port("PASOKH_KAFKA_PORT", 59092)),
+        }
+    }
+
+    pub fn database_url(&self, database: &str) -> String {
+        format!("postgres://pasokh:pasokh@127.0.0.1:{}/{database}", self.pg_port)
+    }
+
+    /// Creates an empty database `pasokh_test_<label>_<random>` and returns its URL.
+    pub async fn fresh_database(&self, label: &str) -> String {
+        let name = format!("pasokh_test_{label}_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&self.database_url("postgres"))
+            .await
+            .expect("the local stack's PostgreSQL is not reachable: run `make stack-up`");
+        admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+        self.database_url(&name)
+    }
+
+    /// Creates unique lifecycle and delivery topics (with `.dlq` companions) for one test.
+    pub async fn fresh_topics(&self, label: &str) -> Topics {
+        let suffix = Uuid::new_v4().simple().to_string();
+        let topics = Topics {
+            lifecycle: format!("test.{label}.{suffix}.lifecycle"),
+            delivery: format!("test.{label}.{suffix}.delivery"),
+        };
+        let names = [
+            (topics.lifecycle.clone(), 6),
+            (format!("{}.dlq", topics.lifecycle), 1),
+            (topics.delivery.clone(), 3),
+            (format!("{}.dlq", topics.delivery), 1),
+        ];
+        let admin: AdminClient<DefaultClientContext> =
+            ClientConfig::new().set("bootstrap.servers", &self.kafka).create().unwrap();
+        let new_topics: Vec<NewTopic<'_>> =
+            names.iter().map(|(n, p)| NewTopic::new(n, *p, TopicReplication::Fixed(1))).collect();
+        let results = admin
+            .create_topics(&new_topics, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))
+            .await
+            .expect("the local stack's Kafka is not reachable: run `make stack-up`");
+        for result in results {
+            result.expect("topic creation failed");
+        }
+        topics
+    }
+
+    pub fn kafka_settings(&self, topics: &Topics, group: &str) -> KafkaSettings {
+        KafkaSettings {
+            bootstrap_servers: self.kafka.clone(),
+            lifecycle_topic: topics.lifecycle.clone(),
+            delivery_topic: topics.delivery.clone(),
+            consumer_group: format!("{group}-{}", Uuid::new_v4().simple()),
+            properties: Default::default(),
+        }
+    }
+
+    /// Reads `topic` from the beginning until `expected` records arrived or `timeout` passed.
+    pub async fn read_topic(&self, topic: &str, expected: usize, timeout: Duration) -> Vec<OwnedMessage> {
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.kafka)
+            .set("group.id", format!("reader-{}", Uuid::new_v4().simple()))
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        consumer.subscribe(&[topic]).unwrap();
+        let mut records = Vec::new();
+        let deadline = tokio::time::Instant::now() + timeout;
+        while records.len() < expected {
+            match tokio::time::timeout_at(deadline, consumer.recv()).await {
+                Ok(Ok(message)) => records.push(message.detach()),
+                Ok(Err(error)) => panic!("reading {topic}: {error}"),
+                Err(_) => break,
+            }
+        }
+        records
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Topics {
+    pub lifecycle: String,
+    pub delivery: String,
+}
+
+/// Key of a record as UTF-8.
+pub fn record_key(record: &OwnedMessage) -> String {
+    String::from_utf8_lossy(record.key().unwrap_or_default()).into_owned()
+}
+
+/// A port that was free a moment ago, for services started as separate processes.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `check` every 200 ms until it yields `Some`, or panics with `what` after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Test output stays quiet unless `TEST_LOG=1`.
+pub fn init_test_logging() {
+    if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
+        let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
+    }
+}
+
+/// The repository root (for scripts the tests start).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// The SMS-gateway sink (`scripts/sms_sink.py`) in its own process, on a free port.
+pub struct SmsSink {
+    child: Child,
+    pub base_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Sms {
+    pub message_id: String,
+    pub to: String,
+    pub text: String,
+}
+
+impl SmsSink {
+    pub async fn start() -> Self {
+        let port = free_port();
+        let mut child = Command::new("python3")
+            .arg(repo_root().join("scripts/sms_sink.py"))
+            .args(["--port", &port.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 is needed for the SMS sink");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await;
+        assert!(matches!(first, Ok(Ok(Some(ref l))) if l.contains("listening")), "sms sink did not start: {first:?}");
+        // keep draining its output so it never blocks on a full pipe
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { child, base_url: format!("http://127.0.0.1:{port}") }
+    }
+
+    pub fn send_url(&self) -> String {
+        format!("{}/send", self.base_url)
+    }
+
+    pub async fn messages(&self) -> Vec<Sms> {
+        reqwest::get(format!("{}/messages", self.base_url)).await.unwrap().json().await.unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
