@@ -118,6 +118,50 @@ pub struct Topics {
     pub delivery: String,
 }
 
+impl Stack {
+    /// Publishes a record as a service's outbox relay would (CloudEvents headers, protobuf value).
+    pub async fn publish(&self, message: &pasokh_events::outbox::OutboxMessage) {
+        self.publish_raw(&message.topic, &message.key, &message.headers, &message.payload).await;
+    }
+
+    /// The offset a consumer group has committed for one partition (`None` before its first commit).
+    pub async fn committed_offset(&self, group: &str, topic: &str, partition: i32) -> Option<i64> {
+        use rdkafka::consumer::BaseConsumer;
+        use rdkafka::{Offset, TopicPartitionList};
+        let (kafka, group, topic) = (self.kafka.clone(), group.to_owned(), topic.to_owned());
+        tokio::task::spawn_blocking(move || {
+            let consumer: BaseConsumer =
+                ClientConfig::new().set("bootstrap.servers", &kafka).set("group.id", &group).create().unwrap();
+            let mut wanted = TopicPartitionList::new();
+            wanted.add_partition(&topic, partition);
+            let committed = consumer.committed_offsets(wanted, Duration::from_secs(5)).ok()?;
+            match committed.find_partition(&topic, partition)?.offset() {
+                Offset::Offset(offset) => Some(offset),
+                _ => None,
+            }
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Publishes arbitrary bytes and headers, e.g. a poison record.
+    pub async fn publish_raw(
+        &self,
+        topic: &str,
+        key: &str,
+        headers: &std::collections::BTreeMap<String, String>,
+        payload: &[u8],
+    ) {
+        use rdkafka::producer::{FutureProducer, FutureRecord};
+        let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", &self.kafka).create().unwrap();
+        let record = FutureRecord::to(topic)
+            .key(key)
+            .payload(payload)
+            .headers(pasokh_events::cloudevents::to_kafka_headers(headers));
+        producer.send(record, Duration::from_secs(10)).await.map_err(|(e, _)| e).unwrap();
+    }
+}
+
 /// Key of a record as UTF-8.
 pub fn record_key(record: &OwnedMessage) -> String {
     String::from_utf8_lossy(record.key().unwrap_or_default()).into_owned()
@@ -173,7 +217,11 @@ pub struct Sms {
 
 impl SmsSink {
     pub async fn start() -> Self {
-        let port = free_port();
+        Self::start_on(free_port()).await
+    }
+
+    /// On a given port: a test can point a service at a gateway that is not up yet.
+    pub async fn start_on(port: u16) -> Self {
         let mut child = Command::new("python3")
             .arg(repo_root().join("scripts/sms_sink.py"))
             .args(["--port", &port.to_string()])

@@ -1,0 +1,179 @@
+//! Notification, black-box: a real intake (for GetContact), the SMS sink as a
+//! separate HTTP process, the real Kafka and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use pasokh_events::cloudevents::header_map_of;
+use pasokh_notification::{App, Settings};
+use pasokh_platform::config::{ListenSettings, Secret};
+use pasokh_platform::db::DatabaseSettings;
+use pasokh_proto::events::v1::DeliveryEvent;
+use pasokh_testkit::{SmsSink, Stack, Topics, eventually, free_port, record_key};
+use prost::Message as _;
+use rdkafka::message::Message as _;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+struct Running {
+    token: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    async fn stop(self) {
+        self.token.cancel();
+        self.task.await.unwrap();
+    }
+}
+
+fn spawn_app<F>(run: impl FnOnce(CancellationToken) -> F) -> Running
+where
+    F: std::future::Future<Output = Result<(), pasokh_platform::tasks::BoxError>> + Send + 'static,
+{
+    let token = CancellationToken::new();
+    let future = run(token.clone());
+    Running { token, task: tokio::spawn(async move { future.await.unwrap() }) }
+}
+
+struct World {
+    stack: Stack,
+    topics: Topics,
+    intake_http: String,
+    notification_group: String,
+    pool: PgPool,
+    intake: Running,
+    notification: Running,
+}
+
+impl World {
+    async fn start(gateway_url: String) -> Self {
+        let stack = Stack::from_env();
+        let topics = stack.fresh_topics("notification").await;
+        let intake_db = stack.fresh_database("intake").await;
+        let intake_settings = pasokh_intake::Settings {
+            listen: ListenSettings::new(0, 0),
+            database: DatabaseSettings { url: Secret::new(&intake_db), max_connections: 5, acquire_timeout_ms: 5000 },
+            kafka: stack.kafka_settings(&topics, "intake"),
+            routing_grpc_url: "http://127.0.0.1:1".into(),
+            ..pasokh_intake::Settings::default()
+        };
+        pasokh_intake::migrate(&intake_settings).await.unwrap();
+        let intake_app = pasokh_intake::App::build(&intake_settings).await.unwrap();
+        let intake_http = format!("http://{}", intake_app.http_addr());
+        let intake_grpc = format!("http://{}", intake_app.grpc_addr());
+        let intake = spawn_app(|t| intake_app.run(t));
+
+        let db = stack.fresh_database("notification").await;
+        let mut settings = Settings {
+            listen: ListenSettings::new(0, 0),
+            database: DatabaseSettings { url: Secret::new(&db), max_connections: 5, acquire_timeout_ms: 5000 },
+            kafka: stack.kafka_settings(&topics, "notification"),
+            intake_grpc_url: intake_grpc,
+            shutdown_drain_secs: 5,
+            ..Settings::default()
+        };
+        settings.sms.gateway_url = gateway_url;
+        let notification_group = settings.kafka.consumer_group.clone();
+        pasokh_notification::migrate(&settings).await.unwrap();
+        let app = App::build(&settings).await.unwrap();
+        let notification = spawn_app(|t| app.run(t));
+        let pool = PgPool::connect(&db).await.unwrap();
+        Self { stack, topics, intake_http, notification_group, pool, intake, notification }
+    }
+
+    async fn file_petition(&self) -> Value {
+        let response = reqwest::Client::new()
+            .post(format!("{}/v1/petitions", self.intake_http))
+            .json(&json!({
+                "national_id": "0084575948", "mobile": "09351234567", "category": "unpaid-wages",
+                "kind": "complaint", "channel": "desk", "text": "حقوق سه ماه گذشته پرداخت نشده است"
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        response.json().await.unwrap()
+    }
+
+    async fn stop(self) {
+        self.notification.stop().await;
+        self.intake.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redelivered_event_never_sends_the_same_sms_twice() {
+    let sink = SmsSink::start().await;
+    let world = World::start(sink.send_url()).await;
+    let petition = world.file_petition().await;
+    let code = petition["tracking_code"].as_str().unwrap();
+
+    let sent = eventually(Duration::from_secs(30), "the first sms", || async {
+        let messages = sink.messages().await;
+        (!messages.is_empty()).then_some(messages)
+    })
+    .await;
+    assert_eq!(sent[0].to, "09351234567", "mobile fetched from intake over gRPC");
+    assert!(sent[0].text.contains(code), "{}", sent[0].text);
+    assert!(sent[0].text.contains("کد رهگیری"), "Persian text");
+
+    // Kafka redelivers the Submitted event (same ce_id), twice
+    let original = &world.stack.read_topic(&world.topics.lifecycle, 1, Duration::from_secs(10)).await[0];
+    let headers = header_map_of(original.headers());
+    for _ in 0..2 {
+        world
+            .stack
+            .publish_raw(&world.topics.lifecycle, &record_key(original), &headers, original.payload().unwrap())
+            .await;
+    }
+    // same key, same partition: the redeliveries sit right after the original
+    let past_redeliveries = original.offset() + 3;
+    eventually(Duration::from_secs(30), "the consumer to commit past the redeliveries", || async {
+        let committed =
+            world.stack.committed_offset(&world.notification_group, &world.topics.lifecycle, original.partition()).await;
+        (committed >= Some(past_redeliveries)).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await; // let a wrongly-recorded second delivery reach the sink
+    let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries").fetch_one(&world.pool).await.unwrap();
+    assert_eq!(recorded, 1, "one ledger row for one event");
+    assert_eq!(sink.messages().await.len(), 1, "exactly one SMS for one event");
+    let status: String = sqlx::query_scalar("SELECT status FROM deliveries").fetch_one(&world.pool).await.unwrap();
+    assert_eq!(status, "sent");
+
+    let outcomes = world.stack.read_topic(&world.topics.delivery, 1, Duration::from_secs(20)).await;
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(header_map_of(outcomes[0].headers())["ce_type"], "ir.gov.mcls.pasokh.notification.sent.v1");
+    let outcome = DeliveryEvent::decode(outcomes[0].payload().unwrap()).unwrap();
+    assert_eq!(outcome.petition_id, petition["id"].as_str().unwrap());
+    assert_eq!(outcome.outcome, "sent");
+    world.stop().await;
+    sink.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_sms_waits_for_a_gateway_that_is_down_and_goes_out_when_it_is_back() {
+    let port = free_port();
+    let world = World::start(format!("http://127.0.0.1:{port}/send")).await;
+    world.file_petition().await;
+    eventually(Duration::from_secs(30), "a failed attempt to be recorded", || async {
+        let (attempts, status): (i32, String) =
+            sqlx::query_as("SELECT attempts, status FROM deliveries").fetch_optional(&world.pool).await.unwrap()?;
+        (attempts >= 1 && status == "pending").then_some(())
+    })
+    .await;
+
+    let sink = SmsSink::start_on(port).await;
+    let messages = eventually(Duration::from_secs(30), "the retried sms", || async {
+        let messages = sink.messages().await;
+        (!messages.is_empty()).then_some(messages)
+    })
+    .await;
+    assert_eq!(messages.len(), 1);
+    let last_error: String = sqlx::query_scalar("SELECT last_error FROM deliveries").fetch_one(&world.pool).await.unwrap();
+    assert_eq!(last_error, "", "cleared once sent");
+    world.stop().await;
+    sink.stop().await;
+}

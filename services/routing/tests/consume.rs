@@ -1,0 +1,183 @@
+//! Routing, black-box: Submitted events in, cases and Routed events out, on the real stack.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use pasokh_events::cloudevents::header_map_of;
+use pasokh_events::lifecycle::{self, from_timestamp};
+use pasokh_events::outbox::OutboxMessage;
+use pasokh_platform::config::{ListenSettings, Secret};
+use pasokh_platform::db::DatabaseSettings;
+use pasokh_proto::events::v1::petition_event::Body;
+use pasokh_proto::events::v1::{PetitionEvent, Submitted};
+use pasokh_proto::routing::v1::GetCaseRequest;
+use pasokh_proto::routing::v1::case_service_client::CaseServiceClient;
+use pasokh_routing::{App, Settings};
+use pasokh_testkit::{Stack, Topics, eventually};
+use prost::Message as _;
+use rdkafka::message::Message as _;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+struct TestRouting {
+    grpc: String,
+    pool: PgPool,
+    topics: Topics,
+    token: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestRouting {
+    async fn start(stack: &Stack) -> Self {
+        let db = stack.fresh_database("routing").await;
+        let topics = stack.fresh_topics("routing").await;
+        let settings = Settings {
+            listen: ListenSettings::new(0, 0),
+            database: DatabaseSettings { url: Secret::new(&db), max_connections: 5, acquire_timeout_ms: 5000 },
+            kafka: stack.kafka_settings(&topics, "routing"),
+            shutdown_drain_secs: 5,
+            ..Settings::default()
+        };
+        pasokh_routing::migrate(&settings).await.unwrap();
+        let app = App::build(&settings).await.unwrap();
+        let grpc = format!("http://{}", app.grpc_addr().unwrap());
+        let token = CancellationToken::new();
+        let run = app.run(token.clone());
+        let task = tokio::spawn(async move { run.await.unwrap() });
+        let pool = PgPool::connect(&db).await.unwrap();
+        Self { grpc, pool, topics, token, task }
+    }
+
+    async fn stop(self) {
+        self.token.cancel();
+        self.task.await.unwrap();
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
+    }
+}
+
+fn submitted(topic: &str, category: &str) -> (PetitionEvent, OutboxMessage) {
+    let event = lifecycle::new_event(
+        Uuid::now_v7(),
+        "IR-23",
+        "231234567890",
+        Body::Submitted(Submitted {
+            category: category.into(),
+            kind: "complaint".into(),
+            channel: "web".into(),
+            citizen_ref: "ab".repeat(32),
+            text_length: 40,
+            desk_event_id: String::new(),
+        }),
+    );
+    let message = lifecycle::outbox_message(topic, "//pasokh/intake/IR-23", &event).unwrap();
+    (event, message)
+}
+
+fn routed_events(records: &[rdkafka::message::OwnedMessage]) -> Vec<(PetitionEvent, BTreeMap<String, String>)> {
+    records
+        .iter()
+        .map(|r| (PetitionEvent::decode(r.payload().unwrap()).unwrap(), header_map_of(r.headers())))
+        .filter(|(e, _)| matches!(e.body, Some(Body::Routed(_))))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redelivered_submitted_event_routes_the_case_once() {
+    let stack = Stack::from_env();
+    let routing = TestRouting::start(&stack).await;
+    let (event, message) = submitted(&routing.topics.lifecycle, "pension-payment");
+    // the same event twice, as Kafka may deliver it after a producer retry or a consumer crash
+    stack.publish(&message).await;
+    stack.publish(&message).await;
+
+    eventually(Duration::from_secs(30), "the case to be routed", || async {
+        // the Submitted event (once, though delivered twice) and routing's own Routed event read back
+        (routing.count("SELECT count(*) FROM processed_events").await == 2
+            && routing.count("SELECT count(*) FROM outbox").await == 0
+            && routing.count("SELECT count(*) FROM cases").await == 1)
+            .then_some(())
+    })
+    .await;
+    // 2 submitted (one redelivery) + the routed event; a fourth record must not come
+    let records = stack.read_topic(&routing.topics.lifecycle, 4, Duration::from_secs(8)).await;
+    assert_eq!(records.len(), 3, "one Routed event, not two");
+    let routed = routed_events(&records);
+    let (routed_event, headers) = &routed[0];
+    assert_eq!(headers["ce_type"], "ir.gov.mcls.pasokh.petition.routed.v1");
+    assert_eq!(headers["ce_source"], "//pasokh/routing");
+    assert_eq!(routed_event.petition_id, event.petition_id);
+    let Some(Body::Routed(body)) = &routed_event.body else { unreachable!() };
+    assert_eq!(body.organisation, "sso");
+    assert_eq!(body.unit, "sso/IR-23");
+    assert_eq!(body.rule, "category:pension-payment");
+    let first = from_timestamp(body.first_response_due.as_ref()).unwrap();
+    let resolution = from_timestamp(body.resolution_due.as_ref()).unwrap();
+    assert!(first < resolution, "first response is due before resolution");
+    assert!(resolution - first >= chrono::Duration::days(12), "15 - 3 working days apart");
+
+    assert_eq!(routing.count("SELECT count(*) FROM case_history").await, 2, "submitted and routed");
+    let mut client = CaseServiceClient::connect(routing.grpc.clone()).await.unwrap();
+    let case = client
+        .get_case(GetCaseRequest { petition_id: event.petition_id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(case.status, "routed");
+    assert_eq!(case.unit, "sso/IR-23");
+    let missing = client.get_case(GetCaseRequest { petition_id: Uuid::now_v7().to_string() }).await.unwrap_err();
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+    routing.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_uncatalogued_category_goes_to_the_provincial_triage_queue() {
+    let stack = Stack::from_env();
+    let routing = TestRouting::start(&stack).await;
+    let (event, message) = submitted(&routing.topics.lifecycle, "a-category-routing-has-no-rule-for");
+    stack.publish(&message).await;
+    let unit: String = eventually(Duration::from_secs(30), "the case", || async {
+        sqlx::query_scalar("SELECT unit FROM cases WHERE petition_id = $1")
+            .bind(Uuid::parse_str(&event.petition_id).unwrap())
+            .fetch_optional(&routing.pool)
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(unit, "mcls-directorate/IR-23/triage");
+    routing.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_poison_record_is_dead_lettered_and_does_not_block_its_partition() {
+    let stack = Stack::from_env();
+    let routing = TestRouting::start(&stack).await;
+    let (event, message) = submitted(&routing.topics.lifecycle, "unpaid-wages");
+    // same key as the good event, so the same partition: it must not be stuck behind the poison
+    stack
+        .publish_raw(&routing.topics.lifecycle, &message.key, &BTreeMap::new(), b"\xff not a protobuf")
+        .await;
+    stack.publish(&message).await;
+
+    eventually(Duration::from_secs(30), "the good event to be routed", || async {
+        (routing.count("SELECT count(*) FROM cases").await == 1).then_some(())
+    })
+    .await;
+    let dlq = stack.read_topic(&format!("{}.dlq", routing.topics.lifecycle), 1, Duration::from_secs(20)).await;
+    assert_eq!(dlq.len(), 1);
+    let headers = header_map_of(dlq[0].headers());
+    assert!(headers["pasokh_dlq_reason"].contains("ce_specversion"), "{headers:?}");
+    assert_eq!(headers["pasokh_dlq_topic"], routing.topics.lifecycle);
+    assert_eq!(dlq[0].payload().unwrap(), b"\xff not a protobuf");
+    let unit: String = sqlx::query_scalar("SELECT unit FROM cases WHERE petition_id = $1")
+        .bind(Uuid::parse_str(&event.petition_id).unwrap())
+        .fetch_one(&routing.pool)
+        .await
+        .unwrap();
+    assert_eq!(unit, "labour-inspection/IR-23");
+    routing.stop().await;
+}
