@@ -1,0 +1,2 @@
+//! End-to-end tests live in `tests/`; they start the service binaries built by
+//! `cargo build --workspace --bins` (the `make test` target does that first).

@@ -1,0 +1,299 @@
+//! The whole system as processes: two intakes (Tehran, Qom), routing,
+//! notification, reporting, the SMS sink; real PostgreSQL and Kafka.
+//! Petitions go in over HTTP; the test waits for routing, reporting and the
+//! SMS sink to agree, then SIGKILLs routing mid-stream and checks that the
+//! totals are still exact: nothing lost, nothing doubled.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use pasokh_testkit::{SmsSink, Stack, Topics, eventually, free_port};
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+fn bin_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("PASOKH_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
+    // target/<profile>/deps/pipeline-<hash> → target/<profile>
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf()
+}
+
+struct Service {
+    name: String,
+    binary: PathBuf,
+    env: Vec<(String, String)>,
+    http_port: u16,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Service {
+    fn new(name: &str, binary: &str, env: Vec<(String, String)>, logs: &std::path::Path) -> Self {
+        let binary = bin_dir().join(binary);
+        assert!(binary.exists(), "{} is missing: run `cargo build --workspace --bins` (make test does)", binary.display());
+        let http_port = free_port();
+        let mut env = env;
+        env.push(("PASOKH__LISTEN__HTTP_PORT".into(), http_port.to_string()));
+        Self { name: name.into(), binary, env, http_port, log: logs.join(format!("{name}.log")), child: None }
+    }
+
+    fn grpc_port(&self) -> u16 {
+        self.env.iter().find(|(k, _)| k == "PASOKH__LISTEN__GRPC_PORT").map(|(_, v)| v.parse().unwrap()).unwrap()
+    }
+
+    fn command(&self, subcommand: &str) -> Command {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        let mut command = Command::new(&self.binary);
+        command
+            .arg(subcommand)
+            .envs(self.env.iter().cloned())
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true);
+        command
+    }
+
+    async fn migrate(&self) {
+        let status = self.command("migrate").status().await.unwrap();
+        assert!(status.success(), "{} migrate failed; see {}", self.name, self.log.display());
+    }
+
+    async fn start(&mut self) {
+        self.child = Some(self.command("serve").spawn().unwrap());
+        let url = format!("http://127.0.0.1:{}/readyz", self.http_port);
+        let name = self.name.clone();
+        eventually(Duration::from_secs(60), &format!("{name} to be ready"), || async {
+            reqwest::get(&url).await.ok().filter(|r| r.status().is_success()).map(|_| ())
+        })
+        .await;
+    }
+
+    /// SIGKILL: no drain, no flush, no offset commit.
+    async fn crash(&mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().await.unwrap();
+    }
+
+    /// SIGTERM and wait: the service must drain and exit 0.
+    async fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let pid = child.id().unwrap().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+        tokio::time::timeout(Duration::from_secs(40), child.wait()).await.expect("exit after SIGTERM").unwrap()
+    }
+}
+
+fn common_env(stack: &Stack, topics: &Topics, database: &str, group: &str) -> Vec<(String, String)> {
+    vec![
+        ("PASOKH__DATABASE__URL".into(), database.into()),
+        ("PASOKH__KAFKA__BOOTSTRAP_SERVERS".into(), stack.kafka.clone()),
+        ("PASOKH__KAFKA__LIFECYCLE_TOPIC".into(), topics.lifecycle.clone()),
+        ("PASOKH__KAFKA__DELIVERY_TOPIC".into(), topics.delivery.clone()),
+        ("PASOKH__KAFKA__CONSUMER_GROUP".into(), format!("{group}-{}", uuid::Uuid::new_v4().simple())),
+        ("PASOKH__LISTEN__GRPC_PORT".into(), free_port().to_string()),
+        ("PASOKH__SHUTDOWN_DRAIN_SECS".into(), "10".into()),
+        ("PASOKH__TELEMETRY__LOG_FILTER".into(), "info".into()),
+    ]
+}
+
+struct System {
+    sink: SmsSink,
+    intakes: BTreeMap<&'static str, Service>,
+    routing: Service,
+    notification: Service,
+    reporting: Service,
+    routing_db: String,
+}
+
+impl System {
+    async fn start() -> Self {
+        let stack = Stack::from_env();
+        let topics = stack.fresh_topics("e2e").await;
+        let logs = std::env::temp_dir().join(format!("pasokh-e2e-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&logs).unwrap();
+        eprintln!("e2e service logs: {}", logs.display());
+        let sink = SmsSink::start().await;
+
+        let intake_db = stack.fresh_database("e2e_intake").await;
+        let routing_db = stack.fresh_database("e2e_routing").await;
+        let notification_db = stack.fresh_database("e2e_notification").await;
+        let reporting_db = stack.fresh_database("e2e_reporting").await;
+
+        let routing = Service::new("routing", "pasokh-routing", common_env(&stack, &topics, &routing_db, "routing"), &logs);
+        let routing_grpc = format!("http://127.0.0.1:{}", routing.grpc_port());
+        let mut intakes = BTreeMap::new();
+        for province in ["IR-23", "IR-25"] {
+            let mut env = common_env(&stack, &topics, &intake_db, "intake");
+            env.push(("PASOKH__PROVINCE".into(), province.into()));
+            env.push(("PASOKH__ROUTING_GRPC_URL".into(), routing_grpc.clone()));
+            intakes.insert(province, Service::new(&format!("intake-{province}"), "pasokh-intake", env, &logs));
+        }
+        let mut env = common_env(&stack, &topics, &notification_db, "notification");
+        env.push(("PASOKH__INTAKE_GRPC_URL".into(), format!("http://127.0.0.1:{}", intakes["IR-23"].grpc_port())));
+        env.push(("PASOKH__SMS__GATEWAY_URL".into(), sink.send_url()));
+        let notification = Service::new("notification", "pasokh-notification", env, &logs);
+        let reporting =
+            Service::new("reporting", "pasokh-reporting", common_env(&stack, &topics, &reporting_db, "reporting"), &logs);
+
+        let mut system = Self { sink, intakes, routing, notification, reporting, routing_db };
+        system.intakes["IR-23"].migrate().await; // both intakes share one database
+        for service in [&system.routing, &system.notification, &system.reporting] {
+            service.migrate().await;
+        }
+        for service in system.intakes.values_mut() {
+            service.start().await;
+        }
+        system.routing.start().await;
+        system.notification.start().await;
+        system.reporting.start().await;
+        system
+    }
+
+    async fn summary(&self) -> Value {
+        let url = format!("http://127.0.0.1:{}/v1/summary", self.reporting.http_port);
+        reqwest::get(url).await.unwrap().json().await.unwrap()
+    }
+
+    /// Waits until reporting counts `expected` petitions, all routed, and the sink holds two SMS for each.
+    async fn settle(&self, expected: u64) -> Vec<pasokh_testkit::Sms> {
+        eventually(Duration::from_secs(120), &format!("{expected} routed petitions and {} sms", 2 * expected), || async {
+            let summary = self.summary().await;
+            let messages = self.sink.messages().await;
+            (summary["total"] == expected && summary["by_status"]["routed"] == expected && messages.len() as u64 >= 2 * expected)
+                .then_some(messages)
+        })
+        .await
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Filed {
+    tracking_code: String,
+    mobile: String,
+}
+
+/// Files petition `n` at the intake listening on `port`.
+async fn file(port: u16, province: &'static str, n: usize) -> Filed {
+    let mobile = format!("0912{:07}", n);
+    let categories = ["pension-payment", "unpaid-wages", "disability-support", "bank-loan", "other"];
+    let url = format!("http://127.0.0.1:{port}/v1/petitions");
+    let response = reqwest::Client::new()
+        .post(url)
+        .json(&json!({
+            "national_id": "0499370899",
+            "mobile": mobile,
+            "province": province,
+            "category": categories[n % categories.len()],
+            "kind": "request",
+            "channel": if n % 2 == 0 { "desk" } else { "web" },
+            "text": format!("درخواست شماره {n} برای پیگیری پرونده"),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "petition {n}");
+    let body: Value = response.json().await.unwrap();
+    Filed { tracking_code: body["tracking_code"].as_str().unwrap().to_owned(), mobile }
+}
+
+fn assert_two_sms_each(filed: &[Filed], messages: &[pasokh_testkit::Sms]) {
+    assert_eq!(messages.len(), 2 * filed.len(), "exactly one 'submitted' and one 'routed' SMS per petition");
+    let mut ids: Vec<&str> = messages.iter().map(|m| m.message_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), messages.len(), "no message sent twice");
+    let mut per_code: HashMap<&str, Vec<&pasokh_testkit::Sms>> = HashMap::new();
+    for petition in filed {
+        per_code.insert(petition.tracking_code.as_str(), Vec::new());
+    }
+    for message in messages {
+        let code = per_code.keys().copied().find(|code| message.text.contains(code));
+        let code = code.unwrap_or_else(|| panic!("an SMS for no filed petition: {}", message.text));
+        per_code.get_mut(code).unwrap().push(message);
+    }
+    for petition in filed {
+        let sent = &per_code[petition.tracking_code.as_str()];
+        assert_eq!(sent.len(), 2, "petition {} got {} SMS", petition.tracking_code, sent.len());
+        assert!(sent.iter().all(|m| m.to == petition.mobile), "SMS went to the petition's own mobile");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
+    const FIRST: usize = 30;
+    const SECOND: usize = 30;
+    let mut system = System::start().await;
+
+    // phase 1: N petitions across two provinces, filed concurrently
+    let mut batch = tokio::task::JoinSet::new();
+    for n in 0..FIRST {
+        let province = if n % 2 == 0 { "IR-23" } else { "IR-25" };
+        batch.spawn(file(system.intakes[province].http_port, province, n));
+    }
+    let mut filed = batch.join_all().await;
+    let messages = system.settle(FIRST as u64).await;
+    assert_two_sms_each(&filed, &messages);
+    let summary = system.summary().await;
+    let provinces: Vec<&str> =
+        summary["rows"].as_array().unwrap().iter().map(|r| r["province"].as_str().unwrap()).collect();
+    assert!(provinces.contains(&"IR-23") && provinces.contains(&"IR-25"));
+
+    // the citizen's status lookup goes intake → routing over gRPC
+    let first = &filed[0];
+    let status: Value = reqwest::get(format!(
+        "http://127.0.0.1:{}/v1/petitions/{}?mobile={}",
+        system.intakes["IR-23"].http_port, first.tracking_code, first.mobile
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(status["status"], "routed", "{status}");
+    assert_eq!(status["status_is_current"], true);
+
+    // phase 2: keep filing while routing is SIGKILLed and restarted
+    for n in FIRST..FIRST + SECOND {
+        if n == FIRST + SECOND / 3 {
+            system.routing.crash().await;
+        }
+        if n == FIRST + 2 * SECOND / 3 {
+            system.routing.start().await;
+        }
+        let province = if n % 2 == 0 { "IR-23" } else { "IR-25" };
+        filed.push(file(system.intakes[province].http_port, province, n).await);
+        // a steady trickle, so routing dies with events in flight rather than between bursts
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let total = (FIRST + SECOND) as u64;
+    system.settle(total).await;
+    // give any would-be duplicate time to show up before counting
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let summary = system.summary().await;
+    assert_eq!(summary["total"], total, "{summary}");
+    assert_eq!(summary["by_status"]["routed"], total);
+    assert_two_sms_each(&filed, &system.sink.messages().await);
+
+    let routing_db = sqlx::PgPool::connect(&system.routing_db).await.unwrap();
+    let cases: i64 = sqlx::query_scalar("SELECT count(*) FROM cases").fetch_one(&routing_db).await.unwrap();
+    assert_eq!(cases, total as i64, "one case per petition");
+    let mut routed_codes: Vec<String> =
+        sqlx::query_scalar("SELECT tracking_code FROM cases").fetch_all(&routing_db).await.unwrap();
+    let mut filed_codes: Vec<String> = filed.iter().map(|f| f.tracking_code.clone()).collect();
+    routed_codes.sort();
+    filed_codes.sort();
+    assert_eq!(routed_codes, filed_codes);
+
+    // graceful shutdown: every service drains and exits 0 on SIGTERM
+    for service in system.intakes.values_mut() {
+        assert!(service.terminate().await.success(), "{} exit status", service.name);
+    }
+    for service in [&mut system.routing, &mut system.notification, &mut system.reporting] {
+        assert!(service.terminate().await.success(), "{} exit status", service.name);
+    }
+}
