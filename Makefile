@@ -15,6 +15,7 @@ run: ## bring up the stack and all services (intake for IR-23 and IR-25); Ctrl-C
 	scripts/run.sh
 
 test: stack-up build ## stack up, then unit, integration and end-to-end tests against real PostgreSQL and Kafka
+	scripts/stack.sh drop-test-dbs
 	$(CARGO) test --workspace --no-fail-fast
 
 test-unit: ## unit tests only (no stack needed)

@@ -247,6 +247,16 @@ kafka_down() {
   rm -f "$KAFKA_DIR/kafka.pid"
 }
 
+# Tests create one database per test (pasokh_test_*); clear them before a run.
+drop_test_databases() {
+  pg_running || return 0
+  local db count=0
+  for db in $(psql_admin -d postgres -c "SELECT datname FROM pg_database WHERE datname LIKE 'pasokh\_test\_%'"); do
+    psql_admin -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" && count=$((count + 1))
+  done
+  [ "$count" = 0 ] || say "dropped $count test databases"
+}
+
 status() {
   if pg_running; then echo "postgres  up    127.0.0.1:$PG_PORT  (data $PG_DATA)"; else echo "postgres  down"; fi
   if kafka_running; then echo "kafka     up    127.0.0.1:$KAFKA_PORT (pid $(kafka_pid))"; else echo "kafka     down"; fi
@@ -260,6 +270,7 @@ case "${1:-}" in
   kafka-up) kafka_up ;;
   kafka-down) kafka_down ;;
   status) status ;;
+  drop-test-dbs) drop_test_databases ;;
   reset) kafka_down; postgres_down; rm -rf "$PG_BASE" "$KAFKA_DIR"; say "local state removed" ;;
-  *) echo "usage: $0 up|down|status|reset|kafka-up|kafka-down" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|reset|drop-test-dbs|kafka-up|kafka-down" >&2; exit 2 ;;
 esac

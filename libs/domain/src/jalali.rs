@@ -8,8 +8,20 @@ pub struct JalaliDate {
     pub day: u32,
 }
 
-const MONTHS_FA: [&str; 12] =
-    ["فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند"];
+const MONTHS_FA: [&str; 12] = [
+    "فروردین",
+    "اردیبهشت",
+    "خرداد",
+    "تیر",
+    "مرداد",
+    "شهریور",
+    "مهر",
+    "آبان",
+    "آذر",
+    "دی",
+    "بهمن",
+    "اسفند",
+];
 
 impl JalaliDate {
     /// Converts with the arithmetic algorithm of Borkowski as popularised by jalaali-js, exact for 1 to 3177 AP.
@@ -17,7 +29,9 @@ impl JalaliDate {
         let (gy, gm, gd) = (date.year(), date.month() as i32, date.day() as i32);
         let g_d_m = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
         let gy2 = if gm > 2 { gy + 1 } else { gy };
-        let mut days = 355666 + (365 * gy) + ((gy2 + 3) / 4) - ((gy2 + 99) / 100) + ((gy2 + 399) / 400) + gd
+        let mut days = 355666 + (365 * gy) + ((gy2 + 3) / 4) - ((gy2 + 99) / 100)
+            + ((gy2 + 399) / 400)
+            + gd
             + g_d_m[(gm - 1) as usize];
         let mut jy = -1595 + (33 * (days / 12053));
         days %= 12053;
@@ -27,8 +41,16 @@ impl JalaliDate {
             jy += (days - 1) / 365;
             days = (days - 1) % 365;
         }
-        let (jm, jd) = if days < 186 { (1 + days / 31, 1 + days % 31) } else { (7 + (days - 186) / 30, 1 + (days - 186) % 30) };
-        Self { year: jy, month: jm as u32, day: jd as u32 }
+        let (jm, jd) = if days < 186 {
+            (1 + days / 31, 1 + days % 31)
+        } else {
+            (7 + (days - 186) / 30, 1 + (days - 186) % 30)
+        };
+        Self {
+            year: jy,
+            month: jm as u32,
+            day: jd as u32,
+        }
     }
 
     pub fn month_name_fa(self) -> &'static str {
@@ -47,7 +69,13 @@ pub fn format_jalali(date: NaiveDate) -> String {
     JalaliDate::from_gregorian(date)
         .to_string()
         .chars()
-        .map(|c| if c.is_ascii_digit() { char::from_u32('۰' as u32 + (c as u32 - '0' as u32)).unwrap_or(c) } else { c })
+        .map(|c| {
+            if c.is_ascii_digit() {
+                char::from_u32('۰' as u32 + (c as u32 - '0' as u32)).unwrap_or(c)
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -62,12 +90,47 @@ mod tests {
     #[test]
     fn known_dates_convert() {
         // Nowruz 1404 fell on 21 March 2025; Nowruz 1403 on 20 March 2024
-        assert_eq!(JalaliDate::from_gregorian(g(2025, 3, 21)), JalaliDate { year: 1404, month: 1, day: 1 });
-        assert_eq!(JalaliDate::from_gregorian(g(2024, 3, 20)), JalaliDate { year: 1403, month: 1, day: 1 });
-        assert_eq!(JalaliDate::from_gregorian(g(2025, 3, 20)), JalaliDate { year: 1403, month: 12, day: 30 });
+        assert_eq!(
+            JalaliDate::from_gregorian(g(2025, 3, 21)),
+            JalaliDate {
+                year: 1404,
+                month: 1,
+                day: 1
+            }
+        );
+        assert_eq!(
+            JalaliDate::from_gregorian(g(2024, 3, 20)),
+            JalaliDate {
+                year: 1403,
+                month: 1,
+                day: 1
+            }
+        );
+        assert_eq!(
+            JalaliDate::from_gregorian(g(2025, 3, 20)),
+            JalaliDate {
+                year: 1403,
+                month: 12,
+                day: 30
+            }
+        );
         // 22 Bahman, the anniversary of the revolution
-        assert_eq!(JalaliDate::from_gregorian(g(2026, 2, 11)), JalaliDate { year: 1404, month: 11, day: 22 });
-        assert_eq!(JalaliDate::from_gregorian(g(2026, 11, 29)), JalaliDate { year: 1405, month: 9, day: 8 });
+        assert_eq!(
+            JalaliDate::from_gregorian(g(2026, 2, 11)),
+            JalaliDate {
+                year: 1404,
+                month: 11,
+                day: 22
+            }
+        );
+        assert_eq!(
+            JalaliDate::from_gregorian(g(2026, 11, 29)),
+            JalaliDate {
+                year: 1405,
+                month: 9,
+                day: 8
+            }
+        );
     }
 
     #[test]

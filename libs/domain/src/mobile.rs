@@ -68,7 +68,14 @@ mod tests {
 
     #[test]
     fn rejects_landlines_short_numbers_and_letters() {
-        for input in ["02112345678", "0912123456", "091212345678", "09a21234567", "", "+1 202 555 0100"] {
+        for input in [
+            "02112345678",
+            "0912123456",
+            "091212345678",
+            "09a21234567",
+            "",
+            "+1 202 555 0100",
+        ] {
             assert_eq!(Mobile::parse(input).unwrap_err().code, "mobile_format", "{input}");
         }
     }

@@ -56,7 +56,14 @@ mod tests {
 
     #[test]
     fn accepts_valid_ids_in_any_digit_script() {
-        for id in ["0499370899", "0084575948", "1234567891", "۰۴۹۹۳۷۰۸۹۹", "٠٤٩٩٣٧٠٨٩٩", "049-937089-9"] {
+        for id in [
+            "0499370899",
+            "0084575948",
+            "1234567891",
+            "۰۴۹۹۳۷۰۸۹۹",
+            "٠٤٩٩٣٧٠٨٩٩",
+            "049-937089-9",
+        ] {
             assert!(NationalId::parse(id).is_ok(), "{id} should be valid");
         }
         assert_eq!(NationalId::parse("۰۴۹۹۳۷۰۸۹۹").unwrap().as_str(), "0499370899");
@@ -64,8 +71,14 @@ mod tests {
 
     #[test]
     fn rejects_wrong_check_digit() {
-        assert_eq!(NationalId::parse("0499370898").unwrap_err().code, "national_id_checksum");
-        assert_eq!(NationalId::parse("1234567890").unwrap_err().code, "national_id_checksum");
+        assert_eq!(
+            NationalId::parse("0499370898").unwrap_err().code,
+            "national_id_checksum"
+        );
+        assert_eq!(
+            NationalId::parse("1234567890").unwrap_err().code,
+            "national_id_checksum"
+        );
     }
 
     #[test]
@@ -78,8 +91,14 @@ mod tests {
     #[test]
     fn rejects_repeated_digits_even_when_checksum_holds() {
         // 1111111111 satisfies the mod-11 rule but is not issued
-        assert_eq!(NationalId::parse("1111111111").unwrap_err().code, "national_id_repeated");
-        assert_eq!(NationalId::parse("0000000000").unwrap_err().code, "national_id_repeated");
+        assert_eq!(
+            NationalId::parse("1111111111").unwrap_err().code,
+            "national_id_repeated"
+        );
+        assert_eq!(
+            NationalId::parse("0000000000").unwrap_err().code,
+            "national_id_repeated"
+        );
     }
 
     #[test]

@@ -108,7 +108,11 @@ mod tests {
     #[test]
     fn unknown_codes_are_refused() {
         for input in ["IR-31", "IR-99", "23", "Tehran", ""] {
-            assert_eq!(ProvinceCode::parse(input).unwrap_err().code, "province_unknown", "{input}");
+            assert_eq!(
+                ProvinceCode::parse(input).unwrap_err().code,
+                "province_unknown",
+                "{input}"
+            );
         }
     }
 }

@@ -84,7 +84,11 @@ impl CaseStatus {
     }
 
     pub fn transition(self, to: CaseStatus) -> Result<CaseStatus, InvalidTransition> {
-        if self.can_become(to) { Ok(to) } else { Err(InvalidTransition { from: self, to }) }
+        if self.can_become(to) {
+            Ok(to)
+        } else {
+            Err(InvalidTransition { from: self, to })
+        }
     }
 }
 
@@ -114,7 +118,10 @@ mod tests {
         }
         assert_eq!(
             Submitted.transition(Responded).unwrap_err(),
-            InvalidTransition { from: Submitted, to: Responded }
+            InvalidTransition {
+                from: Submitted,
+                to: Responded
+            }
         );
         for to in CaseStatus::ALL {
             assert!(Merged.transition(*to).is_err(), "merged is terminal");

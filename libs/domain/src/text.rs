@@ -49,7 +49,11 @@ pub(crate) fn normalize_text(input: &str) -> String {
             c => Some(c),
         })
         .collect();
-    mapped.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+    mapped
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -58,7 +62,10 @@ mod tests {
 
     #[test]
     fn arabic_letters_become_persian() {
-        assert_eq!(PetitionText::parse("مستمري كارگر من").unwrap().as_str(), "مستمری کارگر من");
+        assert_eq!(
+            PetitionText::parse("مستمري كارگر من").unwrap().as_str(),
+            "مستمری کارگر من"
+        );
     }
 
     #[test]
@@ -70,7 +77,10 @@ mod tests {
     #[test]
     fn length_is_bounded_after_normalisation() {
         assert_eq!(PetitionText::parse("   کوتاه   ").unwrap_err().code, "text_too_short");
-        assert_eq!(PetitionText::parse(&"ا".repeat(4001)).unwrap_err().code, "text_too_long");
+        assert_eq!(
+            PetitionText::parse(&"ا".repeat(4001)).unwrap_err().code,
+            "text_too_long"
+        );
         assert!(PetitionText::parse(&"ا".repeat(4000)).is_ok());
         assert!(PetitionText::parse(&"ا".repeat(10)).is_ok());
     }

@@ -24,11 +24,31 @@ pub struct EventMetrics {
 impl EventMetrics {
     pub fn register(registry: &mut Registry) -> Self {
         let metrics = Self::default();
-        registry.register("outbox_backlog", "Events written but not yet published to Kafka", metrics.outbox_backlog.clone());
-        registry.register("events_published", "Events published to Kafka by the outbox relay", metrics.published.clone());
-        registry.register("event_publish_failures", "Outbox publish attempts that failed", metrics.publish_failures.clone());
-        registry.register("events_consumed", "Kafka records consumed, by outcome", metrics.consumed.clone());
-        registry.register("event_handler_retries", "Transient handler failures retried", metrics.handler_retries.clone());
+        registry.register(
+            "outbox_backlog",
+            "Events written but not yet published to Kafka",
+            metrics.outbox_backlog.clone(),
+        );
+        registry.register(
+            "events_published",
+            "Events published to Kafka by the outbox relay",
+            metrics.published.clone(),
+        );
+        registry.register(
+            "event_publish_failures",
+            "Outbox publish attempts that failed",
+            metrics.publish_failures.clone(),
+        );
+        registry.register(
+            "events_consumed",
+            "Kafka records consumed, by outcome",
+            metrics.consumed.clone(),
+        );
+        registry.register(
+            "event_handler_retries",
+            "Transient handler failures retried",
+            metrics.handler_retries.clone(),
+        );
         metrics
     }
 }

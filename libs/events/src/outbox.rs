@@ -11,9 +11,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::Result;
 use crate::cloudevents::to_kafka_headers;
 use crate::metrics::EventMetrics;
-use crate::Result;
 
 #[derive(Debug, Clone)]
 pub struct OutboxMessage {
@@ -39,16 +39,14 @@ impl OutboxMessage {
 
 /// Writes the message in the caller's transaction.
 pub async fn enqueue(conn: &mut PgConnection, message: &OutboxMessage) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO outbox (event_id, topic, message_key, payload, headers) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(message.event_id)
-    .bind(&message.topic)
-    .bind(&message.key)
-    .bind(&message.payload)
-    .bind(sqlx::types::Json(&message.headers))
-    .execute(conn)
-    .await?;
+    sqlx::query("INSERT INTO outbox (event_id, topic, message_key, payload, headers) VALUES ($1, $2, $3, $4, $5)")
+        .bind(message.event_id)
+        .bind(&message.topic)
+        .bind(&message.key)
+        .bind(&message.payload)
+        .bind(sqlx::types::Json(&message.headers))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -123,7 +121,10 @@ impl OutboxRelay {
     }
 
     async fn refresh_backlog(&self) {
-        if let Ok(count) = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox").fetch_one(&self.pool).await {
+        if let Ok(count) = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox")
+            .fetch_one(&self.pool)
+            .await
+        {
             self.metrics.outbox_backlog.set(count);
         }
     }
@@ -148,7 +149,10 @@ impl OutboxRelay {
             let key: String = row.try_get("message_key")?;
             let payload: Vec<u8> = row.try_get("payload")?;
             let headers: sqlx::types::Json<BTreeMap<String, String>> = row.try_get("headers")?;
-            let record = FutureRecord::to(&topic).key(&key).payload(&payload).headers(to_kafka_headers(&headers));
+            let record = FutureRecord::to(&topic)
+                .key(&key)
+                .payload(&payload)
+                .headers(to_kafka_headers(&headers));
             match self.producer.send_result(record) {
                 Ok(delivery) => pending.push((id, delivery)),
                 Err((error, _)) => {
@@ -172,7 +176,10 @@ impl OutboxRelay {
             }
         }
         if !published.is_empty() {
-            sqlx::query("DELETE FROM outbox WHERE id = ANY($1)").bind(&published).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
+                .bind(&published)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         self.metrics.published.inc_by(published.len() as u64);

@@ -35,11 +35,14 @@ impl Cli {
                 "print-config" | "--print-config" => command = Some(Command::PrintConfig),
                 "--config" | "-c" => {
                     config_file = Some(PathBuf::from(
-                        args.next().ok_or_else(|| Error::Usage("--config needs a file".into()))?,
+                        args.next()
+                            .ok_or_else(|| Error::Usage("--config needs a file".into()))?,
                     ))
                 }
                 "-h" | "--help" => return Err(Error::Usage(usage())),
-                other => return Err(Error::Usage(format!("unknown argument `{other}`\n{}", usage()))),
+                other => {
+                    return Err(Error::Usage(format!("unknown argument `{other}`\n{}", usage())));
+                }
             }
         }
         let command = command.ok_or_else(|| Error::Usage(usage()))?;

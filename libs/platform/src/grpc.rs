@@ -14,7 +14,9 @@ pub async fn serve(
 ) -> crate::Result<()> {
     let address: SocketAddr = listener.local_addr()?;
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter.set_service_status(service_name, tonic_health::ServingStatus::Serving).await;
+    reporter
+        .set_service_status(service_name, tonic_health::ServingStatus::Serving)
+        .await;
     tracing::info!(%address, service = service_name, "grpc listening");
     let incoming = tonic::transport::server::TcpIncoming::from(listener);
     tonic::transport::Server::builder()

@@ -39,7 +39,9 @@ pub async fn main<S: Service>() -> Result<(), String> {
     }
     let _telemetry = crate::telemetry::init(S::SERVICE_NAME, S::telemetry(&settings)).map_err(|e| e.to_string())?;
     let outcome = match cli.command {
-        Command::Migrate => S::migrate(&settings).await.map_err(|e| format!("migrating: {}", error_chain(e.as_ref()))),
+        Command::Migrate => S::migrate(&settings)
+            .await
+            .map_err(|e| format!("migrating: {}", error_chain(e.as_ref()))),
         _ => serve::<S>(&settings).await,
     };
     if let Err(error) = &outcome {
@@ -50,10 +52,15 @@ pub async fn main<S: Service>() -> Result<(), String> {
 
 async fn serve<S: Service>(settings: &S::Settings) -> Result<(), String> {
     let token = crate::shutdown::on_signal();
-    let service = S::build(settings).await.map_err(|e| format!("starting: {}", error_chain(e.as_ref())))?;
+    let service = S::build(settings)
+        .await
+        .map_err(|e| format!("starting: {}", error_chain(e.as_ref())))?;
     let addresses = service.addresses();
     tracing::info!(http = ?addresses.http, grpc = ?addresses.grpc, "{} ready", S::SERVICE_NAME);
-    service.run(token).await.map_err(|e| format!("stopped: {}", error_chain(e.as_ref())))?;
+    service
+        .run(token)
+        .await
+        .map_err(|e| format!("stopped: {}", error_chain(e.as_ref())))?;
     tracing::info!("{} stopped cleanly", S::SERVICE_NAME);
     Ok(())
 }

@@ -23,7 +23,11 @@ pub struct TelemetrySettings {
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        Self { log_filter: "info".into(), log_format: "json".into(), otlp_endpoint: String::new() }
+        Self {
+            log_filter: "info".into(),
+            log_format: "json".into(),
+            otlp_endpoint: String::new(),
+        }
     }
 }
 
@@ -34,10 +38,10 @@ pub struct TelemetryGuard {
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        if let Some(provider) = self.provider.take() {
-            if let Err(error) = provider.shutdown() {
-                eprintln!("telemetry shutdown failed: {error}");
-            }
+        if let Some(provider) = self.provider.take()
+            && let Err(error) = provider.shutdown()
+        {
+            eprintln!("telemetry shutdown failed: {error}");
         }
     }
 }
@@ -64,14 +68,18 @@ pub fn init(service: &'static str, settings: &TelemetrySettings) -> Result<Telem
                 .build(),
         )
     };
-    let otel_layer = provider.as_ref().map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service)));
+    let otel_layer = provider
+        .as_ref()
+        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service)));
     if let Some(p) = &provider {
         opentelemetry::global::set_tracer_provider(p.clone());
     }
 
     let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
     let installed = if settings.log_format == "text" {
-        registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)).try_init()
+        registry
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .try_init()
     } else {
         registry
             .with(

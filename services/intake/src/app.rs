@@ -50,7 +50,10 @@ impl Service for App {
     }
 
     fn addresses(&self) -> Listeners {
-        Listeners { http: Some(self.http_addr()), grpc: Some(self.grpc_addr()) }
+        Listeners {
+            http: Some(self.http_addr()),
+            grpc: Some(self.grpc_addr()),
+        }
     }
 
     async fn run(self, token: CancellationToken) -> Result<(), BoxError> {
@@ -93,12 +96,13 @@ impl App {
             relay_waker: relay.waker(),
             routing: CaseServiceClient::new(routing_channel),
         };
-        let readiness = Readiness::default().with_database(pool.clone()).with_check("kafka", move || {
-            let producer = producer.clone();
-            async move { kafka_reachable(&producer).await }
-        });
-        let http_router =
-            pasokh_platform::http::with_ops(router(state), readiness, Arc::new(registry), http_metrics);
+        let readiness = Readiness::default()
+            .with_database(pool.clone())
+            .with_check("kafka", move || {
+                let producer = producer.clone();
+                async move { kafka_reachable(&producer).await }
+            });
+        let http_router = pasokh_platform::http::with_ops(router(state), readiness, Arc::new(registry), http_metrics);
         let (http_listener, grpc_listener) = pasokh_platform::service::bind(&settings.listen).await?;
         Ok(Self {
             http_listener,
@@ -111,21 +115,33 @@ impl App {
     }
 
     pub fn http_addr(&self) -> SocketAddr {
-        self.http_listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+        self.http_listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
-        self.grpc_listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+        self.grpc_listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
     /// Serves until the token is cancelled or a task fails; then drains and flushes the producer.
     pub async fn run(self, token: CancellationToken) -> Result<(), BoxError> {
         let mut tasks = ServiceTasks::new(token.clone());
-        tasks.spawn("http", pasokh_platform::http::serve(self.http_listener, self.http_router, token.clone()));
+        tasks.spawn(
+            "http",
+            pasokh_platform::http::serve(self.http_listener, self.http_router, token.clone()),
+        );
         let routes = tonic::service::Routes::new(IntakeServiceServer::new(IntakeGrpc { pool: self.pool }));
         tasks.spawn(
             "grpc",
-            pasokh_platform::grpc::serve(self.grpc_listener, "pasokh.intake.v1.IntakeService", routes, token.clone()),
+            pasokh_platform::grpc::serve(
+                self.grpc_listener,
+                "pasokh.intake.v1.IntakeService",
+                routes,
+                token.clone(),
+            ),
         );
         // the relay outlives the servers a little: it gets the drain period to publish what they accepted
         tasks.spawn("outbox-relay", self.relay.run(token.clone()));

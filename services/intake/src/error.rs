@@ -35,10 +35,12 @@ impl IntoResponse for Error {
                 "unsupported_media_type",
                 "send the request body as application/json",
             ),
-            Error::MalformedJson(detail) => {
-                Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "the request body is not valid JSON")
-                    .with_detail(detail)
-            }
+            Error::MalformedJson(detail) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                "the request body is not valid JSON",
+            )
+            .with_detail(detail),
             Error::Database(error) if is_unavailable(&error) => {
                 tracing::warn!(%error, "database unavailable");
                 Problem::unavailable("the petition store is unavailable; nothing was saved, please retry")
@@ -53,14 +55,22 @@ impl IntoResponse for Error {
 }
 
 fn is_unavailable(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed)
+    matches!(
+        error,
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+    )
 }
 
 impl From<Error> for tonic::Status {
     fn from(error: Error) -> Self {
         match error {
             Error::Validation(errors) => tonic::Status::invalid_argument(
-                errors.errors.iter().map(|e| format!("{} ({}): {}", e.field, e.code, e.message)).collect::<Vec<_>>().join("; "),
+                errors
+                    .errors
+                    .iter()
+                    .map(|e| format!("{} ({}): {}", e.field, e.code, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
             ),
             Error::NotFound(what) => tonic::Status::not_found(format!("{what} not found")),
             Error::Database(ref e) if is_unavailable(e) => tonic::Status::unavailable("database unavailable"),

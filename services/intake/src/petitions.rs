@@ -49,7 +49,12 @@ impl PetitionInput {
     /// province than this deployment's is refused: each province runs its own intake.
     pub(crate) fn parse(&self, deployment: ProvinceCode, key: &CitizenRefKey) -> Result<NewPetition, ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let national_id = required(&mut errors, "national_id", self.national_id.as_deref(), NationalId::parse);
+        let national_id = required(
+            &mut errors,
+            "national_id",
+            self.national_id.as_deref(),
+            NationalId::parse,
+        );
         let mobile = required(&mut errors, "mobile", self.mobile.as_deref(), Mobile::parse);
         let province = match self.province.as_deref() {
             None => Some(deployment),
@@ -80,22 +85,26 @@ impl PetitionInput {
             ),
         };
         match (national_id, mobile, province, category, kind, channel, text) {
-            (Some(national_id), Some(mobile), Some(province), Some(category), Some(kind), Some(channel), Some(text))
-                if errors.is_empty() =>
-            {
-                Ok(NewPetition {
-                    id: Uuid::now_v7(),
-                    province,
-                    citizen_ref: CitizenRef::derive(key, &national_id),
-                    national_id,
-                    mobile,
-                    category,
-                    kind,
-                    channel,
-                    text,
-                    desk_event_id,
-                })
-            }
+            (
+                Some(national_id),
+                Some(mobile),
+                Some(province),
+                Some(category),
+                Some(kind),
+                Some(channel),
+                Some(text),
+            ) if errors.is_empty() => Ok(NewPetition {
+                id: Uuid::now_v7(),
+                province,
+                citizen_ref: CitizenRef::derive(key, &national_id),
+                national_id,
+                mobile,
+                category,
+                kind,
+                channel,
+                text,
+                desk_event_id,
+            }),
             _ => Err(errors),
         }
     }
@@ -144,7 +153,11 @@ pub(crate) async fn submit(pool: &PgPool, topic: &str, petition: &NewPetition) -
             channel = %petition.channel,
             "petition accepted"
         );
-        return Ok(Accepted { id: petition.id, tracking_code, submitted_at });
+        return Ok(Accepted {
+            id: petition.id,
+            tracking_code,
+            submitted_at,
+        });
     }
     Err(Error::Config("could not draw a free tracking code".into()))
 }

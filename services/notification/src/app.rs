@@ -13,8 +13,8 @@ use pasokh_platform::tasks::{BoxError, ServiceTasks};
 use pasokh_platform::telemetry::TelemetrySettings;
 use pasokh_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use prometheus_client::registry::Registry;
-use tokio::sync::Notify;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
@@ -55,7 +55,9 @@ impl App {
             topic: settings.kafka.lifecycle_topic.clone(),
             group: settings.kafka.consumer_group.clone(),
             pool: pool.clone(),
-            handler: RecordDeliveries { dispatcher_waker: dispatcher_waker.clone() },
+            handler: RecordDeliveries {
+                dispatcher_waker: dispatcher_waker.clone(),
+            },
             metrics: event_metrics,
         };
         let intake_channel = tonic::transport::Endpoint::from_shared(settings.intake_grpc_url.clone())
@@ -76,10 +78,12 @@ impl App {
             wake: dispatcher_waker,
             relay_waker: relay.waker(),
         };
-        let readiness = Readiness::default().with_database(pool.clone()).with_check("kafka", move || {
-            let producer = producer.clone();
-            async move { kafka_reachable(&producer).await }
-        });
+        let readiness = Readiness::default()
+            .with_database(pool.clone())
+            .with_check("kafka", move || {
+                let producer = producer.clone();
+                async move { kafka_reachable(&producer).await }
+            });
         let http_router =
             pasokh_platform::http::with_ops(axum::Router::new(), readiness, Arc::new(registry), http_metrics);
         let (http_listener, grpc_listener) = pasokh_platform::service::bind(&settings.listen).await?;
@@ -105,10 +109,18 @@ impl App {
 
     pub async fn run(self, token: CancellationToken) -> Result<(), BoxError> {
         let mut tasks = ServiceTasks::new(token.clone());
-        tasks.spawn("http", pasokh_platform::http::serve(self.http_listener, self.http_router, token.clone()));
+        tasks.spawn(
+            "http",
+            pasokh_platform::http::serve(self.http_listener, self.http_router, token.clone()),
+        );
         tasks.spawn(
             "grpc",
-            pasokh_platform::grpc::serve(self.grpc_listener, "pasokh.notification", tonic::service::Routes::default(), token.clone()),
+            pasokh_platform::grpc::serve(
+                self.grpc_listener,
+                "pasokh.notification",
+                tonic::service::Routes::default(),
+                token.clone(),
+            ),
         );
         for _ in 0..self.dispatchers {
             tasks.spawn("sms-dispatcher", self.dispatcher.clone().run(token.clone()));
@@ -137,7 +149,10 @@ impl Service for App {
     }
 
     fn addresses(&self) -> Listeners {
-        Listeners { http: self.http_addr(), grpc: self.grpc_addr() }
+        Listeners {
+            http: self.http_addr(),
+            grpc: self.grpc_addr(),
+        }
     }
 
     async fn run(self, token: CancellationToken) -> Result<(), BoxError> {

@@ -53,12 +53,18 @@ impl App {
             handler: CountLifecycle,
             metrics: event_metrics,
         };
-        let readiness = Readiness::default().with_database(pool.clone()).with_check("kafka", move || {
-            let producer = producer.clone();
-            async move { kafka_reachable(&producer).await }
-        });
-        let http_router =
-            pasokh_platform::http::with_ops(crate::http::router(pool.clone()), readiness, Arc::new(registry), http_metrics);
+        let readiness = Readiness::default()
+            .with_database(pool.clone())
+            .with_check("kafka", move || {
+                let producer = producer.clone();
+                async move { kafka_reachable(&producer).await }
+            });
+        let http_router = pasokh_platform::http::with_ops(
+            crate::http::router(pool.clone()),
+            readiness,
+            Arc::new(registry),
+            http_metrics,
+        );
         let (http_listener, grpc_listener) = pasokh_platform::service::bind(&settings.listen).await?;
         Ok(Self {
             http_listener,
@@ -80,11 +86,19 @@ impl App {
 
     pub async fn run(self, token: CancellationToken) -> Result<(), BoxError> {
         let mut tasks = ServiceTasks::new(token.clone());
-        tasks.spawn("http", pasokh_platform::http::serve(self.http_listener, self.http_router, token.clone()));
+        tasks.spawn(
+            "http",
+            pasokh_platform::http::serve(self.http_listener, self.http_router, token.clone()),
+        );
         let routes = tonic::service::Routes::new(ReportingServiceServer::new(ReportingGrpc { pool: self.pool }));
         tasks.spawn(
             "grpc",
-            pasokh_platform::grpc::serve(self.grpc_listener, "pasokh.reporting.v1.ReportingService", routes, token.clone()),
+            pasokh_platform::grpc::serve(
+                self.grpc_listener,
+                "pasokh.reporting.v1.ReportingService",
+                routes,
+                token.clone(),
+            ),
         );
         tasks.spawn("consumer", self.consumer.run(token.clone()));
         tasks.run(self.drain).await
@@ -109,7 +123,10 @@ impl Service for App {
     }
 
     fn addresses(&self) -> Listeners {
-        Listeners { http: self.http_addr(), grpc: self.grpc_addr() }
+        Listeners {
+            http: self.http_addr(),
+            grpc: self.grpc_addr(),
+        }
     }
 
     async fn run(self, token: CancellationToken) -> Result<(), BoxError> {

@@ -45,7 +45,11 @@ async fn counts_are_exact_by_province_category_and_status_despite_redelivery() {
     let db = stack.fresh_database("reporting").await;
     let settings = Settings {
         listen: ListenSettings::new(0, 0),
-        database: DatabaseSettings { url: Secret::new(&db), max_connections: 5, acquire_timeout_ms: 5000 },
+        database: DatabaseSettings {
+            url: Secret::new(&db),
+            max_connections: 5,
+            acquire_timeout_ms: 5000,
+        },
         kafka: stack.kafka_settings(&topics, "reporting"),
         shutdown_drain_secs: 5,
         ..Settings::default()
@@ -59,7 +63,11 @@ async fn counts_are_exact_by_province_category_and_status_despite_redelivery() {
     let task = tokio::spawn(async move { run.await.unwrap() });
 
     // Tehran: two pension petitions, both routed; Qom: one wages petition, still submitted
-    let plan = [("IR-23", "pension-payment", true), ("IR-23", "pension-payment", true), ("IR-25", "unpaid-wages", false)];
+    let plan = [
+        ("IR-23", "pension-payment", true),
+        ("IR-23", "pension-payment", true),
+        ("IR-25", "unpaid-wages", false),
+    ];
     for (province, category, is_routed) in plan {
         let petition = Uuid::now_v7();
         let source = format!("//pasokh/intake/{province}");
@@ -75,7 +83,12 @@ async fn counts_are_exact_by_province_category_and_status_despite_redelivery() {
     }
 
     let summary: Value = eventually(Duration::from_secs(30), "all events counted", || async {
-        let summary: Value = reqwest::get(format!("{http}/v1/summary")).await.unwrap().json().await.unwrap();
+        let summary: Value = reqwest::get(format!("{http}/v1/summary"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         (summary["total"] == 3 && summary["by_status"]["routed"] == 2).then_some(summary)
     })
     .await;
@@ -86,20 +99,39 @@ async fn counts_are_exact_by_province_category_and_status_despite_redelivery() {
         && r["status"] == "routed"
         && r["count"] == 2));
 
-    let tehran: Value = reqwest::get(format!("{http}/v1/summary?province=IR-23")).await.unwrap().json().await.unwrap();
+    let tehran: Value = reqwest::get(format!("{http}/v1/summary?province=IR-23"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(tehran["total"], 2);
     let bad = reqwest::get(format!("{http}/v1/summary?province=IR-99")).await.unwrap();
     assert_eq!(bad.status(), 400);
     assert_eq!(bad.headers()["content-type"], "application/problem+json");
 
     let mut client = ReportingServiceClient::connect(grpc).await.unwrap();
-    let over_grpc = client.get_summary(GetSummaryRequest { province: String::new() }).await.unwrap().into_inner();
+    let over_grpc = client
+        .get_summary(GetSummaryRequest {
+            province: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(over_grpc.total, 3);
     assert_eq!(over_grpc.by_status["routed"], 2);
 
-    let page = reqwest::get(format!("{http}/dashboard")).await.unwrap().text().await.unwrap();
+    let page = reqwest::get(format!("{http}/dashboard"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("dir=\"rtl\""));
-    assert!(page.contains("تهران") && page.contains("قم"), "provinces named in Persian");
+    assert!(
+        page.contains("تهران") && page.contains("قم"),
+        "provinces named in Persian"
+    );
 
     token.cancel();
     task.await.unwrap();

@@ -63,10 +63,12 @@ impl App {
             },
             metrics: event_metrics,
         };
-        let readiness = Readiness::default().with_database(pool.clone()).with_check("kafka", move || {
-            let producer = producer.clone();
-            async move { kafka_reachable(&producer).await }
-        });
+        let readiness = Readiness::default()
+            .with_database(pool.clone())
+            .with_check("kafka", move || {
+                let producer = producer.clone();
+                async move { kafka_reachable(&producer).await }
+            });
         let http_router =
             pasokh_platform::http::with_ops(axum::Router::new(), readiness, Arc::new(registry), http_metrics);
         let (http_listener, grpc_listener) = pasokh_platform::service::bind(&settings.listen).await?;
@@ -91,11 +93,19 @@ impl App {
 
     pub async fn run(self, token: CancellationToken) -> Result<(), BoxError> {
         let mut tasks = ServiceTasks::new(token.clone());
-        tasks.spawn("http", pasokh_platform::http::serve(self.http_listener, self.http_router, token.clone()));
+        tasks.spawn(
+            "http",
+            pasokh_platform::http::serve(self.http_listener, self.http_router, token.clone()),
+        );
         let routes = tonic::service::Routes::new(CaseServiceServer::new(CaseGrpc { pool: self.pool }));
         tasks.spawn(
             "grpc",
-            pasokh_platform::grpc::serve(self.grpc_listener, "pasokh.routing.v1.CaseService", routes, token.clone()),
+            pasokh_platform::grpc::serve(
+                self.grpc_listener,
+                "pasokh.routing.v1.CaseService",
+                routes,
+                token.clone(),
+            ),
         );
         tasks.spawn("consumer", self.consumer.run(token.clone()));
         tasks.spawn("outbox-relay", self.relay.run(token.clone()));
@@ -121,7 +131,10 @@ impl Service for App {
     }
 
     fn addresses(&self) -> Listeners {
-        Listeners { http: self.http_addr(), grpc: self.grpc_addr() }
+        Listeners {
+            http: self.http_addr(),
+            grpc: self.grpc_addr(),
+        }
     }
 
     async fn run(self, token: CancellationToken) -> Result<(), BoxError> {

@@ -35,19 +35,38 @@ struct Service {
 impl Service {
     fn new(name: &str, binary: &str, env: Vec<(String, String)>, logs: &std::path::Path) -> Self {
         let binary = bin_dir().join(binary);
-        assert!(binary.exists(), "{} is missing: run `cargo build --workspace --bins` (make test does)", binary.display());
+        assert!(
+            binary.exists(),
+            "{} is missing: run `cargo build --workspace --bins` (make test does)",
+            binary.display()
+        );
         let http_port = free_port();
         let mut env = env;
         env.push(("PASOKH__LISTEN__HTTP_PORT".into(), http_port.to_string()));
-        Self { name: name.into(), binary, env, http_port, log: logs.join(format!("{name}.log")), child: None }
+        Self {
+            name: name.into(),
+            binary,
+            env,
+            http_port,
+            log: logs.join(format!("{name}.log")),
+            child: None,
+        }
     }
 
     fn grpc_port(&self) -> u16 {
-        self.env.iter().find(|(k, _)| k == "PASOKH__LISTEN__GRPC_PORT").map(|(_, v)| v.parse().unwrap()).unwrap()
+        self.env
+            .iter()
+            .find(|(k, _)| k == "PASOKH__LISTEN__GRPC_PORT")
+            .map(|(_, v)| v.parse().unwrap())
+            .unwrap()
     }
 
     fn command(&self, subcommand: &str) -> Command {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
         let mut command = Command::new(&self.binary);
         command
             .arg(subcommand)
@@ -60,7 +79,12 @@ impl Service {
 
     async fn migrate(&self) {
         let status = self.command("migrate").status().await.unwrap();
-        assert!(status.success(), "{} migrate failed; see {}", self.name, self.log.display());
+        assert!(
+            status.success(),
+            "{} migrate failed; see {}",
+            self.name,
+            self.log.display()
+        );
     }
 
     async fn start(&mut self) {
@@ -68,7 +92,11 @@ impl Service {
         let url = format!("http://127.0.0.1:{}/readyz", self.http_port);
         let name = self.name.clone();
         eventually(Duration::from_secs(60), &format!("{name} to be ready"), || async {
-            reqwest::get(&url).await.ok().filter(|r| r.status().is_success()).map(|_| ())
+            reqwest::get(&url)
+                .await
+                .ok()
+                .filter(|r| r.status().is_success())
+                .map(|_| ())
         })
         .await;
     }
@@ -84,7 +112,10 @@ impl Service {
         let mut child = self.child.take().unwrap();
         let pid = child.id().unwrap().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
-        tokio::time::timeout(Duration::from_secs(40), child.wait()).await.expect("exit after SIGTERM").unwrap()
+        tokio::time::timeout(Duration::from_secs(40), child.wait())
+            .await
+            .expect("exit after SIGTERM")
+            .unwrap()
     }
 }
 
@@ -94,7 +125,10 @@ fn common_env(stack: &Stack, topics: &Topics, database: &str, group: &str) -> Ve
         ("PASOKH__KAFKA__BOOTSTRAP_SERVERS".into(), stack.kafka.clone()),
         ("PASOKH__KAFKA__LIFECYCLE_TOPIC".into(), topics.lifecycle.clone()),
         ("PASOKH__KAFKA__DELIVERY_TOPIC".into(), topics.delivery.clone()),
-        ("PASOKH__KAFKA__CONSUMER_GROUP".into(), format!("{group}-{}", uuid::Uuid::new_v4().simple())),
+        (
+            "PASOKH__KAFKA__CONSUMER_GROUP".into(),
+            format!("{group}-{}", uuid::Uuid::new_v4().simple()),
+        ),
         ("PASOKH__LISTEN__GRPC_PORT".into(), free_port().to_string()),
         ("PASOKH__SHUTDOWN_DRAIN_SECS".into(), "10".into()),
         ("PASOKH__TELEMETRY__LOG_FILTER".into(), "info".into()),
@@ -124,23 +158,45 @@ impl System {
         let notification_db = stack.fresh_database("e2e_notification").await;
         let reporting_db = stack.fresh_database("e2e_reporting").await;
 
-        let routing = Service::new("routing", "pasokh-routing", common_env(&stack, &topics, &routing_db, "routing"), &logs);
+        let routing = Service::new(
+            "routing",
+            "pasokh-routing",
+            common_env(&stack, &topics, &routing_db, "routing"),
+            &logs,
+        );
         let routing_grpc = format!("http://127.0.0.1:{}", routing.grpc_port());
         let mut intakes = BTreeMap::new();
         for province in ["IR-23", "IR-25"] {
             let mut env = common_env(&stack, &topics, &intake_db, "intake");
             env.push(("PASOKH__PROVINCE".into(), province.into()));
             env.push(("PASOKH__ROUTING_GRPC_URL".into(), routing_grpc.clone()));
-            intakes.insert(province, Service::new(&format!("intake-{province}"), "pasokh-intake", env, &logs));
+            intakes.insert(
+                province,
+                Service::new(&format!("intake-{province}"), "pasokh-intake", env, &logs),
+            );
         }
         let mut env = common_env(&stack, &topics, &notification_db, "notification");
-        env.push(("PASOKH__INTAKE_GRPC_URL".into(), format!("http://127.0.0.1:{}", intakes["IR-23"].grpc_port())));
+        env.push((
+            "PASOKH__INTAKE_GRPC_URL".into(),
+            format!("http://127.0.0.1:{}", intakes["IR-23"].grpc_port()),
+        ));
         env.push(("PASOKH__SMS__GATEWAY_URL".into(), sink.send_url()));
         let notification = Service::new("notification", "pasokh-notification", env, &logs);
-        let reporting =
-            Service::new("reporting", "pasokh-reporting", common_env(&stack, &topics, &reporting_db, "reporting"), &logs);
+        let reporting = Service::new(
+            "reporting",
+            "pasokh-reporting",
+            common_env(&stack, &topics, &reporting_db, "reporting"),
+            &logs,
+        );
 
-        let mut system = Self { sink, intakes, routing, notification, reporting, routing_db };
+        let mut system = Self {
+            sink,
+            intakes,
+            routing,
+            notification,
+            reporting,
+            routing_db,
+        };
         system.intakes["IR-23"].migrate().await; // both intakes share one database
         for service in [&system.routing, &system.notification, &system.reporting] {
             service.migrate().await;
@@ -161,12 +217,18 @@ impl System {
 
     /// Waits until reporting counts `expected` petitions, all routed, and the sink holds two SMS for each.
     async fn settle(&self, expected: u64) -> Vec<pasokh_testkit::Sms> {
-        eventually(Duration::from_secs(120), &format!("{expected} routed petitions and {} sms", 2 * expected), || async {
-            let summary = self.summary().await;
-            let messages = self.sink.messages().await;
-            (summary["total"] == expected && summary["by_status"]["routed"] == expected && messages.len() as u64 >= 2 * expected)
-                .then_some(messages)
-        })
+        eventually(
+            Duration::from_secs(120),
+            &format!("{expected} routed petitions and {} sms", 2 * expected),
+            || async {
+                let summary = self.summary().await;
+                let messages = self.sink.messages().await;
+                (summary["total"] == expected
+                    && summary["by_status"]["routed"] == expected
+                    && messages.len() as u64 >= 2 * expected)
+                    .then_some(messages)
+            },
+        )
         .await
     }
 }
@@ -180,7 +242,13 @@ struct Filed {
 /// Files petition `n` at the intake listening on `port`.
 async fn file(port: u16, province: &'static str, n: usize) -> Filed {
     let mobile = format!("0912{:07}", n);
-    let categories = ["pension-payment", "unpaid-wages", "disability-support", "bank-loan", "other"];
+    let categories = [
+        "pension-payment",
+        "unpaid-wages",
+        "disability-support",
+        "bank-loan",
+        "other",
+    ];
     let url = format!("http://127.0.0.1:{port}/v1/petitions");
     let response = reqwest::Client::new()
         .post(url)
@@ -190,7 +258,7 @@ async fn file(port: u16, province: &'static str, n: usize) -> Filed {
             "province": province,
             "category": categories[n % categories.len()],
             "kind": "request",
-            "channel": if n % 2 == 0 { "desk" } else { "web" },
+            "channel": if n.is_multiple_of(2) { "desk" } else { "web" },
             "text": format!("درخواست شماره {n} برای پیگیری پرونده"),
         }))
         .send()
@@ -198,11 +266,18 @@ async fn file(port: u16, province: &'static str, n: usize) -> Filed {
         .unwrap();
     assert_eq!(response.status(), 201, "petition {n}");
     let body: Value = response.json().await.unwrap();
-    Filed { tracking_code: body["tracking_code"].as_str().unwrap().to_owned(), mobile }
+    Filed {
+        tracking_code: body["tracking_code"].as_str().unwrap().to_owned(),
+        mobile,
+    }
 }
 
 fn assert_two_sms_each(filed: &[Filed], messages: &[pasokh_testkit::Sms]) {
-    assert_eq!(messages.len(), 2 * filed.len(), "exactly one 'submitted' and one 'routed' SMS per petition");
+    assert_eq!(
+        messages.len(),
+        2 * filed.len(),
+        "exactly one 'submitted' and one 'routed' SMS per petition"
+    );
     let mut ids: Vec<&str> = messages.iter().map(|m| m.message_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -218,8 +293,17 @@ fn assert_two_sms_each(filed: &[Filed], messages: &[pasokh_testkit::Sms]) {
     }
     for petition in filed {
         let sent = &per_code[petition.tracking_code.as_str()];
-        assert_eq!(sent.len(), 2, "petition {} got {} SMS", petition.tracking_code, sent.len());
-        assert!(sent.iter().all(|m| m.to == petition.mobile), "SMS went to the petition's own mobile");
+        assert_eq!(
+            sent.len(),
+            2,
+            "petition {} got {} SMS",
+            petition.tracking_code,
+            sent.len()
+        );
+        assert!(
+            sent.iter().all(|m| m.to == petition.mobile),
+            "SMS went to the petition's own mobile"
+        );
     }
 }
 
@@ -232,15 +316,19 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
     // phase 1: N petitions across two provinces, filed concurrently
     let mut batch = tokio::task::JoinSet::new();
     for n in 0..FIRST {
-        let province = if n % 2 == 0 { "IR-23" } else { "IR-25" };
+        let province = if n.is_multiple_of(2) { "IR-23" } else { "IR-25" };
         batch.spawn(file(system.intakes[province].http_port, province, n));
     }
     let mut filed = batch.join_all().await;
     let messages = system.settle(FIRST as u64).await;
     assert_two_sms_each(&filed, &messages);
     let summary = system.summary().await;
-    let provinces: Vec<&str> =
-        summary["rows"].as_array().unwrap().iter().map(|r| r["province"].as_str().unwrap()).collect();
+    let provinces: Vec<&str> = summary["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["province"].as_str().unwrap())
+        .collect();
     assert!(provinces.contains(&"IR-23") && provinces.contains(&"IR-25"));
 
     // the citizen's status lookup goes intake → routing over gRPC
@@ -265,7 +353,7 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
         if n == FIRST + 2 * SECOND / 3 {
             system.routing.start().await;
         }
-        let province = if n % 2 == 0 { "IR-23" } else { "IR-25" };
+        let province = if n.is_multiple_of(2) { "IR-23" } else { "IR-25" };
         filed.push(file(system.intakes[province].http_port, province, n).await);
         // a steady trickle, so routing dies with events in flight rather than between bursts
         tokio::time::sleep(Duration::from_millis(30)).await;
@@ -280,10 +368,15 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
     assert_two_sms_each(&filed, &system.sink.messages().await);
 
     let routing_db = sqlx::PgPool::connect(&system.routing_db).await.unwrap();
-    let cases: i64 = sqlx::query_scalar("SELECT count(*) FROM cases").fetch_one(&routing_db).await.unwrap();
+    let cases: i64 = sqlx::query_scalar("SELECT count(*) FROM cases")
+        .fetch_one(&routing_db)
+        .await
+        .unwrap();
     assert_eq!(cases, total as i64, "one case per petition");
-    let mut routed_codes: Vec<String> =
-        sqlx::query_scalar("SELECT tracking_code FROM cases").fetch_all(&routing_db).await.unwrap();
+    let mut routed_codes: Vec<String> = sqlx::query_scalar("SELECT tracking_code FROM cases")
+        .fetch_all(&routing_db)
+        .await
+        .unwrap();
     let mut filed_codes: Vec<String> = filed.iter().map(|f| f.tracking_code.clone()).collect();
     routed_codes.sort();
     filed_codes.sort();

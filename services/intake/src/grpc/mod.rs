@@ -16,7 +16,9 @@ impl IntakeService for IntakeGrpc {
     async fn get_contact(&self, request: Request<GetContactRequest>) -> Result<Response<Contact>, Status> {
         let id = Uuid::parse_str(&request.get_ref().petition_id)
             .map_err(|_| Status::invalid_argument("petition_id must be a UUID"))?;
-        let contact = store::contact(&self.pool, id).await?.ok_or(Error::NotFound("petition"))?;
+        let contact = store::contact(&self.pool, id)
+            .await?
+            .ok_or(Error::NotFound("petition"))?;
         Ok(Response::new(Contact {
             petition_id: contact.id.to_string(),
             tracking_code: contact.tracking_code,

@@ -51,7 +51,12 @@ pub(crate) async fn submit(State(state): State<AppState>, headers: HeaderMap, bo
         submitted_at: accepted.submitted_at,
         submitted_at_jalali: format_jalali(accepted.submitted_at.date_naive()),
     };
-    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/v1/petitions/{code}"))], Json(body)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/v1/petitions/{code}"))],
+        Json(body),
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,17 +96,25 @@ pub(crate) async fn status(
     let mobile = match query.mobile.as_deref() {
         Some(raw) => errors.check("mobile", Mobile::parse(raw)),
         None => {
-            errors.push(pasokh_domain::FieldError::new("mobile", "field_missing", "mobile is required"));
+            errors.push(pasokh_domain::FieldError::new(
+                "mobile",
+                "field_missing",
+                "mobile is required",
+            ));
             None
         }
     };
     let (Some(code), Some(mobile)) = (code, mobile) else {
         return Err(errors.into());
     };
-    let petition = store::find_for_citizen(&state.pool, &code, &mobile).await?.ok_or(Error::NotFound("petition"))?;
+    let petition = store::find_for_citizen(&state.pool, &code, &mobile)
+        .await?
+        .ok_or(Error::NotFound("petition"))?;
 
     let mut routing = state.routing.clone();
-    let mut request = tonic::Request::new(GetCaseRequest { petition_id: petition.id.to_string() });
+    let mut request = tonic::Request::new(GetCaseRequest {
+        petition_id: petition.id.to_string(),
+    });
     request.set_timeout(Duration::from_secs(2));
     let case = match routing.get_case(request).await {
         Ok(response) => Some(Some(response.into_inner())),

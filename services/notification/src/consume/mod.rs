@@ -31,8 +31,9 @@ impl EventHandler for RecordDeliveries {
             },
             None => return Err(HandlerError::Permanent("lifecycle event without a body".into())),
         };
-        let petition_id = Uuid::parse_str(&event.message.petition_id)
-            .map_err(|_| HandlerError::Permanent(format!("petition_id `{}` is not a UUID", event.message.petition_id)))?;
+        let petition_id = Uuid::parse_str(&event.message.petition_id).map_err(|_| {
+            HandlerError::Permanent(format!("petition_id `{}` is not a UUID", event.message.petition_id))
+        })?;
         let fresh = store::record_delivery(conn, event.cloud.id, SMS, petition_id, &message)
             .await
             .map_err(|e| HandlerError::Transient(e.to_string()))?;
