@@ -6,7 +6,7 @@ CARGO ?= cargo
 export PASOKH_PG_PORT ?= 55432
 export PASOKH_KAFKA_PORT ?= 59092
 
-.PHONY: help run test test-unit test-integration build lint fmt stack-up stack-down stack-status stack-reset proto-check bench clean
+.PHONY: help run test test-unit build lint fmt stack-up stack-down stack-status stack-reset clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'

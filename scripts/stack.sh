@@ -61,7 +61,8 @@ pg_bin() {
 
 # initdb refuses to run as root: the cluster belongs to the postgres user then
 as_pg_owner() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # from /, so the postgres user is never left in a folder it may not enter
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 ensure_postgres_installed() {

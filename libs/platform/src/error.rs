@@ -12,6 +12,8 @@ pub enum Error {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("i/o failed")]
     Io(#[from] std::io::Error),
+    #[error("grpc reflection could not be built: {0}")]
+    Reflection(String),
     #[error("grpc server failed")]
     Grpc(#[from] tonic::transport::Error),
 }

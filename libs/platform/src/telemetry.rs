@@ -52,28 +52,24 @@ pub fn init(service: &'static str, settings: &TelemetrySettings) -> Result<Telem
     let filter = EnvFilter::try_new(&settings.log_filter)
         .map_err(|e| Error::Telemetry(format!("log_filter `{}`: {e}", settings.log_filter)))?;
 
-    let provider = if settings.otlp_endpoint.is_empty() {
-        None
-    } else {
+    // Spans always get real trace ids, so `traceparent` travels in Kafka
+    // headers and gRPC metadata even where nothing exports them; the OTLP
+    // exporter is added only when an endpoint is configured.
+    let mut builder =
+        SdkTracerProvider::builder().with_resource(Resource::builder().with_service_name(service).build());
+    if !settings.otlp_endpoint.is_empty() {
         use opentelemetry_otlp::WithExportConfig;
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
             .with_endpoint(&settings.otlp_endpoint)
             .build()
             .map_err(|e| Error::Telemetry(e.to_string()))?;
-        Some(
-            SdkTracerProvider::builder()
-                .with_batch_exporter(exporter)
-                .with_resource(Resource::builder().with_service_name(service).build())
-                .build(),
-        )
-    };
-    let otel_layer = provider
-        .as_ref()
-        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service)));
-    if let Some(p) = &provider {
-        opentelemetry::global::set_tracer_provider(p.clone());
+        builder = builder.with_batch_exporter(exporter);
     }
+    let provider = builder.build();
+    let otel_layer = tracing_opentelemetry::layer().with_tracer(provider.tracer(service));
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    let provider = Some(provider);
 
     let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
     let installed = if settings.log_format == "text" {

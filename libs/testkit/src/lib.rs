@@ -186,8 +186,17 @@ pub fn record_key(record: &OwnedMessage) -> String {
 }
 
 /// A port that was free a moment ago, for services started as separate processes.
+///
+/// Drawn below Linux's ephemeral range (32768–60999): a port the kernel hands
+/// out for port 0 can be taken by any outgoing connection before the service
+/// binds it, one below that range cannot.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    loop {
+        let port = 20_000 + (Uuid::new_v4().as_u128() % 12_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Polls `check` every 200 ms until it yields `Some`, or panics with `what` after `timeout`.

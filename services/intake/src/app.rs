@@ -140,6 +140,7 @@ impl App {
                 self.grpc_listener,
                 "pasokh.intake.v1.IntakeService",
                 routes,
+                pasokh_proto::FILE_DESCRIPTOR_SET,
                 token.clone(),
             ),
         );

@@ -119,6 +119,7 @@ impl App {
                 self.grpc_listener,
                 "pasokh.notification",
                 tonic::service::Routes::default(),
+                pasokh_proto::FILE_DESCRIPTOR_SET,
                 token.clone(),
             ),
         );

@@ -97,6 +97,7 @@ impl App {
                 self.grpc_listener,
                 "pasokh.reporting.v1.ReportingService",
                 routes,
+                pasokh_proto::FILE_DESCRIPTOR_SET,
                 token.clone(),
             ),
         );

@@ -104,6 +104,7 @@ impl App {
                 self.grpc_listener,
                 "pasokh.routing.v1.CaseService",
                 routes,
+                pasokh_proto::FILE_DESCRIPTOR_SET,
                 token.clone(),
             ),
         );

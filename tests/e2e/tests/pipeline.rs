@@ -11,6 +11,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use pasokh_testkit::{SmsSink, Stack, Topics, eventually, free_port};
+use rdkafka::message::Message as _;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
@@ -136,6 +137,8 @@ fn common_env(stack: &Stack, topics: &Topics, database: &str, group: &str) -> Ve
 }
 
 struct System {
+    stack: Stack,
+    topics: Topics,
     sink: SmsSink,
     intakes: BTreeMap<&'static str, Service>,
     routing: Service,
@@ -190,6 +193,8 @@ impl System {
         );
 
         let mut system = Self {
+            stack,
+            topics,
             sink,
             intakes,
             routing,
@@ -330,6 +335,30 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
         .map(|r| r["province"].as_str().unwrap())
         .collect();
     assert!(provinces.contains(&"IR-23") && provinces.contains(&"IR-25"));
+
+    // one trace per petition: intake's HTTP request → Submitted → routing's consumer → Routed
+    let records = system
+        .stack
+        .read_topic(&system.topics.lifecycle, 2 * FIRST, Duration::from_secs(30))
+        .await;
+    let mut traces: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+    for record in &records {
+        let headers = pasokh_events::cloudevents::header_map_of(record.headers());
+        let trace_id = headers["traceparent"].split('-').nth(1).unwrap().to_owned();
+        let kind = headers["ce_type"].rsplit('.').nth(1).unwrap().to_owned();
+        traces
+            .entry(pasokh_testkit::record_key(record))
+            .or_default()
+            .insert(kind, trace_id);
+    }
+    assert_eq!(traces.len(), FIRST);
+    for (petition, trace) in &traces {
+        assert_eq!(
+            trace.get("submitted"),
+            trace.get("routed"),
+            "petition {petition}: one trace from intake to routing"
+        );
+    }
 
     // the citizen's status lookup goes intake → routing over gRPC
     let first = &filed[0];
