@@ -16,7 +16,6 @@ use rdkafka::{Offset, TopicPartitionList};
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::cloudevents::{CloudEvent, header_map_of, to_kafka_headers};
 use crate::metrics::{ConsumedLabels, EventMetrics};
@@ -179,8 +178,9 @@ impl<H: EventHandler> ConsumerLoop<H> {
             messaging.consumer.group.name = %self.group,
             messaging.message.id = %cloud.id,
             cloudevents.event_type = %cloud.event_type,
+            trace_id = tracing::field::Empty,
         );
-        let _ = span.set_parent(cloud.parent_context());
+        pasokh_platform::telemetry::continue_trace(&span, cloud.parent_context());
         let received = Received {
             cloud,
             message,

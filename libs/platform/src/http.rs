@@ -16,7 +16,6 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::metrics::{HttpLabels, HttpMetrics};
 
@@ -136,8 +135,8 @@ async fn observe(State(metrics): State<HttpMetrics>, request: Request, next: Nex
     let method = request.method().to_string();
     let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
     let span = tracing::info_span!("http request", otel.name = %format!("{method} {route}"), otel.kind = "server",
-        http.request.method = %method, http.route = %route, http.response.status_code = tracing::field::Empty);
-    let _ = span.set_parent(parent);
+        http.request.method = %method, http.route = %route, http.response.status_code = tracing::field::Empty, trace_id = tracing::field::Empty);
+    crate::telemetry::continue_trace(&span, parent);
     let started = Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();

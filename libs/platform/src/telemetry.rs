@@ -90,3 +90,18 @@ pub fn init(service: &'static str, settings: &TelemetrySettings) -> Result<Telem
     installed.map_err(|e| Error::Telemetry(e.to_string()))?;
     Ok(TelemetryGuard { provider })
 }
+
+/// Makes `span` a child of `parent` (extracted from request headers or Kafka
+/// record headers) and records its trace id in the span's `trace_id` field,
+/// so every JSON log line inside it names the trace.
+pub fn continue_trace(span: &tracing::Span, parent: opentelemetry::Context) {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    if let Err(error) = span.set_parent(parent) {
+        tracing::debug!(?error, "span parent not set");
+    }
+    let trace_id = span.context().span().span_context().trace_id();
+    if trace_id != opentelemetry::trace::TraceId::INVALID {
+        span.record("trace_id", tracing::field::display(trace_id));
+    }
+}

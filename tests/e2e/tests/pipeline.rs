@@ -120,7 +120,77 @@ impl Service {
     }
 }
 
-fn common_env(stack: &Stack, topics: &Topics, database: &str, group: &str) -> Vec<(String, String)> {
+/// An OTLP/gRPC trace collector inside the test: the services export their spans to it.
+#[derive(Clone, Default)]
+struct Collector {
+    spans: std::sync::Arc<std::sync::Mutex<Vec<(String, opentelemetry_proto::tonic::trace::v1::Span)>>>,
+}
+
+#[tonic::async_trait]
+impl opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceService for Collector {
+    async fn export(
+        &self,
+        request: tonic::Request<opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest>,
+    ) -> Result<
+        tonic::Response<opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse>,
+        tonic::Status,
+    > {
+        use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+        let mut spans = self.spans.lock().unwrap();
+        for resource_spans in request.into_inner().resource_spans {
+            let service = resource_spans
+                .resource
+                .iter()
+                .flat_map(|r| r.attributes.iter())
+                .find(|kv| kv.key == "service.name")
+                .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+                    AnyValue::StringValue(name) => Some(name.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            for scope in resource_spans.scope_spans {
+                spans.extend(scope.spans.into_iter().map(|span| (service.clone(), span)));
+            }
+        }
+        Ok(tonic::Response::new(Default::default()))
+    }
+}
+
+impl Collector {
+    async fn start() -> (Self, String) {
+        let collector = Self::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let service = opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer::new(
+            collector.clone(),
+        );
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+        );
+        (collector, endpoint)
+    }
+
+    /// (service, span name, span id, parent span id) of every span in the trace.
+    fn trace(&self, trace_id: &[u8]) -> Vec<(String, String, Vec<u8>, Vec<u8>)> {
+        let spans = self.spans.lock().unwrap();
+        spans
+            .iter()
+            .filter(|(_, s)| s.trace_id == trace_id)
+            .map(|(service, s)| {
+                (
+                    service.clone(),
+                    s.name.clone(),
+                    s.span_id.clone(),
+                    s.parent_span_id.clone(),
+                )
+            })
+            .collect()
+    }
+}
+
+fn common_env(stack: &Stack, topics: &Topics, otlp: &str, database: &str, group: &str) -> Vec<(String, String)> {
     vec![
         ("PASOKH__DATABASE__URL".into(), database.into()),
         ("PASOKH__KAFKA__BOOTSTRAP_SERVERS".into(), stack.kafka.clone()),
@@ -133,10 +203,12 @@ fn common_env(stack: &Stack, topics: &Topics, database: &str, group: &str) -> Ve
         ("PASOKH__LISTEN__GRPC_PORT".into(), free_port().to_string()),
         ("PASOKH__SHUTDOWN_DRAIN_SECS".into(), "10".into()),
         ("PASOKH__TELEMETRY__LOG_FILTER".into(), "info".into()),
+        ("PASOKH__TELEMETRY__OTLP_ENDPOINT".into(), otlp.to_owned()),
     ]
 }
 
 struct System {
+    collector: Collector,
     stack: Stack,
     topics: Topics,
     sink: SmsSink,
@@ -155,6 +227,7 @@ impl System {
         std::fs::create_dir_all(&logs).unwrap();
         eprintln!("e2e service logs: {}", logs.display());
         let sink = SmsSink::start().await;
+        let (collector, otlp) = Collector::start().await;
 
         let intake_db = stack.fresh_database("e2e_intake").await;
         let routing_db = stack.fresh_database("e2e_routing").await;
@@ -164,13 +237,13 @@ impl System {
         let routing = Service::new(
             "routing",
             "pasokh-routing",
-            common_env(&stack, &topics, &routing_db, "routing"),
+            common_env(&stack, &topics, &otlp, &routing_db, "routing"),
             &logs,
         );
         let routing_grpc = format!("http://127.0.0.1:{}", routing.grpc_port());
         let mut intakes = BTreeMap::new();
         for province in ["IR-23", "IR-25"] {
-            let mut env = common_env(&stack, &topics, &intake_db, "intake");
+            let mut env = common_env(&stack, &topics, &otlp, &intake_db, "intake");
             env.push(("PASOKH__PROVINCE".into(), province.into()));
             env.push(("PASOKH__ROUTING_GRPC_URL".into(), routing_grpc.clone()));
             intakes.insert(
@@ -178,7 +251,7 @@ impl System {
                 Service::new(&format!("intake-{province}"), "pasokh-intake", env, &logs),
             );
         }
-        let mut env = common_env(&stack, &topics, &notification_db, "notification");
+        let mut env = common_env(&stack, &topics, &otlp, &notification_db, "notification");
         env.push((
             "PASOKH__INTAKE_GRPC_URL".into(),
             format!("http://127.0.0.1:{}", intakes["IR-23"].grpc_port()),
@@ -188,11 +261,12 @@ impl System {
         let reporting = Service::new(
             "reporting",
             "pasokh-reporting",
-            common_env(&stack, &topics, &reporting_db, "reporting"),
+            common_env(&stack, &topics, &otlp, &reporting_db, "reporting"),
             &logs,
         );
 
         let mut system = Self {
+            collector,
             stack,
             topics,
             sink,
@@ -418,4 +492,44 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
     for service in [&mut system.routing, &mut system.notification, &mut system.reporting] {
         assert!(service.terminate().await.success(), "{} exit status", service.name);
     }
+
+    // the services flushed their spans on the way out: each petition's trace
+    // runs from intake's HTTP request through Kafka into the consumers
+    let requests: Vec<_> = system
+        .collector
+        .spans
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(service, span)| service == "pasokh-intake" && span.name == "POST /v1/petitions")
+        .map(|(_, span)| span.clone())
+        .collect();
+    assert_eq!(
+        requests.len(),
+        filed.len(),
+        "intake exported one request span per petition over OTLP"
+    );
+    let process = format!("process {}", system.topics.lifecycle);
+    let child_of = |request: &opentelemetry_proto::tonic::trace::v1::Span, consumer: &str| {
+        system
+            .collector
+            .trace(&request.trace_id)
+            .iter()
+            .any(|(service, name, _, parent)| service == consumer && *name == process && *parent == request.span_id)
+    };
+    for request in &requests {
+        assert!(
+            child_of(request, "pasokh-notification"),
+            "notification continues intake's trace"
+        );
+        assert!(
+            child_of(request, "pasokh-reporting"),
+            "reporting continues intake's trace"
+        );
+    }
+    // the routing process killed with SIGKILL never exported its spans; the restarted one did
+    assert!(
+        requests.iter().any(|request| child_of(request, "pasokh-routing")),
+        "routing continues intake's trace"
+    );
 }
