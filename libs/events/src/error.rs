@@ -4,6 +4,8 @@ pub enum Error {
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("database failed")]
     Database(#[from] sqlx::Error),
+    #[error("service setup failed: {0}")]
+    Setup(String),
     #[error("event headers are invalid: {0}")]
     Headers(String),
 }

@@ -7,6 +7,7 @@
 //!   (`processed_events` in the handler's transaction), offsets committed
 //!   after, poison messages to `<topic>.dlq`.
 
+pub mod backbone;
 pub mod cloudevents;
 pub mod consumer;
 mod error;
@@ -15,6 +16,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod settings;
 
+pub use backbone::Backbone;
 pub use error::{Error, Result};
 pub use settings::KafkaSettings;
 

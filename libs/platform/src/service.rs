@@ -72,9 +72,51 @@ pub struct Listeners {
     pub grpc: Option<SocketAddr>,
 }
 
-/// Binds the HTTP and gRPC listeners of [`ListenSettings`] (port 0 picks a free port).
-pub async fn bind(listen: &ListenSettings) -> crate::Result<(TcpListener, TcpListener)> {
-    let http = TcpListener::bind((listen.host.as_str(), listen.http_port)).await?;
-    let grpc = TcpListener::bind((listen.host.as_str(), listen.grpc_port)).await?;
-    Ok((http, grpc))
+/// A service's HTTP and gRPC servers, bound but not yet serving.
+pub struct Servers {
+    http: TcpListener,
+    grpc: TcpListener,
+    router: axum::Router,
+    grpc_name: &'static str,
+    grpc_routes: tonic::service::Routes,
+    descriptors: &'static [u8],
+}
+
+impl Servers {
+    /// Binds both listeners (port 0 picks a free port, for tests).
+    pub async fn bind(
+        listen: &ListenSettings,
+        router: axum::Router,
+        grpc_name: &'static str,
+        grpc_routes: tonic::service::Routes,
+        descriptors: &'static [u8],
+    ) -> crate::Result<Self> {
+        let http = TcpListener::bind((listen.host.as_str(), listen.http_port)).await?;
+        let grpc = TcpListener::bind((listen.host.as_str(), listen.grpc_port)).await?;
+        Ok(Self {
+            http,
+            grpc,
+            router,
+            grpc_name,
+            grpc_routes,
+            descriptors,
+        })
+    }
+
+    pub fn addresses(&self) -> Listeners {
+        Listeners {
+            http: self.http.local_addr().ok(),
+            grpc: self.grpc.local_addr().ok(),
+        }
+    }
+
+    /// Starts both servers as tasks; they drain when the tasks' token is cancelled.
+    pub fn spawn(self, tasks: &mut crate::tasks::ServiceTasks) {
+        let token = tasks.token();
+        tasks.spawn("http", crate::http::serve(self.http, self.router, token.clone()));
+        tasks.spawn(
+            "grpc",
+            crate::grpc::serve(self.grpc, self.grpc_name, self.grpc_routes, self.descriptors, token),
+        );
+    }
 }

@@ -295,3 +295,35 @@ impl SmsSink {
         let _ = self.child.kill().await;
     }
 }
+
+/// A service running inside the test process (migrated, built on port 0, serving).
+pub struct RunningService {
+    pub http: String,
+    pub grpc: String,
+    token: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Migrates, builds and runs `S` the way its `main` would, minus signals and telemetry.
+pub async fn start_service<S: pasokh_platform::service::Service + 'static>(settings: &S::Settings) -> RunningService {
+    S::migrate(settings).await.expect("migrate");
+    let service = S::build(settings).await.expect("build");
+    let addresses = service.addresses();
+    let token = tokio_util::sync::CancellationToken::new();
+    let run = service.run(token.clone());
+    let task = tokio::spawn(async move { run.await.expect("service failed while running") });
+    RunningService {
+        http: format!("http://{}", addresses.http.expect("http listener")),
+        grpc: format!("http://{}", addresses.grpc.expect("grpc listener")),
+        token,
+        task,
+    }
+}
+
+impl RunningService {
+    /// Cancels like SIGTERM would and waits for the service to drain.
+    pub async fn stop(self) {
+        self.token.cancel();
+        self.task.await.unwrap();
+    }
+}

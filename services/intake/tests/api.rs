@@ -12,12 +12,11 @@ use pasokh_proto::events::v1::PetitionEvent;
 use pasokh_proto::events::v1::petition_event::Body;
 use pasokh_proto::intake::v1::GetContactRequest;
 use pasokh_proto::intake::v1::intake_service_client::IntakeServiceClient;
-use pasokh_testkit::{Stack, Topics, record_key};
+use pasokh_testkit::{RunningService, Stack, Topics, record_key, start_service};
 use prost::Message as _;
 use rdkafka::message::Message as _;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 
 const NATIONAL_ID: &str = "0499370899";
 const MOBILE: &str = "09121234567";
@@ -27,8 +26,7 @@ struct TestIntake {
     grpc: String,
     pool: PgPool,
     topics: Topics,
-    token: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
+    service: RunningService,
 }
 
 impl TestIntake {
@@ -40,32 +38,21 @@ impl TestIntake {
         let settings = Settings {
             province: "IR-23".into(),
             listen: ListenSettings::new(0, 0),
-            database: DatabaseSettings {
-                url: Secret::new(database_url),
-                max_connections: 5,
-                acquire_timeout_ms: 5000,
-            },
+            database: DatabaseSettings::at(database_url),
             kafka,
             citizen_ref_key: Secret::new("test-key"),
             routing_grpc_url: "http://127.0.0.1:1".into(),
             shutdown_drain_secs: 5,
             ..Settings::default()
         };
-        pasokh_intake::migrate(&settings).await.unwrap();
-        let app = App::build(&settings).await.unwrap();
-        let http = format!("http://{}", app.http_addr());
-        let grpc = format!("http://{}", app.grpc_addr());
-        let token = CancellationToken::new();
-        let run = app.run(token.clone());
-        let task = tokio::spawn(async move { run.await.unwrap() });
+        let service = start_service::<App>(&settings).await;
         let pool = sqlx::PgPool::connect(database_url).await.unwrap();
         Self {
-            http,
-            grpc,
+            http: service.http.clone(),
+            grpc: service.grpc.clone(),
             pool,
             topics: topics.clone(),
-            token,
-            task,
+            service,
         }
     }
 
@@ -76,8 +63,7 @@ impl TestIntake {
     }
 
     async fn stop(self) {
-        self.token.cancel();
-        self.task.await.unwrap();
+        self.service.stop().await;
     }
 
     async fn submit(&self, body: &Value) -> (u16, Value) {

@@ -6,39 +6,14 @@ use std::time::Duration;
 
 use pasokh_events::cloudevents::header_map_of;
 use pasokh_notification::{App, Settings};
-use pasokh_platform::config::{ListenSettings, Secret};
+use pasokh_platform::config::ListenSettings;
 use pasokh_platform::db::DatabaseSettings;
 use pasokh_proto::events::v1::DeliveryEvent;
-use pasokh_testkit::{SmsSink, Stack, Topics, eventually, free_port, record_key};
+use pasokh_testkit::{RunningService, SmsSink, Stack, Topics, eventually, free_port, record_key, start_service};
 use prost::Message as _;
 use rdkafka::message::Message as _;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
-
-struct Running {
-    token: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Running {
-    async fn stop(self) {
-        self.token.cancel();
-        self.task.await.unwrap();
-    }
-}
-
-fn spawn_app<F>(run: impl FnOnce(CancellationToken) -> F) -> Running
-where
-    F: std::future::Future<Output = Result<(), pasokh_platform::tasks::BoxError>> + Send + 'static,
-{
-    let token = CancellationToken::new();
-    let future = run(token.clone());
-    Running {
-        token,
-        task: tokio::spawn(async move { future.await.unwrap() }),
-    }
-}
 
 struct World {
     stack: Stack,
@@ -46,8 +21,8 @@ struct World {
     intake_http: String,
     notification_group: String,
     pool: PgPool,
-    intake: Running,
-    notification: Running,
+    intake: RunningService,
+    notification: RunningService,
 }
 
 impl World {
@@ -57,29 +32,18 @@ impl World {
         let intake_db = stack.fresh_database("intake").await;
         let intake_settings = pasokh_intake::Settings {
             listen: ListenSettings::new(0, 0),
-            database: DatabaseSettings {
-                url: Secret::new(&intake_db),
-                max_connections: 5,
-                acquire_timeout_ms: 5000,
-            },
+            database: DatabaseSettings::at(&intake_db),
             kafka: stack.kafka_settings(&topics, "intake"),
             routing_grpc_url: "http://127.0.0.1:1".into(),
             ..pasokh_intake::Settings::default()
         };
-        pasokh_intake::migrate(&intake_settings).await.unwrap();
-        let intake_app = pasokh_intake::App::build(&intake_settings).await.unwrap();
-        let intake_http = format!("http://{}", intake_app.http_addr());
-        let intake_grpc = format!("http://{}", intake_app.grpc_addr());
-        let intake = spawn_app(|t| intake_app.run(t));
+        let intake = start_service::<pasokh_intake::App>(&intake_settings).await;
+        let (intake_http, intake_grpc) = (intake.http.clone(), intake.grpc.clone());
 
         let db = stack.fresh_database("notification").await;
         let mut settings = Settings {
             listen: ListenSettings::new(0, 0),
-            database: DatabaseSettings {
-                url: Secret::new(&db),
-                max_connections: 5,
-                acquire_timeout_ms: 5000,
-            },
+            database: DatabaseSettings::at(&db),
             kafka: stack.kafka_settings(&topics, "notification"),
             intake_grpc_url: intake_grpc,
             shutdown_drain_secs: 5,
@@ -87,9 +51,7 @@ impl World {
         };
         settings.sms.gateway_url = gateway_url;
         let notification_group = settings.kafka.consumer_group.clone();
-        pasokh_notification::migrate(&settings).await.unwrap();
-        let app = App::build(&settings).await.unwrap();
-        let notification = spawn_app(|t| app.run(t));
+        let notification = start_service::<App>(&settings).await;
         let pool = PgPool::connect(&db).await.unwrap();
         Self {
             stack,

@@ -1,19 +1,12 @@
-//! Builds reporting: pool, lifecycle consumer, gRPC `ReportingService`, HTTP summary and dashboard.
-use std::net::SocketAddr;
-use std::sync::Arc;
+//! Builds reporting: lifecycle consumer, gRPC `ReportingService`, HTTP summary and dashboard.
 use std::time::Duration;
 
-use pasokh_events::consumer::{ConsumerLoop, kafka_reachable};
-use pasokh_events::metrics::EventMetrics;
-use pasokh_platform::http::Readiness;
-use pasokh_platform::metrics::HttpMetrics;
-use pasokh_platform::service::{Listeners, Service};
+use pasokh_events::Backbone;
+use pasokh_events::consumer::ConsumerLoop;
+use pasokh_platform::service::{Listeners, Servers, Service};
 use pasokh_platform::tasks::{BoxError, ServiceTasks};
 use pasokh_platform::telemetry::TelemetrySettings;
 use pasokh_proto::reporting::v1::reporting_service_server::ReportingServiceServer;
-use prometheus_client::registry::Registry;
-use sqlx::PgPool;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::Result;
@@ -30,80 +23,9 @@ pub async fn migrate(settings: &Settings) -> Result<()> {
 }
 
 pub struct App {
-    http_listener: TcpListener,
-    grpc_listener: TcpListener,
-    http_router: axum::Router,
+    servers: Servers,
     consumer: ConsumerLoop<CountLifecycle>,
-    pool: PgPool,
     drain: Duration,
-}
-
-impl App {
-    pub async fn build(settings: &Settings) -> Result<Self> {
-        let pool = settings.database.pool()?;
-        let producer = settings.kafka.producer()?;
-        let mut registry = Registry::with_prefix("pasokh");
-        let http_metrics = HttpMetrics::register(&mut registry);
-        let event_metrics = EventMetrics::register(&mut registry);
-        let consumer = ConsumerLoop {
-            settings: settings.kafka.clone(),
-            topic: settings.kafka.lifecycle_topic.clone(),
-            group: settings.kafka.consumer_group.clone(),
-            pool: pool.clone(),
-            handler: CountLifecycle,
-            metrics: event_metrics,
-        };
-        let readiness = Readiness::default()
-            .with_database(pool.clone())
-            .with_check("kafka", move || {
-                let producer = producer.clone();
-                async move { kafka_reachable(&producer).await }
-            });
-        let http_router = pasokh_platform::http::with_ops(
-            crate::http::router(pool.clone()),
-            readiness,
-            Arc::new(registry),
-            http_metrics,
-        );
-        let (http_listener, grpc_listener) = pasokh_platform::service::bind(&settings.listen).await?;
-        Ok(Self {
-            http_listener,
-            grpc_listener,
-            http_router,
-            consumer,
-            pool,
-            drain: Duration::from_secs(settings.shutdown_drain_secs),
-        })
-    }
-
-    pub fn http_addr(&self) -> Option<SocketAddr> {
-        self.http_listener.local_addr().ok()
-    }
-
-    pub fn grpc_addr(&self) -> Option<SocketAddr> {
-        self.grpc_listener.local_addr().ok()
-    }
-
-    pub async fn run(self, token: CancellationToken) -> Result<(), BoxError> {
-        let mut tasks = ServiceTasks::new(token.clone());
-        tasks.spawn(
-            "http",
-            pasokh_platform::http::serve(self.http_listener, self.http_router, token.clone()),
-        );
-        let routes = tonic::service::Routes::new(ReportingServiceServer::new(ReportingGrpc { pool: self.pool }));
-        tasks.spawn(
-            "grpc",
-            pasokh_platform::grpc::serve(
-                self.grpc_listener,
-                "pasokh.reporting.v1.ReportingService",
-                routes,
-                pasokh_proto::FILE_DESCRIPTOR_SET,
-                token.clone(),
-            ),
-        );
-        tasks.spawn("consumer", self.consumer.run(token.clone()));
-        tasks.run(self.drain).await
-    }
 }
 
 impl Service for App {
@@ -120,17 +42,42 @@ impl Service for App {
     }
 
     async fn build(settings: &Settings) -> Result<Self, BoxError> {
-        Ok(App::build(settings).await?)
+        let mut backbone = Backbone::new(&settings.database, &settings.kafka)?;
+        let consumer = ConsumerLoop {
+            settings: settings.kafka.clone(),
+            topic: settings.kafka.lifecycle_topic.clone(),
+            group: settings.kafka.consumer_group.clone(),
+            pool: backbone.pool.clone(),
+            handler: CountLifecycle,
+            metrics: backbone.event_metrics.clone(),
+        };
+        let grpc = tonic::service::Routes::new(ReportingServiceServer::new(ReportingGrpc {
+            pool: backbone.pool.clone(),
+        }));
+        let router = crate::http::router(backbone.pool.clone());
+        let servers = Servers::bind(
+            &settings.listen,
+            backbone.http_router(router),
+            "pasokh.reporting.v1.ReportingService",
+            grpc,
+            pasokh_proto::FILE_DESCRIPTOR_SET,
+        )
+        .await?;
+        Ok(Self {
+            servers,
+            consumer,
+            drain: Duration::from_secs(settings.shutdown_drain_secs),
+        })
     }
 
     fn addresses(&self) -> Listeners {
-        Listeners {
-            http: self.http_addr(),
-            grpc: self.grpc_addr(),
-        }
+        self.servers.addresses()
     }
 
     async fn run(self, token: CancellationToken) -> Result<(), BoxError> {
-        App::run(self, token).await
+        let mut tasks = ServiceTasks::new(token.clone());
+        self.servers.spawn(&mut tasks);
+        tasks.spawn("consumer", self.consumer.run(token));
+        tasks.run(self.drain).await
     }
 }

@@ -4,16 +4,15 @@
 use std::time::Duration;
 
 use pasokh_events::lifecycle;
-use pasokh_platform::config::{ListenSettings, Secret};
+use pasokh_platform::config::ListenSettings;
 use pasokh_platform::db::DatabaseSettings;
 use pasokh_proto::events::v1::petition_event::Body;
 use pasokh_proto::events::v1::{Routed, Submitted};
 use pasokh_proto::reporting::v1::GetSummaryRequest;
 use pasokh_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
 use pasokh_reporting::{App, Settings};
-use pasokh_testkit::{Stack, eventually};
+use pasokh_testkit::{Stack, eventually, start_service};
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 fn submitted(category: &str) -> Body {
@@ -45,22 +44,13 @@ async fn counts_are_exact_by_province_category_and_status_despite_redelivery() {
     let db = stack.fresh_database("reporting").await;
     let settings = Settings {
         listen: ListenSettings::new(0, 0),
-        database: DatabaseSettings {
-            url: Secret::new(&db),
-            max_connections: 5,
-            acquire_timeout_ms: 5000,
-        },
+        database: DatabaseSettings::at(&db),
         kafka: stack.kafka_settings(&topics, "reporting"),
         shutdown_drain_secs: 5,
         ..Settings::default()
     };
-    pasokh_reporting::migrate(&settings).await.unwrap();
-    let app = App::build(&settings).await.unwrap();
-    let http = format!("http://{}", app.http_addr().unwrap());
-    let grpc = format!("http://{}", app.grpc_addr().unwrap());
-    let token = CancellationToken::new();
-    let run = app.run(token.clone());
-    let task = tokio::spawn(async move { run.await.unwrap() });
+    let service = start_service::<App>(&settings).await;
+    let (http, grpc) = (service.http.clone(), service.grpc.clone());
 
     // Tehran: two pension petitions, both routed; Qom: one wages petition, still submitted
     let plan = [
@@ -133,6 +123,5 @@ async fn counts_are_exact_by_province_category_and_status_despite_redelivery() {
         "provinces named in Persian"
     );
 
-    token.cancel();
-    task.await.unwrap();
+    service.stop().await;
 }

@@ -7,26 +7,23 @@ use std::time::Duration;
 use pasokh_events::cloudevents::header_map_of;
 use pasokh_events::lifecycle::{self, from_timestamp};
 use pasokh_events::outbox::OutboxMessage;
-use pasokh_platform::config::{ListenSettings, Secret};
+use pasokh_platform::config::ListenSettings;
 use pasokh_platform::db::DatabaseSettings;
 use pasokh_proto::events::v1::petition_event::Body;
 use pasokh_proto::events::v1::{PetitionEvent, Submitted};
 use pasokh_proto::routing::v1::GetCaseRequest;
 use pasokh_proto::routing::v1::case_service_client::CaseServiceClient;
 use pasokh_routing::{App, Settings};
-use pasokh_testkit::{Stack, Topics, eventually};
+use pasokh_testkit::{RunningService, Stack, Topics, eventually, start_service};
 use prost::Message as _;
 use rdkafka::message::Message as _;
 use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 struct TestRouting {
-    grpc: String,
     pool: PgPool,
     topics: Topics,
-    token: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
+    service: RunningService,
 }
 
 impl TestRouting {
@@ -35,34 +32,18 @@ impl TestRouting {
         let topics = stack.fresh_topics("routing").await;
         let settings = Settings {
             listen: ListenSettings::new(0, 0),
-            database: DatabaseSettings {
-                url: Secret::new(&db),
-                max_connections: 5,
-                acquire_timeout_ms: 5000,
-            },
+            database: DatabaseSettings::at(&db),
             kafka: stack.kafka_settings(&topics, "routing"),
             shutdown_drain_secs: 5,
             ..Settings::default()
         };
-        pasokh_routing::migrate(&settings).await.unwrap();
-        let app = App::build(&settings).await.unwrap();
-        let grpc = format!("http://{}", app.grpc_addr().unwrap());
-        let token = CancellationToken::new();
-        let run = app.run(token.clone());
-        let task = tokio::spawn(async move { run.await.unwrap() });
+        let service = start_service::<App>(&settings).await;
         let pool = PgPool::connect(&db).await.unwrap();
-        Self {
-            grpc,
-            pool,
-            topics,
-            token,
-            task,
-        }
+        Self { pool, topics, service }
     }
 
     async fn stop(self) {
-        self.token.cancel();
-        self.task.await.unwrap();
+        self.service.stop().await;
     }
 
     async fn count(&self, sql: &str) -> i64 {
@@ -147,7 +128,7 @@ async fn a_redelivered_submitted_event_routes_the_case_once() {
         2,
         "submitted and routed"
     );
-    let mut client = CaseServiceClient::connect(routing.grpc.clone()).await.unwrap();
+    let mut client = CaseServiceClient::connect(routing.service.grpc.clone()).await.unwrap();
     let case = client
         .get_case(GetCaseRequest {
             petition_id: event.petition_id.clone(),
