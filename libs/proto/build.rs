@@ -18,9 +18,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // variable: setting environment variables is `unsafe` in edition 2024
     let mut config = prost_build::Config::new();
     config.protoc_executable(protoc);
-    tonic_prost_build::configure()
-        .file_descriptor_set_path(descriptor)
-        .compile_with_config(config, &protos, &[root])?;
+    tonic_prost_build::configure().file_descriptor_set_path(descriptor).compile_with_config(
+        config,
+        &protos,
+        &[root],
+    )?;
     for proto in &protos {
         println!("cargo:rerun-if-changed={}", proto.display());
     }

@@ -24,15 +24,9 @@ mod tests {
     fn fridays_are_not_counted() {
         // Wednesday 2026-11-25 + 2 working days: Thursday, (Friday off), Saturday
         let wednesday = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
-        assert_eq!(
-            add_working_days(wednesday, 2, false),
-            NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
-        );
+        assert_eq!(add_working_days(wednesday, 2, false), NaiveDate::from_ymd_opt(2026, 11, 28).unwrap());
         // with Thursday off too, the second working day is Sunday
-        assert_eq!(
-            add_working_days(wednesday, 2, true),
-            NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()
-        );
+        assert_eq!(add_working_days(wednesday, 2, true), NaiveDate::from_ymd_opt(2026, 11, 29).unwrap());
         assert_eq!(add_working_days(wednesday, 0, false), wednesday);
     }
 }

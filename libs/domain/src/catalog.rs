@@ -32,10 +32,7 @@ pub struct Category {
 pub struct CategoryCode(String);
 
 fn data_rows(csv: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
-    csv.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split(',').map(str::trim).collect())
+    csv.lines().skip(1).filter(|l| !l.trim().is_empty()).map(|l| l.split(',').map(str::trim).collect())
 }
 
 pub fn organisations() -> &'static [Organisation] {
@@ -74,17 +71,9 @@ pub fn categories() -> &'static [Category] {
 impl CategoryCode {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         let wanted = input.trim().to_ascii_lowercase();
-        categories()
-            .iter()
-            .find(|c| c.code.0 == wanted)
-            .map(|c| c.code.clone())
-            .ok_or_else(|| {
-                FieldError::new(
-                    "category",
-                    "category_unknown",
-                    "category is not one of the published categories",
-                )
-            })
+        categories().iter().find(|c| c.code.0 == wanted).map(|c| c.code.clone()).ok_or_else(|| {
+            FieldError::new("category", "category_unknown", "category is not one of the published categories")
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -138,10 +127,7 @@ mod tests {
 
     #[test]
     fn parses_known_and_refuses_unknown_categories() {
-        assert_eq!(
-            CategoryCode::parse(" Pension-Payment ").unwrap().as_str(),
-            "pension-payment"
-        );
+        assert_eq!(CategoryCode::parse(" Pension-Payment ").unwrap().as_str(), "pension-payment");
         assert_eq!(CategoryCode::parse("weather").unwrap_err().code, "category_unknown");
     }
 }

@@ -8,20 +8,8 @@ pub struct JalaliDate {
     pub day: u32,
 }
 
-const MONTHS_FA: [&str; 12] = [
-    "فروردین",
-    "اردیبهشت",
-    "خرداد",
-    "تیر",
-    "مرداد",
-    "شهریور",
-    "مهر",
-    "آبان",
-    "آذر",
-    "دی",
-    "بهمن",
-    "اسفند",
-];
+const MONTHS_FA: [&str; 12] =
+    ["فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند"];
 
 impl JalaliDate {
     /// Converts with the arithmetic algorithm of Borkowski as popularised by jalaali-js, exact for 1 to 3177 AP.
@@ -41,16 +29,9 @@ impl JalaliDate {
             jy += (days - 1) / 365;
             days = (days - 1) % 365;
         }
-        let (jm, jd) = if days < 186 {
-            (1 + days / 31, 1 + days % 31)
-        } else {
-            (7 + (days - 186) / 30, 1 + (days - 186) % 30)
-        };
-        Self {
-            year: jy,
-            month: jm as u32,
-            day: jd as u32,
-        }
+        let (jm, jd) =
+            if days < 186 { (1 + days / 31, 1 + days % 31) } else { (7 + (days - 186) / 30, 1 + (days - 186) % 30) };
+        Self { year: jy, month: jm as u32, day: jd as u32 }
     }
 
     pub fn month_name_fa(self) -> &'static str {
@@ -69,13 +50,7 @@ pub fn format_jalali(date: NaiveDate) -> String {
     JalaliDate::from_gregorian(date)
         .to_string()
         .chars()
-        .map(|c| {
-            if c.is_ascii_digit() {
-                char::from_u32('۰' as u32 + (c as u32 - '0' as u32)).unwrap_or(c)
-            } else {
-                c
-            }
-        })
+        .map(|c| if c.is_ascii_digit() { char::from_u32('۰' as u32 + (c as u32 - '0' as u32)).unwrap_or(c) } else { c })
         .collect()
 }
 
@@ -90,52 +65,74 @@ mod tests {
     #[test]
     fn known_dates_convert() {
         // Nowruz 1404 fell on 21 March 2025; Nowruz 1403 on 20 March 2024
-        assert_eq!(
-            JalaliDate::from_gregorian(g(2025, 3, 21)),
-            JalaliDate {
-                year: 1404,
-                month: 1,
-                day: 1
-            }
-        );
-        assert_eq!(
-            JalaliDate::from_gregorian(g(2024, 3, 20)),
-            JalaliDate {
-                year: 1403,
-                month: 1,
-                day: 1
-            }
-        );
-        assert_eq!(
-            JalaliDate::from_gregorian(g(2025, 3, 20)),
-            JalaliDate {
-                year: 1403,
-                month: 12,
-                day: 30
-            }
-        );
+        assert_eq!(JalaliDate::from_gregorian(g(2025, 3, 21)), JalaliDate { year: 1404, month: 1, day: 1 });
+        assert_eq!(JalaliDate::from_gregorian(g(2024, 3, 20)), JalaliDate { year: 1403, month: 1, day: 1 });
+        assert_eq!(JalaliDate::from_gregorian(g(2025, 3, 20)), JalaliDate { year: 1403, month: 12, day: 30 });
         // 22 Bahman, the anniversary of the revolution
-        assert_eq!(
-            JalaliDate::from_gregorian(g(2026, 2, 11)),
-            JalaliDate {
-                year: 1404,
-                month: 11,
-                day: 22
-            }
-        );
-        assert_eq!(
-            JalaliDate::from_gregorian(g(2026, 11, 29)),
-            JalaliDate {
-                year: 1405,
-                month: 9,
-                day: 8
-            }
-        );
+        assert_eq!(JalaliDate::from_gregorian(g(2026, 2, 11)), JalaliDate { year: 1404, month: 11, day: 22 });
+        assert_eq!(JalaliDate::from_gregorian(g(2026, 11, 29)), JalaliDate { year: 1405, month: 9, day: 8 });
     }
 
     #[test]
     fn formats_with_persian_digits() {
         assert_eq!(format_jalali(g(2026, 11, 29)), "۱۴۰۵/۰۹/۰۸");
         assert_eq!(JalaliDate::from_gregorian(g(2026, 11, 29)).month_name_fa(), "آذر");
+    }
+}
+
+/// The Gregorian date of a Jalali date, or `None` if it does not exist.
+pub fn jalali_to_gregorian(year: i32, month: u32, day: u32) -> Option<NaiveDate> {
+    if !(1..=12).contains(&month) || day == 0 || day > 31 || (month > 6 && day > 30) {
+        return None;
+    }
+    // Nowruz of the year, found by converting back, then count days forward
+    let approx = NaiveDate::from_ymd_opt(year + 621, 3, 21)?;
+    let start = (-3..=3)
+        .filter_map(|offset| approx.checked_add_signed(chrono::Duration::days(offset)))
+        .find(|d| JalaliDate::from_gregorian(*d) == JalaliDate { year, month: 1, day: 1 })?;
+    let day_of_year = if month <= 6 { (month - 1) * 31 + day - 1 } else { 186 + (month - 7) * 30 + day - 1 };
+    let date = start.checked_add_signed(chrono::Duration::days(i64::from(day_of_year)))?;
+    (JalaliDate::from_gregorian(date) == JalaliDate { year, month, day }).then_some(date)
+}
+
+/// A date written `YYYY-MM-DD` (Gregorian) or `YYYY/MM/DD` (Jalali, as officers write it), in any digits.
+pub fn parse_date(input: &str) -> Option<NaiveDate> {
+    let text = crate::normalize_digits(input.trim());
+    if let Ok(date) = NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
+        return Some(date);
+    }
+    let mut parts = text.split('/').map(|p| p.parse::<u32>().ok());
+    match (parts.next()??, parts.next()??, parts.next()??, parts.next()) {
+        (year, month, day, None) => jalali_to_gregorian(year as i32, month, day),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod reverse_tests {
+    use super::*;
+
+    #[test]
+    fn jalali_dates_convert_back() {
+        assert_eq!(jalali_to_gregorian(1405, 9, 8), NaiveDate::from_ymd_opt(2026, 11, 29));
+        assert_eq!(jalali_to_gregorian(1404, 1, 1), NaiveDate::from_ymd_opt(2025, 3, 21));
+        assert_eq!(jalali_to_gregorian(1403, 12, 30), NaiveDate::from_ymd_opt(2025, 3, 20), "1403 is a leap year");
+        assert_eq!(jalali_to_gregorian(1404, 12, 30), None, "1404 is not");
+        assert_eq!(jalali_to_gregorian(1404, 7, 31), None);
+        let mut date = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        while date < NaiveDate::from_ymd_opt(2028, 1, 1).unwrap() {
+            let j = JalaliDate::from_gregorian(date);
+            assert_eq!(jalali_to_gregorian(j.year, j.month, j.day), Some(date));
+            date = date.succ_opt().unwrap();
+        }
+    }
+
+    #[test]
+    fn dates_parse_in_both_calendars_and_digit_scripts() {
+        assert_eq!(parse_date("2026-11-29"), NaiveDate::from_ymd_opt(2026, 11, 29));
+        assert_eq!(parse_date("۱۴۰۵/۰۹/۰۸"), NaiveDate::from_ymd_opt(2026, 11, 29));
+        assert_eq!(parse_date("1405/9/8"), NaiveDate::from_ymd_opt(2026, 11, 29));
+        assert_eq!(parse_date("29/11/2026"), None);
+        assert_eq!(parse_date("tomorrow"), None);
     }
 }

@@ -2,13 +2,16 @@
 //! one of these types first, so the rest of the code never handles a raw
 //! national id, mobile number or province string.
 
+mod attachment;
 mod calendar;
 mod catalog;
 mod citizen_ref;
 mod digits;
 mod error;
+mod idempotency;
 mod jalali;
 mod kind;
+mod letter;
 mod mobile;
 mod national_id;
 mod province;
@@ -16,16 +19,19 @@ mod status;
 mod text;
 mod tracking_code;
 
+pub use attachment::{Attachment, parse_county};
 pub use calendar::add_working_days;
 pub use catalog::{Category, CategoryCode, Organisation, categories, organisations};
 pub use citizen_ref::{CitizenRef, CitizenRefKey};
 pub use digits::normalize_digits;
 pub use error::{FieldError, ValidationErrors};
-pub use jalali::{JalaliDate, format_jalali};
+pub use idempotency::IdempotencyKey;
+pub use jalali::{JalaliDate, format_jalali, jalali_to_gregorian, parse_date};
 pub use kind::{Channel, PetitionKind};
+pub use letter::Letter;
 pub use mobile::Mobile;
 pub use national_id::NationalId;
 pub use province::{Province, ProvinceCode, provinces};
 pub use status::{CaseStatus, InvalidTransition};
-pub use text::PetitionText;
+pub use text::{PetitionText, normalize_text};
 pub use tracking_code::TrackingCode;

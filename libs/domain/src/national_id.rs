@@ -11,11 +11,7 @@ impl NationalId {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         let digits: String = normalize_digits(input.trim()).chars().filter(|c| *c != '-').collect();
         if digits.len() != 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(FieldError::new(
-                "national_id",
-                "national_id_format",
-                "national id must be exactly 10 digits",
-            ));
+            return Err(FieldError::new("national_id", "national_id_format", "national id must be exactly 10 digits"));
         }
         let d: Vec<u32> = digits.bytes().map(|b| u32::from(b - b'0')).collect();
         if d.iter().all(|x| *x == d[0]) {
@@ -56,14 +52,8 @@ mod tests {
 
     #[test]
     fn accepts_valid_ids_in_any_digit_script() {
-        for id in [
-            "0499370899",
-            "0084575948",
-            "1234567891",
-            "۰۴۹۹۳۷۰۸۹۹",
-            "٠٤٩٩٣٧٠٨٩٩",
-            "049-937089-9",
-        ] {
+        for id in ["0499370899", "0084575948", "1234567891", "۰۴۹۹۳۷۰۸۹۹", "٠٤٩٩٣٧٠٨٩٩", "049-937089-9"]
+        {
             assert!(NationalId::parse(id).is_ok(), "{id} should be valid");
         }
         assert_eq!(NationalId::parse("۰۴۹۹۳۷۰۸۹۹").unwrap().as_str(), "0499370899");
@@ -71,14 +61,8 @@ mod tests {
 
     #[test]
     fn rejects_wrong_check_digit() {
-        assert_eq!(
-            NationalId::parse("0499370898").unwrap_err().code,
-            "national_id_checksum"
-        );
-        assert_eq!(
-            NationalId::parse("1234567890").unwrap_err().code,
-            "national_id_checksum"
-        );
+        assert_eq!(NationalId::parse("0499370898").unwrap_err().code, "national_id_checksum");
+        assert_eq!(NationalId::parse("1234567890").unwrap_err().code, "national_id_checksum");
     }
 
     #[test]
@@ -91,14 +75,8 @@ mod tests {
     #[test]
     fn rejects_repeated_digits_even_when_checksum_holds() {
         // 1111111111 satisfies the mod-11 rule but is not issued
-        assert_eq!(
-            NationalId::parse("1111111111").unwrap_err().code,
-            "national_id_repeated"
-        );
-        assert_eq!(
-            NationalId::parse("0000000000").unwrap_err().code,
-            "national_id_repeated"
-        );
+        assert_eq!(NationalId::parse("1111111111").unwrap_err().code, "national_id_repeated");
+        assert_eq!(NationalId::parse("0000000000").unwrap_err().code, "national_id_repeated");
     }
 
     #[test]

@@ -44,17 +44,9 @@ pub fn provinces() -> &'static [Province] {
 impl ProvinceCode {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         let normalised = crate::normalize_digits(input.trim()).to_ascii_uppercase();
-        provinces()
-            .iter()
-            .find(|p| p.code.to_string() == normalised)
-            .map(|p| p.code)
-            .ok_or_else(|| {
-                FieldError::new(
-                    "province",
-                    "province_unknown",
-                    "province must be an ISO 3166-2:IR code such as IR-23",
-                )
-            })
+        provinces().iter().find(|p| p.code.to_string() == normalised).map(|p| p.code).ok_or_else(|| {
+            FieldError::new("province", "province_unknown", "province must be an ISO 3166-2:IR code such as IR-23")
+        })
     }
 
     /// The two-digit number that prefixes this province's tracking codes.
@@ -108,11 +100,7 @@ mod tests {
     #[test]
     fn unknown_codes_are_refused() {
         for input in ["IR-31", "IR-99", "23", "Tehran", ""] {
-            assert_eq!(
-                ProvinceCode::parse(input).unwrap_err().code,
-                "province_unknown",
-                "{input}"
-            );
+            assert_eq!(ProvinceCode::parse(input).unwrap_err().code, "province_unknown", "{input}");
         }
     }
 }

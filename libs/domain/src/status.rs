@@ -84,11 +84,7 @@ impl CaseStatus {
     }
 
     pub fn transition(self, to: CaseStatus) -> Result<CaseStatus, InvalidTransition> {
-        if self.can_become(to) {
-            Ok(to)
-        } else {
-            Err(InvalidTransition { from: self, to })
-        }
+        if self.can_become(to) { Ok(to) } else { Err(InvalidTransition { from: self, to }) }
     }
 }
 
@@ -116,13 +112,7 @@ mod tests {
         for pair in path.windows(2) {
             assert!(pair[0].transition(pair[1]).is_ok(), "{} -> {}", pair[0], pair[1]);
         }
-        assert_eq!(
-            Submitted.transition(Responded).unwrap_err(),
-            InvalidTransition {
-                from: Submitted,
-                to: Responded
-            }
-        );
+        assert_eq!(Submitted.transition(Responded).unwrap_err(), InvalidTransition { from: Submitted, to: Responded });
         for to in CaseStatus::ALL {
             assert!(Merged.transition(*to).is_err(), "merged is terminal");
             assert!(Rejected.transition(*to).is_err(), "rejected is terminal");

@@ -37,7 +37,7 @@ impl PetitionText {
 /// Persian text normalisation shared by every free-text field.
 ///
 /// ZWNJ (U+200C) is kept: it is part of Persian spelling (می‌خواهم), not noise.
-pub(crate) fn normalize_text(input: &str) -> String {
+pub fn normalize_text(input: &str) -> String {
     let mapped: String = input
         .chars()
         .filter_map(|c| match c {
@@ -49,11 +49,7 @@ pub(crate) fn normalize_text(input: &str) -> String {
             c => Some(c),
         })
         .collect();
-    mapped
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    mapped.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -62,10 +58,7 @@ mod tests {
 
     #[test]
     fn arabic_letters_become_persian() {
-        assert_eq!(
-            PetitionText::parse("مستمري كارگر من").unwrap().as_str(),
-            "مستمری کارگر من"
-        );
+        assert_eq!(PetitionText::parse("مستمري كارگر من").unwrap().as_str(), "مستمری کارگر من");
     }
 
     #[test]
@@ -77,10 +70,7 @@ mod tests {
     #[test]
     fn length_is_bounded_after_normalisation() {
         assert_eq!(PetitionText::parse("   کوتاه   ").unwrap_err().code, "text_too_short");
-        assert_eq!(
-            PetitionText::parse(&"ا".repeat(4001)).unwrap_err().code,
-            "text_too_long"
-        );
+        assert_eq!(PetitionText::parse(&"ا".repeat(4001)).unwrap_err().code, "text_too_long");
         assert!(PetitionText::parse(&"ا".repeat(4000)).is_ok());
         assert!(PetitionText::parse(&"ا".repeat(10)).is_ok());
     }

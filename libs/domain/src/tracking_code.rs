@@ -41,21 +41,12 @@ const P: [[u8; 10]; 8] = [
 const INV: [u8; 10] = [0, 4, 3, 2, 1, 5, 6, 7, 8, 9];
 
 fn verhoeff_check_digit(payload: &[u8]) -> u8 {
-    let c = payload
-        .iter()
-        .rev()
-        .enumerate()
-        .fold(0u8, |c, (i, d)| D[c as usize][P[(i + 1) % 8][*d as usize] as usize]);
+    let c = payload.iter().rev().enumerate().fold(0u8, |c, (i, d)| D[c as usize][P[(i + 1) % 8][*d as usize] as usize]);
     INV[c as usize]
 }
 
 fn verhoeff_valid(digits: &[u8]) -> bool {
-    digits
-        .iter()
-        .rev()
-        .enumerate()
-        .fold(0u8, |c, (i, d)| D[c as usize][P[i % 8][*d as usize] as usize])
-        == 0
+    digits.iter().rev().enumerate().fold(0u8, |c, (i, d)| D[c as usize][P[i % 8][*d as usize] as usize]) == 0
 }
 
 impl TrackingCode {
@@ -69,17 +60,9 @@ impl TrackingCode {
     }
 
     pub fn parse(input: &str) -> Result<Self, FieldError> {
-        let compact: String = normalize_digits(input)
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-'))
-            .collect();
-        let format_error = || {
-            FieldError::new(
-                "tracking_code",
-                "tracking_code_format",
-                "tracking code must be 12 digits",
-            )
-        };
+        let compact: String = normalize_digits(input).chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        let format_error =
+            || FieldError::new("tracking_code", "tracking_code_format", "tracking code must be 12 digits");
         if compact.len() != LEN || !compact.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format_error());
         }
@@ -174,11 +157,8 @@ mod tests {
     fn persian_digits_and_separators_are_accepted() {
         let mut rng = StdRng::seed_from_u64(3);
         let code = TrackingCode::generate(tehran(), &mut rng);
-        let persian: String = code
-            .as_str()
-            .chars()
-            .map(|c| char::from_u32(c as u32 - '0' as u32 + '۰' as u32).unwrap())
-            .collect();
+        let persian: String =
+            code.as_str().chars().map(|c| char::from_u32(c as u32 - '0' as u32 + '۰' as u32).unwrap()).collect();
         let spaced = format!("{}-{}", &persian[..12], &persian[12..]);
         assert_eq!(TrackingCode::parse(&spaced).unwrap(), code);
     }

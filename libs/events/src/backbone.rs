@@ -29,24 +29,16 @@ impl Backbone {
         let mut registry = Registry::with_prefix("pasokh");
         let http_metrics = HttpMetrics::register(&mut registry);
         let event_metrics = EventMetrics::register(&mut registry);
-        Ok(Self {
-            pool,
-            producer,
-            registry,
-            http_metrics,
-            event_metrics,
-        })
+        Ok(Self { pool, producer, registry, http_metrics, event_metrics })
     }
 
     /// `/readyz` checks: the database answers and the Kafka broker answers.
     pub fn readiness(&self) -> Readiness {
         let producer = self.producer.clone();
-        Readiness::default()
-            .with_database(self.pool.clone())
-            .with_check("kafka", move || {
-                let producer = producer.clone();
-                async move { kafka_reachable(&producer).await }
-            })
+        Readiness::default().with_database(self.pool.clone()).with_check("kafka", move || {
+            let producer = producer.clone();
+            async move { kafka_reachable(&producer).await }
+        })
     }
 
     /// The service's routes plus `/healthz`, `/readyz`, `/metrics` and request metrics.

@@ -30,13 +30,7 @@ pub struct CloudEvent {
 impl CloudEvent {
     /// A new event in the current tracing span's trace.
     pub fn new(id: Uuid, source: impl Into<String>, event_type: impl Into<String>, time: DateTime<Utc>) -> Self {
-        Self {
-            id,
-            source: source.into(),
-            event_type: event_type.into(),
-            time,
-            trace: current_trace_context(),
-        }
+        Self { id, source: source.into(), event_type: event_type.into(), time, trace: current_trace_context() }
     }
 
     /// All headers of the record, in the order they are written.
@@ -46,10 +40,7 @@ impl CloudEvent {
             ("ce_id".to_owned(), self.id.to_string()),
             ("ce_source".to_owned(), self.source.clone()),
             ("ce_type".to_owned(), self.event_type.clone()),
-            (
-                "ce_time".to_owned(),
-                self.time.to_rfc3339_opts(SecondsFormat::Micros, true),
-            ),
+            ("ce_time".to_owned(), self.time.to_rfc3339_opts(SecondsFormat::Micros, true)),
             ("content-type".to_owned(), CONTENT_TYPE.to_owned()),
         ]);
         headers.extend(self.trace.clone());
@@ -58,11 +49,7 @@ impl CloudEvent {
 
     pub fn from_headers<H: Headers>(headers: Option<&H>) -> Result<Self> {
         let map = header_map_of(headers);
-        let get = |name: &str| {
-            map.get(name)
-                .cloned()
-                .ok_or_else(|| Error::Headers(format!("missing {name}")))
-        };
+        let get = |name: &str| map.get(name).cloned().ok_or_else(|| Error::Headers(format!("missing {name}")));
         if get("ce_specversion")? != SPEC_VERSION {
             return Err(Error::Headers("unsupported ce_specversion".into()));
         }
@@ -74,13 +61,7 @@ impl CloudEvent {
             .into_iter()
             .filter_map(|k| map.get(k).map(|v| (k.to_owned(), v.clone())))
             .collect();
-        Ok(Self {
-            id,
-            source: get("ce_source")?,
-            event_type: get("ce_type")?,
-            time,
-            trace,
-        })
+        Ok(Self { id, source: get("ce_source")?, event_type: get("ce_type")?, time, trace })
     }
 
     /// The OpenTelemetry context this event was produced in, to parent the consumer's span.
@@ -104,13 +85,9 @@ pub fn header_map_of<H: Headers>(headers: Option<&H>) -> BTreeMap<String, String
 }
 
 pub fn to_kafka_headers(map: &BTreeMap<String, String>) -> OwnedHeaders {
-    map.iter()
-        .fold(OwnedHeaders::new_with_capacity(map.len()), |headers, (key, value)| {
-            headers.insert(rdkafka::message::Header {
-                key,
-                value: Some(value),
-            })
-        })
+    map.iter().fold(OwnedHeaders::new_with_capacity(map.len()), |headers, (key, value)| {
+        headers.insert(rdkafka::message::Header { key, value: Some(value) })
+    })
 }
 
 struct MapCarrier<'a>(&'a mut BTreeMap<String, String>);

@@ -106,13 +106,7 @@ impl<H: EventHandler> ConsumerLoop<H> {
                 tracing::warn!(%error, "offset commit failed; the record may be redelivered and deduplicated");
             }
             committed.insert(record.partition(), record.offset() + 1);
-            self.metrics
-                .consumed
-                .get_or_create(&ConsumedLabels {
-                    topic: self.topic.clone(),
-                    outcome: done,
-                })
-                .inc();
+            self.metrics.consumed.get_or_create(&ConsumedLabels { topic: self.topic.clone(), outcome: done }).inc();
         }
         // make the last positions durable before leaving the group
         let mut offsets = TopicPartitionList::new();
@@ -148,13 +142,7 @@ impl<H: EventHandler> ConsumerLoop<H> {
                     attempt = attempt.saturating_add(1);
                     self.metrics.handler_retries.inc();
                     let backoff = Duration::from_millis(100 * u64::from(attempt.min(50)));
-                    tracing::warn!(
-                        reason,
-                        attempt,
-                        ?backoff,
-                        offset = record.offset(),
-                        "handler failed, retrying"
-                    );
+                    tracing::warn!(reason, attempt, ?backoff, offset = record.offset(), "handler failed, retrying");
                     tokio::select! {
                         _ = token.cancelled() => return None,
                         _ = tokio::time::sleep(backoff) => {},
@@ -258,11 +246,7 @@ pub async fn kafka_reachable(producer: &FutureProducer) -> Result<(), String> {
     use rdkafka::producer::Producer;
     let producer = producer.clone();
     tokio::task::spawn_blocking(move || {
-        producer
-            .client()
-            .fetch_metadata(None, Duration::from_secs(2))
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        producer.client().fetch_metadata(None, Duration::from_secs(2)).map(|_| ()).map_err(|e| e.to_string())
     })
     .await
     .map_err(|e| e.to_string())?

@@ -39,11 +39,7 @@ impl EventMetrics {
             "Outbox publish attempts that failed",
             metrics.publish_failures.clone(),
         );
-        registry.register(
-            "events_consumed",
-            "Kafka records consumed, by outcome",
-            metrics.consumed.clone(),
-        );
+        registry.register("events_consumed", "Kafka records consumed, by outcome", metrics.consumed.clone());
         registry.register(
             "event_handler_retries",
             "Transient handler failures retried",

@@ -121,10 +121,7 @@ impl OutboxRelay {
     }
 
     async fn refresh_backlog(&self) {
-        if let Ok(count) = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox")
-            .fetch_one(&self.pool)
-            .await
-        {
+        if let Ok(count) = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox").fetch_one(&self.pool).await {
             self.metrics.outbox_backlog.set(count);
         }
     }
@@ -149,10 +146,7 @@ impl OutboxRelay {
             let key: String = row.try_get("message_key")?;
             let payload: Vec<u8> = row.try_get("payload")?;
             let headers: sqlx::types::Json<BTreeMap<String, String>> = row.try_get("headers")?;
-            let record = FutureRecord::to(&topic)
-                .key(&key)
-                .payload(&payload)
-                .headers(to_kafka_headers(&headers));
+            let record = FutureRecord::to(&topic).key(&key).payload(&payload).headers(to_kafka_headers(&headers));
             match self.producer.send_result(record) {
                 Ok(delivery) => pending.push((id, delivery)),
                 Err((error, _)) => {
@@ -176,10 +170,7 @@ impl OutboxRelay {
             }
         }
         if !published.is_empty() {
-            sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
-                .bind(&published)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query("DELETE FROM outbox WHERE id = ANY($1)").bind(&published).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         self.metrics.published.inc_by(published.len() as u64);

@@ -34,10 +34,8 @@ impl Cli {
                 "migrate" => command = Some(Command::Migrate),
                 "print-config" | "--print-config" => command = Some(Command::PrintConfig),
                 "--config" | "-c" => {
-                    config_file = Some(PathBuf::from(
-                        args.next()
-                            .ok_or_else(|| Error::Usage("--config needs a file".into()))?,
-                    ))
+                    config_file =
+                        Some(PathBuf::from(args.next().ok_or_else(|| Error::Usage("--config needs a file".into()))?))
                 }
                 "-h" | "--help" => return Err(Error::Usage(usage())),
                 other => {

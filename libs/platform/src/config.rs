@@ -22,19 +22,12 @@ where
     let mut builder = Config::builder().add_source(defaults);
     builder = match file {
         Some(path) => builder.add_source(File::from(path).format(FileFormat::Toml).required(true)),
-        None => builder.add_source(
-            File::with_name(&format!("config/{service}"))
-                .format(FileFormat::Toml)
-                .required(false),
-        ),
+        None => {
+            builder.add_source(File::with_name(&format!("config/{service}")).format(FileFormat::Toml).required(false))
+        }
     };
     let settings = builder
-        .add_source(
-            Environment::with_prefix("PASOKH")
-                .prefix_separator("__")
-                .separator("__")
-                .try_parsing(true),
-        )
+        .add_source(Environment::with_prefix("PASOKH").prefix_separator("__").separator("__").try_parsing(true))
         .build()?;
     Ok(settings.try_deserialize()?)
 }
@@ -101,11 +94,7 @@ pub struct ListenSettings {
 
 impl ListenSettings {
     pub fn new(http_port: u16, grpc_port: u16) -> Self {
-        Self {
-            host: "127.0.0.1".into(),
-            http_port,
-            grpc_port,
-        }
+        Self { host: "127.0.0.1".into(), http_port, grpc_port }
     }
 }
 
@@ -122,10 +111,7 @@ mod tests {
 
     impl Default for Example {
         fn default() -> Self {
-            Self {
-                name: "n".into(),
-                password: Secret::new("hunter2"),
-            }
+            Self { name: "n".into(), password: Secret::new("hunter2") }
         }
     }
 

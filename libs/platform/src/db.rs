@@ -29,10 +29,7 @@ impl DatabaseSettings {
 
     /// Settings for a database at `url` with the default pool size.
     pub fn at(url: &str) -> Self {
-        Self {
-            url: Secret::new(url),
-            ..Self::local("")
-        }
+        Self { url: Secret::new(url), ..Self::local("") }
     }
 
     fn options(&self) -> Result<PgConnectOptions> {

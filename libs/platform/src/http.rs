@@ -61,10 +61,7 @@ impl Readiness {
                 Err(_) => Err("check timed out".into()),
             };
             all_ok &= outcome.is_ok();
-            report.insert(
-                (*name).into(),
-                outcome.err().map_or_else(|| "ok".into(), serde_json::Value::String),
-            );
+            report.insert((*name).into(), outcome.err().map_or_else(|| "ok".into(), serde_json::Value::String));
         }
         (all_ok, serde_json::Value::Object(report))
     }
@@ -79,38 +76,22 @@ struct OpsState {
 /// Adds the ops endpoints and request metrics/tracing to a service's router.
 pub fn with_ops(router: Router, readiness: Readiness, registry: Arc<Registry>, metrics: HttpMetrics) -> Router {
     let ops = Router::new()
-        .route(
-            "/healthz",
-            get(|| async { axum::Json(serde_json::json!({"status": "alive"})) }),
-        )
+        .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "alive"})) }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .with_state(OpsState { readiness, registry });
-    router
-        .merge(ops)
-        .layer(middleware::from_fn_with_state(metrics, observe))
+    router.merge(ops).layer(middleware::from_fn_with_state(metrics, observe))
 }
 
 async fn readyz(State(state): State<OpsState>) -> Response {
     let (ready, report) = state.readiness.report().await;
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (
-        status,
-        axum::Json(serde_json::json!({"ready": ready, "checks": report})),
-    )
-        .into_response()
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(serde_json::json!({"ready": ready, "checks": report}))).into_response()
 }
 
 async fn metrics_text(State(state): State<OpsState>) -> Response {
     (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
         crate::metrics::encode(&state.registry),
     )
         .into_response()
@@ -128,10 +109,8 @@ impl Extractor for HeaderExtractor<'_> {
 }
 
 async fn observe(State(metrics): State<HttpMetrics>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().to_string();
     let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
     let span = tracing::info_span!("http request", otel.name = %format!("{method} {route}"), otel.kind = "server",
@@ -143,10 +122,7 @@ async fn observe(State(metrics): State<HttpMetrics>, request: Request, next: Nex
     span.record("http.response.status_code", status);
     let labels = HttpLabels { method, route, status };
     metrics.requests.get_or_create(&labels).inc();
-    metrics
-        .duration
-        .get_or_create(&labels)
-        .observe(started.elapsed().as_secs_f64());
+    metrics.duration.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
     response
 }
 
@@ -154,7 +130,5 @@ async fn observe(State(metrics): State<HttpMetrics>, request: Request, next: Nex
 pub async fn serve(listener: TcpListener, router: Router, token: CancellationToken) -> std::io::Result<()> {
     let address = listener.local_addr()?;
     tracing::info!(%address, "http listening");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move { token.cancelled().await })
-        .await
+    axum::serve(listener, router).with_graceful_shutdown(async move { token.cancelled().await }).await
 }

@@ -30,11 +30,7 @@ impl HttpMetrics {
             Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
         });
         registry.register("http_requests", "HTTP requests served", requests.clone());
-        registry.register(
-            "http_request_duration_seconds",
-            "HTTP request latency",
-            duration.clone(),
-        );
+        registry.register("http_request_duration_seconds", "HTTP request latency", duration.clone());
         Self { requests, duration }
     }
 }

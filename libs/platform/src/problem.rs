@@ -38,12 +38,8 @@ impl Problem {
 
     pub fn validation(errors: ValidationErrors) -> Self {
         let count = errors.errors.len();
-        let mut problem = Self::new(
-            StatusCode::BAD_REQUEST,
-            "validation_failed",
-            "the request has invalid fields",
-        )
-        .with_detail(format!("{count} field(s) failed validation; see `errors`"));
+        let mut problem = Self::new(StatusCode::BAD_REQUEST, "validation_failed", "the request has invalid fields")
+            .with_detail(format!("{count} field(s) failed validation; see `errors`"));
         problem.errors = errors.errors;
         problem
     }
@@ -53,20 +49,12 @@ impl Problem {
     }
 
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the service failed; the request was not applied",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the service failed; the request was not applied")
     }
 
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the service is temporarily unavailable",
-        )
-        .with_detail(detail)
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the service is temporarily unavailable")
+            .with_detail(detail)
     }
 }
 
@@ -74,14 +62,9 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(&self)).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
     }

@@ -39,9 +39,7 @@ pub async fn main<S: Service>() -> Result<(), String> {
     }
     let _telemetry = crate::telemetry::init(S::SERVICE_NAME, S::telemetry(&settings)).map_err(|e| e.to_string())?;
     let outcome = match cli.command {
-        Command::Migrate => S::migrate(&settings)
-            .await
-            .map_err(|e| format!("migrating: {}", error_chain(e.as_ref()))),
+        Command::Migrate => S::migrate(&settings).await.map_err(|e| format!("migrating: {}", error_chain(e.as_ref()))),
         _ => serve::<S>(&settings).await,
     };
     if let Err(error) = &outcome {
@@ -52,15 +50,10 @@ pub async fn main<S: Service>() -> Result<(), String> {
 
 async fn serve<S: Service>(settings: &S::Settings) -> Result<(), String> {
     let token = crate::shutdown::on_signal();
-    let service = S::build(settings)
-        .await
-        .map_err(|e| format!("starting: {}", error_chain(e.as_ref())))?;
+    let service = S::build(settings).await.map_err(|e| format!("starting: {}", error_chain(e.as_ref())))?;
     let addresses = service.addresses();
     tracing::info!(http = ?addresses.http, grpc = ?addresses.grpc, "{} ready", S::SERVICE_NAME);
-    service
-        .run(token)
-        .await
-        .map_err(|e| format!("stopped: {}", error_chain(e.as_ref())))?;
+    service.run(token).await.map_err(|e| format!("stopped: {}", error_chain(e.as_ref())))?;
     tracing::info!("{} stopped cleanly", S::SERVICE_NAME);
     Ok(())
 }
@@ -93,30 +86,17 @@ impl Servers {
     ) -> crate::Result<Self> {
         let http = TcpListener::bind((listen.host.as_str(), listen.http_port)).await?;
         let grpc = TcpListener::bind((listen.host.as_str(), listen.grpc_port)).await?;
-        Ok(Self {
-            http,
-            grpc,
-            router,
-            grpc_name,
-            grpc_routes,
-            descriptors,
-        })
+        Ok(Self { http, grpc, router, grpc_name, grpc_routes, descriptors })
     }
 
     pub fn addresses(&self) -> Listeners {
-        Listeners {
-            http: self.http.local_addr().ok(),
-            grpc: self.grpc.local_addr().ok(),
-        }
+        Listeners { http: self.http.local_addr().ok(), grpc: self.grpc.local_addr().ok() }
     }
 
     /// Starts both servers as tasks; they drain when the tasks' token is cancelled.
     pub fn spawn(self, tasks: &mut crate::tasks::ServiceTasks) {
         let token = tasks.token();
         tasks.spawn("http", crate::http::serve(self.http, self.router, token.clone()));
-        tasks.spawn(
-            "grpc",
-            crate::grpc::serve(self.grpc, self.grpc_name, self.grpc_routes, self.descriptors, token),
-        );
+        tasks.spawn("grpc", crate::grpc::serve(self.grpc, self.grpc_name, self.grpc_routes, self.descriptors, token));
     }
 }

@@ -15,10 +15,7 @@ pub struct ServiceTasks {
 
 impl ServiceTasks {
     pub fn new(token: CancellationToken) -> Self {
-        Self {
-            set: JoinSet::new(),
-            token,
-        }
+        Self { set: JoinSet::new(), token }
     }
 
     pub fn token(&self) -> CancellationToken {

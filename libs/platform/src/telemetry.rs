@@ -23,11 +23,7 @@ pub struct TelemetrySettings {
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        Self {
-            log_filter: "info".into(),
-            log_format: "json".into(),
-            otlp_endpoint: String::new(),
-        }
+        Self { log_filter: "info".into(), log_format: "json".into(), otlp_endpoint: String::new() }
     }
 }
 
@@ -73,9 +69,7 @@ pub fn init(service: &'static str, settings: &TelemetrySettings) -> Result<Telem
 
     let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
     let installed = if settings.log_format == "text" {
-        registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-            .try_init()
+        registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)).try_init()
     } else {
         registry
             .with(

@@ -65,19 +65,12 @@ impl Stack {
             (topics.delivery.clone(), 3),
             (format!("{}.dlq", topics.delivery), 1),
         ];
-        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-            .set("bootstrap.servers", &self.kafka)
-            .create()
-            .unwrap();
-        let new_topics: Vec<NewTopic<'_>> = names
-            .iter()
-            .map(|(n, p)| NewTopic::new(n, *p, TopicReplication::Fixed(1)))
-            .collect();
+        let admin: AdminClient<DefaultClientContext> =
+            ClientConfig::new().set("bootstrap.servers", &self.kafka).create().unwrap();
+        let new_topics: Vec<NewTopic<'_>> =
+            names.iter().map(|(n, p)| NewTopic::new(n, *p, TopicReplication::Fixed(1))).collect();
         let results = admin
-            .create_topics(
-                &new_topics,
-                &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
-            )
+            .create_topics(&new_topics, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))
             .await
             .expect("the local stack's Kafka is not reachable: run `make stack-up`");
         for result in results {
@@ -128,8 +121,7 @@ pub struct Topics {
 impl Stack {
     /// Publishes a record as a service's outbox relay would (CloudEvents headers, protobuf value).
     pub async fn publish(&self, message: &pasokh_events::outbox::OutboxMessage) {
-        self.publish_raw(&message.topic, &message.key, &message.headers, &message.payload)
-            .await;
+        self.publish_raw(&message.topic, &message.key, &message.headers, &message.payload).await;
     }
 
     /// The offset a consumer group has committed for one partition (`None` before its first commit).
@@ -138,11 +130,8 @@ impl Stack {
         use rdkafka::{Offset, TopicPartitionList};
         let (kafka, group, topic) = (self.kafka.clone(), group.to_owned(), topic.to_owned());
         tokio::task::spawn_blocking(move || {
-            let consumer: BaseConsumer = ClientConfig::new()
-                .set("bootstrap.servers", &kafka)
-                .set("group.id", &group)
-                .create()
-                .unwrap();
+            let consumer: BaseConsumer =
+                ClientConfig::new().set("bootstrap.servers", &kafka).set("group.id", &group).create().unwrap();
             let mut wanted = TopicPartitionList::new();
             wanted.add_partition(&topic, partition);
             let committed = consumer.committed_offsets(wanted, Duration::from_secs(5)).ok()?;
@@ -164,19 +153,12 @@ impl Stack {
         payload: &[u8],
     ) {
         use rdkafka::producer::{FutureProducer, FutureRecord};
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", &self.kafka)
-            .create()
-            .unwrap();
+        let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", &self.kafka).create().unwrap();
         let record = FutureRecord::to(topic)
             .key(key)
             .payload(payload)
             .headers(pasokh_events::cloudevents::to_kafka_headers(headers));
-        producer
-            .send(record, Duration::from_secs(10))
-            .await
-            .map_err(|(e, _)| e)
-            .unwrap();
+        producer.send(record, Duration::from_secs(10)).await.map_err(|(e, _)| e).unwrap();
     }
 }
 
@@ -220,19 +202,13 @@ where
 /// Test output stays quiet unless `TEST_LOG=1`.
 pub fn init_test_logging() {
     if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("info")
-            .with_test_writer()
-            .try_init();
+        let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
     }
 }
 
 /// The repository root (for scripts the tests start).
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
 /// The SMS-gateway sink (`scripts/sms_sink.py`) in its own process, on a free port.
@@ -266,16 +242,10 @@ impl SmsSink {
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let first = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await;
-        assert!(
-            matches!(first, Ok(Ok(Some(ref l))) if l.contains("listening")),
-            "sms sink did not start: {first:?}"
-        );
+        assert!(matches!(first, Ok(Ok(Some(ref l))) if l.contains("listening")), "sms sink did not start: {first:?}");
         // keep draining its output so it never blocks on a full pipe
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self {
-            child,
-            base_url: format!("http://127.0.0.1:{port}"),
-        }
+        Self { child, base_url: format!("http://127.0.0.1:{port}") }
     }
 
     pub fn send_url(&self) -> String {
@@ -283,12 +253,7 @@ impl SmsSink {
     }
 
     pub async fn messages(&self) -> Vec<Sms> {
-        reqwest::get(format!("{}/messages", self.base_url))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        reqwest::get(format!("{}/messages", self.base_url)).await.unwrap().json().await.unwrap()
     }
 
     pub async fn stop(mut self) {

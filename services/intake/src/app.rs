@@ -1,4 +1,5 @@
 //! Builds intake from its settings: pool, producer, outbox relay, HTTP and gRPC servers.
+use std::sync::Arc;
 use std::time::Duration;
 
 use pasokh_domain::{CitizenRefKey, ProvinceCode};
@@ -9,11 +10,14 @@ use pasokh_platform::tasks::{BoxError, ServiceTasks};
 use pasokh_platform::telemetry::TelemetrySettings;
 use pasokh_proto::intake::v1::intake_service_server::IntakeServiceServer;
 use pasokh_proto::routing::v1::case_service_client::CaseServiceClient;
+use prometheus_client::metrics::histogram::Histogram;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{DEV_CITIZEN_REF_KEY, Settings};
 use crate::grpc::IntakeGrpc;
 use crate::http::{AppState, router};
+use crate::petitions::SubmittedRecorder;
+use crate::store::writer::{PetitionWriter, WriterTasks, purge_expired_keys};
 use crate::{Error, Result};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -27,6 +31,8 @@ pub async fn migrate(settings: &Settings) -> Result<()> {
 pub struct App {
     servers: Servers,
     relay: OutboxRelay,
+    writer_tasks: Arc<WriterTasks>,
+    pool: sqlx::PgPool,
     drain: Duration,
 }
 
@@ -51,11 +57,18 @@ impl Service for App {
             tracing::warn!("citizen_ref_key is the development default; set PASOKH__CITIZEN_REF_KEY in production");
         }
         let mut backbone = Backbone::new(&settings.database, &settings.kafka)?;
-        let relay = OutboxRelay::new(
-            backbone.pool.clone(),
-            backbone.producer.clone(),
-            backbone.event_metrics.clone(),
+        let relay = OutboxRelay::new(backbone.pool.clone(), backbone.producer.clone(), backbone.event_metrics.clone());
+        let batch_sizes = Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]);
+        backbone.registry.register(
+            "intake_commit_batch_size",
+            "Petitions written per transaction (group commit)",
+            batch_sizes.clone(),
         );
+        let recorder = Arc::new(SubmittedRecorder { lifecycle_topic: settings.kafka.lifecycle_topic.clone() });
+        let (writer, writer_tasks) =
+            PetitionWriter::new(backbone.pool.clone(), recorder, settings.writer.clone(), batch_sizes);
+        let idempotency_ttl = crate::http::idempotency::ttl(settings.idempotency_ttl_secs);
+        let citizen_ref_key = CitizenRefKey::new(settings.citizen_ref_key.expose());
         let routing_channel = tonic::transport::Endpoint::from_shared(settings.routing_grpc_url.clone())
             .map_err(|e| Error::Config(format!("routing_grpc_url: {e}")))?
             .connect_timeout(Duration::from_secs(2))
@@ -63,13 +76,19 @@ impl Service for App {
         let state = AppState {
             pool: backbone.pool.clone(),
             province,
-            citizen_ref_key: CitizenRefKey::new(settings.citizen_ref_key.expose()),
-            lifecycle_topic: settings.kafka.lifecycle_topic.clone(),
+            citizen_ref_key: citizen_ref_key.clone(),
             relay_waker: relay.waker(),
             routing: CaseServiceClient::new(routing_channel),
+            writer: writer.clone(),
+            idempotency_ttl,
         };
         let grpc = tonic::service::Routes::new(IntakeServiceServer::new(IntakeGrpc {
             pool: backbone.pool.clone(),
+            province,
+            citizen_ref_key,
+            writer,
+            idempotency_ttl,
+            relay_waker: relay.waker(),
         }));
         let servers = Servers::bind(
             &settings.listen,
@@ -82,6 +101,8 @@ impl Service for App {
         Ok(Self {
             servers,
             relay,
+            writer_tasks: Arc::new(writer_tasks),
+            pool: backbone.pool.clone(),
             drain: Duration::from_secs(settings.shutdown_drain_secs),
         })
     }
@@ -94,8 +115,28 @@ impl Service for App {
     async fn run(self, token: CancellationToken) -> Result<(), BoxError> {
         let mut tasks = ServiceTasks::new(token.clone());
         self.servers.spawn(&mut tasks);
+        // writers end when the servers are gone and the queue is empty: accepted requests are written
+        for _ in 0..self.writer_tasks.count() {
+            tasks.spawn("petition-writer", self.writer_tasks.clone().run());
+        }
+        tasks.spawn("idempotency-janitor", purge_expired_keys_until(self.pool, token.clone()));
         // the relay gets the drain period to publish what the servers accepted
         tasks.spawn("outbox-relay", self.relay.run(token));
         tasks.run(self.drain).await
+    }
+}
+
+/// Deletes expired idempotency keys once a minute until shutdown.
+async fn purge_expired_keys_until(pool: sqlx::PgPool, token: CancellationToken) -> Result<()> {
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+        }
+        match purge_expired_keys(&pool).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired idempotency keys deleted"),
+            Err(error) => tracing::warn!(%error, "idempotency key purge failed"),
+        }
     }
 }

@@ -4,6 +4,8 @@ use pasokh_platform::db::DatabaseSettings;
 use pasokh_platform::telemetry::TelemetrySettings;
 use serde::{Deserialize, Serialize};
 
+pub use crate::store::writer::WriterSettings;
+
 /// Intake's settings. One deployment per province: `province` says which.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +22,10 @@ pub struct Settings {
     pub routing_grpc_url: String,
     /// Seconds in-flight work gets after SIGTERM
     pub shutdown_drain_secs: u64,
+    /// How long an `Idempotency-Key` answers retries
+    pub idempotency_ttl_secs: u64,
+    /// Group commit of petitions
+    pub writer: WriterSettings,
 }
 
 pub const DEV_CITIZEN_REF_KEY: &str = "dev-only-citizen-ref-key-change-me";
@@ -35,6 +41,8 @@ impl Default for Settings {
             citizen_ref_key: Secret::new(DEV_CITIZEN_REF_KEY),
             routing_grpc_url: "http://127.0.0.1:9083".into(),
             shutdown_drain_secs: 20,
+            idempotency_ttl_secs: 24 * 3600,
+            writer: WriterSettings::default(),
         }
     }
 }

@@ -13,6 +13,12 @@ pub enum Error {
     UnsupportedMediaType,
     #[error("request body is not valid JSON: {0}")]
     MalformedJson(String),
+    #[error("too many petitions are waiting to be written")]
+    Overloaded,
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("the Idempotency-Key was used with a different request")]
+    IdempotencyKeyReused,
     #[error("database failed")]
     Database(#[from] sqlx::Error),
     #[error("event pipeline failed")]
@@ -35,12 +41,28 @@ impl IntoResponse for Error {
                 "unsupported_media_type",
                 "send the request body as application/json",
             ),
-            Error::MalformedJson(detail) => Problem::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                "the request body is not valid JSON",
-            )
-            .with_detail(detail),
+            Error::MalformedJson(detail) => {
+                Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "the request body is not valid JSON")
+                    .with_detail(detail)
+            }
+            Error::Overloaded => {
+                let mut response = Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "overloaded",
+                    "intake is at capacity; nothing was saved, please retry shortly",
+                )
+                .into_response();
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+                return response;
+            }
+            Error::Unavailable(detail) => Problem::unavailable(detail),
+            Error::IdempotencyKeyReused => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used with a different request",
+            ),
             Error::Database(error) if is_unavailable(&error) => {
                 tracing::warn!(%error, "database unavailable");
                 Problem::unavailable("the petition store is unavailable; nothing was saved, please retry")
@@ -55,24 +77,34 @@ impl IntoResponse for Error {
 }
 
 fn is_unavailable(error: &sqlx::Error) -> bool {
-    matches!(
-        error,
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
-    )
+    matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed)
 }
 
 impl From<Error> for tonic::Status {
     fn from(error: Error) -> Self {
         match error {
-            Error::Validation(errors) => tonic::Status::invalid_argument(
-                errors
-                    .errors
-                    .iter()
-                    .map(|e| format!("{} ({}): {}", e.field, e.code, e.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
+            Error::Validation(errors) => {
+                use tonic_types::{ErrorDetails, StatusExt};
+                let mut details = ErrorDetails::new();
+                for error in &errors.errors {
+                    details
+                        .add_bad_request_violation(error.field.clone(), format!("{}: {}", error.code, error.message));
+                }
+                let codes: std::collections::HashMap<String, String> =
+                    errors.errors.iter().map(|e| (e.field.clone(), e.code.to_owned())).collect();
+                details.set_error_info("validation_failed", "pasokh.mcls.gov.ir", codes);
+                tonic::Status::with_error_details(
+                    tonic::Code::InvalidArgument,
+                    format!("{} invalid field(s)", errors.errors.len()),
+                    details,
+                )
+            }
             Error::NotFound(what) => tonic::Status::not_found(format!("{what} not found")),
+            Error::Overloaded => tonic::Status::resource_exhausted("intake is at capacity; retry shortly"),
+            Error::Unavailable(detail) => tonic::Status::unavailable(detail),
+            Error::IdempotencyKeyReused => {
+                tonic::Status::already_exists("this idempotency key was already used with a different request")
+            }
             Error::Database(ref e) if is_unavailable(e) => tonic::Status::unavailable("database unavailable"),
             other => {
                 tracing::error!(error = %pasokh_platform::tasks::error_chain(&other), "grpc request failed");

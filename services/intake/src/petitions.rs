@@ -1,23 +1,24 @@
-//! Filing a petition, whatever the channel: parse every field, then store the
-//! petition and its `Submitted` event in one transaction.
+//! Filing a petition, whatever the channel: parse every field into domain
+//! types, then hand it to the group-commit writer with its `Submitted` event.
 use chrono::{DateTime, Utc};
 use pasokh_domain::{
-    CategoryCode, Channel, CitizenRef, CitizenRefKey, FieldError, Mobile, NationalId, PetitionKind, PetitionText,
-    ProvinceCode, TrackingCode, ValidationErrors,
+    Attachment, CaseStatus, CategoryCode, Channel, CitizenRef, CitizenRefKey, FieldError, Mobile, NationalId,
+    PetitionKind, PetitionText, ProvinceCode, ValidationErrors, format_jalali, parse_county,
 };
 use pasokh_events::lifecycle;
+use pasokh_events::outbox::OutboxMessage;
 use pasokh_proto::events::v1::Submitted;
 use pasokh_proto::events::v1::petition_event::Body;
-use serde::Deserialize;
-use sqlx::PgPool;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::store::{self, NewPetition};
+use crate::store::NewPetition;
+use crate::store::writer::{Accepted, Recorder};
 use crate::{Error, Result};
 
 /// A petition as a client sent it: every field optional so that a missing one
 /// is reported as a field error next to the others, not as a parse failure.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub(crate) struct PetitionInput {
     pub national_id: Option<String>,
     pub mobile: Option<String>,
@@ -26,10 +27,21 @@ pub(crate) struct PetitionInput {
     pub kind: Option<String>,
     pub channel: Option<String>,
     pub text: Option<String>,
+    pub county: Option<String>,
+    pub attachments: Option<Vec<AttachmentInput>>,
     pub desk_event_id: Option<String>,
 }
 
-fn required<T>(
+#[derive(Debug, Default, Clone, Deserialize)]
+pub(crate) struct AttachmentInput {
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub media_type: Option<String>,
+    pub size: Option<u64>,
+    pub checksum: Option<String>,
+}
+
+pub(crate) fn required<T>(
     errors: &mut ValidationErrors,
     field: &str,
     value: Option<&str>,
@@ -44,19 +56,23 @@ fn required<T>(
     }
 }
 
+fn optional<T>(
+    errors: &mut ValidationErrors,
+    field: &str,
+    value: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, FieldError>,
+) -> Option<T> {
+    value.map(str::trim).filter(|v| !v.is_empty()).and_then(|v| errors.check(field, parse(v)))
+}
+
 impl PetitionInput {
     /// Parses every field, reporting all errors at once. A petition for another
     /// province than this deployment's is refused: each province runs its own intake.
     pub(crate) fn parse(&self, deployment: ProvinceCode, key: &CitizenRefKey) -> Result<NewPetition, ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let national_id = required(
-            &mut errors,
-            "national_id",
-            self.national_id.as_deref(),
-            NationalId::parse,
-        );
+        let national_id = required(&mut errors, "national_id", self.national_id.as_deref(), NationalId::parse);
         let mobile = required(&mut errors, "mobile", self.mobile.as_deref(), Mobile::parse);
-        let province = match self.province.as_deref() {
+        let province = match self.province.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
             None => Some(deployment),
             Some(raw) => errors.check("province", ProvinceCode::parse(raw)).and_then(|p| {
                 if p == deployment {
@@ -65,7 +81,7 @@ impl PetitionInput {
                     errors.push(FieldError::new(
                         "province",
                         "province_mismatch",
-                        format!("this service desk files petitions for {deployment}; use the intake of {p}"),
+                        format!("this intake files petitions for {deployment}; use the intake of {p}"),
                     ));
                     None
                 }
@@ -75,15 +91,12 @@ impl PetitionInput {
         let kind = required(&mut errors, "kind", self.kind.as_deref(), PetitionKind::parse);
         let channel = required(&mut errors, "channel", self.channel.as_deref(), Channel::parse);
         let text = required(&mut errors, "text", self.text.as_deref(), PetitionText::parse);
-        let desk_event_id = match self.desk_event_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(raw) => errors.check(
-                "desk_event_id",
-                Uuid::parse_str(raw).map_err(|_| {
-                    FieldError::new("desk_event_id", "desk_event_id_format", "desk_event_id must be a UUID")
-                }),
-            ),
-        };
+        let county = optional(&mut errors, "county", self.county.as_deref(), parse_county);
+        let desk_event_id = optional(&mut errors, "desk_event_id", self.desk_event_id.as_deref(), |raw| {
+            Uuid::parse_str(raw)
+                .map_err(|_| FieldError::new("desk_event_id", "desk_event_id_format", "desk_event_id must be a UUID"))
+        });
+        let attachments = parse_attachments(&mut errors, self.attachments.as_deref().unwrap_or_default());
         match (national_id, mobile, province, category, kind, channel, text) {
             (
                 Some(national_id),
@@ -104,35 +117,88 @@ impl PetitionInput {
                 channel,
                 text,
                 desk_event_id,
+                county,
+                attachments,
+                letter: None,
+                on_spot_answer: None,
             }),
             _ => Err(errors),
         }
     }
 }
 
-#[derive(Debug, Clone)]
-pub(crate) struct Accepted {
-    pub id: Uuid,
-    pub tracking_code: TrackingCode,
-    pub submitted_at: DateTime<Utc>,
+fn parse_attachments(errors: &mut ValidationErrors, inputs: &[AttachmentInput]) -> Vec<Attachment> {
+    if inputs.len() > Attachment::MAX_COUNT {
+        errors.push(FieldError::new(
+            "attachments",
+            "attachments_too_many",
+            format!("at most {} attachments", Attachment::MAX_COUNT),
+        ));
+        return Vec::new();
+    }
+    inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| {
+            let parsed = Attachment::parse(
+                i,
+                a.name.as_deref().unwrap_or_default(),
+                a.media_type.as_deref().unwrap_or_default(),
+                a.size.unwrap_or_default(),
+                a.checksum.as_deref().unwrap_or_default(),
+            );
+            match parsed {
+                Ok(attachment) => Some(attachment),
+                Err(error) => {
+                    errors.push(error);
+                    None
+                }
+            }
+        })
+        .collect()
 }
 
-/// Stores the petition and its `Submitted` event atomically. Returns only after the commit.
-pub(crate) async fn submit(pool: &PgPool, topic: &str, petition: &NewPetition) -> Result<Accepted> {
-    const ATTEMPTS: usize = 5;
-    let source = format!("//pasokh/intake/{}", petition.province);
-    for _ in 0..ATTEMPTS {
-        let tracking_code = TrackingCode::generate(petition.province, &mut rand::thread_rng());
-        let mut tx = pool.begin().await?;
-        let Some(submitted_at) = store::insert_petition(&mut tx, petition, &tracking_code).await? else {
-            // a 1-in-10⁹ collision: draw another code
-            tx.rollback().await?;
-            continue;
-        };
+/// The body of a 201, also stored with an `Idempotency-Key` to answer retries.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SubmittedResponse {
+    pub id: String,
+    pub tracking_code: String,
+    pub status: &'static str,
+    pub status_fa: &'static str,
+    pub province: String,
+    pub submitted_at: DateTime<Utc>,
+    pub submitted_at_jalali: String,
+    pub message_fa: String,
+}
+
+impl SubmittedResponse {
+    pub(crate) fn new(petition: &NewPetition, accepted: &Accepted) -> Self {
+        let code = accepted.tracking_code.to_string();
+        let status = if petition.on_spot_answer.is_some() { CaseStatus::Closed } else { CaseStatus::Submitted };
+        Self {
+            id: accepted.id.to_string(),
+            message_fa: format!("درخواست شما ثبت شد. کد رهگیری: {code}"),
+            tracking_code: code,
+            status: status.as_str(),
+            status_fa: status.label_fa(),
+            province: petition.province.to_string(),
+            submitted_at: accepted.submitted_at,
+            submitted_at_jalali: format_jalali(accepted.submitted_at.date_naive()),
+        }
+    }
+}
+
+/// Writes the `Submitted` event and the stored answer for every accepted petition.
+pub(crate) struct SubmittedRecorder {
+    pub lifecycle_topic: String,
+}
+
+impl Recorder for SubmittedRecorder {
+    fn event(&self, petition: &NewPetition, accepted: &Accepted) -> Result<OutboxMessage> {
         let event = lifecycle::new_event(
             petition.id,
             &petition.province.to_string(),
-            tracking_code.as_str(),
+            accepted.tracking_code.as_str(),
             Body::Submitted(Submitted {
                 category: petition.category.to_string(),
                 kind: petition.kind.to_string(),
@@ -140,24 +206,17 @@ pub(crate) async fn submit(pool: &PgPool, topic: &str, petition: &NewPetition) -
                 citizen_ref: petition.citizen_ref.as_str().to_owned(),
                 text_length: petition.text.as_str().chars().count() as u32,
                 desk_event_id: petition.desk_event_id.map(|id| id.to_string()).unwrap_or_default(),
+                county: petition.county.clone().unwrap_or_default(),
+                resolved_on_spot: petition.on_spot_answer.is_some(),
+                attachment_count: petition.attachments.len() as u32,
             }),
         );
-        let message = lifecycle::outbox_message(topic, &source, &event)
-            .ok_or_else(|| Error::Config("lifecycle event could not be encoded".into()))?;
-        store::enqueue_event(&mut tx, &message).await?;
-        tx.commit().await?;
-        tracing::info!(
-            tracking_code = %tracking_code,
-            province = %petition.province,
-            category = %petition.category,
-            channel = %petition.channel,
-            "petition accepted"
-        );
-        return Ok(Accepted {
-            id: petition.id,
-            tracking_code,
-            submitted_at,
-        });
+        let source = format!("//pasokh/intake/{}", petition.province);
+        lifecycle::outbox_message(&self.lifecycle_topic, &source, &event)
+            .ok_or_else(|| Error::Config("lifecycle event could not be encoded".into()))
     }
-    Err(Error::Config("could not draw a free tracking code".into()))
+
+    fn response(&self, petition: &NewPetition, accepted: &Accepted) -> serde_json::Value {
+        serde_json::to_value(SubmittedResponse::new(petition, accepted)).unwrap_or_default()
+    }
 }

@@ -5,97 +5,17 @@ use std::time::Duration;
 
 use pasokh_domain::TrackingCode;
 use pasokh_events::cloudevents::{CloudEvent, header_map_of};
-use pasokh_intake::{App, Settings};
-use pasokh_platform::config::{ListenSettings, Secret};
-use pasokh_platform::db::DatabaseSettings;
 use pasokh_proto::events::v1::PetitionEvent;
 use pasokh_proto::events::v1::petition_event::Body;
 use pasokh_proto::intake::v1::GetContactRequest;
 use pasokh_proto::intake::v1::intake_service_client::IntakeServiceClient;
-use pasokh_testkit::{RunningService, Stack, Topics, record_key, start_service};
+use pasokh_testkit::{Stack, record_key};
 use prost::Message as _;
 use rdkafka::message::Message as _;
 use serde_json::{Value, json};
-use sqlx::PgPool;
+use support::{MOBILE, NATIONAL_ID, TestIntake, valid_petition};
 
-const NATIONAL_ID: &str = "0499370899";
-const MOBILE: &str = "09121234567";
-
-struct TestIntake {
-    http: String,
-    grpc: String,
-    pool: PgPool,
-    topics: Topics,
-    service: RunningService,
-}
-
-impl TestIntake {
-    async fn start(stack: &Stack, database_url: &str, topics: &Topics, kafka_bootstrap: &str) -> Self {
-        let mut kafka = stack.kafka_settings(topics, "intake");
-        kafka.bootstrap_servers = kafka_bootstrap.to_owned();
-        // fail fast when the broker is unreachable, so the test sees the row stay in the outbox
-        kafka.properties.insert("message.timeout.ms".into(), "3000".into());
-        let settings = Settings {
-            province: "IR-23".into(),
-            listen: ListenSettings::new(0, 0),
-            database: DatabaseSettings::at(database_url),
-            kafka,
-            citizen_ref_key: Secret::new("test-key"),
-            routing_grpc_url: "http://127.0.0.1:1".into(),
-            shutdown_drain_secs: 5,
-            ..Settings::default()
-        };
-        let service = start_service::<App>(&settings).await;
-        let pool = sqlx::PgPool::connect(database_url).await.unwrap();
-        Self {
-            http: service.http.clone(),
-            grpc: service.grpc.clone(),
-            pool,
-            topics: topics.clone(),
-            service,
-        }
-    }
-
-    async fn fresh(stack: &Stack) -> Self {
-        let db = stack.fresh_database("intake").await;
-        let topics = stack.fresh_topics("intake").await;
-        Self::start(stack, &db, &topics, &stack.kafka).await
-    }
-
-    async fn stop(self) {
-        self.service.stop().await;
-    }
-
-    async fn submit(&self, body: &Value) -> (u16, Value) {
-        let response = reqwest::Client::new()
-            .post(format!("{}/v1/petitions", self.http))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap())
-    }
-
-    async fn count(&self, table: &str) -> i64 {
-        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
-            .fetch_one(&self.pool)
-            .await
-            .unwrap()
-    }
-}
-
-fn valid_petition() -> Value {
-    json!({
-        "national_id": "۰۴۹۹۳۷۰۸۹۹",
-        "mobile": "+98 912 123 4567",
-        "province": "IR-23",
-        "category": "pension-payment",
-        "kind": "complaint",
-        "channel": "web",
-        "text": "مستمري اين ماه من واريز نشده است"
-    })
-}
+mod support;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn accepted_petition_is_stored_normalised_and_published_as_a_cloudevent_without_personal_data() {
@@ -106,10 +26,7 @@ async fn accepted_petition_is_stored_normalised_and_published_as_a_cloudevent_wi
     assert_eq!(status, 201, "{body}");
     let code = TrackingCode::parse(body["tracking_code"].as_str().unwrap()).expect("a valid tracking code");
     assert!(code.as_str().starts_with("23"), "Tehran codes start with its number");
-    assert!(
-        body["submitted_at_jalali"].as_str().unwrap().starts_with('۱'),
-        "Jalali date in Persian digits"
-    );
+    assert!(body["submitted_at_jalali"].as_str().unwrap().starts_with('۱'), "Jalali date in Persian digits");
 
     let (national_id, mobile, text): (String, String, String) =
         sqlx::query_as("SELECT national_id, mobile, body FROM petitions WHERE tracking_code = $1")
@@ -118,14 +35,9 @@ async fn accepted_petition_is_stored_normalised_and_published_as_a_cloudevent_wi
             .await
             .unwrap();
     assert_eq!((national_id.as_str(), mobile.as_str()), (NATIONAL_ID, MOBILE));
-    assert_eq!(
-        text, "مستمری این ماه من واریز نشده است",
-        "Arabic yeh normalised to Persian"
-    );
+    assert_eq!(text, "مستمری این ماه من واریز نشده است", "Arabic yeh normalised to Persian");
 
-    let records = stack
-        .read_topic(&intake.topics.lifecycle, 1, Duration::from_secs(20))
-        .await;
+    let records = stack.read_topic(&intake.topics.lifecycle, 1, Duration::from_secs(20)).await;
     assert_eq!(records.len(), 1, "exactly one event on the lifecycle topic");
     let record = &records[0];
     assert_eq!(record_key(record), body["id"].as_str().unwrap(), "key = petition id");
@@ -140,9 +52,7 @@ async fn accepted_petition_is_stored_normalised_and_published_as_a_cloudevent_wi
     let event = PetitionEvent::decode(record.payload().unwrap()).unwrap();
     assert_eq!(event.event_id, cloud.id.to_string());
     assert_eq!(event.tracking_code, code.as_str());
-    let Some(Body::Submitted(submitted)) = event.body else {
-        panic!("expected a Submitted body")
-    };
+    let Some(Body::Submitted(submitted)) = event.body else { panic!("expected a Submitted body") };
     assert_eq!(submitted.category, "pension-payment");
     assert_eq!(submitted.citizen_ref.len(), 64);
 
@@ -177,12 +87,7 @@ async fn invalid_input_reports_every_field_with_its_code_and_writes_nothing() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap().to_owned(),
-                e["code"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|e| (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
         .collect();
     let expected = [
         ("national_id", "national_id_checksum"),
@@ -194,10 +99,7 @@ async fn invalid_input_reports_every_field_with_its_code_and_writes_nothing() {
         ("text", "text_too_short"),
     ];
     for (field, code) in expected {
-        assert!(
-            codes.contains(&(field.to_owned(), code.to_owned())),
-            "missing {field}/{code} in {codes:?}"
-        );
+        assert!(codes.contains(&(field.to_owned(), code.to_owned())), "missing {field}/{code} in {codes:?}");
     }
 
     let (status, body) = intake.submit(&json!({"national_id": "1111111111"})).await;
@@ -210,13 +112,7 @@ async fn invalid_input_reports_every_field_with_its_code_and_writes_nothing() {
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(missing, ["mobile", "category", "kind", "channel", "text"]);
-    assert!(
-        body["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["code"] == "national_id_repeated")
-    );
+    assert!(body["errors"].as_array().unwrap().iter().any(|e| e["code"] == "national_id_repeated"));
 
     assert_eq!(intake.count("petitions").await, 0, "nothing half-written");
     assert_eq!(intake.count("outbox").await, 0);
@@ -240,17 +136,9 @@ async fn malformed_bodies_get_problem_json_not_plain_text() {
     assert_eq!(response.headers()["content-type"], "application/problem+json");
     assert_eq!(response.json::<Value>().await.unwrap()["code"], "malformed_json");
 
-    let response = client
-        .post(format!("{}/v1/petitions", intake.http))
-        .body("national_id=1")
-        .send()
-        .await
-        .unwrap();
+    let response = client.post(format!("{}/v1/petitions", intake.http)).body("national_id=1").send().await.unwrap();
     assert_eq!(response.status(), 415);
-    assert_eq!(
-        response.json::<Value>().await.unwrap()["code"],
-        "unsupported_media_type"
-    );
+    assert_eq!(response.json::<Value>().await.unwrap()["code"], "unsupported_media_type");
     assert_eq!(intake.count("petitions").await, 0);
     intake.stop().await;
 }
@@ -272,10 +160,7 @@ async fn status_needs_the_code_and_the_mobile_and_does_not_say_which_was_wrong()
     let (status, found) = get(code.clone(), "09121234567").await;
     assert_eq!(status, 200, "{found}");
     assert_eq!(found["status"], "submitted");
-    assert_eq!(
-        found["status_is_current"], false,
-        "routing is down in this test: intake says so"
-    );
+    assert_eq!(found["status_is_current"], false, "routing is down in this test: intake says so");
 
     let (status, wrong_mobile) = get(code.clone(), "09120000000").await;
     assert_eq!(status, 404);
@@ -284,10 +169,7 @@ async fn status_needs_the_code_and_the_mobile_and_does_not_say_which_was_wrong()
     let other = TrackingCode::generate(pasokh_domain::ProvinceCode::parse("IR-23").unwrap(), &mut rng);
     let (status, wrong_code) = get(other.to_string(), "09121234567").await;
     assert_eq!(status, 404);
-    assert_eq!(
-        wrong_mobile, wrong_code,
-        "the same answer for a wrong code and a wrong mobile"
-    );
+    assert_eq!(wrong_mobile, wrong_code, "the same answer for a wrong code and a wrong mobile");
 
     // one mistyped digit is caught before any lookup
     let mut typo = code.into_bytes();
@@ -305,27 +187,16 @@ async fn get_contact_gives_internal_callers_the_mobile() {
     let (_, body) = intake.submit(&valid_petition()).await;
     let mut client = IntakeServiceClient::connect(intake.grpc.clone()).await.unwrap();
     let contact = client
-        .get_contact(GetContactRequest {
-            petition_id: body["id"].as_str().unwrap().to_owned(),
-        })
+        .get_contact(GetContactRequest { petition_id: body["id"].as_str().unwrap().to_owned() })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(contact.mobile, MOBILE);
     assert_eq!(contact.tracking_code, body["tracking_code"].as_str().unwrap());
-    let missing = client
-        .get_contact(GetContactRequest {
-            petition_id: uuid::Uuid::now_v7().to_string(),
-        })
-        .await
-        .unwrap_err();
+    let missing =
+        client.get_contact(GetContactRequest { petition_id: uuid::Uuid::now_v7().to_string() }).await.unwrap_err();
     assert_eq!(missing.code(), tonic::Code::NotFound);
-    let invalid = client
-        .get_contact(GetContactRequest {
-            petition_id: "x".into(),
-        })
-        .await
-        .unwrap_err();
+    let invalid = client.get_contact(GetContactRequest { petition_id: "x".into() }).await.unwrap_err();
     assert_eq!(invalid.code(), tonic::Code::InvalidArgument);
     intake.stop().await;
 }
@@ -344,20 +215,14 @@ async fn petitions_accepted_while_kafka_is_unreachable_are_published_when_it_is_
         codes.push(body["tracking_code"].as_str().unwrap().to_owned());
     }
     tokio::time::sleep(Duration::from_secs(4)).await;
-    assert_eq!(
-        cut_off.count("outbox").await,
-        3,
-        "unpublished events wait in the outbox"
-    );
+    assert_eq!(cut_off.count("outbox").await, 3, "unpublished events wait in the outbox");
     cut_off.stop().await;
 
     // the same database, now with a reachable broker: the relay catches up
     let restored = TestIntake::start(&stack, &db, &topics, &stack.kafka).await;
     let records = stack.read_topic(&topics.lifecycle, 3, Duration::from_secs(30)).await;
-    let mut published: Vec<String> = records
-        .iter()
-        .map(|r| PetitionEvent::decode(r.payload().unwrap()).unwrap().tracking_code)
-        .collect();
+    let mut published: Vec<String> =
+        records.iter().map(|r| PetitionEvent::decode(r.payload().unwrap()).unwrap().tracking_code).collect();
     published.sort();
     codes.sort();
     assert_eq!(published, codes, "every accepted petition reached Kafka exactly once");

@@ -49,20 +49,14 @@ impl Service for App {
 
     async fn build(settings: &Settings) -> Result<Self, BoxError> {
         let mut backbone = Backbone::new(&settings.database, &settings.kafka)?;
-        let relay = OutboxRelay::new(
-            backbone.pool.clone(),
-            backbone.producer.clone(),
-            backbone.event_metrics.clone(),
-        );
+        let relay = OutboxRelay::new(backbone.pool.clone(), backbone.producer.clone(), backbone.event_metrics.clone());
         let dispatcher_waker = Arc::new(Notify::new());
         let consumer = ConsumerLoop {
             settings: settings.kafka.clone(),
             topic: settings.kafka.lifecycle_topic.clone(),
             group: settings.kafka.consumer_group.clone(),
             pool: backbone.pool.clone(),
-            handler: RecordDeliveries {
-                dispatcher_waker: dispatcher_waker.clone(),
-            },
+            handler: RecordDeliveries { dispatcher_waker: dispatcher_waker.clone() },
             metrics: backbone.event_metrics.clone(),
         };
         let intake_channel = tonic::transport::Endpoint::from_shared(settings.intake_grpc_url.clone())

@@ -87,8 +87,7 @@ impl Dispatcher {
             Attempt::Retry(error) | Attempt::Failed(error) => {
                 tracing::error!(%error, attempts, petition_id = %delivery.petition_id, "sms failed for good");
                 store::mark_failed(&mut tx, delivery.id, &error).await?;
-                self.publish_outcome(&mut tx, &delivery, "failed", &error, attempts)
-                    .await?;
+                self.publish_outcome(&mut tx, &delivery, "failed", &error, attempts).await?;
             }
         }
         tx.commit().await?;
@@ -98,9 +97,7 @@ impl Dispatcher {
 
     async fn attempt(&self, delivery: &PendingDelivery) -> Attempt {
         let mut intake = self.intake.clone();
-        let mut request = tonic::Request::new(GetContactRequest {
-            petition_id: delivery.petition_id.to_string(),
-        });
+        let mut request = tonic::Request::new(GetContactRequest { petition_id: delivery.petition_id.to_string() });
         request.set_timeout(Duration::from_secs(3));
         let contact = match intake.get_contact(request).await {
             Ok(contact) => contact.into_inner(),
@@ -144,17 +141,9 @@ impl Dispatcher {
             detail: detail.to_owned(),
             attempts: attempts.max(0) as u32,
         };
-        let cloud = CloudEvent::new(
-            id,
-            "//pasokh/notification",
-            format!("{TYPE_PREFIX}notification.{outcome}.v1"),
-            now,
-        );
-        outbox::enqueue(
-            conn,
-            &OutboxMessage::new(&self.delivery_topic, &event.petition_id, &cloud, &event),
-        )
-        .await?;
+        let cloud =
+            CloudEvent::new(id, "//pasokh/notification", format!("{TYPE_PREFIX}notification.{outcome}.v1"), now);
+        outbox::enqueue(conn, &OutboxMessage::new(&self.delivery_topic, &event.petition_id, &cloud, &event)).await?;
         Ok(())
     }
 }

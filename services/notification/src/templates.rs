@@ -7,14 +7,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "template", rename_all = "snake_case")]
 pub(crate) enum Message {
-    Submitted {
-        tracking_code: String,
-    },
-    Routed {
-        tracking_code: String,
-        organisation: String,
-        resolution_due_unix: i64,
-    },
+    Submitted { tracking_code: String },
+    Routed { tracking_code: String, organisation: String, resolution_due_unix: i64 },
 }
 
 impl Message {
@@ -30,11 +24,7 @@ impl Message {
             Message::Submitted { tracking_code } => {
                 format!("پاسخ: درخواست شما ثبت شد.\nکد رهگیری: {tracking_code}")
             }
-            Message::Routed {
-                tracking_code,
-                organisation,
-                resolution_due_unix,
-            } => {
+            Message::Routed { tracking_code, organisation, resolution_due_unix } => {
                 let organisation = pasokh_domain::organisations()
                     .iter()
                     .find(|o| o.code == *organisation)
@@ -67,9 +57,7 @@ mod tests {
 
     #[test]
     fn stored_params_round_trip() {
-        let message = Message::Submitted {
-            tracking_code: "1".into(),
-        };
+        let message = Message::Submitted { tracking_code: "1".into() };
         let json = serde_json::to_value(&message).unwrap();
         assert_eq!(json["template"], "submitted");
         assert_eq!(serde_json::from_value::<Message>(json).unwrap(), message);

@@ -53,15 +53,7 @@ impl World {
         let notification_group = settings.kafka.consumer_group.clone();
         let notification = start_service::<App>(&settings).await;
         let pool = PgPool::connect(&db).await.unwrap();
-        Self {
-            stack,
-            topics,
-            intake_http,
-            notification_group,
-            pool,
-            intake,
-            notification,
-        }
+        Self { stack, topics, intake_http, notification_group, pool, intake, notification }
     }
 
     async fn file_petition(&self) -> Value {
@@ -101,58 +93,34 @@ async fn a_redelivered_event_never_sends_the_same_sms_twice() {
     assert!(sent[0].text.contains("کد رهگیری"), "Persian text");
 
     // Kafka redelivers the Submitted event (same ce_id), twice
-    let original = &world
-        .stack
-        .read_topic(&world.topics.lifecycle, 1, Duration::from_secs(10))
-        .await[0];
+    let original = &world.stack.read_topic(&world.topics.lifecycle, 1, Duration::from_secs(10)).await[0];
     let headers = header_map_of(original.headers());
     for _ in 0..2 {
         world
             .stack
-            .publish_raw(
-                &world.topics.lifecycle,
-                &record_key(original),
-                &headers,
-                original.payload().unwrap(),
-            )
+            .publish_raw(&world.topics.lifecycle, &record_key(original), &headers, original.payload().unwrap())
             .await;
     }
     // same key, same partition: the redeliveries sit right after the original
     let past_redeliveries = original.offset() + 3;
-    eventually(
-        Duration::from_secs(30),
-        "the consumer to commit past the redeliveries",
-        || async {
-            let committed = world
-                .stack
-                .committed_offset(&world.notification_group, &world.topics.lifecycle, original.partition())
-                .await;
-            (committed >= Some(past_redeliveries)).then_some(())
-        },
-    )
+    eventually(Duration::from_secs(30), "the consumer to commit past the redeliveries", || async {
+        let committed = world
+            .stack
+            .committed_offset(&world.notification_group, &world.topics.lifecycle, original.partition())
+            .await;
+        (committed >= Some(past_redeliveries)).then_some(())
+    })
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await; // let a wrongly-recorded second delivery reach the sink
-    let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries")
-        .fetch_one(&world.pool)
-        .await
-        .unwrap();
+    let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries").fetch_one(&world.pool).await.unwrap();
     assert_eq!(recorded, 1, "one ledger row for one event");
     assert_eq!(sink.messages().await.len(), 1, "exactly one SMS for one event");
-    let status: String = sqlx::query_scalar("SELECT status FROM deliveries")
-        .fetch_one(&world.pool)
-        .await
-        .unwrap();
+    let status: String = sqlx::query_scalar("SELECT status FROM deliveries").fetch_one(&world.pool).await.unwrap();
     assert_eq!(status, "sent");
 
-    let outcomes = world
-        .stack
-        .read_topic(&world.topics.delivery, 1, Duration::from_secs(20))
-        .await;
+    let outcomes = world.stack.read_topic(&world.topics.delivery, 1, Duration::from_secs(20)).await;
     assert_eq!(outcomes.len(), 1);
-    assert_eq!(
-        header_map_of(outcomes[0].headers())["ce_type"],
-        "ir.gov.mcls.pasokh.notification.sent.v1"
-    );
+    assert_eq!(header_map_of(outcomes[0].headers())["ce_type"], "ir.gov.mcls.pasokh.notification.sent.v1");
     let outcome = DeliveryEvent::decode(outcomes[0].payload().unwrap()).unwrap();
     assert_eq!(outcome.petition_id, petition["id"].as_str().unwrap());
     assert_eq!(outcome.outcome, "sent");
@@ -166,10 +134,8 @@ async fn an_sms_waits_for_a_gateway_that_is_down_and_goes_out_when_it_is_back() 
     let world = World::start(format!("http://127.0.0.1:{port}/send")).await;
     world.file_petition().await;
     eventually(Duration::from_secs(30), "a failed attempt to be recorded", || async {
-        let (attempts, status): (i32, String) = sqlx::query_as("SELECT attempts, status FROM deliveries")
-            .fetch_optional(&world.pool)
-            .await
-            .unwrap()?;
+        let (attempts, status): (i32, String) =
+            sqlx::query_as("SELECT attempts, status FROM deliveries").fetch_optional(&world.pool).await.unwrap()?;
         (attempts >= 1 && status == "pending").then_some(())
     })
     .await;
@@ -181,10 +147,8 @@ async fn an_sms_waits_for_a_gateway_that_is_down_and_goes_out_when_it_is_back() 
     })
     .await;
     assert_eq!(messages.len(), 1);
-    let last_error: String = sqlx::query_scalar("SELECT last_error FROM deliveries")
-        .fetch_one(&world.pool)
-        .await
-        .unwrap();
+    let last_error: String =
+        sqlx::query_scalar("SELECT last_error FROM deliveries").fetch_one(&world.pool).await.unwrap();
     assert_eq!(last_error, "", "cleared once sent");
     world.stop().await;
     sink.stop().await;

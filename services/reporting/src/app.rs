@@ -51,9 +51,8 @@ impl Service for App {
             handler: CountLifecycle,
             metrics: backbone.event_metrics.clone(),
         };
-        let grpc = tonic::service::Routes::new(ReportingServiceServer::new(ReportingGrpc {
-            pool: backbone.pool.clone(),
-        }));
+        let grpc =
+            tonic::service::Routes::new(ReportingServiceServer::new(ReportingGrpc { pool: backbone.pool.clone() }));
         let router = crate::http::router(backbone.pool.clone());
         let servers = Servers::bind(
             &settings.listen,
@@ -63,11 +62,7 @@ impl Service for App {
             pasokh_proto::FILE_DESCRIPTOR_SET,
         )
         .await?;
-        Ok(Self {
-            servers,
-            consumer,
-            drain: Duration::from_secs(settings.shutdown_drain_secs),
-        })
+        Ok(Self { servers, consumer, drain: Duration::from_secs(settings.shutdown_drain_secs) })
     }
 
     fn addresses(&self) -> Listeners {

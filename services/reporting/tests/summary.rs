@@ -23,6 +23,7 @@ fn submitted(category: &str) -> Body {
         citizen_ref: "cd".repeat(32),
         text_length: 12,
         desk_event_id: String::new(),
+        ..Default::default()
     })
 }
 
@@ -53,11 +54,8 @@ async fn counts_are_exact_by_province_category_and_status_despite_redelivery() {
     let (http, grpc) = (service.http.clone(), service.grpc.clone());
 
     // Tehran: two pension petitions, both routed; Qom: one wages petition, still submitted
-    let plan = [
-        ("IR-23", "pension-payment", true),
-        ("IR-23", "pension-payment", true),
-        ("IR-25", "unpaid-wages", false),
-    ];
+    let plan =
+        [("IR-23", "pension-payment", true), ("IR-23", "pension-payment", true), ("IR-25", "unpaid-wages", false)];
     for (province, category, is_routed) in plan {
         let petition = Uuid::now_v7();
         let source = format!("//pasokh/intake/{province}");
@@ -73,12 +71,7 @@ async fn counts_are_exact_by_province_category_and_status_despite_redelivery() {
     }
 
     let summary: Value = eventually(Duration::from_secs(30), "all events counted", || async {
-        let summary: Value = reqwest::get(format!("{http}/v1/summary"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let summary: Value = reqwest::get(format!("{http}/v1/summary")).await.unwrap().json().await.unwrap();
         (summary["total"] == 3 && summary["by_status"]["routed"] == 2).then_some(summary)
     })
     .await;
@@ -89,39 +82,20 @@ async fn counts_are_exact_by_province_category_and_status_despite_redelivery() {
         && r["status"] == "routed"
         && r["count"] == 2));
 
-    let tehran: Value = reqwest::get(format!("{http}/v1/summary?province=IR-23"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tehran: Value = reqwest::get(format!("{http}/v1/summary?province=IR-23")).await.unwrap().json().await.unwrap();
     assert_eq!(tehran["total"], 2);
     let bad = reqwest::get(format!("{http}/v1/summary?province=IR-99")).await.unwrap();
     assert_eq!(bad.status(), 400);
     assert_eq!(bad.headers()["content-type"], "application/problem+json");
 
     let mut client = ReportingServiceClient::connect(grpc).await.unwrap();
-    let over_grpc = client
-        .get_summary(GetSummaryRequest {
-            province: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let over_grpc = client.get_summary(GetSummaryRequest { province: String::new() }).await.unwrap().into_inner();
     assert_eq!(over_grpc.total, 3);
     assert_eq!(over_grpc.by_status["routed"], 2);
 
-    let page = reqwest::get(format!("{http}/dashboard"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = reqwest::get(format!("{http}/dashboard")).await.unwrap().text().await.unwrap();
     assert!(page.contains("dir=\"rtl\""));
-    assert!(
-        page.contains("تهران") && page.contains("قم"),
-        "provinces named in Persian"
-    );
+    assert!(page.contains("تهران") && page.contains("قم"), "provinces named in Persian");
 
     service.stop().await;
 }

@@ -48,11 +48,7 @@ impl Service for App {
 
     async fn build(settings: &Settings) -> Result<Self, BoxError> {
         let mut backbone = Backbone::new(&settings.database, &settings.kafka)?;
-        let relay = OutboxRelay::new(
-            backbone.pool.clone(),
-            backbone.producer.clone(),
-            backbone.event_metrics.clone(),
-        );
+        let relay = OutboxRelay::new(backbone.pool.clone(), backbone.producer.clone(), backbone.event_metrics.clone());
         let consumer = ConsumerLoop {
             settings: settings.kafka.clone(),
             topic: settings.kafka.lifecycle_topic.clone(),
@@ -65,9 +61,7 @@ impl Service for App {
             },
             metrics: backbone.event_metrics.clone(),
         };
-        let grpc = tonic::service::Routes::new(CaseServiceServer::new(CaseGrpc {
-            pool: backbone.pool.clone(),
-        }));
+        let grpc = tonic::service::Routes::new(CaseServiceServer::new(CaseGrpc { pool: backbone.pool.clone() }));
         let servers = Servers::bind(
             &settings.listen,
             backbone.http_router(axum::Router::new()),
@@ -76,12 +70,7 @@ impl Service for App {
             pasokh_proto::FILE_DESCRIPTOR_SET,
         )
         .await?;
-        Ok(Self {
-            servers,
-            relay,
-            consumer,
-            drain: Duration::from_secs(settings.shutdown_drain_secs),
-        })
+        Ok(Self { servers, relay, consumer, drain: Duration::from_secs(settings.shutdown_drain_secs) })
     }
 
     fn addresses(&self) -> Listeners {

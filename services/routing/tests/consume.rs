@@ -63,6 +63,7 @@ fn submitted(topic: &str, category: &str) -> (PetitionEvent, OutboxMessage) {
             citizen_ref: "ab".repeat(32),
             text_length: 40,
             desk_event_id: String::new(),
+            ..Default::default()
         }),
     );
     let message = lifecycle::outbox_message(topic, "//pasokh/intake/IR-23", &event).unwrap();
@@ -72,12 +73,7 @@ fn submitted(topic: &str, category: &str) -> (PetitionEvent, OutboxMessage) {
 fn routed_events(records: &[rdkafka::message::OwnedMessage]) -> Vec<(PetitionEvent, BTreeMap<String, String>)> {
     records
         .iter()
-        .map(|r| {
-            (
-                PetitionEvent::decode(r.payload().unwrap()).unwrap(),
-                header_map_of(r.headers()),
-            )
-        })
+        .map(|r| (PetitionEvent::decode(r.payload().unwrap()).unwrap(), header_map_of(r.headers())))
         .filter(|(e, _)| matches!(e.body, Some(Body::Routed(_))))
         .collect()
 }
@@ -100,50 +96,28 @@ async fn a_redelivered_submitted_event_routes_the_case_once() {
     })
     .await;
     // 2 submitted (one redelivery) + the routed event; a fourth record must not come
-    let records = stack
-        .read_topic(&routing.topics.lifecycle, 4, Duration::from_secs(8))
-        .await;
+    let records = stack.read_topic(&routing.topics.lifecycle, 4, Duration::from_secs(8)).await;
     assert_eq!(records.len(), 3, "one Routed event, not two");
     let routed = routed_events(&records);
     let (routed_event, headers) = &routed[0];
     assert_eq!(headers["ce_type"], "ir.gov.mcls.pasokh.petition.routed.v1");
     assert_eq!(headers["ce_source"], "//pasokh/routing");
     assert_eq!(routed_event.petition_id, event.petition_id);
-    let Some(Body::Routed(body)) = &routed_event.body else {
-        unreachable!()
-    };
+    let Some(Body::Routed(body)) = &routed_event.body else { unreachable!() };
     assert_eq!(body.organisation, "sso");
     assert_eq!(body.unit, "sso/IR-23");
     assert_eq!(body.rule, "category:pension-payment");
     let first = from_timestamp(body.first_response_due.as_ref()).unwrap();
     let resolution = from_timestamp(body.resolution_due.as_ref()).unwrap();
     assert!(first < resolution, "first response is due before resolution");
-    assert!(
-        resolution - first >= chrono::Duration::days(12),
-        "15 - 3 working days apart"
-    );
+    assert!(resolution - first >= chrono::Duration::days(12), "15 - 3 working days apart");
 
-    assert_eq!(
-        routing.count("SELECT count(*) FROM case_history").await,
-        2,
-        "submitted and routed"
-    );
+    assert_eq!(routing.count("SELECT count(*) FROM case_history").await, 2, "submitted and routed");
     let mut client = CaseServiceClient::connect(routing.service.grpc.clone()).await.unwrap();
-    let case = client
-        .get_case(GetCaseRequest {
-            petition_id: event.petition_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let case = client.get_case(GetCaseRequest { petition_id: event.petition_id.clone() }).await.unwrap().into_inner();
     assert_eq!(case.status, "routed");
     assert_eq!(case.unit, "sso/IR-23");
-    let missing = client
-        .get_case(GetCaseRequest {
-            petition_id: Uuid::now_v7().to_string(),
-        })
-        .await
-        .unwrap_err();
+    let missing = client.get_case(GetCaseRequest { petition_id: Uuid::now_v7().to_string() }).await.unwrap_err();
     assert_eq!(missing.code(), tonic::Code::NotFound);
     routing.stop().await;
 }
@@ -172,23 +146,14 @@ async fn a_poison_record_is_dead_lettered_and_does_not_block_its_partition() {
     let routing = TestRouting::start(&stack).await;
     let (event, message) = submitted(&routing.topics.lifecycle, "unpaid-wages");
     // same key as the good event, so the same partition: it must not be stuck behind the poison
-    stack
-        .publish_raw(
-            &routing.topics.lifecycle,
-            &message.key,
-            &BTreeMap::new(),
-            b"\xff not a protobuf",
-        )
-        .await;
+    stack.publish_raw(&routing.topics.lifecycle, &message.key, &BTreeMap::new(), b"\xff not a protobuf").await;
     stack.publish(&message).await;
 
     eventually(Duration::from_secs(30), "the good event to be routed", || async {
         (routing.count("SELECT count(*) FROM cases").await == 1).then_some(())
     })
     .await;
-    let dlq = stack
-        .read_topic(&format!("{}.dlq", routing.topics.lifecycle), 1, Duration::from_secs(20))
-        .await;
+    let dlq = stack.read_topic(&format!("{}.dlq", routing.topics.lifecycle), 1, Duration::from_secs(20)).await;
     assert_eq!(dlq.len(), 1);
     let headers = header_map_of(dlq[0].headers());
     assert!(headers["pasokh_dlq_reason"].contains("ce_specversion"), "{headers:?}");

@@ -44,30 +44,15 @@ impl Service {
         let http_port = free_port();
         let mut env = env;
         env.push(("PASOKH__LISTEN__HTTP_PORT".into(), http_port.to_string()));
-        Self {
-            name: name.into(),
-            binary,
-            env,
-            http_port,
-            log: logs.join(format!("{name}.log")),
-            child: None,
-        }
+        Self { name: name.into(), binary, env, http_port, log: logs.join(format!("{name}.log")), child: None }
     }
 
     fn grpc_port(&self) -> u16 {
-        self.env
-            .iter()
-            .find(|(k, _)| k == "PASOKH__LISTEN__GRPC_PORT")
-            .map(|(_, v)| v.parse().unwrap())
-            .unwrap()
+        self.env.iter().find(|(k, _)| k == "PASOKH__LISTEN__GRPC_PORT").map(|(_, v)| v.parse().unwrap()).unwrap()
     }
 
     fn command(&self, subcommand: &str) -> Command {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let mut command = Command::new(&self.binary);
         command
             .arg(subcommand)
@@ -80,12 +65,7 @@ impl Service {
 
     async fn migrate(&self) {
         let status = self.command("migrate").status().await.unwrap();
-        assert!(
-            status.success(),
-            "{} migrate failed; see {}",
-            self.name,
-            self.log.display()
-        );
+        assert!(status.success(), "{} migrate failed; see {}", self.name, self.log.display());
     }
 
     async fn start(&mut self) {
@@ -93,11 +73,7 @@ impl Service {
         let url = format!("http://127.0.0.1:{}/readyz", self.http_port);
         let name = self.name.clone();
         eventually(Duration::from_secs(60), &format!("{name} to be ready"), || async {
-            reqwest::get(&url)
-                .await
-                .ok()
-                .filter(|r| r.status().is_success())
-                .map(|_| ())
+            reqwest::get(&url).await.ok().filter(|r| r.status().is_success()).map(|_| ())
         })
         .await;
     }
@@ -113,10 +89,7 @@ impl Service {
         let mut child = self.child.take().unwrap();
         let pid = child.id().unwrap().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
-        tokio::time::timeout(Duration::from_secs(40), child.wait())
-            .await
-            .expect("exit after SIGTERM")
-            .unwrap()
+        tokio::time::timeout(Duration::from_secs(40), child.wait()).await.expect("exit after SIGTERM").unwrap()
     }
 }
 
@@ -178,14 +151,7 @@ impl Collector {
         spans
             .iter()
             .filter(|(_, s)| s.trace_id == trace_id)
-            .map(|(service, s)| {
-                (
-                    service.clone(),
-                    s.name.clone(),
-                    s.span_id.clone(),
-                    s.parent_span_id.clone(),
-                )
-            })
+            .map(|(service, s)| (service.clone(), s.name.clone(), s.span_id.clone(), s.parent_span_id.clone()))
             .collect()
     }
 }
@@ -196,10 +162,7 @@ fn common_env(stack: &Stack, topics: &Topics, otlp: &str, database: &str, group:
         ("PASOKH__KAFKA__BOOTSTRAP_SERVERS".into(), stack.kafka.clone()),
         ("PASOKH__KAFKA__LIFECYCLE_TOPIC".into(), topics.lifecycle.clone()),
         ("PASOKH__KAFKA__DELIVERY_TOPIC".into(), topics.delivery.clone()),
-        (
-            "PASOKH__KAFKA__CONSUMER_GROUP".into(),
-            format!("{group}-{}", uuid::Uuid::new_v4().simple()),
-        ),
+        ("PASOKH__KAFKA__CONSUMER_GROUP".into(), format!("{group}-{}", uuid::Uuid::new_v4().simple())),
         ("PASOKH__LISTEN__GRPC_PORT".into(), free_port().to_string()),
         ("PASOKH__SHUTDOWN_DRAIN_SECS".into(), "10".into()),
         ("PASOKH__TELEMETRY__LOG_FILTER".into(), "info".into()),
@@ -246,16 +209,10 @@ impl System {
             let mut env = common_env(&stack, &topics, &otlp, &intake_db, "intake");
             env.push(("PASOKH__PROVINCE".into(), province.into()));
             env.push(("PASOKH__ROUTING_GRPC_URL".into(), routing_grpc.clone()));
-            intakes.insert(
-                province,
-                Service::new(&format!("intake-{province}"), "pasokh-intake", env, &logs),
-            );
+            intakes.insert(province, Service::new(&format!("intake-{province}"), "pasokh-intake", env, &logs));
         }
         let mut env = common_env(&stack, &topics, &otlp, &notification_db, "notification");
-        env.push((
-            "PASOKH__INTAKE_GRPC_URL".into(),
-            format!("http://127.0.0.1:{}", intakes["IR-23"].grpc_port()),
-        ));
+        env.push(("PASOKH__INTAKE_GRPC_URL".into(), format!("http://127.0.0.1:{}", intakes["IR-23"].grpc_port())));
         env.push(("PASOKH__SMS__GATEWAY_URL".into(), sink.send_url()));
         let notification = Service::new("notification", "pasokh-notification", env, &logs);
         let reporting = Service::new(
@@ -265,17 +222,7 @@ impl System {
             &logs,
         );
 
-        let mut system = Self {
-            collector,
-            stack,
-            topics,
-            sink,
-            intakes,
-            routing,
-            notification,
-            reporting,
-            routing_db,
-        };
+        let mut system = Self { collector, stack, topics, sink, intakes, routing, notification, reporting, routing_db };
         system.intakes["IR-23"].migrate().await; // both intakes share one database
         for service in [&system.routing, &system.notification, &system.reporting] {
             service.migrate().await;
@@ -321,13 +268,7 @@ struct Filed {
 /// Files petition `n` at the intake listening on `port`.
 async fn file(port: u16, province: &'static str, n: usize) -> Filed {
     let mobile = format!("0912{:07}", n);
-    let categories = [
-        "pension-payment",
-        "unpaid-wages",
-        "disability-support",
-        "bank-loan",
-        "other",
-    ];
+    let categories = ["pension-payment", "unpaid-wages", "disability-support", "bank-loan", "other"];
     let url = format!("http://127.0.0.1:{port}/v1/petitions");
     let response = reqwest::Client::new()
         .post(url)
@@ -345,18 +286,11 @@ async fn file(port: u16, province: &'static str, n: usize) -> Filed {
         .unwrap();
     assert_eq!(response.status(), 201, "petition {n}");
     let body: Value = response.json().await.unwrap();
-    Filed {
-        tracking_code: body["tracking_code"].as_str().unwrap().to_owned(),
-        mobile,
-    }
+    Filed { tracking_code: body["tracking_code"].as_str().unwrap().to_owned(), mobile }
 }
 
 fn assert_two_sms_each(filed: &[Filed], messages: &[pasokh_testkit::Sms]) {
-    assert_eq!(
-        messages.len(),
-        2 * filed.len(),
-        "exactly one 'submitted' and one 'routed' SMS per petition"
-    );
+    assert_eq!(messages.len(), 2 * filed.len(), "exactly one 'submitted' and one 'routed' SMS per petition");
     let mut ids: Vec<&str> = messages.iter().map(|m| m.message_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -372,17 +306,8 @@ fn assert_two_sms_each(filed: &[Filed], messages: &[pasokh_testkit::Sms]) {
     }
     for petition in filed {
         let sent = &per_code[petition.tracking_code.as_str()];
-        assert_eq!(
-            sent.len(),
-            2,
-            "petition {} got {} SMS",
-            petition.tracking_code,
-            sent.len()
-        );
-        assert!(
-            sent.iter().all(|m| m.to == petition.mobile),
-            "SMS went to the petition's own mobile"
-        );
+        assert_eq!(sent.len(), 2, "petition {} got {} SMS", petition.tracking_code, sent.len());
+        assert!(sent.iter().all(|m| m.to == petition.mobile), "SMS went to the petition's own mobile");
     }
 }
 
@@ -402,28 +327,18 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
     let messages = system.settle(FIRST as u64).await;
     assert_two_sms_each(&filed, &messages);
     let summary = system.summary().await;
-    let provinces: Vec<&str> = summary["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["province"].as_str().unwrap())
-        .collect();
+    let provinces: Vec<&str> =
+        summary["rows"].as_array().unwrap().iter().map(|r| r["province"].as_str().unwrap()).collect();
     assert!(provinces.contains(&"IR-23") && provinces.contains(&"IR-25"));
 
     // one trace per petition: intake's HTTP request → Submitted → routing's consumer → Routed
-    let records = system
-        .stack
-        .read_topic(&system.topics.lifecycle, 2 * FIRST, Duration::from_secs(30))
-        .await;
+    let records = system.stack.read_topic(&system.topics.lifecycle, 2 * FIRST, Duration::from_secs(30)).await;
     let mut traces: HashMap<String, BTreeMap<String, String>> = HashMap::new();
     for record in &records {
         let headers = pasokh_events::cloudevents::header_map_of(record.headers());
         let trace_id = headers["traceparent"].split('-').nth(1).unwrap().to_owned();
         let kind = headers["ce_type"].rsplit('.').nth(1).unwrap().to_owned();
-        traces
-            .entry(pasokh_testkit::record_key(record))
-            .or_default()
-            .insert(kind, trace_id);
+        traces.entry(pasokh_testkit::record_key(record)).or_default().insert(kind, trace_id);
     }
     assert_eq!(traces.len(), FIRST);
     for (petition, trace) in &traces {
@@ -471,15 +386,10 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
     assert_two_sms_each(&filed, &system.sink.messages().await);
 
     let routing_db = sqlx::PgPool::connect(&system.routing_db).await.unwrap();
-    let cases: i64 = sqlx::query_scalar("SELECT count(*) FROM cases")
-        .fetch_one(&routing_db)
-        .await
-        .unwrap();
+    let cases: i64 = sqlx::query_scalar("SELECT count(*) FROM cases").fetch_one(&routing_db).await.unwrap();
     assert_eq!(cases, total as i64, "one case per petition");
-    let mut routed_codes: Vec<String> = sqlx::query_scalar("SELECT tracking_code FROM cases")
-        .fetch_all(&routing_db)
-        .await
-        .unwrap();
+    let mut routed_codes: Vec<String> =
+        sqlx::query_scalar("SELECT tracking_code FROM cases").fetch_all(&routing_db).await.unwrap();
     let mut filed_codes: Vec<String> = filed.iter().map(|f| f.tracking_code.clone()).collect();
     routed_codes.sort();
     filed_codes.sort();
@@ -504,11 +414,7 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
         .filter(|(service, span)| service == "pasokh-intake" && span.name == "POST /v1/petitions")
         .map(|(_, span)| span.clone())
         .collect();
-    assert_eq!(
-        requests.len(),
-        filed.len(),
-        "intake exported one request span per petition over OTLP"
-    );
+    assert_eq!(requests.len(), filed.len(), "intake exported one request span per petition over OTLP");
     let process = format!("process {}", system.topics.lifecycle);
     let child_of = |request: &opentelemetry_proto::tonic::trace::v1::Span, consumer: &str| {
         system
@@ -518,18 +424,9 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
             .any(|(service, name, _, parent)| service == consumer && *name == process && *parent == request.span_id)
     };
     for request in &requests {
-        assert!(
-            child_of(request, "pasokh-notification"),
-            "notification continues intake's trace"
-        );
-        assert!(
-            child_of(request, "pasokh-reporting"),
-            "reporting continues intake's trace"
-        );
+        assert!(child_of(request, "pasokh-notification"), "notification continues intake's trace");
+        assert!(child_of(request, "pasokh-reporting"), "reporting continues intake's trace");
     }
     // the routing process killed with SIGKILL never exported its spans; the restarted one did
-    assert!(
-        requests.iter().any(|request| child_of(request, "pasokh-routing")),
-        "routing continues intake's trace"
-    );
+    assert!(requests.iter().any(|request| child_of(request, "pasokh-routing")), "routing continues intake's trace");
 }

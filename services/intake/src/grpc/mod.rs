@@ -1,24 +1,137 @@
-//! Intake's gRPC API. `GetContact` returns personal data: internal callers only.
+//! Intake's gRPC API: `SubmitPetition` for partners and the call centre (same
+//! rules and codes as HTTP), `GetContact` for Pasokh's own services only.
+use pasokh_domain::{CitizenRefKey, IdempotencyKey, ProvinceCode, ValidationErrors, format_jalali};
+use pasokh_events::lifecycle::timestamp;
 use pasokh_proto::intake::v1::intake_service_server::IntakeService;
-use pasokh_proto::intake::v1::{Contact, GetContactRequest};
+use pasokh_proto::intake::v1::{Contact, GetContactRequest, SubmitPetitionRequest, SubmitPetitionResponse};
+use prost::Message as _;
+use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+use crate::petitions::{AttachmentInput, PetitionInput};
+use crate::store::writer::{self, IdempotencyClaim, PetitionWriter, Submission, Written};
 use crate::{Error, store};
 
 pub(crate) struct IntakeGrpc {
     pub pool: PgPool,
+    pub province: ProvinceCode,
+    pub citizen_ref_key: CitizenRefKey,
+    pub writer: PetitionWriter,
+    pub idempotency_ttl: std::time::Duration,
+    pub relay_waker: std::sync::Arc<tokio::sync::Notify>,
+}
+
+fn non_empty(value: &str) -> Option<String> {
+    Some(value.to_owned()).filter(|v| !v.trim().is_empty())
+}
+
+impl IntakeGrpc {
+    fn input(request: &SubmitPetitionRequest) -> PetitionInput {
+        PetitionInput {
+            national_id: non_empty(&request.national_id),
+            mobile: non_empty(&request.mobile),
+            province: non_empty(&request.province),
+            category: non_empty(&request.category),
+            kind: non_empty(&request.kind),
+            channel: non_empty(&request.channel),
+            text: non_empty(&request.text),
+            county: non_empty(&request.county),
+            desk_event_id: non_empty(&request.desk_event_id),
+            attachments: Some(
+                request
+                    .attachments
+                    .iter()
+                    .map(|a| AttachmentInput {
+                        name: Some(a.name.clone()),
+                        media_type: Some(a.r#type.clone()),
+                        size: Some(a.size),
+                        checksum: Some(a.checksum.clone()),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The stored answer for a retried key, or ALREADY_EXISTS when the key went with another request.
+    async fn replay(&self, scope: &str, key: &str, hash: &[u8]) -> Result<Option<SubmitPetitionResponse>, Error> {
+        let Some(stored) = writer::stored_answer(&self.pool, scope, key).await? else { return Ok(None) };
+        if stored.request_hash != hash {
+            return Err(Error::IdempotencyKeyReused);
+        }
+        Ok(stored.body.map(|body| response_from_json(&body)))
+    }
+}
+
+fn response_from_json(body: &serde_json::Value) -> SubmitPetitionResponse {
+    let text = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
+    let submitted_at = body["submitted_at"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| timestamp(t.with_timezone(&chrono::Utc)));
+    SubmitPetitionResponse {
+        petition_id: text("id"),
+        tracking_code: text("tracking_code"),
+        status: text("status"),
+        submitted_at,
+        submitted_at_jalali: text("submitted_at_jalali"),
+    }
 }
 
 #[tonic::async_trait]
 impl IntakeService for IntakeGrpc {
+    async fn submit_petition(
+        &self,
+        request: Request<SubmitPetitionRequest>,
+    ) -> Result<Response<SubmitPetitionResponse>, Status> {
+        let request = request.into_inner();
+        let key = match non_empty(&request.idempotency_key) {
+            None => None,
+            Some(raw) => Some(
+                IdempotencyKey::parse(&raw)
+                    .map_err(|e| Error::Validation(ValidationErrors { errors: vec![e.at("idempotency_key")] }))?,
+            ),
+        };
+        let mut fingerprint = request.clone();
+        fingerprint.idempotency_key.clear();
+        let hash = Sha256::digest(fingerprint.encode_to_vec()).to_vec();
+        let scope = format!("grpc SubmitPetition@{}", self.province);
+        if let Some(key) = &key
+            && let Some(answer) = self.replay(&scope, key.as_str(), &hash).await?
+        {
+            return Ok(Response::new(answer));
+        }
+        let petition = Self::input(&request).parse(self.province, &self.citizen_ref_key).map_err(Error::from)?;
+        let idempotency = key.as_ref().map(|k| IdempotencyClaim {
+            scope: scope.clone(),
+            key: k.as_str().to_owned(),
+            request_hash: hash.clone(),
+            ttl: self.idempotency_ttl,
+        });
+        match self.writer.write(Submission { petition, idempotency }).await? {
+            Written::Accepted { accepted, .. } => {
+                self.relay_waker.notify_one();
+                Ok(Response::new(SubmitPetitionResponse {
+                    petition_id: accepted.id.to_string(),
+                    tracking_code: accepted.tracking_code.to_string(),
+                    status: "submitted".into(),
+                    submitted_at: Some(timestamp(accepted.submitted_at)),
+                    submitted_at_jalali: format_jalali(accepted.submitted_at.date_naive()),
+                }))
+            }
+            Written::KeyAlreadyUsed => {
+                let key = key.map(|k| k.as_str().to_owned()).unwrap_or_default();
+                let answer = self.replay(&scope, &key, &hash).await?.ok_or(Error::IdempotencyKeyReused)?;
+                Ok(Response::new(answer))
+            }
+        }
+    }
+
     async fn get_contact(&self, request: Request<GetContactRequest>) -> Result<Response<Contact>, Status> {
         let id = Uuid::parse_str(&request.get_ref().petition_id)
             .map_err(|_| Status::invalid_argument("petition_id must be a UUID"))?;
-        let contact = store::contact(&self.pool, id)
-            .await?
-            .ok_or(Error::NotFound("petition"))?;
+        let contact = store::contact(&self.pool, id).await?.ok_or(Error::NotFound("petition"))?;
         Ok(Response::new(Contact {
             petition_id: contact.id.to_string(),
             tracking_code: contact.tracking_code,

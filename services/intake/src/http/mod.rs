@@ -1,7 +1,9 @@
 //! Intake's HTTP API.
+pub(crate) mod idempotency;
 mod petitions;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -11,14 +13,17 @@ use sqlx::PgPool;
 use tokio::sync::Notify;
 use tonic::transport::Channel;
 
+use crate::store::writer::PetitionWriter;
+
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub pool: PgPool,
     pub province: ProvinceCode,
     pub citizen_ref_key: CitizenRefKey,
-    pub lifecycle_topic: String,
     pub relay_waker: Arc<Notify>,
     pub routing: CaseServiceClient<Channel>,
+    pub writer: PetitionWriter,
+    pub idempotency_ttl: Duration,
 }
 
 pub(crate) fn router(state: AppState) -> Router {

@@ -3,60 +3,26 @@ use std::time::Duration;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use pasokh_domain::{CaseStatus, Mobile, TrackingCode, ValidationErrors, format_jalali};
 use pasokh_events::lifecycle::from_timestamp;
 use pasokh_proto::routing::v1::GetCaseRequest;
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
-use crate::petitions::{self, PetitionInput};
+use super::{AppState, idempotency};
+use crate::petitions::PetitionInput;
 use crate::{Error, Result, store};
-
-#[derive(Debug, Serialize)]
-pub(crate) struct SubmittedResponse {
-    id: String,
-    tracking_code: String,
-    status: &'static str,
-    status_fa: &'static str,
-    province: String,
-    submitted_at: DateTime<Utc>,
-    submitted_at_jalali: String,
-    message_fa: String,
-}
 
 /// `POST /v1/petitions`: 201 with the tracking code once the petition is durably stored.
 pub(crate) async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
-    if !is_json {
-        return Err(Error::UnsupportedMediaType);
-    }
-    let input: PetitionInput = serde_json::from_slice(&body).map_err(|e| Error::MalformedJson(e.to_string()))?;
-    let petition = input.parse(state.province, &state.citizen_ref_key)?;
-    let accepted = petitions::submit(&state.pool, &state.lifecycle_topic, &petition).await?;
-    state.relay_waker.notify_one();
-    let code = accepted.tracking_code.to_string();
-    let body = SubmittedResponse {
-        id: accepted.id.to_string(),
-        message_fa: format!("درخواست شما ثبت شد. کد رهگیری: {code}"),
-        tracking_code: code.clone(),
-        status: CaseStatus::Submitted.as_str(),
-        status_fa: CaseStatus::Submitted.label_fa(),
-        province: petition.province.to_string(),
-        submitted_at: accepted.submitted_at,
-        submitted_at_jalali: format_jalali(accepted.submitted_at.date_naive()),
-    };
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, format!("/v1/petitions/{code}"))],
-        Json(body),
-    )
-        .into_response())
+    let (province, key) = (state.province, state.citizen_ref_key.clone());
+    idempotency::create_petition(&state, &headers, &body, "/v1/petitions", |value| {
+        let input: PetitionInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
+        Ok(input.parse(province, &key)?)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,25 +62,17 @@ pub(crate) async fn status(
     let mobile = match query.mobile.as_deref() {
         Some(raw) => errors.check("mobile", Mobile::parse(raw)),
         None => {
-            errors.push(pasokh_domain::FieldError::new(
-                "mobile",
-                "field_missing",
-                "mobile is required",
-            ));
+            errors.push(pasokh_domain::FieldError::new("mobile", "field_missing", "mobile is required"));
             None
         }
     };
     let (Some(code), Some(mobile)) = (code, mobile) else {
         return Err(errors.into());
     };
-    let petition = store::find_for_citizen(&state.pool, &code, &mobile)
-        .await?
-        .ok_or(Error::NotFound("petition"))?;
+    let petition = store::find_for_citizen(&state.pool, &code, &mobile).await?.ok_or(Error::NotFound("petition"))?;
 
     let mut routing = state.routing.clone();
-    let mut request = tonic::Request::new(GetCaseRequest {
-        petition_id: petition.id.to_string(),
-    });
+    let mut request = tonic::Request::new(GetCaseRequest { petition_id: petition.id.to_string() });
     request.set_timeout(Duration::from_secs(2));
     let case = match routing.get_case(request).await {
         Ok(response) => Some(Some(response.into_inner())),
@@ -126,10 +84,7 @@ pub(crate) async fn status(
     };
     let status_is_current = case.is_some();
     let case = case.flatten();
-    let status = case
-        .as_ref()
-        .and_then(|c| CaseStatus::parse(&c.status))
-        .unwrap_or(CaseStatus::Submitted);
+    let status = case.as_ref().and_then(|c| CaseStatus::parse(&c.status)).unwrap_or(CaseStatus::Submitted);
     let resolution_due = case.as_ref().and_then(|c| from_timestamp(c.resolution_due.as_ref()));
     Ok(Json(StatusResponse {
         tracking_code: petition.tracking_code,

@@ -1,10 +1,13 @@
-//! Intake's own tables: petitions (with contact data) and the outbox.
+//! Intake's own tables: petitions (with contact data), idempotency keys and the outbox.
+
+pub(crate) mod writer;
+
 use chrono::{DateTime, Utc};
 use pasokh_domain::{
-    CategoryCode, Channel, CitizenRef, Mobile, NationalId, PetitionKind, PetitionText, ProvinceCode, TrackingCode,
+    Attachment, CategoryCode, Channel, CitizenRef, Letter, Mobile, NationalId, PetitionKind, PetitionText,
+    ProvinceCode, TrackingCode,
 };
-use pasokh_events::outbox::{self, OutboxMessage};
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use crate::Result;
@@ -22,6 +25,11 @@ pub(crate) struct NewPetition {
     pub channel: Channel,
     pub text: PetitionText,
     pub desk_event_id: Option<Uuid>,
+    pub county: Option<String>,
+    pub attachments: Vec<Attachment>,
+    pub letter: Option<Letter>,
+    /// The answer given face to face when resolved on the spot at a desk
+    pub on_spot_answer: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -40,38 +48,6 @@ pub(crate) struct Contact {
     pub province: String,
     pub tracking_code: String,
     pub mobile: String,
-}
-
-/// Inserts the petition; `false` when its tracking code is already taken (the caller draws another).
-pub(crate) async fn insert_petition(
-    conn: &mut PgConnection,
-    petition: &NewPetition,
-    tracking_code: &TrackingCode,
-) -> Result<Option<DateTime<Utc>>> {
-    let row = sqlx::query(
-        "INSERT INTO petitions (id, province, tracking_code, national_id, mobile, citizen_ref, category, kind, channel, body, desk_event_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-         ON CONFLICT (province, tracking_code) DO NOTHING RETURNING created_at",
-    )
-    .bind(petition.id)
-    .bind(petition.province.to_string())
-    .bind(tracking_code.as_str())
-    .bind(petition.national_id.as_str())
-    .bind(petition.mobile.as_str())
-    .bind(petition.citizen_ref.as_str())
-    .bind(petition.category.as_str())
-    .bind(petition.kind.as_str())
-    .bind(petition.channel.as_str())
-    .bind(petition.text.as_str())
-    .bind(petition.desk_event_id)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| r.get("created_at")))
-}
-
-pub(crate) async fn enqueue_event(conn: &mut PgConnection, message: &OutboxMessage) -> Result<()> {
-    outbox::enqueue(conn, message).await?;
-    Ok(())
 }
 
 /// The petition with this tracking code *and* mobile; `None` for a wrong code and a wrong mobile alike.

@@ -29,12 +29,7 @@ impl ReportingService for ReportingGrpc {
             rows: summary
                 .rows
                 .into_iter()
-                .map(|r| SummaryRow {
-                    province: r.province,
-                    category: r.category,
-                    status: r.status,
-                    count: r.count,
-                })
+                .map(|r| SummaryRow { province: r.province, category: r.category, status: r.status, count: r.count })
                 .collect(),
         }))
     }

@@ -14,10 +14,7 @@ use sqlx::PgPool;
 use crate::store::{self, Summary};
 
 pub(crate) fn router(pool: PgPool) -> Router {
-    Router::new()
-        .route("/v1/summary", get(summary))
-        .route("/dashboard", get(dashboard))
-        .with_state(pool)
+    Router::new().route("/v1/summary", get(summary)).route("/dashboard", get(dashboard)).with_state(pool)
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,17 +47,11 @@ async fn summary(State(pool): State<PgPool>, Query(query): Query<SummaryQuery>) 
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn to_persian_digits(n: u64) -> String {
-    n.to_string()
-        .chars()
-        .map(|c| char::from_u32('۰' as u32 + (c as u32 - '0' as u32)).unwrap_or(c))
-        .collect()
+    n.to_string().chars().map(|c| char::from_u32('۰' as u32 + (c as u32 - '0' as u32)).unwrap_or(c)).collect()
 }
 
 async fn dashboard(State(pool): State<PgPool>, Query(query): Query<SummaryQuery>) -> Response {
@@ -79,9 +70,7 @@ async fn dashboard(State(pool): State<PgPool>, Query(query): Query<SummaryQuery>
     let province_rows: String = by_province
         .iter()
         .map(|(code, (total, routed))| {
-            let name = ProvinceCode::parse(code)
-                .map(|p| p.province().name_fa.clone())
-                .unwrap_or_else(|_| code.clone());
+            let name = ProvinceCode::parse(code).map(|p| p.province().name_fa.clone()).unwrap_or_else(|_| code.clone());
             format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&name),
@@ -95,11 +84,7 @@ async fn dashboard(State(pool): State<PgPool>, Query(query): Query<SummaryQuery>
         .iter()
         .map(|(status, count)| {
             let label = CaseStatus::parse(status).map_or_else(|| status.clone(), |s| s.label_fa().to_owned());
-            format!(
-                "<tr><td>{}</td><td>{}</td></tr>",
-                escape(&label),
-                to_persian_digits(*count)
-            )
+            format!("<tr><td>{}</td><td>{}</td></tr>", escape(&label), to_persian_digits(*count))
         })
         .collect();
     let page = format!(

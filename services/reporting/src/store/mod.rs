@@ -88,9 +88,5 @@ pub(crate) async fn summary(pool: &PgPool, province: Option<&str>) -> Result<Sum
     for row in &rows {
         *by_status.entry(row.status.clone()).or_insert(0) += row.count;
     }
-    Ok(Summary {
-        total: rows.iter().map(|r| r.count).sum(),
-        by_status,
-        rows,
-    })
+    Ok(Summary { total: rows.iter().map(|r| r.count).sum(), by_status, rows })
 }

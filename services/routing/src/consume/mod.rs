@@ -34,10 +34,7 @@ pub(crate) fn deadline(submitted: DateTime<Utc>, days: u32, thursday_off: bool) 
     let local_day: NaiveDate = submitted.with_timezone(&tehran()).date_naive();
     let due_day = add_working_days(local_day, days, thursday_off);
     let end_of_day = due_day.and_time(NaiveTime::MIN) + Duration::days(1) - Duration::seconds(1);
-    tehran()
-        .from_local_datetime(&end_of_day)
-        .single()
-        .map_or(submitted, |d| d.with_timezone(&Utc))
+    tehran().from_local_datetime(&end_of_day).single().map_or(submitted, |d| d.with_timezone(&Utc))
 }
 
 impl EventHandler for RouteSubmitted {
@@ -67,9 +64,7 @@ impl RouteSubmitted {
         let province = pasokh_domain::ProvinceCode::parse(&event.province)
             .map_err(|_| HandlerError::Permanent(format!("unknown province `{}`", event.province)))?;
         let submitted_at = lifecycle::from_timestamp(event.occurred_at.as_ref()).unwrap_or_else(Utc::now);
-        let rule = store::rule_for(conn, &submitted.category)
-            .await
-            .map_err(to_handler_error)?;
+        let rule = store::rule_for(conn, &submitted.category).await.map_err(to_handler_error)?;
         let (organisation, first_days, resolution_days, rule_name, unit) = match &rule {
             Some(rule) => (
                 rule.organisation.as_str(),
@@ -114,18 +109,13 @@ impl RouteSubmitted {
             resolution_due,
         };
         let routed_id = Uuid::parse_str(&routed.event_id).map_err(|e| HandlerError::Permanent(e.to_string()))?;
-        if !store::insert_routed_case(conn, &case, routed_id)
-            .await
-            .map_err(to_handler_error)?
-        {
+        if !store::insert_routed_case(conn, &case, routed_id).await.map_err(to_handler_error)? {
             tracing::info!(petition_id = %petition_id, "case already exists, not routing again");
             return Ok(());
         }
         let message = lifecycle::outbox_message(&self.lifecycle_topic, "//pasokh/routing", &routed)
             .ok_or_else(|| HandlerError::Permanent("routed event could not be encoded".into()))?;
-        pasokh_events::outbox::enqueue(conn, &message)
-            .await
-            .map_err(|e| HandlerError::Transient(e.to_string()))?;
+        pasokh_events::outbox::enqueue(conn, &message).await.map_err(|e| HandlerError::Transient(e.to_string()))?;
         tracing::info!(tracking_code = %event.tracking_code, unit = %unit, rule = %rule_name, "petition routed");
         Ok(())
     }
@@ -142,17 +132,11 @@ mod tests {
     #[test]
     fn deadlines_end_at_midnight_tehran_and_skip_fridays() {
         // Wednesday 2026-11-25 10:00 Tehran; 2 working days → Saturday 2026-11-28 23:59:59 Tehran
-        let submitted = tehran()
-            .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
-            .unwrap()
-            .with_timezone(&Utc);
+        let submitted = tehran().with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap().with_timezone(&Utc);
         let due = deadline(submitted, 2, false).with_timezone(&tehran());
         assert_eq!(due.to_rfc3339(), "2026-11-28T23:59:59+03:30");
         // late evening UTC is already the next day in Tehran
         let late = Utc.with_ymd_and_hms(2026, 11, 25, 21, 0, 0).unwrap();
-        assert_eq!(
-            deadline(late, 1, false).with_timezone(&tehran()).to_rfc3339(),
-            "2026-11-28T23:59:59+03:30"
-        );
+        assert_eq!(deadline(late, 1, false).with_timezone(&tehran()).to_rfc3339(), "2026-11-28T23:59:59+03:30");
     }
 }

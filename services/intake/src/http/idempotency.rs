@@ -1,0 +1,140 @@
+//! `Idempotency-Key` on every POST that creates a petition.
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use pasokh_domain::{IdempotencyKey, ValidationErrors};
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use crate::store::NewPetition;
+use crate::store::writer::{self, IdempotencyClaim, Submission, Written};
+use crate::{Error, Result};
+
+pub(crate) const HEADER: &str = "idempotency-key";
+
+/// Reads the optional `Idempotency-Key` header.
+pub(crate) fn key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>> {
+    let Some(raw) = headers.get(HEADER) else { return Ok(None) };
+    let parsed = raw
+        .to_str()
+        .map_err(|_| {
+            pasokh_domain::FieldError::new(
+                "Idempotency-Key",
+                "idempotency_key_invalid",
+                "Idempotency-Key must be ASCII",
+            )
+        })
+        .and_then(IdempotencyKey::parse);
+    parsed.map(Some).map_err(|e| Error::Validation(ValidationErrors { errors: vec![e] }))
+}
+
+/// Hash of the request body as JSON, independent of key order and whitespace.
+pub(crate) fn request_hash(value: &serde_json::Value) -> Vec<u8> {
+    fn canonical(value: &serde_json::Value, out: &mut String) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, key) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::String(key.clone()).to_string());
+                    out.push(':');
+                    canonical(&map[key], out);
+                }
+                out.push('}');
+            }
+            serde_json::Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    canonical(item, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut text = String::new();
+    canonical(value, &mut text);
+    Sha256::digest(text.as_bytes()).to_vec()
+}
+
+pub(crate) fn require_json(headers: &HeaderMap) -> Result<()> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
+    if is_json { Ok(()) } else { Err(Error::UnsupportedMediaType) }
+}
+
+/// The stored answer for `key` when the same request was made before; 422 when the key went with another request.
+async fn replay(state: &AppState, scope: &str, key: &IdempotencyKey, hash: &[u8]) -> Result<Option<Response>> {
+    let Some(stored) = writer::stored_answer(&state.pool, scope, key.as_str()).await? else { return Ok(None) };
+    if stored.request_hash != hash {
+        return Err(Error::IdempotencyKeyReused);
+    }
+    let (Some(status), Some(body)) = (stored.status, stored.body) else { return Ok(None) };
+    let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::CREATED);
+    Ok(Some(created(status, body, true)))
+}
+
+fn created(status: StatusCode, body: serde_json::Value, replayed: bool) -> Response {
+    let location = body["tracking_code"].as_str().map(|code| format!("/v1/petitions/{code}"));
+    let mut response = (status, axum::Json(body)).into_response();
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    if replayed {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// The whole POST: JSON body → (replay?) → parse → group-commit write → 201.
+pub(crate) async fn create_petition(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    route: &str,
+    parse: impl FnOnce(serde_json::Value) -> Result<NewPetition>,
+) -> Result<Response> {
+    require_json(headers)?;
+    let key = key(headers)?;
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| Error::MalformedJson(e.to_string()))?;
+    let hash = request_hash(&value);
+    let scope = format!("POST {route}@{}", state.province);
+    if let Some(key) = &key
+        && let Some(answer) = replay(state, &scope, key, &hash).await?
+    {
+        return Ok(answer);
+    }
+    let petition = parse(value)?;
+    let idempotency = key.as_ref().map(|k| IdempotencyClaim {
+        scope: scope.clone(),
+        key: k.as_str().to_owned(),
+        request_hash: hash.clone(),
+        ttl: state.idempotency_ttl,
+    });
+    match state.writer.write(Submission { petition, idempotency }).await? {
+        Written::Accepted { response, .. } => {
+            state.relay_waker.notify_one();
+            Ok(created(StatusCode::CREATED, response, false))
+        }
+        // a concurrent request with the same key won: answer as it was answered
+        Written::KeyAlreadyUsed => match key {
+            Some(key) => replay(state, &scope, &key, &hash).await?.ok_or(Error::IdempotencyKeyReused),
+            None => Err(Error::IdempotencyKeyReused),
+        },
+    }
+}
+
+pub(crate) fn ttl(seconds: u64) -> Duration {
+    Duration::from_secs(seconds.max(1))
+}

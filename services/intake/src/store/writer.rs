@@ -1,0 +1,377 @@
+//! Group commit: concurrent submissions are written in shared transactions.
+//!
+//! Each request puts its petition on a queue and waits. A few writer tasks
+//! take whatever is queued (up to `max_batch`), write all of it — idempotency
+//! claims, petitions, outbox rows — in **one** transaction, commit, and only
+//! then answer every request of the batch. A 201 therefore still means "this
+//! petition's commit is on disk", but one WAL flush serves many petitions.
+//! A full queue is refused at once (503 + Retry-After) rather than queued
+//! without bound.
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pasokh_domain::TrackingCode;
+use pasokh_events::outbox::OutboxMessage;
+use prometheus_client::metrics::histogram::Histogram;
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, Row, Transaction};
+use tokio::sync::{Mutex, mpsc, oneshot};
+use uuid::Uuid;
+
+use super::NewPetition;
+use crate::{Error, Result};
+
+/// A claim on an `Idempotency-Key`, written with the petition it protects.
+#[derive(Debug, Clone)]
+pub(crate) struct IdempotencyClaim {
+    pub scope: String,
+    pub key: String,
+    pub request_hash: Vec<u8>,
+    pub ttl: Duration,
+}
+
+pub(crate) struct Submission {
+    pub petition: NewPetition,
+    pub idempotency: Option<IdempotencyClaim>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Accepted {
+    pub id: Uuid,
+    pub tracking_code: TrackingCode,
+    pub submitted_at: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Written {
+    /// Stored; `response` is the 201 body (also kept with the idempotency key).
+    Accepted { accepted: Accepted, response: serde_json::Value },
+    /// Another request holds this `Idempotency-Key`: the caller replays its answer.
+    KeyAlreadyUsed,
+}
+
+/// Builds what a batch writes besides the petition: its lifecycle event and the stored answer.
+pub(crate) trait Recorder: Send + Sync + 'static {
+    fn event(&self, petition: &NewPetition, accepted: &Accepted) -> Result<OutboxMessage>;
+    fn response(&self, petition: &NewPetition, accepted: &Accepted) -> serde_json::Value;
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriterSettings {
+    /// Most petitions committed together
+    pub max_batch: usize,
+    /// Transactions in flight at once
+    pub writers: usize,
+    /// Submissions waiting for a writer before new ones are refused with 503
+    pub queue_depth: usize,
+}
+
+impl Default for WriterSettings {
+    fn default() -> Self {
+        Self { max_batch: 64, writers: 3, queue_depth: 2048 }
+    }
+}
+
+type Reply = oneshot::Sender<Result<Written>>;
+type Queue = Arc<Mutex<mpsc::Receiver<(Submission, Reply)>>>;
+
+#[derive(Clone)]
+pub(crate) struct PetitionWriter {
+    queue: mpsc::Sender<(Submission, Reply)>,
+}
+
+pub(crate) struct WriterTasks {
+    queue: Queue,
+    pool: PgPool,
+    recorder: Arc<dyn Recorder>,
+    settings: WriterSettings,
+    batch_sizes: Histogram,
+}
+
+impl PetitionWriter {
+    pub(crate) fn new(
+        pool: PgPool,
+        recorder: Arc<dyn Recorder>,
+        settings: WriterSettings,
+        batch_sizes: Histogram,
+    ) -> (Self, WriterTasks) {
+        let (sender, receiver) = mpsc::channel(settings.queue_depth.max(1));
+        let tasks = WriterTasks { queue: Arc::new(Mutex::new(receiver)), pool, recorder, settings, batch_sizes };
+        (Self { queue: sender }, tasks)
+    }
+
+    /// Queues the submission and waits until its batch is committed.
+    pub(crate) async fn write(&self, submission: Submission) -> Result<Written> {
+        let (reply, answer) = oneshot::channel();
+        self.queue.try_send((submission, reply)).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => Error::Overloaded,
+            mpsc::error::TrySendError::Closed(_) => Error::Unavailable("intake is shutting down".into()),
+        })?;
+        answer.await.map_err(|_| Error::Unavailable("the petition writer stopped".into()))?
+    }
+}
+
+impl WriterTasks {
+    pub(crate) fn count(&self) -> usize {
+        self.settings.writers.max(1)
+    }
+
+    /// One writer loop; it ends when every `PetitionWriter` is gone and the queue is empty,
+    /// so requests still in flight during shutdown are written, not dropped.
+    pub(crate) async fn run(self: Arc<Self>) -> Result<()> {
+        let mut deferred = Vec::new();
+        loop {
+            let mut batch = std::mem::take(&mut deferred);
+            {
+                let mut queue = self.queue.lock().await;
+                if batch.is_empty() {
+                    match queue.recv().await {
+                        Some(item) => batch.push(item),
+                        None => return Ok(()),
+                    }
+                }
+                while batch.len() < self.settings.max_batch.max(1) {
+                    match queue.try_recv() {
+                        Ok(item) => batch.push(item),
+                        Err(_) => break,
+                    }
+                }
+            }
+            // the same key twice in one statement cannot be told apart: the second waits a batch
+            let mut keys = HashSet::new();
+            let (batch, later): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(submission, _)| {
+                submission.idempotency.as_ref().is_none_or(|c| keys.insert((c.scope.clone(), c.key.clone())))
+            });
+            deferred = later;
+            self.batch_sizes.observe(batch.len() as f64);
+            let (submissions, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            match self.commit(&submissions).await {
+                Ok(outcomes) => {
+                    for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                        let _ = reply.send(Ok(outcome));
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(error = %pasokh_platform::tasks::error_chain(&error), batch = replies.len(), "batch not written");
+                    let reason = if matches!(error, Error::Database(_)) {
+                        "the petition store is unavailable; nothing was saved, please retry".to_owned()
+                    } else {
+                        error.to_string()
+                    };
+                    for reply in replies {
+                        let _ = reply.send(Err(Error::Unavailable(reason.clone())));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn commit(&self, batch: &[Submission]) -> Result<Vec<Written>> {
+        let mut tx = self.pool.begin().await?;
+        let mut outcomes: Vec<Option<Written>> = batch.iter().map(|_| None).collect();
+        let taken = claim_keys(&mut tx, batch).await?;
+        for (index, submission) in batch.iter().enumerate() {
+            if let Some(claim) = &submission.idempotency
+                && taken.contains(&(claim.scope.clone(), claim.key.clone()))
+            {
+                outcomes[index] = Some(Written::KeyAlreadyUsed);
+            }
+        }
+        let mut pending: Vec<usize> = (0..batch.len()).filter(|i| outcomes[*i].is_none()).collect();
+        let mut accepted: HashMap<usize, Accepted> = HashMap::new();
+        for _ in 0..5 {
+            if pending.is_empty() {
+                break;
+            }
+            let codes: Vec<TrackingCode> = pending
+                .iter()
+                .map(|i| TrackingCode::generate(batch[*i].petition.province, &mut rand::thread_rng()))
+                .collect();
+            let inserted =
+                insert_petitions(&mut tx, &pending.iter().map(|i| &batch[*i].petition).collect::<Vec<_>>(), &codes)
+                    .await?;
+            let mut retry = Vec::new();
+            for (position, index) in pending.iter().enumerate() {
+                match inserted.get(&batch[*index].petition.id) {
+                    Some(created_at) => {
+                        accepted.insert(
+                            *index,
+                            Accepted {
+                                id: batch[*index].petition.id,
+                                tracking_code: codes[position].clone(),
+                                submitted_at: *created_at,
+                            },
+                        );
+                    }
+                    // a tracking-code collision (1 in 10⁹): draw again
+                    None => retry.push(*index),
+                }
+            }
+            pending = retry;
+        }
+        if !pending.is_empty() {
+            return Err(Error::Unavailable("could not draw free tracking codes".into()));
+        }
+        let mut events = Vec::with_capacity(accepted.len());
+        let mut answers = Vec::new();
+        let mut responses = HashMap::with_capacity(accepted.len());
+        for (index, done) in &accepted {
+            let petition = &batch[*index].petition;
+            events.push(self.recorder.event(petition, done)?);
+            let response = self.recorder.response(petition, done);
+            if let Some(claim) = &batch[*index].idempotency {
+                answers.push((claim.scope.clone(), claim.key.clone(), response.clone()));
+            }
+            responses.insert(*index, response);
+        }
+        insert_outbox(&mut tx, &events).await?;
+        store_answers(&mut tx, &answers).await?;
+        tx.commit().await?;
+        Ok(outcomes
+            .into_iter()
+            .enumerate()
+            .map(|(index, outcome)| match outcome {
+                Some(outcome) => outcome,
+                None => Written::Accepted {
+                    accepted: accepted
+                        .remove(&index)
+                        .unwrap_or_else(|| unreachable!("every pending index was accepted")),
+                    response: responses.remove(&index).unwrap_or_default(),
+                },
+            })
+            .collect())
+    }
+}
+
+/// Claims the batch's idempotency keys; returns the keys another request already holds.
+async fn claim_keys(tx: &mut Transaction<'_, Postgres>, batch: &[Submission]) -> Result<HashSet<(String, String)>> {
+    let claims: Vec<&IdempotencyClaim> = batch.iter().filter_map(|s| s.idempotency.as_ref()).collect();
+    if claims.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let now = Utc::now();
+    let expires: Vec<DateTime<Utc>> = claims
+        .iter()
+        .map(|c| now + chrono::Duration::from_std(c.ttl).unwrap_or_else(|_| chrono::Duration::days(1)))
+        .collect();
+    // an expired key is free again: the insert takes it over
+    let rows = sqlx::query(
+        "INSERT INTO idempotency_keys (scope, key, request_hash, expires_at) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::timestamptz[]) \
+         ON CONFLICT (scope, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, response_status = NULL, \
+         response_body = NULL, created_at = now(), expires_at = EXCLUDED.expires_at \
+         WHERE idempotency_keys.expires_at <= now() RETURNING scope, key",
+    )
+    .bind(claims.iter().map(|c| c.scope.clone()).collect::<Vec<_>>())
+    .bind(claims.iter().map(|c| c.key.clone()).collect::<Vec<_>>())
+    .bind(claims.iter().map(|c| c.request_hash.clone()).collect::<Vec<_>>())
+    .bind(expires)
+    .fetch_all(&mut **tx)
+    .await?;
+    let claimed: HashSet<(String, String)> = rows.iter().map(|r| (r.get("scope"), r.get("key"))).collect();
+    Ok(claims.iter().map(|c| (c.scope.clone(), c.key.clone())).filter(|k| !claimed.contains(k)).collect())
+}
+
+/// Inserts petitions; returns id → created_at for those whose tracking code was free.
+async fn insert_petitions(
+    tx: &mut Transaction<'_, Postgres>,
+    petitions: &[&NewPetition],
+    codes: &[TrackingCode],
+) -> Result<HashMap<Uuid, DateTime<Utc>>> {
+    let rows = sqlx::query(
+        "INSERT INTO petitions (id, province, tracking_code, national_id, mobile, citizen_ref, category, kind, channel, \
+         body, desk_event_id, county, attachments, letter, resolved_on_spot, on_spot_answer) \
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+         $8::text[], $9::text[], $10::text[], $11::uuid[], $12::text[], $13::jsonb[], $14::jsonb[], $15::bool[], $16::text[]) \
+         ON CONFLICT (province, tracking_code) DO NOTHING RETURNING id, created_at",
+    )
+    .bind(petitions.iter().map(|p| p.id).collect::<Vec<_>>())
+    .bind(petitions.iter().map(|p| p.province.to_string()).collect::<Vec<_>>())
+    .bind(codes.iter().map(|c| c.as_str().to_owned()).collect::<Vec<_>>())
+    .bind(petitions.iter().map(|p| p.national_id.as_str().to_owned()).collect::<Vec<_>>())
+    .bind(petitions.iter().map(|p| p.mobile.as_str().to_owned()).collect::<Vec<_>>())
+    .bind(petitions.iter().map(|p| p.citizen_ref.as_str().to_owned()).collect::<Vec<_>>())
+    .bind(petitions.iter().map(|p| p.category.as_str().to_owned()).collect::<Vec<_>>())
+    .bind(petitions.iter().map(|p| p.kind.as_str().to_owned()).collect::<Vec<_>>())
+    .bind(petitions.iter().map(|p| p.channel.as_str().to_owned()).collect::<Vec<_>>())
+    .bind(petitions.iter().map(|p| p.text.as_str().to_owned()).collect::<Vec<_>>())
+    .bind(petitions.iter().map(|p| p.desk_event_id).collect::<Vec<_>>())
+    .bind(petitions.iter().map(|p| p.county.clone()).collect::<Vec<_>>())
+    .bind(petitions.iter().map(|p| Json(p.attachments.clone())).collect::<Vec<_>>())
+    .bind(petitions.iter().map(|p| p.letter.clone().map(Json)).collect::<Vec<_>>())
+    .bind(petitions.iter().map(|p| p.on_spot_answer.is_some()).collect::<Vec<_>>())
+    .bind(petitions.iter().map(|p| p.on_spot_answer.clone()).collect::<Vec<_>>())
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get("id"), r.get("created_at"))).collect())
+}
+
+async fn insert_outbox(tx: &mut Transaction<'_, Postgres>, events: &[OutboxMessage]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO outbox (event_id, topic, message_key, payload, headers) \
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::jsonb[])",
+    )
+    .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.topic.clone()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.key.clone()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.payload.clone()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| Json(e.headers.clone())).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn store_answers(
+    tx: &mut Transaction<'_, Postgres>,
+    answers: &[(String, String, serde_json::Value)],
+) -> Result<()> {
+    if answers.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE idempotency_keys k SET response_status = 201, response_body = v.body \
+         FROM UNNEST($1::text[], $2::text[], $3::jsonb[]) AS v(scope, key, body) \
+         WHERE k.scope = v.scope AND k.key = v.key",
+    )
+    .bind(answers.iter().map(|a| a.0.clone()).collect::<Vec<_>>())
+    .bind(answers.iter().map(|a| a.1.clone()).collect::<Vec<_>>())
+    .bind(answers.iter().map(|a| a.2.clone()).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The answer stored for an `Idempotency-Key`, if the key is live.
+pub(crate) struct StoredAnswer {
+    pub request_hash: Vec<u8>,
+    pub status: Option<i16>,
+    pub body: Option<serde_json::Value>,
+}
+
+pub(crate) async fn stored_answer(pool: &PgPool, scope: &str, key: &str) -> Result<Option<StoredAnswer>> {
+    let row = sqlx::query(
+        "SELECT request_hash, response_status, response_body FROM idempotency_keys \
+         WHERE scope = $1 AND key = $2 AND expires_at > now()",
+    )
+    .bind(scope)
+    .bind(key)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| StoredAnswer {
+        request_hash: r.get("request_hash"),
+        status: r.get("response_status"),
+        body: r.get("response_body"),
+    }))
+}
+
+/// Deletes expired keys; run periodically.
+pub(crate) async fn purge_expired_keys(pool: &PgPool) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= now()").execute(pool).await?.rows_affected())
+}
