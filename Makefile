@@ -16,7 +16,8 @@ run: ## bring up the stack and all services (intake for IR-23 and IR-25); Ctrl-C
 
 test: stack-up build ## stack up, then unit, integration and end-to-end tests against real PostgreSQL and Kafka
 	scripts/stack.sh drop-test-dbs
-	$(CARGO) test --workspace --no-fail-fast
+	@# a hung test must fail the run, not hold CI until its deadline
+	timeout --signal=KILL 30m $(CARGO) test --workspace --no-fail-fast
 
 test-unit: ## unit tests only (no stack needed)
 	$(CARGO) test --workspace --lib --bins

@@ -1,5 +1,7 @@
 //! Filing a petition, whatever the channel: parse every field into domain
 //! types, then hand it to the group-commit writer with its `Submitted` event.
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use pasokh_domain::{
     Attachment, CaseStatus, CategoryCode, Channel, CitizenRef, CitizenRefKey, FieldError, Mobile, NationalId,
@@ -194,7 +196,12 @@ pub(crate) struct SubmittedRecorder {
 }
 
 impl Recorder for SubmittedRecorder {
-    fn event(&self, petition: &NewPetition, accepted: &Accepted) -> Result<OutboxMessage> {
+    fn event(
+        &self,
+        petition: &NewPetition,
+        accepted: &Accepted,
+        trace: &BTreeMap<String, String>,
+    ) -> Result<OutboxMessage> {
         let event = lifecycle::new_event(
             petition.id,
             &petition.province.to_string(),
@@ -212,8 +219,10 @@ impl Recorder for SubmittedRecorder {
             }),
         );
         let source = format!("//pasokh/intake/{}", petition.province);
-        lifecycle::outbox_message(&self.lifecycle_topic, &source, &event)
-            .ok_or_else(|| Error::Config("lifecycle event could not be encoded".into()))
+        let mut message = lifecycle::outbox_message(&self.lifecycle_topic, &source, &event)
+            .ok_or_else(|| Error::Config("lifecycle event could not be encoded".into()))?;
+        message.headers.extend(trace.clone());
+        Ok(message)
     }
 
     fn response(&self, petition: &NewPetition, accepted: &Accepted) -> serde_json::Value {

@@ -112,6 +112,7 @@ impl IntakeService for IntakeGrpc {
         match self.writer.write(Submission { petition, idempotency }).await? {
             Written::Accepted { accepted, .. } => {
                 self.relay_waker.notify_one();
+                tracing::info!(tracking_code = %accepted.tracking_code, channel = %request.channel, "petition accepted over grpc");
                 Ok(Response::new(SubmitPetitionResponse {
                     petition_id: accepted.id.to_string(),
                     tracking_code: accepted.tracking_code.to_string(),

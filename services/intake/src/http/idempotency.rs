@@ -123,8 +123,9 @@ pub(crate) async fn create_petition(
         ttl: state.idempotency_ttl,
     });
     match state.writer.write(Submission { petition, idempotency }).await? {
-        Written::Accepted { response, .. } => {
+        Written::Accepted { accepted, response } => {
             state.relay_waker.notify_one();
+            tracing::info!(tracking_code = %accepted.tracking_code, route, "petition accepted");
             Ok(created(StatusCode::CREATED, response, false))
         }
         // a concurrent request with the same key won: answer as it was answered

@@ -7,7 +7,7 @@
 //! petition's commit is on disk", but one WAL flush serves many petitions.
 //! A full queue is refused at once (503 + Retry-After) rather than queued
 //! without bound.
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +38,10 @@ pub(crate) struct Submission {
     pub idempotency: Option<IdempotencyClaim>,
 }
 
+/// A submission as queued: with the trace context of the request that made it,
+/// so its event continues the request's trace although a writer task publishes it.
+type Queued = (Submission, BTreeMap<String, String>, Reply);
+
 #[derive(Debug, Clone)]
 pub(crate) struct Accepted {
     pub id: Uuid,
@@ -55,7 +59,12 @@ pub(crate) enum Written {
 
 /// Builds what a batch writes besides the petition: its lifecycle event and the stored answer.
 pub(crate) trait Recorder: Send + Sync + 'static {
-    fn event(&self, petition: &NewPetition, accepted: &Accepted) -> Result<OutboxMessage>;
+    fn event(
+        &self,
+        petition: &NewPetition,
+        accepted: &Accepted,
+        trace: &BTreeMap<String, String>,
+    ) -> Result<OutboxMessage>;
     fn response(&self, petition: &NewPetition, accepted: &Accepted) -> serde_json::Value;
 }
 
@@ -77,11 +86,11 @@ impl Default for WriterSettings {
 }
 
 type Reply = oneshot::Sender<Result<Written>>;
-type Queue = Arc<Mutex<mpsc::Receiver<(Submission, Reply)>>>;
+type Queue = Arc<Mutex<mpsc::Receiver<Queued>>>;
 
 #[derive(Clone)]
 pub(crate) struct PetitionWriter {
-    queue: mpsc::Sender<(Submission, Reply)>,
+    queue: mpsc::Sender<Queued>,
 }
 
 pub(crate) struct WriterTasks {
@@ -107,7 +116,8 @@ impl PetitionWriter {
     /// Queues the submission and waits until its batch is committed.
     pub(crate) async fn write(&self, submission: Submission) -> Result<Written> {
         let (reply, answer) = oneshot::channel();
-        self.queue.try_send((submission, reply)).map_err(|error| match error {
+        let trace = pasokh_events::cloudevents::current_trace_context();
+        self.queue.try_send((submission, trace, reply)).map_err(|error| match error {
             mpsc::error::TrySendError::Full(_) => Error::Overloaded,
             mpsc::error::TrySendError::Closed(_) => Error::Unavailable("intake is shutting down".into()),
         })?;
@@ -126,30 +136,28 @@ impl WriterTasks {
         let mut deferred = Vec::new();
         loop {
             let mut batch = std::mem::take(&mut deferred);
-            {
+            if batch.is_empty() {
                 let mut queue = self.queue.lock().await;
-                if batch.is_empty() {
-                    match queue.recv().await {
-                        Some(item) => batch.push(item),
-                        None => return Ok(()),
-                    }
+                match queue.recv().await {
+                    Some(item) => batch.push(item),
+                    None => return Ok(()),
                 }
-                while batch.len() < self.settings.max_batch.max(1) {
-                    match queue.try_recv() {
-                        Ok(item) => batch.push(item),
-                        Err(_) => break,
-                    }
-                }
+                self.fill(&mut queue, &mut batch);
+            } else if let Ok(mut queue) = self.queue.try_lock() {
+                // never wait for the queue while holding deferred work: the
+                // writer holding the lock may be idle until a new request comes
+                self.fill(&mut queue, &mut batch);
             }
             // the same key twice in one statement cannot be told apart: the second waits a batch
             let mut keys = HashSet::new();
-            let (batch, later): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(submission, _)| {
+            let (batch, later): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(submission, _, _)| {
                 submission.idempotency.as_ref().is_none_or(|c| keys.insert((c.scope.clone(), c.key.clone())))
             });
             deferred = later;
             self.batch_sizes.observe(batch.len() as f64);
-            let (submissions, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-            match self.commit(&submissions).await {
+
+            let (items, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|(s, t, r)| ((s, t), r)).unzip();
+            match self.commit(&items).await {
                 Ok(outcomes) => {
                     for (reply, outcome) in replies.into_iter().zip(outcomes) {
                         let _ = reply.send(Ok(outcome));
@@ -170,7 +178,18 @@ impl WriterTasks {
         }
     }
 
-    async fn commit(&self, batch: &[Submission]) -> Result<Vec<Written>> {
+    fn fill(&self, queue: &mut mpsc::Receiver<Queued>, batch: &mut Vec<Queued>) {
+        while batch.len() < self.settings.max_batch.max(1) {
+            match queue.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+    }
+
+    async fn commit(&self, items: &[(Submission, BTreeMap<String, String>)]) -> Result<Vec<Written>> {
+        let batch: Vec<&Submission> = items.iter().map(|(s, _)| s).collect();
+        let batch = batch.as_slice();
         let mut tx = self.pool.begin().await?;
         let mut outcomes: Vec<Option<Written>> = batch.iter().map(|_| None).collect();
         let taken = claim_keys(&mut tx, batch).await?;
@@ -221,7 +240,7 @@ impl WriterTasks {
         let mut responses = HashMap::with_capacity(accepted.len());
         for (index, done) in &accepted {
             let petition = &batch[*index].petition;
-            events.push(self.recorder.event(petition, done)?);
+            events.push(self.recorder.event(petition, done, &items[*index].1)?);
             let response = self.recorder.response(petition, done);
             if let Some(claim) = &batch[*index].idempotency {
                 answers.push((claim.scope.clone(), claim.key.clone(), response.clone()));
@@ -248,7 +267,7 @@ impl WriterTasks {
 }
 
 /// Claims the batch's idempotency keys; returns the keys another request already holds.
-async fn claim_keys(tx: &mut Transaction<'_, Postgres>, batch: &[Submission]) -> Result<HashSet<(String, String)>> {
+async fn claim_keys(tx: &mut Transaction<'_, Postgres>, batch: &[&Submission]) -> Result<HashSet<(String, String)>> {
     let claims: Vec<&IdempotencyClaim> = batch.iter().filter_map(|s| s.idempotency.as_ref()).collect();
     if claims.is_empty() {
         return Ok(HashSet::new());
