@@ -130,5 +130,8 @@ async fn observe(State(metrics): State<HttpMetrics>, request: Request, next: Nex
 pub async fn serve(listener: TcpListener, router: Router, token: CancellationToken) -> std::io::Result<()> {
     let address = listener.local_addr()?;
     tracing::info!(%address, "http listening");
-    axum::serve(listener, router).with_graceful_shutdown(async move { token.cancelled().await }).await
+    // the peer address reaches handlers as `ConnectInfo<SocketAddr>` (per-client rate limits)
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(async move { token.cancelled().await })
+        .await
 }

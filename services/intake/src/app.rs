@@ -81,6 +81,7 @@ impl Service for App {
             routing: CaseServiceClient::new(routing_channel),
             writer: writer.clone(),
             idempotency_ttl,
+            limits: Arc::new(crate::http::limits::Limits::new(settings.limits.clone())),
         };
         let grpc = tonic::service::Routes::new(IntakeServiceServer::new(IntakeGrpc {
             pool: backbone.pool.clone(),

@@ -4,6 +4,7 @@ use pasokh_platform::db::DatabaseSettings;
 use pasokh_platform::telemetry::TelemetrySettings;
 use serde::{Deserialize, Serialize};
 
+pub use crate::http::limits::LimitSettings;
 pub use crate::store::writer::WriterSettings;
 
 /// Intake's settings. One deployment per province: `province` says which.
@@ -26,6 +27,8 @@ pub struct Settings {
     pub idempotency_ttl_secs: u64,
     /// Group commit of petitions
     pub writer: WriterSettings,
+    /// Rate limits, in-flight bound, timeout and body size of the public API
+    pub limits: LimitSettings,
 }
 
 pub const DEV_CITIZEN_REF_KEY: &str = "dev-only-citizen-ref-key-change-me";
@@ -43,6 +46,7 @@ impl Default for Settings {
             shutdown_drain_secs: 20,
             idempotency_ttl_secs: 24 * 3600,
             writer: WriterSettings::default(),
+            limits: LimitSettings::default(),
         }
     }
 }

@@ -13,6 +13,10 @@ pub enum Error {
     UnsupportedMediaType,
     #[error("request body is not valid JSON: {0}")]
     MalformedJson(String),
+    #[error("request body refused: {1}")]
+    BodyRejected(u16, String),
+    #[error("too many requests: {1}")]
+    RateLimited(std::time::Duration, &'static str),
     #[error("too many petitions are waiting to be written")]
     Overloaded,
     #[error("{0}")]
@@ -45,6 +49,15 @@ impl IntoResponse for Error {
                 Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "the request body is not valid JSON")
                     .with_detail(detail)
             }
+            Error::BodyRejected(413, detail) => {
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
+                    .with_detail(detail)
+            }
+            Error::BodyRejected(_, detail) => {
+                Problem::new(StatusCode::BAD_REQUEST, "malformed_body", "the request body could not be read")
+                    .with_detail(detail)
+            }
+            Error::RateLimited(wait, what) => return crate::http::limits::too_many(wait, what),
             Error::Overloaded => {
                 let mut response = Problem::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -101,6 +114,7 @@ impl From<Error> for tonic::Status {
             }
             Error::NotFound(what) => tonic::Status::not_found(format!("{what} not found")),
             Error::Overloaded => tonic::Status::resource_exhausted("intake is at capacity; retry shortly"),
+            Error::RateLimited(_, what) => tonic::Status::resource_exhausted(what),
             Error::Unavailable(detail) => tonic::Status::unavailable(detail),
             Error::IdempotencyKeyReused => {
                 tonic::Status::already_exists("this idempotency key was already used with a different request")

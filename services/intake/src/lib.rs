@@ -10,5 +10,5 @@ mod petitions;
 mod store;
 
 pub use app::{App, migrate};
-pub use config::{Settings, WriterSettings};
+pub use config::{LimitSettings, Settings, WriterSettings};
 pub use error::{Error, Result};

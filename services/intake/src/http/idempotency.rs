@@ -116,6 +116,11 @@ pub(crate) async fn create_petition(
         return Ok(answer);
     }
     let petition = parse(value)?;
+    state
+        .limits
+        .petitions_per_mobile
+        .check(petition.mobile.as_str())
+        .map_err(|wait| Error::RateLimited(wait, "too many petitions from this mobile"))?;
     let idempotency = key.as_ref().map(|k| IdempotencyClaim {
         scope: scope.clone(),
         key: k.as_str().to_owned(),

@@ -1,5 +1,6 @@
 //! Intake's HTTP API.
 pub(crate) mod idempotency;
+pub(crate) mod limits;
 mod petitions;
 
 use std::sync::Arc;
@@ -24,11 +25,22 @@ pub(crate) struct AppState {
     pub routing: CaseServiceClient<Channel>,
     pub writer: PetitionWriter,
     pub idempotency_ttl: Duration,
+    pub limits: Arc<limits::Limits>,
 }
 
 pub(crate) fn router(state: AppState) -> Router {
+    let limits = state.limits.clone();
     Router::new()
         .route("/v1/petitions", post(petitions::submit))
         .route("/v1/petitions/{tracking_code}", get(petitions::status))
+        .layer(axum::extract::DefaultBodyLimit::max(limits.settings.body_limit_bytes))
+        .layer(axum::middleware::from_fn_with_state(limits, limits::protect))
         .with_state(state)
+}
+
+/// The body of a POST, or 413 as problem+json when it is over the limit.
+pub(crate) fn body_or_413(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> crate::Result<axum::body::Bytes> {
+    body.map_err(|rejection| crate::Error::BodyRejected(rejection.status().as_u16(), rejection.body_text()))
 }

@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -16,7 +17,12 @@ use crate::petitions::PetitionInput;
 use crate::{Error, Result, store};
 
 /// `POST /v1/petitions`: 201 with the tracking code once the petition is durably stored.
-pub(crate) async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let body = super::body_or_413(body)?;
     let (province, key) = (state.province, state.citizen_ref_key.clone());
     idempotency::create_petition(&state, &headers, &body, "/v1/petitions", |value| {
         let input: PetitionInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
@@ -69,6 +75,11 @@ pub(crate) async fn status(
     let (Some(code), Some(mobile)) = (code, mobile) else {
         return Err(errors.into());
     };
+    state
+        .limits
+        .lookups_per_mobile
+        .check(mobile.as_str())
+        .map_err(|wait| Error::RateLimited(wait, "too many status lookups for this mobile"))?;
     let petition = store::find_for_citizen(&state.pool, &code, &mobile).await?.ok_or(Error::NotFound("petition"))?;
 
     let mut routing = state.routing.clone();

@@ -46,6 +46,11 @@ impl TestIntake {
             shutdown_drain_secs: 5,
             ..Settings::default()
         };
+        // tests not about limits file many petitions from one address and mobile
+        settings.limits.per_ip_per_minute = 100_000;
+        settings.limits.petitions_per_mobile_per_hour = 100_000;
+        settings.limits.lookups_per_mobile_per_hour = 100_000;
+        settings.limits.province_per_second = 100_000;
         adjust(&mut settings);
         let service = start_service::<App>(&settings).await;
         let pool = sqlx::PgPool::connect(database_url).await.unwrap();
