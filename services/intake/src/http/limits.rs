@@ -108,7 +108,7 @@ impl Limits {
             .trust_forwarded_for
             .then(|| headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next()?.trim().parse::<IpAddr>().ok())
             .flatten();
-        forwarded.or(peer.map(|p| p.ip())).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+        forwarded.or_else(|| peer.map(|p| p.ip())).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
     }
 }
 
