@@ -73,6 +73,18 @@ for port in 8081 8082 8083 8084 8085; do
   curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 || { say "service on :$port is not ready; see $LOGS"; exit 1; }
 done
 
+# demo data: a service-desk event in Tehran, open now (the Friday-prayer desk)
+SUPERVISOR_TOKEN=$("$BIN/pasokhctl" token --role supervisor --province IR-23 --sub demo-supervisor 2>/dev/null)
+DESK_EVENT=$(curl -fsS -H "authorization: Bearer $SUPERVISOR_TOKEN" http://127.0.0.1:8081/v1/desk-events \
+  | python3 -c 'import json,sys; e=[x for x in json.load(sys.stdin)["events"] if "نماز جمعه" in x["title"]]; print(e[0]["id"] if e else "")')
+if [ -z "$DESK_EVENT" ]; then
+  DESK_EVENT=$(curl -fsS -X POST http://127.0.0.1:8081/v1/desk-events -H "authorization: Bearer $SUPERVISOR_TOKEN" \
+    -H 'content-type: application/json' \
+    -d "{\"title\":\"میز خدمت نماز جمعه تهران\",\"venue\":\"مصلای امام خمینی (ره)\",\"starts_at\":\"$(date -u -d '-1 hour' +%FT%TZ)\",\"ends_at\":\"$(date -u -d '+8 hours' +%FT%TZ)\",\"organisations\":[\"sso\",\"cspf\",\"refah-bank\",\"labour-inspection\",\"welfare\"]}" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  say "created the demo desk event $DESK_EVENT"
+fi
+
 cat <<BANNER
 
   Pasokh is running.
@@ -92,6 +104,12 @@ cat <<BANNER
       -d '{"national_id":"0499370899","mobile":"09121234567","category":"pension-payment","kind":"complaint","channel":"web","text":"مستمری این ماه من واریز نشده است"}'
 
   Then: curl -s http://127.0.0.1:8085/v1/summary   and   curl -s http://127.0.0.1:8089/messages
+
+  At the Tehran Friday-prayer desk (event $DESK_EVENT), as an operator, resolved on the spot:
+
+    TOKEN=\$($BIN/pasokhctl token --role operator --province IR-23)
+    curl -s -X POST http://127.0.0.1:8081/v1/desk-events/$DESK_EVENT/petitions -H "authorization: Bearer \$TOKEN" \\
+      -H 'content-type: application/json' -d '{"national_id":"0084575948","mobile":"09351234567","category":"civil-pension","text":"حکم بازنشستگی من صادر نشده","resolved_on_spot":{"answer":"حکم همان‌جا صادر شد"}}'
 
   Ctrl-C stops everything this command started.
 BANNER

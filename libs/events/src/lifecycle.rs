@@ -12,6 +12,7 @@ pub fn event_type(body: &Body) -> String {
     let name = match body {
         Body::Submitted(_) => "submitted",
         Body::Routed(_) => "routed",
+        Body::Closed(_) => "closed",
     };
     format!("{TYPE_PREFIX}petition.{name}.v1")
 }

@@ -4,6 +4,7 @@
 //! [`config::load`], calls [`telemetry::init`], builds its app, and runs its
 //! tasks under [`tasks::run_until_first_exit`] with a [`shutdown`] token.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -53,6 +53,14 @@ impl Service for App {
     async fn build(settings: &Settings) -> Result<Self, BoxError> {
         let province = ProvinceCode::parse(&settings.province)
             .map_err(|e| Error::Config(format!("province `{}`: {}", settings.province, e.message)))?;
+        if settings
+            .auth
+            .keys
+            .get(pasokh_platform::auth::DEV_KEY_ID)
+            .is_some_and(|k| k.expose() == pasokh_platform::auth::DEV_KEY)
+        {
+            tracing::warn!("auth.keys holds the development signing key; configure real keys in production");
+        }
         if settings.citizen_ref_key.expose() == DEV_CITIZEN_REF_KEY {
             tracing::warn!("citizen_ref_key is the development default; set PASOKH__CITIZEN_REF_KEY in production");
         }
@@ -82,6 +90,7 @@ impl Service for App {
             writer: writer.clone(),
             idempotency_ttl,
             limits: Arc::new(crate::http::limits::Limits::new(settings.limits.clone())),
+            auth: Arc::new(settings.auth.clone()),
         };
         let grpc = tonic::service::Routes::new(IntakeServiceServer::new(IntakeGrpc {
             pool: backbone.pool.clone(),

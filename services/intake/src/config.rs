@@ -1,4 +1,5 @@
 use pasokh_events::KafkaSettings;
+use pasokh_platform::auth::AuthSettings;
 use pasokh_platform::config::{ListenSettings, Secret};
 use pasokh_platform::db::DatabaseSettings;
 use pasokh_platform::telemetry::TelemetrySettings;
@@ -29,6 +30,8 @@ pub struct Settings {
     pub writer: WriterSettings,
     /// Rate limits, in-flight bound, timeout and body size of the public API
     pub limits: LimitSettings,
+    /// Bearer tokens of operators and supervisors
+    pub auth: AuthSettings,
 }
 
 pub const DEV_CITIZEN_REF_KEY: &str = "dev-only-citizen-ref-key-change-me";
@@ -47,6 +50,7 @@ impl Default for Settings {
             idempotency_ttl_secs: 24 * 3600,
             writer: WriterSettings::default(),
             limits: LimitSettings::default(),
+            auth: AuthSettings::default(),
         }
     }
 }

@@ -13,6 +13,12 @@ pub enum Error {
     UnsupportedMediaType,
     #[error("request body is not valid JSON: {0}")]
     MalformedJson(String),
+    #[error("not authenticated: {0}")]
+    Unauthenticated(pasokh_platform::auth::AuthError),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("{1}")]
+    Conflict(&'static str, String),
     #[error("request body refused: {1}")]
     BodyRejected(u16, String),
     #[error("too many requests: {1}")]
@@ -49,6 +55,20 @@ impl IntoResponse for Error {
                 Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "the request body is not valid JSON")
                     .with_detail(detail)
             }
+            Error::Unauthenticated(reason) => {
+                let mut response =
+                    Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", "a valid bearer token is required")
+                        .with_detail(reason.to_string())
+                        .into_response();
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+                return response;
+            }
+            Error::Forbidden(detail) => {
+                Problem::new(StatusCode::FORBIDDEN, "forbidden", "this token may not do this").with_detail(detail)
+            }
+            Error::Conflict(code, detail) => Problem::new(StatusCode::CONFLICT, code, detail),
             Error::BodyRejected(413, detail) => {
                 Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
                     .with_detail(detail)

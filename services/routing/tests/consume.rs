@@ -167,3 +167,52 @@ async fn a_poison_record_is_dead_lettered_and_does_not_block_its_partition() {
     assert_eq!(unit, "labour-inspection/IR-23");
     routing.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_petition_resolved_at_the_desk_is_counted_as_a_case_closed_on_the_spot() {
+    let stack = Stack::from_env();
+    let routing = TestRouting::start(&stack).await;
+    let event = lifecycle::new_event(
+        Uuid::now_v7(),
+        "IR-23",
+        "231234567890",
+        Body::Submitted(Submitted {
+            category: "civil-pension".into(),
+            channel: "desk".into(),
+            kind: "request".into(),
+            desk_event_id: Uuid::now_v7().to_string(),
+            resolved_on_spot: true,
+            ..Default::default()
+        }),
+    );
+    stack
+        .publish(&lifecycle::outbox_message(&routing.topics.lifecycle, "//pasokh/intake/IR-23", &event).unwrap())
+        .await;
+    let (status, rule): (String, String) = eventually(Duration::from_secs(30), "the case", || async {
+        sqlx::query_as("SELECT status, rule FROM cases WHERE petition_id = $1")
+            .bind(Uuid::parse_str(&event.petition_id).unwrap())
+            .fetch_optional(&routing.pool)
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!((status.as_str(), rule.as_str()), ("closed", "desk:resolved-on-spot"));
+    let history: Vec<(Option<String>, String)> =
+        sqlx::query_as("SELECT from_status, to_status FROM case_history ORDER BY id")
+            .fetch_all(&routing.pool)
+            .await
+            .unwrap();
+    assert_eq!(history, [(None, "submitted".to_owned()), (Some("submitted".to_owned()), "closed".to_owned())]);
+    let records = stack.read_topic(&routing.topics.lifecycle, 2, Duration::from_secs(20)).await;
+    let closed = records
+        .iter()
+        .find_map(|r| match PetitionEvent::decode(r.payload().unwrap()).unwrap().body {
+            Some(Body::Closed(closed)) => Some((closed, header_map_of(r.headers()))),
+            _ => None,
+        })
+        .expect("a Closed event");
+    assert_eq!(closed.0.reason, "resolved_on_spot");
+    assert_eq!(closed.0.organisation, "cspf");
+    assert_eq!(closed.1["ce_type"], "ir.gov.mcls.pasokh.petition.closed.v1");
+    routing.stop().await;
+}

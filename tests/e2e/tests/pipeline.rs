@@ -395,6 +395,40 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
     filed_codes.sort();
     assert_eq!(routed_codes, filed_codes);
 
+    // the service desk: a supervisor's token from pasokhctl, a Friday-prayer event, a walk-in
+    // resolved on the spot; routing closes the case at once and reporting counts it as closed
+    let supervisor = pasokhctl(&["token", "--role", "supervisor", "--province", "IR-23"]).await;
+    let operator = pasokhctl(&["token", "--role", "operator", "--province", "IR-23"]).await;
+    let tehran = format!("http://127.0.0.1:{}", system.intakes["IR-23"].http_port);
+    let now = event_window();
+    let event: Value = reqwest::Client::new()
+        .post(format!("{tehran}/v1/desk-events"))
+        .bearer_auth(&supervisor)
+        .json(&json!({"title": "نماز جمعه تهران", "venue": "مصلی", "starts_at": now.0, "ends_at": now.1, "organisations": ["sso"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{tehran}/v1/desk-events/{}/petitions", event["id"].as_str().expect("event created")))
+        .bearer_auth(&operator)
+        .json(&json!({
+            "national_id": "0499370899", "mobile": "09121112233", "category": "pension-payment",
+            "text": "پرسش درباره زمان واریز مستمری", "resolved_on_spot": {"answer": "تاریخ واریز اعلام شد"}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let closed: Value = eventually(Duration::from_secs(60), "the desk case counted as closed", || async {
+        let summary = system.summary().await;
+        (summary["by_status"]["closed"] == 1).then_some(summary)
+    })
+    .await;
+    assert_eq!(closed["total"], total + 1);
+
     // graceful shutdown: every service drains and exits 0 on SIGTERM
     for service in system.intakes.values_mut() {
         assert!(service.terminate().await.success(), "{} exit status", service.name);
@@ -429,4 +463,17 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
     }
     // the routing process killed with SIGKILL never exported its spans; the restarted one did
     assert!(requests.iter().any(|request| child_of(request, "pasokh-routing")), "routing continues intake's trace");
+}
+
+/// Runs the built `pasokhctl` and returns what it printed.
+async fn pasokhctl(args: &[&str]) -> String {
+    let output = Command::new(bin_dir().join("pasokhctl")).args(args).output().await.unwrap();
+    assert!(output.status.success(), "pasokhctl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// An event window around now, in RFC 3339.
+fn event_window() -> (String, String) {
+    let now = chrono::Utc::now();
+    ((now - chrono::Duration::hours(1)).to_rfc3339(), (now + chrono::Duration::hours(3)).to_rfc3339())
 }

@@ -1,4 +1,6 @@
 //! Intake's HTTP API.
+mod auth;
+mod desk;
 pub(crate) mod idempotency;
 pub(crate) mod limits;
 mod petitions;
@@ -26,6 +28,7 @@ pub(crate) struct AppState {
     pub writer: PetitionWriter,
     pub idempotency_ttl: Duration,
     pub limits: Arc<limits::Limits>,
+    pub auth: Arc<pasokh_platform::auth::AuthSettings>,
 }
 
 pub(crate) fn router(state: AppState) -> Router {
@@ -33,6 +36,10 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/petitions", post(petitions::submit))
         .route("/v1/petitions/{tracking_code}", get(petitions::status))
+        .route("/v1/desk-events", post(desk::create_event).get(desk::list_events))
+        .route("/v1/desk-events/{id}/petitions", post(desk::register_walk_in))
+        .route("/v1/desk-events/{id}/meetings", post(desk::record_meeting))
+        .route("/v1/letters", post(desk::register_letter))
         .layer(axum::extract::DefaultBodyLimit::max(limits.settings.body_limit_bytes))
         .layer(axum::middleware::from_fn_with_state(limits, limits::protect))
         .with_state(state)

@@ -29,6 +29,8 @@ impl EventHandler for RecordDeliveries {
                 organisation: routed.organisation.clone(),
                 resolution_due_unix: routed.resolution_due.as_ref().map_or(0, |t| t.seconds),
             },
+            // closed on the spot: the citizen got the answer face to face and the tracking code by SMS
+            Some(Body::Closed(_)) => return Ok(()),
             None => return Err(HandlerError::Permanent("lifecycle event without a body".into())),
         };
         let petition_id = Uuid::parse_str(&event.message.petition_id).map_err(|_| {

@@ -34,6 +34,17 @@ impl EventHandler for CountLifecycle {
                 )
                 .await
             }
+            Some(Body::Closed(closed)) => {
+                store::record_status(
+                    conn,
+                    petition_id,
+                    &message.province,
+                    &closed.category,
+                    CaseStatus::Closed.as_str(),
+                    &closed.organisation,
+                )
+                .await
+            }
             None => return Err(HandlerError::Permanent("lifecycle event without a body".into())),
         };
         outcome.map_err(|e| HandlerError::Transient(e.to_string()))

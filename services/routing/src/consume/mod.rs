@@ -2,11 +2,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
-use pasokh_domain::add_working_days;
+use pasokh_domain::{CaseStatus, add_working_days};
 use pasokh_events::consumer::{EventHandler, HandlerError, Received};
 use pasokh_events::lifecycle::{self, timestamp};
 use pasokh_proto::events::v1::petition_event::Body;
-use pasokh_proto::events::v1::{PetitionEvent, Routed, Submitted};
+use pasokh_proto::events::v1::{Closed, PetitionEvent, Routed, Submitted};
 use sqlx::PgConnection;
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -65,7 +65,7 @@ impl RouteSubmitted {
             .map_err(|_| HandlerError::Permanent(format!("unknown province `{}`", event.province)))?;
         let submitted_at = lifecycle::from_timestamp(event.occurred_at.as_ref()).unwrap_or_else(Utc::now);
         let rule = store::rule_for(conn, &submitted.category).await.map_err(to_handler_error)?;
-        let (organisation, first_days, resolution_days, rule_name, unit) = match &rule {
+        let (organisation, first_days, resolution_days, mut rule_name, unit) = match &rule {
             Some(rule) => (
                 rule.organisation.as_str(),
                 rule.first_response_days,
@@ -83,19 +83,36 @@ impl RouteSubmitted {
         };
         let first_response_due = deadline(submitted_at, first_days, self.thursday_off);
         let resolution_due = deadline(submitted_at, resolution_days, self.thursday_off);
-        let routed = lifecycle::new_event(
-            petition_id,
-            &event.province,
-            &event.tracking_code,
-            Body::Routed(Routed {
-                category: submitted.category.clone(),
-                organisation: organisation.to_owned(),
-                unit: unit.clone(),
-                rule: rule_name.clone(),
-                first_response_due: Some(timestamp(first_response_due)),
-                resolution_due: Some(timestamp(resolution_due)),
-            }),
-        );
+        // answered face to face at a desk: the case is counted, and closed at once
+        if submitted.resolved_on_spot {
+            rule_name = "desk:resolved-on-spot".to_owned();
+        }
+        let (status, body, note) = if submitted.resolved_on_spot {
+            (
+                CaseStatus::Closed,
+                Body::Closed(Closed {
+                    reason: "resolved_on_spot".into(),
+                    category: submitted.category.clone(),
+                    organisation: organisation.to_owned(),
+                    unit: unit.clone(),
+                }),
+                format!("{rule_name}: answered at desk event {}", submitted.desk_event_id),
+            )
+        } else {
+            (
+                CaseStatus::Routed,
+                Body::Routed(Routed {
+                    category: submitted.category.clone(),
+                    organisation: organisation.to_owned(),
+                    unit: unit.clone(),
+                    rule: rule_name.clone(),
+                    first_response_due: Some(timestamp(first_response_due)),
+                    resolution_due: Some(timestamp(resolution_due)),
+                }),
+                format!("rule {rule_name} → {unit}"),
+            )
+        };
+        let next = lifecycle::new_event(petition_id, &event.province, &event.tracking_code, body);
         let case = NewCase {
             petition_id,
             tracking_code: &event.tracking_code,
@@ -108,15 +125,15 @@ impl RouteSubmitted {
             first_response_due,
             resolution_due,
         };
-        let routed_id = Uuid::parse_str(&routed.event_id).map_err(|e| HandlerError::Permanent(e.to_string()))?;
-        if !store::insert_routed_case(conn, &case, routed_id).await.map_err(to_handler_error)? {
+        let next_id = Uuid::parse_str(&next.event_id).map_err(|e| HandlerError::Permanent(e.to_string()))?;
+        if !store::insert_case(conn, &case, status, &note, next_id).await.map_err(to_handler_error)? {
             tracing::info!(petition_id = %petition_id, "case already exists, not routing again");
             return Ok(());
         }
-        let message = lifecycle::outbox_message(&self.lifecycle_topic, "//pasokh/routing", &routed)
-            .ok_or_else(|| HandlerError::Permanent("routed event could not be encoded".into()))?;
+        let message = lifecycle::outbox_message(&self.lifecycle_topic, "//pasokh/routing", &next)
+            .ok_or_else(|| HandlerError::Permanent("lifecycle event could not be encoded".into()))?;
         pasokh_events::outbox::enqueue(conn, &message).await.map_err(|e| HandlerError::Transient(e.to_string()))?;
-        tracing::info!(tracking_code = %event.tracking_code, unit = %unit, rule = %rule_name, "petition routed");
+        tracing::info!(tracking_code = %event.tracking_code, unit = %unit, rule = %rule_name, status = %status, "petition routed");
         Ok(())
     }
 }

@@ -1,5 +1,6 @@
 //! Routing's own tables: rules, cases and their history.
 use chrono::{DateTime, Utc};
+use pasokh_domain::CaseStatus;
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
@@ -61,11 +62,18 @@ pub(crate) struct NewCase<'a> {
     pub resolution_due: DateTime<Utc>,
 }
 
-/// Creates the case as routed, with its first two history entries. `false` if it already existed.
-pub(crate) async fn insert_routed_case(conn: &mut PgConnection, case: &NewCase<'_>, event_id: Uuid) -> Result<bool> {
+/// Creates the case in `status` (routed, or closed when resolved on the spot), with its first
+/// two history entries. `false` if it already existed.
+pub(crate) async fn insert_case(
+    conn: &mut PgConnection,
+    case: &NewCase<'_>,
+    status: CaseStatus,
+    note: &str,
+    event_id: Uuid,
+) -> Result<bool> {
     let inserted = sqlx::query(
         "INSERT INTO cases (petition_id, tracking_code, province, category, citizen_ref, status, organisation, unit, rule, \
-         first_response_due, resolution_due) VALUES ($1, $2, $3, $4, $5, 'routed', $6, $7, $8, $9, $10) \
+         first_response_due, resolution_due) VALUES ($1, $2, $3, $4, $5, $11, $6, $7, $8, $9, $10) \
          ON CONFLICT (petition_id) DO NOTHING",
     )
     .bind(case.petition_id)
@@ -78,6 +86,7 @@ pub(crate) async fn insert_routed_case(conn: &mut PgConnection, case: &NewCase<'
     .bind(case.rule)
     .bind(case.first_response_due)
     .bind(case.resolution_due)
+    .bind(status.as_str())
     .execute(&mut *conn)
     .await?
     .rows_affected()
@@ -85,11 +94,12 @@ pub(crate) async fn insert_routed_case(conn: &mut PgConnection, case: &NewCase<'
     if inserted {
         sqlx::query(
             "INSERT INTO case_history (petition_id, event_id, from_status, to_status, note) VALUES \
-             ($1, $2, NULL, 'submitted', ''), ($1, $2, 'submitted', 'routed', $3)",
+             ($1, $2, NULL, 'submitted', ''), ($1, $2, 'submitted', $4, $3)",
         )
         .bind(case.petition_id)
         .bind(event_id)
-        .bind(format!("rule {} → {}", case.rule, case.unit))
+        .bind(note)
+        .bind(status.as_str())
         .execute(&mut *conn)
         .await?;
     }

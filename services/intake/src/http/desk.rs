@@ -1,0 +1,360 @@
+//! The service desk (میز خدمت): events, walk-in registration, on-the-spot
+//! resolution, face-to-face meetings with officials; and scanned letters.
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use pasokh_domain::{FieldError, Letter, ValidationErrors, format_jalali, normalize_text, organisations};
+use pasokh_platform::auth::Role;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::auth::Staff;
+use super::{AppState, idempotency};
+use crate::petitions::{AttachmentInput, PetitionInput};
+use crate::store::desk::{self, DeskEvent, NewMeeting};
+use crate::{Error, Result};
+
+const EVENT_ROLES: &[Role] = &[Role::Supervisor];
+const DESK_ROLES: &[Role] = &[Role::Operator, Role::Supervisor];
+
+fn bounded_text(
+    errors: &mut ValidationErrors,
+    field: &str,
+    value: Option<&str>,
+    min: usize,
+    max: usize,
+) -> Option<String> {
+    let text = normalize_text(value.unwrap_or_default());
+    let chars = text.chars().count();
+    if chars == 0 {
+        errors.push(FieldError::new(field, "field_missing", format!("{field} is required")));
+        return None;
+    }
+    if chars < min || chars > max {
+        errors.push(FieldError::new(field, "text_length", format!("{field} must have {min}–{max} characters")));
+        return None;
+    }
+    Some(text)
+}
+
+fn timestamp(errors: &mut ValidationErrors, field: &str, value: Option<&str>) -> Option<DateTime<Utc>> {
+    match value.map(DateTime::parse_from_rfc3339) {
+        Some(Ok(time)) => Some(time.with_timezone(&Utc)),
+        Some(Err(_)) => {
+            errors.push(FieldError::new(
+                field,
+                "timestamp_invalid",
+                format!("{field} must be RFC 3339, e.g. 2026-12-04T09:00:00+03:30"),
+            ));
+            None
+        }
+        None => {
+            errors.push(FieldError::new(field, "field_missing", format!("{field} is required")));
+            None
+        }
+    }
+}
+
+fn organisation_codes(errors: &mut ValidationErrors, field: &str, codes: &[String]) -> Vec<String> {
+    codes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, code)| {
+            let code = code.trim().to_ascii_lowercase();
+            if organisations().iter().any(|o| o.code == code) {
+                Some(code)
+            } else {
+                errors.push(FieldError::new(
+                    format!("{field}[{i}]"),
+                    "organisation_unknown",
+                    "not a known organisation code",
+                ));
+                None
+            }
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DeskEventInput {
+    title: Option<String>,
+    venue: Option<String>,
+    starts_at: Option<String>,
+    ends_at: Option<String>,
+    #[serde(default)]
+    organisations: Vec<String>,
+}
+
+fn event_json(event: &DeskEvent) -> serde_json::Value {
+    serde_json::json!({
+        "id": event.id,
+        "province": event.province,
+        "title": event.title,
+        "venue": event.venue,
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+        "starts_at_jalali": format_jalali(event.starts_at.date_naive()),
+        "organisations": event.organisations,
+    })
+}
+
+/// `POST /v1/desk-events` (supervisor of this province).
+pub(crate) async fn create_event(
+    State(state): State<AppState>,
+    staff: Staff,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let claims = staff.require(EVENT_ROLES, &state)?;
+    let body = super::body_or_413(body)?;
+    let input: DeskEventInput = serde_json::from_slice(&body).map_err(|e| Error::MalformedJson(e.to_string()))?;
+    let mut errors = ValidationErrors::default();
+    let title = bounded_text(&mut errors, "title", input.title.as_deref(), 3, 200);
+    let venue = bounded_text(&mut errors, "venue", input.venue.as_deref(), 3, 200);
+    let starts_at = timestamp(&mut errors, "starts_at", input.starts_at.as_deref());
+    let ends_at = timestamp(&mut errors, "ends_at", input.ends_at.as_deref());
+    if let (Some(start), Some(end)) = (starts_at, ends_at)
+        && (end <= start || end - start > chrono::Duration::days(31))
+    {
+        errors.push(FieldError::new(
+            "ends_at",
+            "event_window_invalid",
+            "an event ends after it starts and lasts at most 31 days",
+        ));
+    }
+    let organisations = organisation_codes(&mut errors, "organisations", &input.organisations);
+    let (Some(title), Some(venue), Some(starts_at), Some(ends_at)) = (title, venue, starts_at, ends_at) else {
+        return Err(errors.into());
+    };
+    errors.into_result()?;
+    let event = DeskEvent {
+        id: Uuid::now_v7(),
+        province: state.province.to_string(),
+        title,
+        venue,
+        starts_at,
+        ends_at,
+        organisations,
+    };
+    desk::insert_event(&state.pool, &event, &claims.sub).await?;
+    tracing::info!(desk_event = %event.id, province = %event.province, "desk event created");
+    Ok((StatusCode::CREATED, Json(event_json(&event))).into_response())
+}
+
+/// `GET /v1/desk-events`: this province's current and coming events.
+pub(crate) async fn list_events(State(state): State<AppState>, staff: Staff) -> Result<Response> {
+    staff.require(DESK_ROLES, &state)?;
+    let events = desk::current_events(&state.pool, &state.province.to_string()).await?;
+    Ok(Json(serde_json::json!({ "events": events.iter().map(event_json).collect::<Vec<_>>() })).into_response())
+}
+
+/// The event, if the holder may register at it now.
+async fn open_event(state: &AppState, staff: &Staff, id: &str) -> Result<DeskEvent> {
+    let claims = staff.require(DESK_ROLES, state)?;
+    let id = Uuid::parse_str(id).map_err(|_| Error::NotFound("desk event"))?;
+    let event = desk::event(&state.pool, id).await?.ok_or(Error::NotFound("desk event"))?;
+    if event.province != claims.province {
+        return Err(Error::Forbidden("this desk event belongs to another province".into()));
+    }
+    let now = Utc::now();
+    // a day's grace either side: desks set up early and paperwork finishes late
+    if now < event.starts_at - chrono::Duration::days(1) || now > event.ends_at + chrono::Duration::days(1) {
+        return Err(Error::Conflict("desk_event_closed", "this desk event is not open for registration".into()));
+    }
+    Ok(event)
+}
+
+#[derive(Debug, Deserialize)]
+struct OnSpot {
+    answer: Option<String>,
+}
+
+/// A walk-in: the fewest fields an operator must type.
+#[derive(Debug, Deserialize)]
+struct WalkInInput {
+    national_id: Option<String>,
+    mobile: Option<String>,
+    category: Option<String>,
+    text: Option<String>,
+    kind: Option<String>,
+    county: Option<String>,
+    attachments: Option<Vec<AttachmentInput>>,
+    resolved_on_spot: Option<OnSpot>,
+}
+
+/// `POST /v1/desk-events/{id}/petitions`: registers a walk-in; optionally resolved on the spot.
+pub(crate) async fn register_walk_in(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    staff: Staff,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let event = open_event(&state, &staff, &id).await?;
+    let body = super::body_or_413(body)?;
+    let (province, key) = (state.province, state.citizen_ref_key.clone());
+    let route = format!("/v1/desk-events/{}/petitions", event.id);
+    idempotency::create_petition(&state, &headers, &body, &route, |value| {
+        let input: WalkInInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
+        let petition = PetitionInput {
+            national_id: input.national_id,
+            mobile: input.mobile,
+            province: None,
+            category: input.category,
+            kind: Some(input.kind.unwrap_or_else(|| "request".into())),
+            channel: Some("desk".into()),
+            text: input.text,
+            county: input.county,
+            attachments: input.attachments,
+            desk_event_id: Some(event.id.to_string()),
+        };
+        let mut errors = ValidationErrors::default();
+        let answer = input
+            .resolved_on_spot
+            .map(|spot| bounded_text(&mut errors, "resolved_on_spot.answer", spot.answer.as_deref(), 10, 4000));
+        let parsed = petition.parse(province, &key);
+        match parsed {
+            Ok(mut petition) if errors.is_empty() => {
+                petition.on_spot_answer = answer.flatten();
+                Ok(petition)
+            }
+            Ok(_) => Err(errors.into()),
+            Err(mut invalid) => {
+                invalid.errors.extend(errors.errors);
+                Err(invalid.into())
+            }
+        }
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct MeetingInput {
+    official_name: Option<String>,
+    official_title: Option<String>,
+    organisation: Option<String>,
+    tracking_code: Option<String>,
+    notes: Option<String>,
+}
+
+/// `POST /v1/desk-events/{id}/meetings`: a citizen met an official face to face.
+pub(crate) async fn record_meeting(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    staff: Staff,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let event = open_event(&state, &staff, &id).await?;
+    let body = super::body_or_413(body)?;
+    let input: MeetingInput = serde_json::from_slice(&body).map_err(|e| Error::MalformedJson(e.to_string()))?;
+    let mut errors = ValidationErrors::default();
+    let name = bounded_text(&mut errors, "official_name", input.official_name.as_deref(), 3, 200);
+    let title = bounded_text(&mut errors, "official_title", input.official_title.as_deref(), 2, 200);
+    let organisation =
+        organisation_codes(&mut errors, "organisation", &[input.organisation.unwrap_or_default()]).into_iter().next();
+    let tracking_code = match input.tracking_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        Some(raw) => errors.check("tracking_code", pasokh_domain::TrackingCode::parse(raw)).map(|c| c.to_string()),
+        None => None,
+    };
+    let notes = normalize_text(input.notes.as_deref().unwrap_or_default());
+    if notes.chars().count() > 4000 {
+        errors.push(FieldError::new("notes", "text_length", "notes must have at most 4000 characters"));
+    }
+    let (Some(official_name), Some(official_title), Some(organisation)) = (name, title, organisation) else {
+        return Err(errors.into());
+    };
+    errors.into_result()?;
+    let meeting = NewMeeting {
+        id: Uuid::now_v7(),
+        desk_event_id: event.id,
+        official_name,
+        official_title,
+        organisation,
+        tracking_code,
+        notes,
+    };
+    let recorded_at = desk::insert_meeting(&state.pool, &meeting, &staff.0.sub).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "id": meeting.id,
+            "desk_event_id": event.id,
+            "official_name": meeting.official_name,
+            "organisation": meeting.organisation,
+            "tracking_code": meeting.tracking_code,
+            "recorded_at": recorded_at,
+            "recorded_at_jalali": format_jalali(recorded_at.date_naive()),
+        })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct LetterFields {
+    reference: Option<String>,
+    received_on: Option<String>,
+    pages: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LetterInput {
+    national_id: Option<String>,
+    mobile: Option<String>,
+    category: Option<String>,
+    kind: Option<String>,
+    /// a summary of the letter, typed by the operator
+    text: Option<String>,
+    county: Option<String>,
+    attachments: Option<Vec<AttachmentInput>>,
+    letter: Option<LetterFields>,
+}
+
+/// `POST /v1/letters`: an operator registers a scanned letter as a petition (channel `letter`).
+pub(crate) async fn register_letter(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    staff.require(DESK_ROLES, &state)?;
+    let body = super::body_or_413(body)?;
+    let (province, key) = (state.province, state.citizen_ref_key.clone());
+    idempotency::create_petition(&state, &headers, &body, "/v1/letters", |value| {
+        let input: LetterInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
+        let fields = input.letter.unwrap_or(LetterFields { reference: None, received_on: None, pages: None });
+        let letter = Letter::parse(
+            fields.reference.as_deref().unwrap_or_default(),
+            fields.received_on.as_deref().unwrap_or_default(),
+            fields.pages.unwrap_or_default(),
+            Utc::now().date_naive(),
+        );
+        let petition = PetitionInput {
+            national_id: input.national_id,
+            mobile: input.mobile,
+            province: None,
+            category: input.category,
+            kind: Some(input.kind.unwrap_or_else(|| "request".into())),
+            channel: Some("letter".into()),
+            text: input.text,
+            county: input.county,
+            attachments: input.attachments,
+            desk_event_id: None,
+        }
+        .parse(province, &key);
+        match (petition, letter) {
+            (Ok(mut petition), Ok(letter)) => {
+                petition.letter = Some(letter);
+                Ok(petition)
+            }
+            (petition, letter) => {
+                let mut errors = petition.err().unwrap_or_default();
+                errors.errors.extend(letter.err().unwrap_or_default());
+                Err(errors.into())
+            }
+        }
+    })
+    .await
+}

@@ -1,0 +1,227 @@
+//! Intake, black-box: the service desk and letters, with real JWTs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{Duration, Utc};
+use pasokh_platform::auth::{AuthSettings, DEV_KEY, DEV_KEY_ID, Role, mint};
+use pasokh_proto::events::v1::PetitionEvent;
+use pasokh_proto::events::v1::petition_event::Body;
+use pasokh_testkit::Stack;
+use prost::Message as _;
+use rdkafka::message::Message as _;
+use serde_json::{Value, json};
+use support::TestIntake;
+
+mod support;
+
+fn token(role: Role, province: &str) -> String {
+    let settings = AuthSettings::default();
+    mint(&settings.claims("tester", role, province, "", 3600), DEV_KEY_ID, DEV_KEY)
+}
+
+async fn call(
+    intake: &TestIntake,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut request = reqwest::Client::new().request(method, format!("{}{path}", intake.http));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, headers, response.json().await.unwrap_or(Value::Null))
+}
+
+fn friday_prayer(starts_in_hours: i64) -> Value {
+    let start = Utc::now() + Duration::hours(starts_in_hours);
+    json!({
+        "title": "میز خدمت نماز جمعه تهران",
+        "venue": "مصلای امام خمینی",
+        "starts_at": start.to_rfc3339(),
+        "ends_at": (start + Duration::hours(4)).to_rfc3339(),
+        "organisations": ["sso", "cspf", "refah-bank", "labour-inspection"]
+    })
+}
+
+async fn create_event(intake: &TestIntake, body: Value) -> String {
+    let (status, _, event) =
+        call(intake, reqwest::Method::POST, "/v1/desk-events", Some(&token(Role::Supervisor, "IR-23")), Some(body))
+            .await;
+    assert_eq!(status, 201, "{event}");
+    event["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_a_supervisor_of_the_province_creates_desk_events() {
+    let stack = Stack::from_env();
+    let intake = TestIntake::fresh(&stack).await;
+    let post = reqwest::Method::POST;
+
+    let (status, headers, problem) = call(&intake, post.clone(), "/v1/desk-events", None, Some(friday_prayer(0))).await;
+    assert_eq!((status, problem["code"].as_str()), (401, Some("unauthenticated")));
+    assert_eq!(headers["www-authenticate"], "Bearer");
+    let forged = token(Role::Supervisor, "IR-23").replace('.', ".x");
+    assert_eq!(call(&intake, post.clone(), "/v1/desk-events", Some(&forged), Some(friday_prayer(0))).await.0, 401);
+    let (status, _, problem) =
+        call(&intake, post.clone(), "/v1/desk-events", Some(&token(Role::Operator, "IR-23")), Some(friday_prayer(0)))
+            .await;
+    assert_eq!((status, problem["code"].as_str()), (403, Some("forbidden")));
+    let (status, _, _) =
+        call(&intake, post.clone(), "/v1/desk-events", Some(&token(Role::Supervisor, "IR-25")), Some(friday_prayer(0)))
+            .await;
+    assert_eq!(status, 403, "Qom's supervisor cannot create Tehran's events");
+
+    let mut invalid = friday_prayer(0);
+    invalid["ends_at"] = invalid["starts_at"].clone();
+    invalid["organisations"] = json!(["sso", "nasa"]);
+    let (status, _, problem) =
+        call(&intake, post.clone(), "/v1/desk-events", Some(&token(Role::Supervisor, "IR-23")), Some(invalid)).await;
+    assert_eq!(status, 400);
+    let codes: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["event_window_invalid", "organisation_unknown"]);
+
+    let id = create_event(&intake, friday_prayer(0)).await;
+    let (status, _, listed) =
+        call(&intake, reqwest::Method::GET, "/v1/desk-events", Some(&token(Role::Operator, "IR-23")), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["events"][0]["id"], id.as_str());
+    assert!(listed["events"][0]["starts_at_jalali"].as_str().unwrap().starts_with('۱'));
+    intake.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_registers_walk_ins_and_resolves_one_on_the_spot() {
+    let stack = Stack::from_env();
+    let intake = TestIntake::fresh(&stack).await;
+    let id = create_event(&intake, friday_prayer(-1)).await;
+    let operator = token(Role::Operator, "IR-23");
+    let path = format!("/v1/desk-events/{id}/petitions");
+    let walk_in = json!({
+        "national_id": "0499370899", "mobile": "09121234567", "category": "civil-pension",
+        "text": "حکم بازنشستگی من هنوز صادر نشده است"
+    });
+    let (status, _, filed) = call(&intake, reqwest::Method::POST, &path, Some(&operator), Some(walk_in.clone())).await;
+    assert_eq!(status, 201, "{filed}");
+    assert_eq!(filed["status"], "submitted");
+
+    let mut answered = walk_in.clone();
+    answered["resolved_on_spot"] = json!({"answer": "مدیر صندوق بازنشستگی حکم را همان‌جا امضا کرد"});
+    let (status, _, closed) = call(&intake, reqwest::Method::POST, &path, Some(&operator), Some(answered)).await;
+    assert_eq!(status, 201, "{closed}");
+    assert_eq!(closed["status"], "closed");
+    assert!(
+        pasokh_domain::TrackingCode::parse(closed["tracking_code"].as_str().unwrap()).is_ok(),
+        "it still gets a tracking code"
+    );
+
+    let rows: Vec<(String, String, bool, Option<String>)> = sqlx::query_as(
+        "SELECT channel, desk_event_id::text, resolved_on_spot, on_spot_answer FROM petitions ORDER BY created_at",
+    )
+    .fetch_all(&intake.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r.0 == "desk" && r.1 == id));
+    assert_eq!((rows[0].2, rows[1].2), (false, true));
+    assert_eq!(rows[1].3.as_deref(), Some("مدیر صندوق بازنشستگی حکم را همان‌جا امضا کرد"));
+
+    let records = stack.read_topic(&intake.topics.lifecycle, 2, std::time::Duration::from_secs(20)).await;
+    let flags: Vec<bool> = records
+        .iter()
+        .map(|r| match PetitionEvent::decode(r.payload().unwrap()).unwrap().body {
+            Some(Body::Submitted(s)) => {
+                assert_eq!(s.desk_event_id, id);
+                s.resolved_on_spot
+            }
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(flags.iter().filter(|f| **f).count(), 1, "routing is told which one was resolved on the spot");
+
+    let (status, _, _) =
+        call(&intake, reqwest::Method::POST, &path, Some(&token(Role::Operator, "IR-25")), Some(walk_in.clone())).await;
+    assert_eq!(status, 403, "an operator of another province cannot register here");
+    let (status, _, _) =
+        call(&intake, reqwest::Method::POST, &path, Some(&token(Role::Officer, "IR-23")), Some(walk_in.clone())).await;
+    assert_eq!(status, 403, "case officers do not staff desks");
+    let missing = format!("/v1/desk-events/{}/petitions", uuid::Uuid::now_v7());
+    assert_eq!(call(&intake, reqwest::Method::POST, &missing, Some(&operator), Some(walk_in.clone())).await.0, 404);
+
+    let old = create_event(&intake, friday_prayer(-24 * 3)).await;
+    let (status, _, problem) = call(
+        &intake,
+        reqwest::Method::POST,
+        &format!("/v1/desk-events/{old}/petitions"),
+        Some(&operator),
+        Some(walk_in),
+    )
+    .await;
+    assert_eq!((status, problem["code"].as_str()), (409, Some("desk_event_closed")));
+    assert_eq!(intake.count("petitions").await, 2);
+    intake.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_meeting_with_an_official_is_recorded() {
+    let stack = Stack::from_env();
+    let intake = TestIntake::fresh(&stack).await;
+    let id = create_event(&intake, friday_prayer(0)).await;
+    let operator = token(Role::Operator, "IR-23");
+    let path = format!("/v1/desk-events/{id}/meetings");
+    let meeting = json!({
+        "official_name": "دکتر احمدی", "official_title": "مدیرعامل", "organisation": "refah-bank",
+        "notes": "درباره وام ازدواج گفتگو شد"
+    });
+    let (status, _, recorded) =
+        call(&intake, reqwest::Method::POST, &path, Some(&operator), Some(meeting.clone())).await;
+    assert_eq!(status, 201, "{recorded}");
+    assert_eq!(recorded["organisation"], "refah-bank");
+
+    let mut invalid = meeting;
+    invalid["organisation"] = json!("unknown-bank");
+    invalid["tracking_code"] = json!("123");
+    let (status, _, problem) = call(&intake, reqwest::Method::POST, &path, Some(&operator), Some(invalid)).await;
+    assert_eq!(status, 400);
+    let fields: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["organisation[0]", "tracking_code"]);
+    assert_eq!(intake.count("desk_meetings").await, 1);
+    intake.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scanned_letter_becomes_a_letter_channel_petition() {
+    let stack = Stack::from_env();
+    let intake = TestIntake::fresh(&stack).await;
+    let operator = token(Role::Operator, "IR-23");
+    let letter = json!({
+        "national_id": "0084575948", "mobile": "09351234567", "category": "labour-dispute",
+        "text": "خلاصه نامه: اختلاف درباره سنوات پایان کار",
+        "letter": {"reference": "۱۲۳/ص/۴۵", "received_on": "۱۴۰۵/۰۹/۰۱", "pages": 3}
+    });
+    let (status, _, filed) =
+        call(&intake, reqwest::Method::POST, "/v1/letters", Some(&operator), Some(letter.clone())).await;
+    assert_eq!(status, 201, "{filed}");
+    let (channel, stored): (String, Value) =
+        sqlx::query_as("SELECT channel, letter FROM petitions").fetch_one(&intake.pool).await.unwrap();
+    assert_eq!(channel, "letter");
+    assert_eq!(stored, json!({"reference": "123/ص/45", "received_on": "2026-11-22", "pages": 3}));
+
+    let mut invalid = letter.clone();
+    invalid["letter"] = json!({"reference": "", "received_on": "1405/13/40", "pages": 0});
+    invalid["mobile"] = json!("0");
+    let (status, _, problem) =
+        call(&intake, reqwest::Method::POST, "/v1/letters", Some(&operator), Some(invalid)).await;
+    assert_eq!(status, 400);
+    let codes: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["mobile_format", "letter_reference_invalid", "letter_date_invalid", "letter_pages_invalid"]);
+    assert_eq!(call(&intake, reqwest::Method::POST, "/v1/letters", None, Some(letter)).await.0, 401);
+    assert_eq!(intake.count("petitions").await, 1);
+    intake.stop().await;
+}
