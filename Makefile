@@ -6,7 +6,7 @@ CARGO ?= cargo
 export PASOKH_PG_PORT ?= 55432
 export PASOKH_KAFKA_PORT ?= 59092
 
-.PHONY: help run test test-unit build lint fmt stack-up stack-down stack-status stack-reset clean
+.PHONY: help run test test-unit build lint fmt bench bench-intake stack-up stack-down stack-status stack-reset clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -31,6 +31,11 @@ lint: ## rustfmt check and clippy with warnings as errors
 
 fmt: ## format the code
 	$(CARGO) fmt --all
+
+bench-intake: ## benchmark intake against pgbench (release build, durability on); writes bench/results/intake.json
+	scripts/bench-intake.sh
+
+bench: bench-intake ## every benchmark
 
 stack-up: ## install (when missing) and start PostgreSQL and Kafka, create databases and topics
 	scripts/stack.sh up

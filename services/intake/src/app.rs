@@ -91,6 +91,7 @@ impl Service for App {
             idempotency_ttl,
             limits: Arc::new(crate::http::limits::Limits::new(settings.limits.clone())),
             auth: Arc::new(settings.auth.clone()),
+            open311_keys: Arc::new(settings.open311.api_keys.clone()),
         };
         let grpc = tonic::service::Routes::new(IntakeServiceServer::new(IntakeGrpc {
             pool: backbone.pool.clone(),

@@ -32,6 +32,23 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// Bearer tokens of operators and supervisors
     pub auth: AuthSettings,
+    /// Open311 GeoReport v2 partners
+    pub open311: Open311Settings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Open311Settings {
+    /// `api_key` of each partner system, by partner name
+    pub api_keys: std::collections::BTreeMap<String, Secret>,
+}
+
+pub const DEV_OPEN311_KEY: &str = "dev-open311-key";
+
+impl Default for Open311Settings {
+    fn default() -> Self {
+        Self { api_keys: std::collections::BTreeMap::from([("dev".to_owned(), Secret::new(DEV_OPEN311_KEY))]) }
+    }
 }
 
 pub const DEV_CITIZEN_REF_KEY: &str = "dev-only-citizen-ref-key-change-me";
@@ -51,6 +68,7 @@ impl Default for Settings {
             writer: WriterSettings::default(),
             limits: LimitSettings::default(),
             auth: AuthSettings::default(),
+            open311: Open311Settings::default(),
         }
     }
 }

@@ -3,6 +3,7 @@ mod auth;
 mod desk;
 pub(crate) mod idempotency;
 pub(crate) mod limits;
+mod open311;
 mod petitions;
 
 use std::sync::Arc;
@@ -29,6 +30,8 @@ pub(crate) struct AppState {
     pub idempotency_ttl: Duration,
     pub limits: Arc<limits::Limits>,
     pub auth: Arc<pasokh_platform::auth::AuthSettings>,
+    /// Open311 partners' api keys by partner name
+    pub open311_keys: Arc<std::collections::BTreeMap<String, pasokh_platform::config::Secret>>,
 }
 
 pub(crate) fn router(state: AppState) -> Router {
@@ -40,6 +43,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/desk-events/{id}/petitions", post(desk::register_walk_in))
         .route("/v1/desk-events/{id}/meetings", post(desk::record_meeting))
         .route("/v1/letters", post(desk::register_letter))
+        .route("/open311/v2/{resource}", get(open311::get).post(open311::post))
+        .route("/open311/v2/{collection}/{resource}", get(open311::get_one))
         .layer(axum::extract::DefaultBodyLimit::max(limits.settings.body_limit_bytes))
         .layer(axum::middleware::from_fn_with_state(limits, limits::protect))
         .with_state(state)

@@ -89,3 +89,48 @@ pub(crate) async fn contact(pool: &PgPool, petition_id: Uuid) -> Result<Option<C
         mobile: r.get("mobile"),
     }))
 }
+
+/// GeoReport `GET requests` filters; all optional but the province.
+pub(crate) struct RequestFilter {
+    pub province: String,
+    pub tracking_codes: Option<Vec<String>>,
+    pub categories: Option<Vec<String>>,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Some(true): closed only (resolved on the spot); Some(false): open only
+    pub closed: Option<bool>,
+}
+
+pub(crate) struct RequestRow {
+    pub tracking_code: String,
+    pub category: String,
+    pub closed: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+pub(crate) async fn requests(pool: &PgPool, filter: &RequestFilter) -> Result<Vec<RequestRow>> {
+    let rows = sqlx::query(
+        "SELECT tracking_code, category, resolved_on_spot, created_at FROM petitions \
+         WHERE province = $1 AND ($2::text[] IS NULL OR tracking_code = ANY($2)) \
+         AND ($3::text[] IS NULL OR category = ANY($3)) AND ($4::timestamptz IS NULL OR created_at >= $4) \
+         AND ($5::timestamptz IS NULL OR created_at <= $5) AND ($6::bool IS NULL OR resolved_on_spot = $6) \
+         ORDER BY created_at DESC LIMIT 1000",
+    )
+    .bind(&filter.province)
+    .bind(&filter.tracking_codes)
+    .bind(&filter.categories)
+    .bind(filter.from)
+    .bind(filter.until)
+    .bind(filter.closed)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| RequestRow {
+            tracking_code: r.get("tracking_code"),
+            category: r.get("category"),
+            closed: r.get("resolved_on_spot"),
+            created_at: r.get("created_at"),
+        })
+        .collect())
+}

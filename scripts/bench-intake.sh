@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# `make bench-intake`: intake's accepted petitions per second against raw
+# PostgreSQL doing the same two-row transaction, measured in one run on this
+# machine, with durability on (fsync and synchronous_commit stay on).
+# Writes bench/results/intake.json.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+STATE="${PASOKH_STATE_DIR:-$ROOT/.local}"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+PG_PORT="${PASOKH_PG_PORT:-55432}"
+KAFKA_PORT="${PASOKH_KAFKA_PORT:-59092}"
+SECONDS_PER_LEVEL="${BENCH_SECONDS:-10}"
+LEVELS="${BENCH_LEVELS:-1,4,16,64,128}"
+PGBENCH_CLIENTS="${BENCH_PGBENCH_CLIENTS:-16}"
+OUT="${BENCH_OUT:-$ROOT/bench/results/intake.json}"
+RUN_ID="$(date +%s)"
+DB="pasokh_bench_$RUN_ID"
+TOPIC="bench.$RUN_ID.lifecycle"
+WORK="$STATE/bench-$RUN_ID"
+mkdir -p "$WORK" "$(dirname "$OUT")"
+
+say() { printf '[bench] %s\n' "$*" >&2; }
+
+say "building intake and the load generator in release mode"
+cargo build --release -p pasokh-intake -p pasokh-loadgen
+scripts/stack.sh up >/dev/null
+
+psql_admin() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
+[ "$(psql_admin -d postgres -c 'SHOW fsync')" = on ] || { say "fsync is off: restart the stack without PASOKH_PG_FAST"; exit 1; }
+[ "$(psql_admin -d postgres -c 'SHOW synchronous_commit')" = on ] || { say "synchronous_commit is off"; exit 1; }
+
+say "fresh database $DB and topic $TOPIC"
+psql_admin -d postgres -c "CREATE DATABASE $DB OWNER pasokh"
+java -cp "$STATE/kafka-libs/*" org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+  --create --topic "$TOPIC" --partitions 12 --replication-factor 1 >/dev/null 2>&1
+export PASOKH__DATABASE__URL="postgres://pasokh:pasokh@127.0.0.1:$PG_PORT/$DB"
+export PASOKH__KAFKA__BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT"
+export PASOKH__KAFKA__LIFECYCLE_TOPIC="$TOPIC"
+"$BIN/pasokh-intake" migrate >"$WORK/migrate.log" 2>&1
+
+# --- raw PostgreSQL: one petition + one outbox row per transaction ------------
+cat >"$WORK/pgbench.sql" <<'SQL'
+\set n random(1, 999999999)
+BEGIN;
+INSERT INTO petitions (id, province, tracking_code, national_id, mobile, citizen_ref, category, kind, channel, body)
+VALUES (gen_random_uuid(), 'IR-23', '23' || lpad(:n::text, 9, '0') || (:client_id % 10)::text, '0499370899',
+        '09121234567', repeat('ab', 32), 'pension-payment', 'complaint', 'web',
+        'درخواست آزمایشی برای سنجش ظرفیت میز خدمت') ON CONFLICT DO NOTHING;
+INSERT INTO outbox (event_id, topic, message_key, payload, headers)
+VALUES (gen_random_uuid(), 'bench', gen_random_uuid()::text, decode(repeat('0a', 180), 'hex'),
+        '{"ce_specversion":"1.0","ce_type":"ir.gov.mcls.pasokh.petition.submitted.v1","content-type":"application/protobuf"}');
+END;
+SQL
+say "pgbench: $PGBENCH_CLIENTS clients, ${SECONDS_PER_LEVEL}s, the same two-row transaction"
+pgbench -h 127.0.0.1 -p "$PG_PORT" -U pasokh -n -c "$PGBENCH_CLIENTS" -j 2 -T "$SECONDS_PER_LEVEL" -f "$WORK/pgbench.sql" "$DB" \
+  >"$WORK/pgbench.out" 2>&1
+PGBENCH_TPS=$(grep -Eo 'tps = [0-9.]+' "$WORK/pgbench.out" | head -n 1 | awk '{print $3}')
+say "pgbench: $PGBENCH_TPS transactions/s"
+psql_admin -d "$DB" -c "TRUNCATE petitions, outbox"
+
+# --- intake over HTTP, group commit, relay to Kafka running --------------------
+PORT=$((20000 + RANDOM % 10000))
+PASOKH__PROVINCE=IR-23 PASOKH__LISTEN__HTTP_PORT=$PORT PASOKH__LISTEN__GRPC_PORT=$((PORT + 1)) \
+PASOKH__LIMITS__PER_IP_PER_MINUTE=100000000 PASOKH__LIMITS__PROVINCE_PER_SECOND=1000000 \
+PASOKH__LIMITS__PETITIONS_PER_MOBILE_PER_HOUR=1000000 PASOKH__TELEMETRY__LOG_FILTER=warn \
+PASOKH__DATABASE__MAX_CONNECTIONS=12 \
+  "$BIN/pasokh-intake" serve >"$WORK/intake.log" 2>&1 &
+INTAKE_PID=$!
+trap 'kill $INTAKE_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
+
+say "load: closed loop at $LEVELS clients, then open loop at half the saturation rate"
+"$BIN/pasokh-loadgen" --url "http://127.0.0.1:$PORT/v1/petitions" --levels "$LEVELS" \
+  --seconds "$SECONDS_PER_LEVEL" --open-loop-seconds "$SECONDS_PER_LEVEL" >"$WORK/loadgen.json"
+BATCHES=$(curl -fsS "http://127.0.0.1:$PORT/metrics" | grep -E '^pasokh_intake_commit_batch_size_(sum|count)' | awk '{print $2}' | paste -sd' ')
+
+say "waiting for the outbox to drain, then checking every accepted petition is stored and on Kafka"
+for _ in $(seq 1 120); do
+  [ "$(psql_admin -d "$DB" -c 'SELECT count(*) FROM outbox')" = 0 ] && break
+  sleep 1
+done
+STORED=$(psql_admin -d "$DB" -c 'SELECT count(*) FROM petitions')
+ON_KAFKA=$(java -cp "$STATE/kafka-libs/*" org.apache.kafka.tools.GetOffsetShell --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+  --topic "$TOPIC" 2>/dev/null | awk -F: '{s += $3} END {print s + 0}')
+kill -TERM $INTAKE_PID; wait $INTAKE_PID 2>/dev/null || true
+trap - EXIT
+
+python3 - "$WORK/loadgen.json" "$PGBENCH_TPS" "$STORED" "$ON_KAFKA" "$OUT" "$PGBENCH_CLIENTS" "$SECONDS_PER_LEVEL" "$BATCHES" <<'PY'
+import json, os, platform, subprocess, sys
+load = json.load(open(sys.argv[1]))
+pgbench_tps, stored, on_kafka = float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+out, clients, seconds = sys.argv[5], int(sys.argv[6]), int(sys.argv[7])
+batch_sum, batch_count = (float(x) for x in (sys.argv[8].split() + ["0", "0"])[:2])
+best = max(load["closed_loop"], key=lambda level: level["accepted_per_s"])
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
+mem_kb = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+result = {
+    "accepted_per_s": round(best["accepted_per_s"], 1),
+    "p50_ms": round(load["half_rate"]["p50_ms"], 2),
+    "p99_ms": round(load["half_rate"]["p99_ms"], 2),
+    "pgbench_tps": round(pgbench_tps, 1),
+    "ratio_to_pgbench": round(best["accepted_per_s"] / pgbench_tps, 2) if pgbench_tps else None,
+    "saturation": {"concurrency": best["concurrency"], "p50_ms": round(best["p50_ms"], 2), "p99_ms": round(best["p99_ms"], 2)},
+    "half_rate": {k: round(v, 2) if isinstance(v, float) else v for k, v in load["half_rate"].items()},
+    "closed_loop": load["closed_loop"],
+    "mean_commit_batch": round(batch_sum / batch_count, 2) if batch_count else None,
+    "verification": {
+        "accepted": load["accepted_total"], "stored_in_postgres": stored, "published_to_kafka": on_kafka,
+        "all_accepted_stored": stored == load["accepted_total"], "all_stored_published": on_kafka == stored,
+    },
+    "machine": {"cpus": os.cpu_count(), "cpu": cpu, "memory_gib": round(mem_kb / 1024 / 1024, 1), "kernel": platform.release(), "postgresql": pg},
+    "settings": {
+        "durability": "fsync=on, synchronous_commit=on: a 201 is sent only after that petition's commit is flushed",
+        "pgbench": f"{clients} clients, {seconds} s, one petition + one outbox row per transaction",
+        "intake": "release build, group commit (writer.max_batch=64, writers=3), relay publishing to Kafka during the run",
+        "load": f"closed loop {seconds} s per level; open loop at half the saturation rate for {seconds} s, latency from intended send time",
+        "note": "load generator, intake, PostgreSQL and Kafka share the same machine",
+    },
+}
+json.dump(result, open(out, "w"), indent=2, ensure_ascii=False)
+print(json.dumps({k: result[k] for k in ("accepted_per_s", "p50_ms", "p99_ms", "pgbench_tps", "ratio_to_pgbench")}))
+ok = result["verification"]["all_accepted_stored"] and result["verification"]["all_stored_published"]
+sys.exit(0 if ok else 1)
+PY
+psql_admin -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+say "results in $OUT"

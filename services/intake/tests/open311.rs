@@ -1,0 +1,125 @@
+//! Intake, black-box: Open311 GeoReport v2 in JSON and XML.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use pasokh_testkit::Stack;
+use serde_json::Value;
+use support::TestIntake;
+
+mod support;
+
+const KEY: &str = "dev-open311-key";
+
+async fn get(intake: &TestIntake, path: &str) -> (u16, String, String) {
+    let response = reqwest::get(format!("{}/open311/v2/{path}", intake.http)).await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    (status, content_type, response.text().await.unwrap())
+}
+
+async fn post(intake: &TestIntake, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let response =
+        reqwest::Client::new().post(format!("{}/open311/v2/{path}", intake.http)).form(form).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+fn request_form<'a>(national_id: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("api_key", KEY),
+        ("jurisdiction_id", "IR-23"),
+        ("service_code", "workplace-safety"),
+        ("description", "کارگاه ساختمانی بدون تجهیزات ایمنی کار می‌کند"),
+        ("phone", "+989121234567"),
+        ("attribute[national_id]", national_id),
+        ("attribute[kind]", "complaint"),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discovery_services_and_definitions_in_both_formats_behind_an_api_key() {
+    let stack = Stack::from_env();
+    let intake = TestIntake::fresh(&stack).await;
+
+    let (status, content_type, body) = get(&intake, "discovery.json").await;
+    assert_eq!(status, 403);
+    assert!(content_type.starts_with("application/json"));
+    let errors: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(errors[0]["code"], 403);
+    let (status, content_type, body) = get(&intake, "services.xml?api_key=wrong").await;
+    assert_eq!(status, 403);
+    assert!(content_type.starts_with("text/xml"));
+    assert!(body.contains("<errors><error><code>403</code>"), "{body}");
+
+    let (status, _, body) = get(&intake, &format!("discovery.json?api_key={KEY}")).await;
+    assert_eq!(status, 200);
+    let discovery: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(discovery["endpoints"][0]["specification"], "http://wiki.open311.org/GeoReport_v2");
+
+    let (_, _, body) = get(&intake, &format!("services.json?api_key={KEY}&jurisdiction_id=IR-23")).await;
+    let services: Value = serde_json::from_str(&body).unwrap();
+    let pension = services.as_array().unwrap().iter().find(|s| s["service_code"] == "pension-payment").unwrap();
+    assert_eq!(pension["group"], "سازمان تأمین اجتماعی", "group = the responsible organisation");
+    assert_eq!(pension["metadata"], true);
+    let (_, content_type, xml) = get(&intake, &format!("services.xml?api_key={KEY}")).await;
+    assert!(content_type.starts_with("text/xml"));
+    assert!(xml.starts_with("<?xml") && xml.contains("<services><service><service_code>"), "{xml}");
+
+    let (status, _, body) = get(&intake, &format!("services/pension-payment.json?api_key={KEY}")).await;
+    assert_eq!(status, 200);
+    let definition: Value = serde_json::from_str(&body).unwrap();
+    let national_id = &definition["attributes"][0];
+    assert_eq!((national_id["code"].as_str(), national_id["required"].as_bool()), (Some("national_id"), Some(true)));
+    let (status, _, _) = get(&intake, &format!("services/weather.json?api_key={KEY}")).await;
+    assert_eq!(status, 404);
+    let (status, _, body) = get(&intake, &format!("services.json?api_key={KEY}&jurisdiction_id=IR-25")).await;
+    assert_eq!(status, 404, "another province's jurisdiction: {body}");
+    intake.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_form_encoded_request_becomes_a_petition_and_can_be_queried() {
+    let stack = Stack::from_env();
+    let intake = TestIntake::fresh(&stack).await;
+
+    let mut without_key = request_form("0499370899");
+    without_key.remove(0);
+    assert_eq!(post(&intake, "requests.json", &without_key).await.0, 403);
+
+    let (status, body) = post(&intake, "requests.json", &request_form("0499370898")).await;
+    assert_eq!(status, 400);
+    let errors: Value = serde_json::from_str(&body).unwrap();
+    assert!(errors[0]["description"].as_str().unwrap().contains("national_id_checksum"), "{errors}");
+    assert_eq!(intake.count("petitions").await, 0);
+
+    let (status, body) = post(&intake, "requests.json", &request_form("0499370899")).await;
+    assert_eq!(status, 201, "{body}");
+    let created: Value = serde_json::from_str(&body).unwrap();
+    let id = created[0]["service_request_id"].as_str().unwrap().to_owned();
+    assert!(pasokh_domain::TrackingCode::parse(&id).is_ok());
+    let (channel, mobile): (String, String) =
+        sqlx::query_as("SELECT channel, mobile FROM petitions").fetch_one(&intake.pool).await.unwrap();
+    assert_eq!((channel.as_str(), mobile.as_str()), ("open311", "09121234567"));
+
+    let (status, xml) = post(&intake, "requests.xml", &request_form("0084575948")).await;
+    assert_eq!(status, 201);
+    assert!(xml.contains("<service_requests><request><service_request_id>"), "{xml}");
+
+    let (_, _, body) = get(&intake, &format!("requests.json?api_key={KEY}&service_request_id={id}")).await;
+    let found: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found[0]["status"], "open");
+    assert_eq!(found[0]["service_code"], "workplace-safety");
+    assert!(found[0].get("description").is_none(), "the citizen's text is not published");
+    let (_, _, body) = get(&intake, &format!("requests.json?api_key={KEY}&service_code=workplace-safety")).await;
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap().as_array().unwrap().len(), 2);
+    let (_, _, body) = get(&intake, &format!("requests.json?api_key={KEY}&status=closed")).await;
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), serde_json::json!([]));
+    let (status, _, _) = get(&intake, &format!("requests.json?api_key={KEY}&start_date=yesterday")).await;
+    assert_eq!(status, 400);
+
+    let (status, _, xml) = get(&intake, &format!("requests/{id}.xml?api_key={KEY}")).await;
+    assert_eq!(status, 200);
+    assert!(xml.contains(&format!("<service_request_id>{id}</service_request_id>")), "{xml}");
+    let (status, _, _) = get(&intake, &format!("requests/230000000000.json?api_key={KEY}")).await;
+    assert_eq!(status, 404);
+    intake.stop().await;
+}
