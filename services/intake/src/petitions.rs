@@ -20,7 +20,8 @@ use crate::{Error, Result};
 
 /// A petition as a client sent it: every field optional so that a missing one
 /// is reported as a field error next to the others, not as a parse failure.
-#[derive(Debug, Default, Clone, Deserialize)]
+/// A petition as filed over HTTP.
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 pub(crate) struct PetitionInput {
     pub national_id: Option<String>,
     pub mobile: Option<String>,
@@ -34,10 +35,12 @@ pub(crate) struct PetitionInput {
     pub desk_event_id: Option<String>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+/// Metadata of an attached file.
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 pub(crate) struct AttachmentInput {
     pub name: Option<String>,
     #[serde(rename = "type")]
+    #[schema(rename = "type")]
     pub media_type: Option<String>,
     pub size: Option<u64>,
     pub checksum: Option<String>,
@@ -161,13 +164,14 @@ fn parse_attachments(errors: &mut ValidationErrors, inputs: &[AttachmentInput]) 
 }
 
 /// The body of a 201, also stored with an `Idempotency-Key` to answer retries.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct SubmittedResponse {
     pub id: String,
     pub tracking_code: String,
     pub status: &'static str,
     pub status_fa: &'static str,
     pub province: String,
+    #[schema(value_type = String, format = DateTime)]
     pub submitted_at: DateTime<Utc>,
     pub submitted_at_jalali: String,
     pub message_fa: String,

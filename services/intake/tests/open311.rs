@@ -22,7 +22,7 @@ async fn post(intake: &TestIntake, path: &str, form: &[(&str, &str)]) -> (u16, S
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
-fn request_form<'a>(national_id: &'a str) -> Vec<(&'a str, &'a str)> {
+fn request_form(national_id: &str) -> Vec<(&str, &str)> {
     vec![
         ("api_key", KEY),
         ("jurisdiction_id", "IR-23"),

@@ -79,7 +79,8 @@ fn organisation_codes(errors: &mut ValidationErrors, field: &str, codes: &[Strin
         .collect()
 }
 
-#[derive(Debug, Deserialize)]
+/// A service-desk event.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct DeskEventInput {
     title: Option<String>,
     venue: Option<String>,
@@ -103,6 +104,15 @@ fn event_json(event: &DeskEvent) -> serde_json::Value {
 }
 
 /// `POST /v1/desk-events` (supervisor of this province).
+#[utoipa::path(post, path = "/v1/desk-events", tag = "service desk", security(("bearer" = [])),
+    request_body(content = DeskEventInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "created", body = crate::http::openapi::DeskEventDocument),
+        (status = 400, description = "invalid fields", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "no valid bearer token", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "role or province not allowed", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn create_event(
     State(state): State<AppState>,
     staff: Staff,
@@ -145,6 +155,13 @@ pub(crate) async fn create_event(
 }
 
 /// `GET /v1/desk-events`: this province's current and coming events.
+#[utoipa::path(get, path = "/v1/desk-events", tag = "service desk", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "current and coming events", body = crate::http::openapi::DeskEventList),
+        (status = 401, description = "no valid bearer token", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "role or province not allowed", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn list_events(State(state): State<AppState>, staff: Staff) -> Result<Response> {
     staff.require(DESK_ROLES, &state)?;
     let events = desk::current_events(&state.pool, &state.province.to_string()).await?;
@@ -167,13 +184,14 @@ async fn open_event(state: &AppState, staff: &Staff, id: &str) -> Result<DeskEve
     Ok(event)
 }
 
-#[derive(Debug, Deserialize)]
+/// The answer given face to face.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct OnSpot {
     answer: Option<String>,
 }
 
 /// A walk-in: the fewest fields an operator must type.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct WalkInInput {
     national_id: Option<String>,
     mobile: Option<String>,
@@ -186,6 +204,22 @@ struct WalkInInput {
 }
 
 /// `POST /v1/desk-events/{id}/petitions`: registers a walk-in; optionally resolved on the spot.
+#[utoipa::path(post, path = "/v1/desk-events/{id}/petitions", tag = "service desk", security(("bearer" = [])),
+    params(("id" = String, Path, description = "desk event id"), ("Idempotency-Key" = Option<String>, Header)),
+    request_body(content = WalkInInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "filed (status closed when resolved on the spot)", body = crate::petitions::SubmittedResponse),
+        (status = 400, description = "invalid fields, or a body that is not JSON", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "not JSON", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "Idempotency-Key reused with another body", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 429, description = "rate limited; see Retry-After", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "overloaded or unavailable; nothing saved; see Retry-After", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),        (status = 401, description = "no valid bearer token", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "role or province not allowed", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "no such desk event", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "the event is not open for registration", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn register_walk_in(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -231,7 +265,7 @@ pub(crate) async fn register_walk_in(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct MeetingInput {
     official_name: Option<String>,
     official_title: Option<String>,
@@ -241,6 +275,19 @@ struct MeetingInput {
 }
 
 /// `POST /v1/desk-events/{id}/meetings`: a citizen met an official face to face.
+#[utoipa::path(post, path = "/v1/desk-events/{id}/meetings", tag = "service desk", security(("bearer" = [])),
+    params(("id" = String, Path, description = "desk event id")),
+    request_body(content = MeetingInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "recorded", body = crate::http::openapi::MeetingDocument),
+        (status = 400, description = "invalid fields", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "no valid bearer token", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "role or province not allowed", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "no such desk event", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "the event is not open", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn record_meeting(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -292,14 +339,14 @@ pub(crate) async fn record_meeting(
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct LetterFields {
     reference: Option<String>,
     received_on: Option<String>,
     pages: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct LetterInput {
     national_id: Option<String>,
     mobile: Option<String>,
@@ -313,6 +360,20 @@ struct LetterInput {
 }
 
 /// `POST /v1/letters`: an operator registers a scanned letter as a petition (channel `letter`).
+#[utoipa::path(post, path = "/v1/letters", tag = "service desk", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header)),
+    request_body(content = LetterInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "filed", body = crate::petitions::SubmittedResponse),
+        (status = 400, description = "invalid fields, or a body that is not JSON", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "not JSON", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "Idempotency-Key reused with another body", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 429, description = "rate limited; see Retry-After", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "overloaded or unavailable; nothing saved; see Retry-After", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),        (status = 401, description = "no valid bearer token", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "role or province not allowed", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn register_letter(
     State(state): State<AppState>,
     staff: Staff,

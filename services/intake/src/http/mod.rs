@@ -4,6 +4,7 @@ mod desk;
 pub(crate) mod idempotency;
 pub(crate) mod limits;
 mod open311;
+pub(crate) mod openapi;
 mod petitions;
 
 use std::sync::Arc;
@@ -45,6 +46,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/letters", post(desk::register_letter))
         .route("/open311/v2/{resource}", get(open311::get).post(open311::post))
         .route("/open311/v2/{collection}/{resource}", get(open311::get_one))
+        .route("/openapi.json", get(openapi::document))
         .layer(axum::extract::DefaultBodyLimit::max(limits.settings.body_limit_bytes))
         .layer(axum::middleware::from_fn_with_state(limits, limits::protect))
         .with_state(state)

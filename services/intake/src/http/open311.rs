@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use axum::Form;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -105,23 +106,25 @@ fn unknown_resource(format: Format) -> Response {
 }
 
 /// 403 unless `api_key` is one of the configured partner keys.
-fn authorise(state: &AppState, format: Format, params: &HashMap<String, String>) -> Result<String, Response> {
+/// Why a call is refused before it is looked at: status and description.
+type Refusal = (StatusCode, String);
+
+fn authorise(state: &AppState, params: &HashMap<String, String>) -> Result<String, Refusal> {
     let key = params.get("api_key").map(String::as_str).unwrap_or_default();
     state
         .open311_keys
         .iter()
         .find(|(_, secret)| !key.is_empty() && secret.expose() == key)
         .map(|(partner, _)| partner.clone())
-        .ok_or_else(|| errors(format, StatusCode::FORBIDDEN, &["a valid api_key is required".to_owned()]))
+        .ok_or_else(|| (StatusCode::FORBIDDEN, "a valid api_key is required".to_owned()))
 }
 
 /// 404 unless `jurisdiction_id` (optional) is this deployment's province.
-fn jurisdiction(state: &AppState, format: Format, params: &HashMap<String, String>) -> Result<(), Response> {
+fn jurisdiction(state: &AppState, params: &HashMap<String, String>) -> Result<(), Refusal> {
     match params.get("jurisdiction_id").map(|j| j.trim()).filter(|j| !j.is_empty()) {
-        Some(j) if !j.eq_ignore_ascii_case(&state.province.to_string()) => Err(errors(
-            format,
+        Some(j) if !j.eq_ignore_ascii_case(&state.province.to_string()) => Err((
             StatusCode::NOT_FOUND,
-            &[format!("jurisdiction_id {j} is served by that province's intake; this one serves {}", state.province)],
+            format!("jurisdiction_id {j} is served by that province's intake; this one serves {}", state.province),
         )),
         _ => Ok(()),
     }
@@ -172,14 +175,29 @@ fn service_definition(code: &CategoryCode) -> Value {
 }
 
 /// `GET /open311/v2/{resource}`: discovery, services, service definitions, requests.
+#[utoipa::path(get, path = "/open311/v2/{resource}", tag = "open311",
+    params(
+        ("resource" = String, Path, description = "discovery, services or requests, with .json or .xml"),
+        ("api_key" = String, Query), ("jurisdiction_id" = Option<String>, Query),
+        ("service_request_id" = Option<String>, Query), ("service_code" = Option<String>, Query),
+        ("start_date" = Option<String>, Query), ("end_date" = Option<String>, Query), ("status" = Option<String>, Query),
+    ),
+    responses(
+        (status = 200, description = "JSON or XML by extension", content_type = "application/json"),
+        (status = 400, description = "GeoReport errors: [{code, description}]", content_type = "application/json"),
+        (status = 403, description = "api_key missing or unknown", content_type = "application/json"),
+        (status = 404, description = "no such resource or another jurisdiction", content_type = "application/json"),
+        (status = 503, description = "store unavailable", content_type = "application/json"),
+    )
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     Path(resource): Path<String>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let Some((name, format)) = split_format(&resource) else { return unknown_resource(Format::Json) };
-    if let Err(refused) = authorise(&state, format, &params).and_then(|_| jurisdiction(&state, format, &params)) {
-        return refused;
+    if let Err((status, description)) = authorise(&state, &params).and_then(|_| jurisdiction(&state, &params)) {
+        return errors(format, status, &[description]);
     }
     match name {
         "discovery" => render(
@@ -209,14 +227,28 @@ pub(crate) async fn get(
 }
 
 /// `GET /open311/v2/{collection}/{id}`: a service definition or one request.
+#[utoipa::path(get, path = "/open311/v2/{collection}/{resource}", tag = "open311",
+    params(
+        ("collection" = String, Path, description = "services or requests"),
+        ("resource" = String, Path, description = "service_code or service_request_id, with .json or .xml"),
+        ("api_key" = String, Query), ("jurisdiction_id" = Option<String>, Query),
+    ),
+    responses(
+        (status = 200, description = "JSON or XML by extension", content_type = "application/json"),
+        (status = 400, description = "GeoReport errors: [{code, description}]", content_type = "application/json"),
+        (status = 403, description = "api_key missing or unknown", content_type = "application/json"),
+        (status = 404, description = "no such resource or another jurisdiction", content_type = "application/json"),
+        (status = 503, description = "store unavailable", content_type = "application/json"),
+    )
+)]
 pub(crate) async fn get_one(
     State(state): State<AppState>,
     Path((collection, resource)): Path<(String, String)>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let Some((id, format)) = split_format(&resource) else { return unknown_resource(Format::Json) };
-    if let Err(refused) = authorise(&state, format, &params).and_then(|_| jurisdiction(&state, format, &params)) {
-        return refused;
+    if let Err((status, description)) = authorise(&state, &params).and_then(|_| jurisdiction(&state, &params)) {
+        return errors(format, status, &[description]);
     }
     match collection.as_str() {
         "services" => match CategoryCode::parse(id) {
@@ -298,21 +330,39 @@ async fn list_requests(state: &AppState, params: &HashMap<String, String>) -> Re
 }
 
 /// `POST /open311/v2/requests.{json,xml}`, form-encoded.
+#[utoipa::path(post, path = "/open311/v2/{resource}", tag = "open311",
+    params(("resource" = String, Path, description = "requests.json or requests.xml")),
+    request_body(content = HashMap<String, String>, content_type = "application/x-www-form-urlencoded",
+        description = "api_key, jurisdiction_id, service_code, description, phone, attribute[national_id], attribute[kind]"),
+    responses(
+        (status = 201, description = "[{service_request_id, service_notice, account_id}]", content_type = "application/json"),
+        (status = 413, description = "body too large", content_type = "application/json"),
+        (status = 415, description = "not form-encoded", content_type = "application/json"),
+        (status = 400, description = "GeoReport errors: [{code, description}]", content_type = "application/json"),
+        (status = 403, description = "api_key missing or unknown", content_type = "application/json"),
+        (status = 404, description = "no such resource or another jurisdiction", content_type = "application/json"),
+        (status = 429, description = "rate limited", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "at capacity; nothing saved", content_type = "application/json"),
+    )
+)]
 pub(crate) async fn post(
     State(state): State<AppState>,
     Path(resource): Path<String>,
-    Form(params): Form<HashMap<String, String>>,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Response {
     let format = match split_format(&resource) {
         Some(("requests", format)) => format,
         Some((_, format)) => return unknown_resource(format),
         None => return unknown_resource(Format::Json),
     };
-    let partner =
-        match authorise(&state, format, &params).and_then(|p| jurisdiction(&state, format, &params).map(|_| p)) {
-            Ok(partner) => partner,
-            Err(refused) => return refused,
-        };
+    let params = match form {
+        Ok(Form(params)) => params,
+        Err(rejection) => return errors(format, rejection.status(), &[rejection.body_text()]),
+    };
+    let partner = match authorise(&state, &params).and_then(|p| jurisdiction(&state, &params).map(|_| p)) {
+        Ok(partner) => partner,
+        Err((status, description)) => return errors(format, status, &[description]),
+    };
     let petition = match parse_request(&state, &params) {
         Ok(petition) => petition,
         Err(invalid) => return validation(format, &invalid),

@@ -17,6 +17,19 @@ use crate::petitions::PetitionInput;
 use crate::{Error, Result, store};
 
 /// `POST /v1/petitions`: 201 with the tracking code once the petition is durably stored.
+#[utoipa::path(post, path = "/v1/petitions", tag = "petitions",
+    request_body(content = crate::petitions::PetitionInput, content_type = "application/json"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key and body gets the original answer")),
+    responses(
+        (status = 201, description = "filed; the answer carries the tracking code", body = crate::petitions::SubmittedResponse),
+        (status = 400, description = "invalid fields, or a body that is not JSON", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "not JSON", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "Idempotency-Key reused with another body", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 429, description = "rate limited; see Retry-After", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "overloaded or unavailable; nothing saved; see Retry-After", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -31,12 +44,14 @@ pub(crate) async fn submit(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct StatusQuery {
+    /// the mobile the petition was filed with
     mobile: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct StatusResponse {
     tracking_code: String,
     status: String,
@@ -45,6 +60,7 @@ pub(crate) struct StatusResponse {
     category: String,
     kind: String,
     channel: String,
+    #[schema(value_type = String, format = DateTime)]
     submitted_at: DateTime<Utc>,
     submitted_at_jalali: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -52,12 +68,23 @@ pub(crate) struct StatusResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     resolution_due_jalali: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     resolution_due: Option<DateTime<Utc>>,
     /// false when routing could not be asked and the status is intake's own
     status_is_current: bool,
 }
 
 /// `GET /v1/petitions/{tracking_code}?mobile=…`: both must match, or the answer is the same 404.
+#[utoipa::path(get, path = "/v1/petitions/{tracking_code}", tag = "petitions",
+    params(("tracking_code" = String, Path, description = "12 digits"), StatusQuery),
+    responses(
+        (status = 200, description = "the petition's current status", body = StatusResponse),
+        (status = 400, description = "malformed tracking code or mobile", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "no petition with this code and mobile", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 429, description = "too many lookups", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "unavailable", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn status(
     State(state): State<AppState>,
     Path(raw_code): Path<String>,

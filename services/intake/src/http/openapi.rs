@@ -1,0 +1,118 @@
+//! The OpenAPI 3.1 document of intake's HTTP API, generated from the handlers'
+//! annotations and the request/response types, served at `/openapi.json`.
+//! `make test` fuzzes the running service against it with schemathesis.
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// RFC 9457 problem document (the shape of `pasokh_platform::problem::Problem`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct ProblemDocument {
+    #[schema(rename = "type")]
+    type_uri: String,
+    title: String,
+    status: u16,
+    /// stable machine code, see docs/api/errors.md
+    code: String,
+    detail: Option<String>,
+    errors: Option<Vec<FieldErrorDocument>>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct FieldErrorDocument {
+    field: String,
+    code: String,
+    message: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct DeskEventDocument {
+    id: String,
+    province: String,
+    title: String,
+    venue: String,
+    starts_at: String,
+    ends_at: String,
+    starts_at_jalali: String,
+    organisations: Vec<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct DeskEventList {
+    events: Vec<DeskEventDocument>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct MeetingDocument {
+    id: String,
+    desk_event_id: String,
+    official_name: String,
+    organisation: String,
+    tracking_code: Option<String>,
+    recorded_at: String,
+    recorded_at_jalali: String,
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Pasokh intake",
+        description = "Citizens' petitions for the Ministry of Cooperatives, Labour and Social Welfare: filing, status, the service desk, letters and Open311. Errors are application/problem+json with the codes of docs/api/errors.md.",
+        version = "1.0.0"
+    ),
+    paths(
+        super::petitions::submit,
+        super::petitions::status,
+        super::desk::create_event,
+        super::desk::list_events,
+        super::desk::register_walk_in,
+        super::desk::record_meeting,
+        super::desk::register_letter,
+        super::open311::get,
+        super::open311::get_one,
+        super::open311::post,
+    ),
+    components(schemas(ProblemDocument, FieldErrorDocument)),
+    modifiers(&BearerAuth)
+)]
+pub(crate) struct ApiDoc;
+
+pub(crate) async fn document() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_is_openapi_3_1_and_names_every_route() {
+        let json = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        assert!(json["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", json["openapi"]);
+        for path in [
+            "/v1/petitions",
+            "/v1/petitions/{tracking_code}",
+            "/v1/desk-events",
+            "/v1/desk-events/{id}/petitions",
+            "/v1/desk-events/{id}/meetings",
+            "/v1/letters",
+            "/open311/v2/{resource}",
+            "/open311/v2/{collection}/{resource}",
+        ] {
+            assert!(json["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
+        }
+    }
+}
