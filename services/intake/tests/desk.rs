@@ -87,6 +87,23 @@ async fn only_a_supervisor_of_the_province_creates_desk_events() {
     assert_eq!(codes, ["event_window_invalid", "organisation_unknown"]);
 
     let id = create_event(&intake, friday_prayer(0)).await;
+    // a retried creation with the same Idempotency-Key creates nothing new
+    let retried = friday_prayer(2);
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let response = reqwest::Client::new()
+            .post(format!("{}/v1/desk-events", intake.http))
+            .bearer_auth(token(Role::Supervisor, "IR-23"))
+            .header("Idempotency-Key", "event-retry-1")
+            .json(&retried)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        answers.push(response.json::<Value>().await.unwrap()["id"].clone());
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(intake.count("desk_events").await, 2);
     let (status, _, listed) =
         call(&intake, reqwest::Method::GET, "/v1/desk-events", Some(&token(Role::Operator, "IR-23")), None).await;
     assert_eq!(status, 200);

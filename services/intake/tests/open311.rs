@@ -99,6 +99,19 @@ async fn a_form_encoded_request_becomes_a_petition_and_can_be_queried() {
         sqlx::query_as("SELECT channel, mobile FROM petitions").fetch_one(&intake.pool).await.unwrap();
     assert_eq!((channel.as_str(), mobile.as_str()), ("open311", "09121234567"));
 
+    // a partner retrying with the same Idempotency-Key gets the same request id, and nothing is filed twice
+    let retry = || {
+        reqwest::Client::new()
+            .post(format!("{}/open311/v2/requests.json", intake.http))
+            .header("Idempotency-Key", "partner-retry-7")
+            .form(&request_form("1234567891"))
+            .send()
+    };
+    let first: Value = retry().await.unwrap().json().await.unwrap();
+    let second: Value = retry().await.unwrap().json().await.unwrap();
+    assert_eq!(first[0]["service_request_id"], second[0]["service_request_id"]);
+    assert_eq!(intake.count("petitions").await, 2);
+
     let (status, xml) = post(&intake, "requests.xml", &request_form("0084575948")).await;
     assert_eq!(status, 201);
     assert!(xml.contains("<service_requests><request><service_request_id>"), "{xml}");
@@ -110,7 +123,7 @@ async fn a_form_encoded_request_becomes_a_petition_and_can_be_queried() {
     assert_eq!(found[0]["service_code"], "workplace-safety");
     assert!(found[0].get("description").is_none(), "the citizen's text is not published");
     let (_, _, body) = get(&intake, &format!("requests.json?api_key={KEY}&service_code=workplace-safety")).await;
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap().as_array().unwrap().len(), 2);
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap().as_array().unwrap().len(), 3);
     let (_, _, body) = get(&intake, &format!("requests.json?api_key={KEY}&status=closed")).await;
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), serde_json::json!([]));
     let (status, _, _) = get(&intake, &format!("requests.json?api_key={KEY}&start_date=yesterday")).await;

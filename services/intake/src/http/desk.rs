@@ -4,7 +4,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use pasokh_domain::{FieldError, Letter, ValidationErrors, format_jalali, normalize_text, organisations};
@@ -105,6 +105,7 @@ fn event_json(event: &DeskEvent) -> serde_json::Value {
 
 /// `POST /v1/desk-events` (supervisor of this province).
 #[utoipa::path(post, path = "/v1/desk-events", tag = "service desk", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header)),
     request_body(content = DeskEventInput, content_type = "application/json"),
     responses(
         (status = 201, description = "created", body = crate::http::openapi::DeskEventDocument),
@@ -116,11 +117,18 @@ fn event_json(event: &DeskEvent) -> serde_json::Value {
 pub(crate) async fn create_event(
     State(state): State<AppState>,
     staff: Staff,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
     let claims = staff.require(EVENT_ROLES, &state)?;
     let body = super::body_or_413(body)?;
-    let input: DeskEventInput = serde_json::from_slice(&body).map_err(|e| Error::MalformedJson(e.to_string()))?;
+    idempotency::require_json(&headers)?;
+    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| Error::MalformedJson(e.to_string()))?;
+    let claim = match idempotency::start(&state, &headers, "/v1/desk-events", &value).await? {
+        idempotency::Start::Replay(answer) => return Ok(answer),
+        idempotency::Start::Fresh(claim) => claim,
+    };
+    let input: DeskEventInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
     let mut errors = ValidationErrors::default();
     let title = bounded_text(&mut errors, "title", input.title.as_deref(), 3, 200);
     let venue = bounded_text(&mut errors, "venue", input.venue.as_deref(), 3, 200);
@@ -149,9 +157,14 @@ pub(crate) async fn create_event(
         ends_at,
         organisations,
     };
-    desk::insert_event(&state.pool, &event, &claims.sub).await?;
+    let mut tx = state.pool.begin().await?;
+    if let Some(answer) = idempotency::claim(&state, &mut tx, claim.as_ref()).await? {
+        return Ok(answer);
+    }
+    desk::insert_event(&mut tx, &event, &claims.sub).await?;
+    let created = idempotency::commit_created(tx, claim.as_ref(), event_json(&event)).await?;
     tracing::info!(desk_event = %event.id, province = %event.province, "desk event created");
-    Ok((StatusCode::CREATED, Json(event_json(&event))).into_response())
+    Ok(created)
 }
 
 /// `GET /v1/desk-events`: this province's current and coming events.
@@ -276,7 +289,7 @@ struct MeetingInput {
 
 /// `POST /v1/desk-events/{id}/meetings`: a citizen met an official face to face.
 #[utoipa::path(post, path = "/v1/desk-events/{id}/meetings", tag = "service desk", security(("bearer" = [])),
-    params(("id" = String, Path, description = "desk event id")),
+    params(("id" = String, Path, description = "desk event id"), ("Idempotency-Key" = Option<String>, Header)),
     request_body(content = MeetingInput, content_type = "application/json"),
     responses(
         (status = 201, description = "recorded", body = crate::http::openapi::MeetingDocument),
@@ -292,11 +305,19 @@ pub(crate) async fn record_meeting(
     State(state): State<AppState>,
     Path(id): Path<String>,
     staff: Staff,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
     let event = open_event(&state, &staff, &id).await?;
     let body = super::body_or_413(body)?;
-    let input: MeetingInput = serde_json::from_slice(&body).map_err(|e| Error::MalformedJson(e.to_string()))?;
+    idempotency::require_json(&headers)?;
+    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| Error::MalformedJson(e.to_string()))?;
+    let claim =
+        match idempotency::start(&state, &headers, &format!("/v1/desk-events/{}/meetings", event.id), &value).await? {
+            idempotency::Start::Replay(answer) => return Ok(answer),
+            idempotency::Start::Fresh(claim) => claim,
+        };
+    let input: MeetingInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
     let mut errors = ValidationErrors::default();
     let name = bounded_text(&mut errors, "official_name", input.official_name.as_deref(), 3, 200);
     let title = bounded_text(&mut errors, "official_title", input.official_title.as_deref(), 2, 200);
@@ -323,10 +344,15 @@ pub(crate) async fn record_meeting(
         tracking_code,
         notes,
     };
-    let recorded_at = desk::insert_meeting(&state.pool, &meeting, &staff.0.sub).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({
+    let mut tx = state.pool.begin().await?;
+    if let Some(answer) = idempotency::claim(&state, &mut tx, claim.as_ref()).await? {
+        return Ok(answer);
+    }
+    let recorded_at = desk::insert_meeting(&mut tx, &meeting, &staff.0.sub).await?;
+    idempotency::commit_created(
+        tx,
+        claim.as_ref(),
+        serde_json::json!({
             "id": meeting.id,
             "desk_event_id": event.id,
             "official_name": meeting.official_name,
@@ -334,9 +360,9 @@ pub(crate) async fn record_meeting(
             "tracking_code": meeting.tracking_code,
             "recorded_at": recorded_at,
             "recorded_at_jalali": format_jalali(recorded_at.date_naive()),
-        })),
+        }),
     )
-        .into_response())
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

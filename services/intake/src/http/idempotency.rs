@@ -144,3 +144,58 @@ pub(crate) async fn create_petition(
 pub(crate) fn ttl(seconds: u64) -> Duration {
     Duration::from_secs(seconds.max(1))
 }
+
+/// The first half of a non-petition POST: the stored answer when the request is a retry,
+/// else the claim to write with whatever the request creates.
+pub(crate) enum Start {
+    Replay(Response),
+    Fresh(Option<IdempotencyClaim>),
+}
+
+pub(crate) async fn start(
+    state: &AppState,
+    headers: &HeaderMap,
+    route: &str,
+    value: &serde_json::Value,
+) -> Result<Start> {
+    let Some(key) = key(headers)? else { return Ok(Start::Fresh(None)) };
+    let hash = request_hash(value);
+    let scope = format!("POST {route}@{}", state.province);
+    if let Some(answer) = replay(state, &scope, &key, &hash).await? {
+        return Ok(Start::Replay(answer));
+    }
+    Ok(Start::Fresh(Some(IdempotencyClaim {
+        scope,
+        key: key.as_str().to_owned(),
+        request_hash: hash,
+        ttl: state.idempotency_ttl,
+    })))
+}
+
+/// Claims the key inside `tx` before the caller writes: `Some(answer)` when a
+/// concurrent request with the same key won (the caller rolls back and returns it).
+pub(crate) async fn claim(
+    state: &AppState,
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    claim: Option<&IdempotencyClaim>,
+) -> Result<Option<Response>> {
+    let Some(claim) = claim else { return Ok(None) };
+    if writer::claim_one(tx, claim).await? {
+        return Ok(None);
+    }
+    let key = IdempotencyKey::parse(&claim.key).map_err(|e| Error::Validation(ValidationErrors { errors: vec![e] }))?;
+    Ok(Some(replay(state, &claim.scope, &key, &claim.request_hash).await?.ok_or(Error::IdempotencyKeyReused)?))
+}
+
+/// Stores the answer with the claim and commits; returns the 201.
+pub(crate) async fn commit_created(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    claim: Option<&IdempotencyClaim>,
+    body: serde_json::Value,
+) -> Result<Response> {
+    if let Some(claim) = claim {
+        writer::store_one(&mut tx, claim, StatusCode::CREATED.as_u16(), &body).await?;
+    }
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}

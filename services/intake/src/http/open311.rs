@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use crate::store::NewPetition;
-use crate::store::writer::{Submission, Written};
+use crate::store::writer::{IdempotencyClaim, Submission, Written};
 use crate::{Error, store};
 
 /// `services.json` → (`services`, Json)
@@ -331,13 +331,14 @@ async fn list_requests(state: &AppState, params: &HashMap<String, String>) -> Re
 
 /// `POST /open311/v2/requests.{json,xml}`, form-encoded.
 #[utoipa::path(post, path = "/open311/v2/{resource}", tag = "open311",
-    params(("resource" = String, Path, description = "requests.json or requests.xml")),
+    params(("resource" = String, Path, description = "requests.json or requests.xml"), ("Idempotency-Key" = Option<String>, Header)),
     request_body(content = HashMap<String, String>, content_type = "application/x-www-form-urlencoded",
         description = "api_key, jurisdiction_id, service_code, description, phone, attribute[national_id], attribute[kind]"),
     responses(
         (status = 201, description = "[{service_request_id, service_notice, account_id}]", content_type = "application/json"),
         (status = 413, description = "body too large", content_type = "application/json"),
         (status = 415, description = "not form-encoded", content_type = "application/json"),
+        (status = 422, description = "Idempotency-Key used with another request", content_type = "application/json"),
         (status = 400, description = "GeoReport errors: [{code, description}]", content_type = "application/json"),
         (status = 403, description = "api_key missing or unknown", content_type = "application/json"),
         (status = 404, description = "no such resource or another jurisdiction", content_type = "application/json"),
@@ -348,6 +349,7 @@ async fn list_requests(state: &AppState, params: &HashMap<String, String>) -> Re
 pub(crate) async fn post(
     State(state): State<AppState>,
     Path(resource): Path<String>,
+    headers: axum::http::HeaderMap,
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Response {
     let format = match split_format(&resource) {
@@ -363,6 +365,12 @@ pub(crate) async fn post(
         Ok(partner) => partner,
         Err((status, description)) => return errors(format, status, &[description]),
     };
+    // an Idempotency-Key works here as on every POST; the answer is rebuilt from the stored one
+    let claim = match idempotency_claim(&state, &headers, &params).await {
+        Ok(Claimed::Replay(code)) => return created(format, &code),
+        Ok(Claimed::Fresh(claim)) => claim,
+        Err(response) => return response(format),
+    };
     let petition = match parse_request(&state, &params) {
         Ok(petition) => petition,
         Err(invalid) => return validation(format, &invalid),
@@ -370,18 +378,20 @@ pub(crate) async fn post(
     if let Err(wait) = state.limits.petitions_per_mobile.check(petition.mobile.as_str()) {
         return crate::http::limits::too_many(wait, "too many petitions from this mobile");
     }
-    match state.writer.write(Submission { petition, idempotency: None }).await {
+    match state.writer.write(Submission { petition, idempotency: claim.clone() }).await {
         Ok(Written::Accepted { accepted, .. }) => {
             state.relay_waker.notify_one();
             tracing::info!(tracking_code = %accepted.tracking_code, partner, "petition accepted over open311");
-            let body = json!([{
-                "service_request_id": accepted.tracking_code.as_str(),
-                "service_notice": format!("درخواست ثبت شد. کد رهگیری: {}", accepted.tracking_code),
-                "account_id": Value::Null,
-            }]);
-            render(format, StatusCode::CREATED, "service_requests", &body)
+            created(format, accepted.tracking_code.as_str())
         }
-        Ok(Written::KeyAlreadyUsed) => errors(format, StatusCode::CONFLICT, &["duplicate request".to_owned()]),
+        Ok(Written::KeyAlreadyUsed) => match idempotency_claim(&state, &headers, &params).await {
+            Ok(Claimed::Replay(code)) => created(format, &code),
+            _ => errors(
+                format,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &["the Idempotency-Key was used with another request".to_owned()],
+            ),
+        },
         Err(Error::Overloaded) | Err(Error::Unavailable(_)) => errors(
             format,
             StatusCode::SERVICE_UNAVAILABLE,
@@ -391,6 +401,65 @@ pub(crate) async fn post(
             tracing::error!(error = %pasokh_platform::tasks::error_chain(&error), "open311 request failed");
             errors(format, StatusCode::INTERNAL_SERVER_ERROR, &["the request was not applied".to_owned()])
         }
+    }
+}
+
+fn created(format: Format, tracking_code: &str) -> Response {
+    let body = json!([{
+        "service_request_id": tracking_code,
+        "service_notice": format!("درخواست ثبت شد. کد رهگیری: {tracking_code}"),
+        "account_id": Value::Null,
+    }]);
+    render(format, StatusCode::CREATED, "service_requests", &body)
+}
+
+enum Claimed {
+    /// a retry: the tracking code of the petition the first request filed
+    Replay(String),
+    Fresh(Option<IdempotencyClaim>),
+}
+
+async fn idempotency_claim(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    params: &HashMap<String, String>,
+) -> Result<Claimed, Failure> {
+    let key = crate::http::idempotency::key(headers).map_err(|_| -> Failure {
+        Box::new(|format| {
+            errors(
+                format,
+                StatusCode::BAD_REQUEST,
+                &["Idempotency-Key must be 1–255 visible ASCII characters".to_owned()],
+            )
+        })
+    })?;
+    let Some(key) = key else { return Ok(Claimed::Fresh(None)) };
+    let hash = crate::http::idempotency::request_hash(&json!(params));
+    let scope = format!("POST /open311/v2/requests@{}", state.province);
+    let stored =
+        crate::store::writer::stored_answer(&state.pool, &scope, key.as_str()).await.map_err(|_| -> Failure {
+            Box::new(|format| {
+                errors(format, StatusCode::SERVICE_UNAVAILABLE, &["the petition store is unavailable".to_owned()])
+            })
+        })?;
+    match stored {
+        Some(answer) if answer.request_hash != hash => Err(Box::new(|format| {
+            errors(
+                format,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &["the Idempotency-Key was used with another request".to_owned()],
+            )
+        })),
+        Some(answer) => match answer.body.as_ref().and_then(|b| b["tracking_code"].as_str()) {
+            Some(code) => Ok(Claimed::Replay(code.to_owned())),
+            None => Ok(Claimed::Fresh(None)),
+        },
+        None => Ok(Claimed::Fresh(Some(IdempotencyClaim {
+            scope,
+            key: key.as_str().to_owned(),
+            request_hash: hash,
+            ttl: state.idempotency_ttl,
+        }))),
     }
 }
 

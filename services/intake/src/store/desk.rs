@@ -16,7 +16,7 @@ pub(crate) struct DeskEvent {
     pub organisations: Vec<String>,
 }
 
-pub(crate) async fn insert_event(pool: &PgPool, event: &DeskEvent, created_by: &str) -> Result<()> {
+pub(crate) async fn insert_event(conn: &mut sqlx::PgConnection, event: &DeskEvent, created_by: &str) -> Result<()> {
     sqlx::query(
         "INSERT INTO desk_events (id, province, title, venue, starts_at, ends_at, organisations, created_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -29,7 +29,7 @@ pub(crate) async fn insert_event(pool: &PgPool, event: &DeskEvent, created_by: &
     .bind(event.ends_at)
     .bind(&event.organisations)
     .bind(created_by)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -78,7 +78,11 @@ pub(crate) struct NewMeeting {
     pub notes: String,
 }
 
-pub(crate) async fn insert_meeting(pool: &PgPool, meeting: &NewMeeting, recorded_by: &str) -> Result<DateTime<Utc>> {
+pub(crate) async fn insert_meeting(
+    conn: &mut sqlx::PgConnection,
+    meeting: &NewMeeting,
+    recorded_by: &str,
+) -> Result<DateTime<Utc>> {
     let row = sqlx::query(
         "INSERT INTO desk_meetings (id, desk_event_id, official_name, official_title, organisation, tracking_code, notes, recorded_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING recorded_at",
@@ -91,7 +95,7 @@ pub(crate) async fn insert_meeting(pool: &PgPool, meeting: &NewMeeting, recorded
     .bind(&meeting.tracking_code)
     .bind(&meeting.notes)
     .bind(recorded_by)
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await?;
     Ok(row.get("recorded_at"))
 }

@@ -192,7 +192,8 @@ impl WriterTasks {
         let batch = batch.as_slice();
         let mut tx = self.pool.begin().await?;
         let mut outcomes: Vec<Option<Written>> = batch.iter().map(|_| None).collect();
-        let taken = claim_keys(&mut tx, batch).await?;
+        let claims: Vec<&IdempotencyClaim> = batch.iter().filter_map(|s| s.idempotency.as_ref()).collect();
+        let taken = claim_keys(&mut tx, &claims).await?;
         for (index, submission) in batch.iter().enumerate() {
             if let Some(claim) = &submission.idempotency
                 && taken.contains(&(claim.scope.clone(), claim.key.clone()))
@@ -267,8 +268,10 @@ impl WriterTasks {
 }
 
 /// Claims the batch's idempotency keys; returns the keys another request already holds.
-async fn claim_keys(tx: &mut Transaction<'_, Postgres>, batch: &[&Submission]) -> Result<HashSet<(String, String)>> {
-    let claims: Vec<&IdempotencyClaim> = batch.iter().filter_map(|s| s.idempotency.as_ref()).collect();
+async fn claim_keys(
+    tx: &mut Transaction<'_, Postgres>,
+    claims: &[&IdempotencyClaim],
+) -> Result<HashSet<(String, String)>> {
     if claims.is_empty() {
         return Ok(HashSet::new());
     }
@@ -364,6 +367,28 @@ async fn store_answers(
     .bind(answers.iter().map(|a| a.2.clone()).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Claims one key in the caller's transaction; `false` when another request holds it.
+pub(crate) async fn claim_one(tx: &mut Transaction<'_, Postgres>, claim: &IdempotencyClaim) -> Result<bool> {
+    Ok(claim_keys(tx, &[claim]).await?.is_empty())
+}
+
+/// Stores the answer of a claimed key in the caller's transaction.
+pub(crate) async fn store_one(
+    tx: &mut Transaction<'_, Postgres>,
+    claim: &IdempotencyClaim,
+    status: u16,
+    body: &serde_json::Value,
+) -> Result<()> {
+    sqlx::query("UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE scope = $1 AND key = $2")
+        .bind(&claim.scope)
+        .bind(&claim.key)
+        .bind(status as i16)
+        .bind(body)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
