@@ -13,7 +13,9 @@ PG_PORT="${PASOKH_PG_PORT:-55432}"
 KAFKA_PORT="${PASOKH_KAFKA_PORT:-59092}"
 SECONDS_PER_LEVEL="${BENCH_SECONDS:-10}"
 LEVELS="${BENCH_LEVELS:-1,4,16,64,128}"
-PGBENCH_CLIENTS="${BENCH_PGBENCH_CLIENTS:-16}"
+PGBENCH_CLIENTS="${BENCH_PGBENCH_CLIENTS:-16 64}"
+WRITERS="${BENCH_WRITERS:-2}"
+MAX_BATCH="${BENCH_MAX_BATCH:-64}"
 OUT="${BENCH_OUT:-$ROOT/bench/results/intake.json}"
 RUN_ID="$(date +%s)"
 DB="pasokh_bench_$RUN_ID"
@@ -53,11 +55,16 @@ VALUES (gen_random_uuid(), 'bench', gen_random_uuid()::text, decode(repeat('0a',
         '{"ce_specversion":"1.0","ce_type":"ir.gov.mcls.pasokh.petition.submitted.v1","content-type":"application/protobuf"}');
 END;
 SQL
-say "pgbench: $PGBENCH_CLIENTS clients, ${SECONDS_PER_LEVEL}s, the same two-row transaction"
-pgbench -h 127.0.0.1 -p "$PG_PORT" -U pasokh -n -c "$PGBENCH_CLIENTS" -j 2 -T "$SECONDS_PER_LEVEL" -f "$WORK/pgbench.sql" "$DB" \
-  >"$WORK/pgbench.out" 2>&1
-PGBENCH_TPS=$(grep -Eo 'tps = [0-9.]+' "$WORK/pgbench.out" | head -n 1 | awk '{print $3}')
-say "pgbench: $PGBENCH_TPS transactions/s"
+# pgbench's best rate over several client counts is the fair comparison
+PGBENCH_TPS=0
+for clients in $PGBENCH_CLIENTS; do
+  say "pgbench: $clients clients, ${SECONDS_PER_LEVEL}s, the same two-row transaction"
+  pgbench -h 127.0.0.1 -p "$PG_PORT" -U pasokh -n -c "$clients" -j 2 -T "$SECONDS_PER_LEVEL" -f "$WORK/pgbench.sql" "$DB" \
+    >"$WORK/pgbench-$clients.out" 2>&1
+  tps=$(grep -Eo 'tps = [0-9.]+' "$WORK/pgbench-$clients.out" | head -n 1 | awk '{print $3}')
+  say "pgbench: $tps transactions/s with $clients clients"
+  PGBENCH_TPS=$(python3 -c "print(max($PGBENCH_TPS, $tps))")
+done
 psql_admin -d "$DB" -c "TRUNCATE petitions, outbox"
 
 # --- intake over HTTP, group commit, relay to Kafka running --------------------
@@ -65,7 +72,7 @@ PORT=$((20000 + RANDOM % 10000))
 PASOKH__PROVINCE=IR-23 PASOKH__LISTEN__HTTP_PORT=$PORT PASOKH__LISTEN__GRPC_PORT=$((PORT + 1)) \
 PASOKH__LIMITS__PER_IP_PER_MINUTE=100000000 PASOKH__LIMITS__PROVINCE_PER_SECOND=1000000 \
 PASOKH__LIMITS__PETITIONS_PER_MOBILE_PER_HOUR=1000000 PASOKH__TELEMETRY__LOG_FILTER=warn \
-PASOKH__DATABASE__MAX_CONNECTIONS=12 \
+PASOKH__DATABASE__MAX_CONNECTIONS=12 PASOKH__WRITER__WRITERS=$WRITERS PASOKH__WRITER__MAX_BATCH=$MAX_BATCH \
   "$BIN/pasokh-intake" serve >"$WORK/intake.log" 2>&1 &
 INTAKE_PID=$!
 trap 'kill $INTAKE_PID 2>/dev/null || true' EXIT
@@ -87,11 +94,12 @@ ON_KAFKA=$(java -cp "$STATE/kafka-libs/*" org.apache.kafka.tools.GetOffsetShell 
 kill -TERM $INTAKE_PID; wait $INTAKE_PID 2>/dev/null || true
 trap - EXIT
 
-python3 - "$WORK/loadgen.json" "$PGBENCH_TPS" "$STORED" "$ON_KAFKA" "$OUT" "$PGBENCH_CLIENTS" "$SECONDS_PER_LEVEL" "$BATCHES" <<'PY'
+python3 - "$WORK/loadgen.json" "$PGBENCH_TPS" "$STORED" "$ON_KAFKA" "$OUT" "$PGBENCH_CLIENTS" "$SECONDS_PER_LEVEL" "$BATCHES" "$WRITERS" "$MAX_BATCH" <<'PY'
 import json, os, platform, subprocess, sys
 load = json.load(open(sys.argv[1]))
 pgbench_tps, stored, on_kafka = float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-out, clients, seconds = sys.argv[5], int(sys.argv[6]), int(sys.argv[7])
+out, clients, seconds = sys.argv[5], sys.argv[6], int(sys.argv[7])
+writers, max_batch = sys.argv[9], sys.argv[10]
 batch_sum, batch_count = (float(x) for x in (sys.argv[8].split() + ["0", "0"])[:2])
 best = max(load["closed_loop"], key=lambda level: level["accepted_per_s"])
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
@@ -114,8 +122,8 @@ result = {
     "machine": {"cpus": os.cpu_count(), "cpu": cpu, "memory_gib": round(mem_kb / 1024 / 1024, 1), "kernel": platform.release(), "postgresql": pg},
     "settings": {
         "durability": "fsync=on, synchronous_commit=on: a 201 is sent only after that petition's commit is flushed",
-        "pgbench": f"{clients} clients, {seconds} s, one petition + one outbox row per transaction",
-        "intake": "release build, group commit (writer.max_batch=64, writers=3), relay publishing to Kafka during the run",
+        "pgbench": f"best of {clients} clients, {seconds} s each, one petition + one outbox row per transaction",
+        "intake": f"release build, group commit (writer.max_batch={max_batch}, writer.writers={writers}), relay publishing to Kafka during the run",
         "load": f"closed loop {seconds} s per level; open loop at half the saturation rate for {seconds} s, latency from intended send time",
         "note": "load generator, intake, PostgreSQL and Kafka share the same machine",
     },

@@ -81,7 +81,7 @@ pub struct WriterSettings {
 
 impl Default for WriterSettings {
     fn default() -> Self {
-        Self { max_batch: 64, writers: 3, queue_depth: 2048 }
+        Self { max_batch: 64, writers: 2, queue_depth: 2048 }
     }
 }
 
