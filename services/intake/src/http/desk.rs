@@ -109,9 +109,8 @@ fn event_json(event: &DeskEvent) -> serde_json::Value {
     request_body(content = DeskEventInput, content_type = "application/json"),
     responses(
         (status = 201, description = "created", body = crate::http::openapi::DeskEventDocument),
-        (status = 400, description = "invalid fields", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 401, description = "no valid bearer token", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "role or province not allowed", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        crate::http::openapi::CreateProblems,
+        crate::http::openapi::AuthProblems,
     )
 )]
 pub(crate) async fn create_event(
@@ -171,8 +170,7 @@ pub(crate) async fn create_event(
 #[utoipa::path(get, path = "/v1/desk-events", tag = "service desk", security(("bearer" = [])),
     responses(
         (status = 200, description = "current and coming events", body = crate::http::openapi::DeskEventList),
-        (status = 401, description = "no valid bearer token", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "role or province not allowed", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        crate::http::openapi::AuthProblems,
     )
 )]
 pub(crate) async fn list_events(State(state): State<AppState>, staff: Staff) -> Result<Response> {
@@ -222,15 +220,9 @@ struct WalkInInput {
     request_body(content = WalkInInput, content_type = "application/json"),
     responses(
         (status = 201, description = "filed (status closed when resolved on the spot)", body = crate::petitions::SubmittedResponse),
-        (status = 400, description = "invalid fields, or a body that is not JSON", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 413, description = "body too large", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 415, description = "not JSON", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "Idempotency-Key reused with another body", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 429, description = "rate limited; see Retry-After", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 503, description = "overloaded or unavailable; nothing saved; see Retry-After", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),        (status = 401, description = "no valid bearer token", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "role or province not allowed", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "no such desk event", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 409, description = "the event is not open for registration", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        crate::http::openapi::CreateProblems,
+        crate::http::openapi::AuthProblems,
+        crate::http::openapi::DeskEventProblems,
     )
 )]
 pub(crate) async fn register_walk_in(
@@ -293,12 +285,9 @@ struct MeetingInput {
     request_body(content = MeetingInput, content_type = "application/json"),
     responses(
         (status = 201, description = "recorded", body = crate::http::openapi::MeetingDocument),
-        (status = 400, description = "invalid fields", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 413, description = "body too large", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 401, description = "no valid bearer token", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "role or province not allowed", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "no such desk event", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 409, description = "the event is not open", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        crate::http::openapi::CreateProblems,
+        crate::http::openapi::AuthProblems,
+        crate::http::openapi::DeskEventProblems,
     )
 )]
 pub(crate) async fn record_meeting(
@@ -391,13 +380,8 @@ struct LetterInput {
     request_body(content = LetterInput, content_type = "application/json"),
     responses(
         (status = 201, description = "filed", body = crate::petitions::SubmittedResponse),
-        (status = 400, description = "invalid fields, or a body that is not JSON", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 413, description = "body too large", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 415, description = "not JSON", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "Idempotency-Key reused with another body", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 429, description = "rate limited; see Retry-After", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 503, description = "overloaded or unavailable; nothing saved; see Retry-After", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),        (status = 401, description = "no valid bearer token", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "role or province not allowed", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        crate::http::openapi::CreateProblems,
+        crate::http::openapi::AuthProblems,
     )
 )]
 pub(crate) async fn register_letter(

@@ -57,6 +57,54 @@ pub(crate) struct MeetingDocument {
     recorded_at_jalali: String,
 }
 
+/// Problems any POST that creates something can answer with.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub(crate) enum CreateProblems {
+    /// invalid fields, an invalid Idempotency-Key, or a body that is not JSON
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(ProblemDocument),
+    /// body over the configured limit
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(ProblemDocument),
+    /// the body is not application/json
+    #[response(status = 415, content_type = "application/problem+json")]
+    NotJson(ProblemDocument),
+    /// the Idempotency-Key was used with another body
+    #[response(status = 422, content_type = "application/problem+json")]
+    KeyReused(ProblemDocument),
+    /// rate limited; see Retry-After
+    #[response(status = 429, content_type = "application/problem+json")]
+    RateLimited(ProblemDocument),
+    /// overloaded, timed out or unavailable; nothing saved; see Retry-After
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(ProblemDocument),
+}
+
+/// Problems of calls that need a bearer token.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub(crate) enum AuthProblems {
+    /// no valid bearer token
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthenticated(ProblemDocument),
+    /// the token's role or province may not do this
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(ProblemDocument),
+}
+
+/// Problems of calls on one desk event.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub(crate) enum DeskEventProblems {
+    /// no such desk event
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(ProblemDocument),
+    /// the event is not open for registration
+    #[response(status = 409, content_type = "application/problem+json")]
+    Closed(ProblemDocument),
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {

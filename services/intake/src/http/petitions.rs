@@ -22,12 +22,7 @@ use crate::{Error, Result, store};
     params(("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key and body gets the original answer")),
     responses(
         (status = 201, description = "filed; the answer carries the tracking code", body = crate::petitions::SubmittedResponse),
-        (status = 400, description = "invalid fields, or a body that is not JSON", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 413, description = "body too large", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 415, description = "not JSON", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "Idempotency-Key reused with another body", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 429, description = "rate limited; see Retry-After", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
-        (status = 503, description = "overloaded or unavailable; nothing saved; see Retry-After", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        crate::http::openapi::CreateProblems,
     )
 )]
 pub(crate) async fn submit(
