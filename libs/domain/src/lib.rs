@@ -32,6 +32,6 @@ pub use letter::Letter;
 pub use mobile::Mobile;
 pub use national_id::NationalId;
 pub use province::{Province, ProvinceCode, provinces};
-pub use status::{CaseStatus, InvalidTransition};
+pub use status::{CaseAction, CaseStatus, InvalidTransition};
 pub use text::{PetitionText, normalize_text};
 pub use tracking_code::TrackingCode;

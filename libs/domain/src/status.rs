@@ -1,6 +1,10 @@
+//! The case lifecycle: statuses, the actions officers, citizens and the system
+//! take, and the one table that says which action is allowed in which status.
+//! Anything not in the table is refused with an error naming both — never a
+//! silent no-op.
 use serde::{Deserialize, Serialize};
 
-/// Where a case stands in its lifecycle.
+/// Where a case stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {
@@ -10,16 +14,48 @@ pub enum CaseStatus {
     InProgress,
     InfoRequested,
     Responded,
+    /// a citizen appealed a response: the case waits in a supervisor's queue
+    Reopened,
     Closed,
     Rejected,
     Merged,
 }
 
+/// What happens to a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseAction {
+    /// routing assigns the case to a unit
+    Route,
+    /// the unit confirms it has the case
+    Acknowledge,
+    /// work starts (or resumes after the citizen's information arrived)
+    StartWork,
+    /// the officer needs information from the citizen
+    RequestInfo,
+    /// the citizen's reply arrived
+    ProvideInfo,
+    Respond,
+    Close,
+    /// answered face to face at a service desk
+    CloseOnSpot,
+    /// to another unit: back to routed there
+    Refer,
+    /// to the provincial director or HQ; the case keeps its status
+    Escalate,
+    /// the citizen's appeal after a response
+    Reopen,
+    /// a duplicate of an open case
+    Merge,
+    /// out of scope, with a reason
+    Reject,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a case cannot go from {from} to {to}")]
+#[error("a {from} case cannot be {action}")]
 pub struct InvalidTransition {
     pub from: CaseStatus,
-    pub to: CaseStatus,
+    pub action: CaseAction,
 }
 
 impl CaseStatus {
@@ -30,6 +66,7 @@ impl CaseStatus {
         Self::InProgress,
         Self::InfoRequested,
         Self::Responded,
+        Self::Reopened,
         Self::Closed,
         Self::Rejected,
         Self::Merged,
@@ -43,6 +80,7 @@ impl CaseStatus {
             Self::InProgress => "in_progress",
             Self::InfoRequested => "info_requested",
             Self::Responded => "responded",
+            Self::Reopened => "reopened",
             Self::Closed => "closed",
             Self::Rejected => "rejected",
             Self::Merged => "merged",
@@ -62,29 +100,78 @@ impl CaseStatus {
             Self::InProgress => "در حال رسیدگی",
             Self::InfoRequested => "نیازمند اطلاعات تکمیلی",
             Self::Responded => "پاسخ داده شده",
+            Self::Reopened => "بازگشایی شده (تجدیدنظر)",
             Self::Closed => "مختومه",
             Self::Rejected => "رد شده",
             Self::Merged => "ادغام شده با درخواست دیگر",
         }
     }
 
-    /// The lifecycle's edges; everything else is an error, never a silent no-op.
-    pub fn can_become(self, to: CaseStatus) -> bool {
-        use CaseStatus::*;
-        matches!(
-            (self, to),
-            (Submitted, Routed | Closed | Rejected | Merged)
-                | (Routed, Acknowledged | Routed | Rejected | Merged | Closed)
-                | (Acknowledged, InProgress | InfoRequested | Responded | Routed | Rejected)
-                | (InProgress, InfoRequested | Responded | Routed | Rejected)
-                | (InfoRequested, InProgress | Responded | Closed)
-                | (Responded, Closed | InProgress)
-                | (Closed, InProgress)
-        )
+    /// No action applies any more.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Rejected | Self::Merged)
     }
 
-    pub fn transition(self, to: CaseStatus) -> Result<CaseStatus, InvalidTransition> {
-        if self.can_become(to) { Ok(to) } else { Err(InvalidTransition { from: self, to }) }
+    /// The lifecycle's one table: the status an action leads to, or why it cannot.
+    pub fn apply(self, action: CaseAction) -> Result<CaseStatus, InvalidTransition> {
+        use CaseAction as A;
+        use CaseStatus as S;
+        let next = match (self, action) {
+            (S::Submitted, A::Route) => S::Routed,
+            (S::Submitted, A::CloseOnSpot) => S::Closed,
+            (S::Routed, A::Acknowledge) => S::Acknowledged,
+            (S::Acknowledged | S::Reopened | S::InfoRequested, A::StartWork) => S::InProgress,
+            (S::InfoRequested, A::ProvideInfo) => S::InProgress,
+            (S::Acknowledged | S::InProgress, A::RequestInfo) => S::InfoRequested,
+            (S::Acknowledged | S::InProgress | S::Reopened, A::Respond) => S::Responded,
+            (S::Responded, A::Close) => S::Closed,
+            (S::Routed | S::Acknowledged | S::InProgress | S::Reopened, A::Refer) => S::Routed,
+            (S::Responded | S::Closed, A::Reopen) => S::Reopened,
+            (S::Submitted | S::Routed | S::Acknowledged | S::InProgress | S::InfoRequested, A::Merge) => S::Merged,
+            (
+                S::Submitted | S::Routed | S::Acknowledged | S::InProgress | S::InfoRequested | S::Reopened,
+                A::Reject,
+            ) => S::Rejected,
+            (S::Routed | S::Acknowledged | S::InProgress | S::InfoRequested | S::Reopened, A::Escalate) => self,
+            _ => return Err(InvalidTransition { from: self, action }),
+        };
+        Ok(next)
+    }
+}
+
+impl CaseAction {
+    pub const ALL: &'static [CaseAction] = &[
+        Self::Route,
+        Self::Acknowledge,
+        Self::StartWork,
+        Self::RequestInfo,
+        Self::ProvideInfo,
+        Self::Respond,
+        Self::Close,
+        Self::CloseOnSpot,
+        Self::Refer,
+        Self::Escalate,
+        Self::Reopen,
+        Self::Merge,
+        Self::Reject,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Route => "routed",
+            Self::Acknowledge => "acknowledged",
+            Self::StartWork => "started",
+            Self::RequestInfo => "asked for information",
+            Self::ProvideInfo => "given information",
+            Self::Respond => "responded to",
+            Self::Close => "closed",
+            Self::CloseOnSpot => "closed on the spot",
+            Self::Refer => "referred",
+            Self::Escalate => "escalated",
+            Self::Reopen => "reopened",
+            Self::Merge => "merged",
+            Self::Reject => "rejected",
+        }
     }
 }
 
@@ -94,9 +181,58 @@ impl std::fmt::Display for CaseStatus {
     }
 }
 
+impl std::fmt::Display for CaseAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every allowed (status, action) → status, written out independently of `apply`.
+    const ALLOWED: &[(CaseStatus, CaseAction, CaseStatus)] = {
+        use CaseAction as A;
+        use CaseStatus as S;
+        &[
+            (S::Submitted, A::Route, S::Routed),
+            (S::Submitted, A::CloseOnSpot, S::Closed),
+            (S::Submitted, A::Merge, S::Merged),
+            (S::Submitted, A::Reject, S::Rejected),
+            (S::Routed, A::Acknowledge, S::Acknowledged),
+            (S::Routed, A::Refer, S::Routed),
+            (S::Routed, A::Escalate, S::Routed),
+            (S::Routed, A::Merge, S::Merged),
+            (S::Routed, A::Reject, S::Rejected),
+            (S::Acknowledged, A::StartWork, S::InProgress),
+            (S::Acknowledged, A::RequestInfo, S::InfoRequested),
+            (S::Acknowledged, A::Respond, S::Responded),
+            (S::Acknowledged, A::Refer, S::Routed),
+            (S::Acknowledged, A::Escalate, S::Acknowledged),
+            (S::Acknowledged, A::Merge, S::Merged),
+            (S::Acknowledged, A::Reject, S::Rejected),
+            (S::InProgress, A::RequestInfo, S::InfoRequested),
+            (S::InProgress, A::Respond, S::Responded),
+            (S::InProgress, A::Refer, S::Routed),
+            (S::InProgress, A::Escalate, S::InProgress),
+            (S::InProgress, A::Merge, S::Merged),
+            (S::InProgress, A::Reject, S::Rejected),
+            (S::InfoRequested, A::ProvideInfo, S::InProgress),
+            (S::InfoRequested, A::StartWork, S::InProgress),
+            (S::InfoRequested, A::Escalate, S::InfoRequested),
+            (S::InfoRequested, A::Merge, S::Merged),
+            (S::InfoRequested, A::Reject, S::Rejected),
+            (S::Responded, A::Close, S::Closed),
+            (S::Responded, A::Reopen, S::Reopened),
+            (S::Reopened, A::StartWork, S::InProgress),
+            (S::Reopened, A::Respond, S::Responded),
+            (S::Reopened, A::Refer, S::Routed),
+            (S::Reopened, A::Escalate, S::Reopened),
+            (S::Reopened, A::Reject, S::Rejected),
+            (S::Closed, A::Reopen, S::Reopened),
+        ]
+    };
 
     #[test]
     fn names_round_trip() {
@@ -106,16 +242,41 @@ mod tests {
     }
 
     #[test]
-    fn the_happy_path_is_allowed_and_shortcuts_are_refused() {
-        use CaseStatus::*;
-        let path = [Submitted, Routed, Acknowledged, InProgress, Responded, Closed];
-        for pair in path.windows(2) {
-            assert!(pair[0].transition(pair[1]).is_ok(), "{} -> {}", pair[0], pair[1]);
+    fn every_status_and_action_pair_is_allowed_exactly_as_the_table_says() {
+        let mut checked = 0;
+        for from in CaseStatus::ALL {
+            for action in CaseAction::ALL {
+                let expected = ALLOWED.iter().find(|(f, a, _)| f == from && a == action).map(|(_, _, to)| *to);
+                match (from.apply(*action), expected) {
+                    (Ok(to), Some(want)) => assert_eq!(to, want, "{from} + {action}"),
+                    (Err(error), None) => {
+                        assert_eq!(error, InvalidTransition { from: *from, action: *action });
+                        let message = error.to_string();
+                        assert!(message.contains(from.as_str()) && message.contains(action.as_str()), "{message}");
+                    }
+                    (got, want) => panic!("{from} + {action}: got {got:?}, table says {want:?}"),
+                }
+                checked += 1;
+            }
         }
-        assert_eq!(Submitted.transition(Responded).unwrap_err(), InvalidTransition { from: Submitted, to: Responded });
-        for to in CaseStatus::ALL {
-            assert!(Merged.transition(*to).is_err(), "merged is terminal");
-            assert!(Rejected.transition(*to).is_err(), "rejected is terminal");
+        assert_eq!(checked, CaseStatus::ALL.len() * CaseAction::ALL.len());
+    }
+
+    #[test]
+    fn the_happy_path_runs_and_terminal_statuses_accept_nothing() {
+        use CaseAction::*;
+        let mut status = CaseStatus::Submitted;
+        for action in [Route, Acknowledge, StartWork, RequestInfo, ProvideInfo, Respond, Close, Reopen, Respond, Close]
+        {
+            status = status.apply(action).unwrap_or_else(|e| panic!("{e}"));
         }
+        assert_eq!(status, CaseStatus::Closed);
+        for terminal in CaseStatus::ALL.iter().filter(|s| s.is_terminal()) {
+            assert!(CaseAction::ALL.iter().all(|a| terminal.apply(*a).is_err()), "{terminal} is terminal");
+        }
+        assert_eq!(
+            CaseStatus::Submitted.apply(Respond).unwrap_err().to_string(),
+            "a submitted case cannot be responded to"
+        );
     }
 }

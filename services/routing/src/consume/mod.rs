@@ -2,7 +2,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
-use pasokh_domain::{CaseStatus, add_working_days};
+use pasokh_domain::{CaseAction, CaseStatus, add_working_days};
 use pasokh_events::consumer::{EventHandler, HandlerError, Received};
 use pasokh_events::lifecycle::{self, timestamp};
 use pasokh_proto::events::v1::petition_event::Body;
@@ -87,9 +87,10 @@ impl RouteSubmitted {
         if submitted.resolved_on_spot {
             rule_name = "desk:resolved-on-spot".to_owned();
         }
-        let (status, body, note) = if submitted.resolved_on_spot {
+        let action = if submitted.resolved_on_spot { CaseAction::CloseOnSpot } else { CaseAction::Route };
+        let status = CaseStatus::Submitted.apply(action).map_err(|error| HandlerError::Permanent(error.to_string()))?;
+        let (body, note) = if submitted.resolved_on_spot {
             (
-                CaseStatus::Closed,
                 Body::Closed(Closed {
                     reason: "resolved_on_spot".into(),
                     category: submitted.category.clone(),
@@ -100,7 +101,6 @@ impl RouteSubmitted {
             )
         } else {
             (
-                CaseStatus::Routed,
                 Body::Routed(Routed {
                     category: submitted.category.clone(),
                     organisation: organisation.to_owned(),
