@@ -32,9 +32,8 @@ fn routed(category: &str) -> Body {
         category: category.into(),
         organisation: "sso".into(),
         unit: "sso/IR-23".into(),
-        rule: "category:x".into(),
-        first_response_due: None,
-        resolution_due: None,
+        rule: "test/x".into(),
+        ..Default::default()
     })
 }
 

@@ -14,15 +14,13 @@ use crate::Result;
 use crate::config::Settings;
 use crate::consume::RouteSubmitted;
 use crate::grpc::CaseGrpc;
+use crate::rules::RuleBook;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Applies migrations and seeds the routing rules from the catalogue.
 pub async fn migrate(settings: &Settings) -> Result<()> {
     let pool = settings.database.pool()?;
     pasokh_platform::db::migrate(&pool, &MIGRATOR).await?;
-    let rules = crate::store::seed_rules(&pool).await?;
-    tracing::info!(rules, "routing rules seeded");
     Ok(())
 }
 
@@ -30,6 +28,8 @@ pub struct App {
     servers: Servers,
     relay: OutboxRelay,
     consumer: ConsumerLoop<RouteSubmitted>,
+    rule_book: RuleBook,
+    rules_reload: Duration,
     drain: Duration,
 }
 
@@ -47,6 +47,7 @@ impl Service for App {
     }
 
     async fn build(settings: &Settings) -> Result<Self, BoxError> {
+        let rule_book = RuleBook::load(&settings.rules_file).map_err(crate::Error::Rules)?;
         let mut backbone = Backbone::new(&settings.database, &settings.kafka)?;
         let relay = OutboxRelay::new(backbone.pool.clone(), backbone.producer.clone(), backbone.event_metrics.clone());
         let consumer = ConsumerLoop {
@@ -58,6 +59,7 @@ impl Service for App {
                 lifecycle_topic: settings.kafka.lifecycle_topic.clone(),
                 thursday_off: settings.thursday_off,
                 relay_waker: relay.waker(),
+                rules: rule_book.clone(),
             },
             metrics: backbone.event_metrics.clone(),
         };
@@ -70,7 +72,14 @@ impl Service for App {
             pasokh_proto::FILE_DESCRIPTOR_SET,
         )
         .await?;
-        Ok(Self { servers, relay, consumer, drain: Duration::from_secs(settings.shutdown_drain_secs) })
+        Ok(Self {
+            servers,
+            relay,
+            consumer,
+            rule_book,
+            rules_reload: Duration::from_secs(settings.rules_reload_secs.max(1)),
+            drain: Duration::from_secs(settings.shutdown_drain_secs),
+        })
     }
 
     fn addresses(&self) -> Listeners {
@@ -81,6 +90,7 @@ impl Service for App {
         let mut tasks = ServiceTasks::new(token.clone());
         self.servers.spawn(&mut tasks);
         tasks.spawn("consumer", self.consumer.run(token.clone()));
+        tasks.spawn("rules-reloader", self.rule_book.watch(self.rules_reload, token.clone()));
         tasks.spawn("outbox-relay", self.relay.run(token));
         tasks.run(self.drain).await
     }

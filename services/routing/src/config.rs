@@ -13,6 +13,10 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     /// Whether Thursday is a day off in the working-day count (Friday always is)
     pub thursday_off: bool,
+    /// Routing rules file; empty: the rules built into this version (rules/routing-rules.toml)
+    pub rules_file: String,
+    /// How often the rules file is checked for changes
+    pub rules_reload_secs: u64,
     pub shutdown_drain_secs: u64,
 }
 
@@ -24,6 +28,8 @@ impl Default for Settings {
             kafka: KafkaSettings::local("pasokh-routing"),
             telemetry: TelemetrySettings::default(),
             thursday_off: false,
+            rules_file: String::new(),
+            rules_reload_secs: 5,
             shutdown_drain_secs: 20,
         }
     }

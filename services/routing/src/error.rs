@@ -1,5 +1,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error("routing rules are invalid: {0}")]
+    Rules(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("database failed")]

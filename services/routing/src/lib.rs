@@ -6,6 +6,7 @@ pub mod config;
 mod consume;
 mod error;
 mod grpc;
+mod rules;
 mod store;
 
 pub use app::{App, migrate};

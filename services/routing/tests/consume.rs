@@ -28,15 +28,20 @@ struct TestRouting {
 
 impl TestRouting {
     async fn start(stack: &Stack) -> Self {
+        Self::start_with(stack, |_| {}).await
+    }
+
+    async fn start_with(stack: &Stack, adjust: impl FnOnce(&mut Settings)) -> Self {
         let db = stack.fresh_database("routing").await;
         let topics = stack.fresh_topics("routing").await;
-        let settings = Settings {
+        let mut settings = Settings {
             listen: ListenSettings::new(0, 0),
             database: DatabaseSettings::at(&db),
             kafka: stack.kafka_settings(&topics, "routing"),
             shutdown_drain_secs: 5,
             ..Settings::default()
         };
+        adjust(&mut settings);
         let service = start_service::<App>(&settings).await;
         let pool = PgPool::connect(&db).await.unwrap();
         Self { pool, topics, service }
@@ -106,11 +111,12 @@ async fn a_redelivered_submitted_event_routes_the_case_once() {
     let Some(Body::Routed(body)) = &routed_event.body else { unreachable!() };
     assert_eq!(body.organisation, "sso");
     assert_eq!(body.unit, "sso/IR-23");
-    assert_eq!(body.rule, "category:pension-payment");
+    assert!(body.rule.ends_with("/pension-payment-tehran"), "Tehran's own pension rule: {}", body.rule);
+    assert_eq!(body.priority, "high");
     let first = from_timestamp(body.first_response_due.as_ref()).unwrap();
     let resolution = from_timestamp(body.resolution_due.as_ref()).unwrap();
     assert!(first < resolution, "first response is due before resolution");
-    assert!(resolution - first >= chrono::Duration::days(12), "15 - 3 working days apart");
+    assert!(resolution - first >= chrono::Duration::days(8), "10 - 2 working days apart");
 
     assert_eq!(routing.count("SELECT count(*) FROM case_history").await, 2, "submitted and routed");
     let mut client = CaseServiceClient::connect(routing.service.grpc.clone()).await.unwrap();
@@ -214,5 +220,71 @@ async fn a_petition_resolved_at_the_desk_is_counted_as_a_case_closed_on_the_spot
     assert_eq!(closed.0.reason, "resolved_on_spot");
     assert_eq!(closed.0.organisation, "cspf");
     assert_eq!(closed.1["ce_type"], "ir.gov.mcls.pasokh.petition.closed.v1");
+    routing.stop().await;
+}
+
+fn submitted_in(topic: &str, category: &str, province: &str) -> (PetitionEvent, OutboxMessage) {
+    let event = lifecycle::new_event(
+        Uuid::now_v7(),
+        province,
+        "251234567890",
+        Body::Submitted(Submitted { category: category.into(), kind: "request".into(), ..Default::default() }),
+    );
+    let message = lifecycle::outbox_message(topic, "//pasokh/intake", &event).unwrap();
+    (event, message)
+}
+
+async fn routed_unit(routing: &TestRouting, stack: &Stack, category: &str) -> (String, String) {
+    let (event, message) = submitted_in(&routing.topics.lifecycle, category, "IR-25");
+    stack.publish(&message).await;
+    eventually(Duration::from_secs(30), "the case", || async {
+        sqlx::query_as("SELECT unit, rule FROM cases WHERE petition_id = $1")
+            .bind(Uuid::parse_str(&event.petition_id).unwrap())
+            .fetch_optional(&routing.pool)
+            .await
+            .unwrap()
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn routing_rules_are_reloaded_from_their_file_without_a_restart_and_bad_files_are_refused() {
+    let stack = Stack::from_env();
+    let dir = std::env::temp_dir().join(format!("pasokh-rules-{}", Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("routing-rules.toml");
+    let built_in =
+        std::fs::read_to_string(pasokh_testkit::repo_root().join("services/routing/rules/routing-rules.toml")).unwrap();
+    let original = built_in.replace("[[rule]]\nname = \"other\"", "[[rule]]\nname = \"other-everywhere\"");
+    std::fs::write(&file, &original).unwrap();
+    let path = file.to_string_lossy().into_owned();
+    let routing = TestRouting::start_with(&stack, |s| {
+        s.rules_file = path;
+        s.rules_reload_secs = 1;
+    })
+    .await;
+
+    let (unit, rule) = routed_unit(&routing, &stack, "other").await;
+    assert_eq!(unit, "mcls-directorate/IR-25");
+    assert!(rule.ends_with("/other-everywhere"), "{rule}");
+
+    // Qom's director has the welfare organisation answer "other" petitions there from now on
+    let updated = original.replace("version = \"2026-11-29.1\"", "version = \"2026-12-01.1\"")
+        + "\n[[rule]]\nname = \"other-qom\"\ncategory = \"other\"\nprovinces = [\"IR-25\"]\norganisation = \"welfare\"\nfirst_response_days = 2\nresolution_days = 9\npriority = \"normal\"\n";
+    tokio::time::sleep(Duration::from_millis(1100)).await; // a new modification time
+    std::fs::write(&file, &updated).unwrap();
+    let (_, rule) = eventually(Duration::from_secs(20), "the new rule to apply", || async {
+        let (unit, rule) = routed_unit(&routing, &stack, "other").await;
+        (unit == "welfare/IR-25").then_some((unit, rule))
+    })
+    .await;
+    assert_eq!(rule, "2026-12-01.1/other-qom", "the case names the rule and version that routed it");
+
+    // a broken edit is refused: the rules in force stay
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    std::fs::write(&file, updated.replace("organisation = \"welfare\"", "organisation = \"nasa\"")).unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (unit, _) = routed_unit(&routing, &stack, "other").await;
+    assert_eq!(unit, "welfare/IR-25");
     routing.stop().await;
 }

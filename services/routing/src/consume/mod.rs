@@ -11,17 +11,14 @@ use sqlx::PgConnection;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use crate::rules::RuleBook;
 use crate::store::{self, NewCase};
-
-/// Fallback when no rule names the category: the provincial directorate triages it.
-const FALLBACK_ORGANISATION: &str = "mcls-directorate";
-const FALLBACK_FIRST_RESPONSE_DAYS: u32 = 5;
-const FALLBACK_RESOLUTION_DAYS: u32 = 21;
 
 pub(crate) struct RouteSubmitted {
     pub lifecycle_topic: String,
     pub thursday_off: bool,
     pub relay_waker: Arc<Notify>,
+    pub rules: RuleBook,
 }
 
 /// Iran Standard Time; Iran has not observed daylight saving since 2022.
@@ -64,23 +61,14 @@ impl RouteSubmitted {
         let province = pasokh_domain::ProvinceCode::parse(&event.province)
             .map_err(|_| HandlerError::Permanent(format!("unknown province `{}`", event.province)))?;
         let submitted_at = lifecycle::from_timestamp(event.occurred_at.as_ref()).unwrap_or_else(Utc::now);
-        let rule = store::rule_for(conn, &submitted.category).await.map_err(to_handler_error)?;
-        let (organisation, first_days, resolution_days, mut rule_name, unit) = match &rule {
-            Some(rule) => (
-                rule.organisation.as_str(),
-                rule.first_response_days,
-                rule.resolution_days,
-                format!("category:{}", rule.category),
-                format!("{}/{province}", rule.organisation),
-            ),
-            None => (
-                FALLBACK_ORGANISATION,
-                FALLBACK_FIRST_RESPONSE_DAYS,
-                FALLBACK_RESOLUTION_DAYS,
-                "fallback:triage".to_owned(),
-                format!("{FALLBACK_ORGANISATION}/{province}/triage"),
-            ),
-        };
+        let decision = self.rules.current().decide(&submitted.category, province);
+        let (organisation, first_days, resolution_days, unit) = (
+            decision.organisation.as_str(),
+            decision.first_response_days,
+            decision.resolution_days,
+            decision.unit.clone(),
+        );
+        let mut rule_name = decision.rule.clone();
         let first_response_due = deadline(submitted_at, first_days, self.thursday_off);
         let resolution_due = deadline(submitted_at, resolution_days, self.thursday_off);
         // answered face to face at a desk: the case is counted, and closed at once
@@ -108,6 +96,7 @@ impl RouteSubmitted {
                     rule: rule_name.clone(),
                     first_response_due: Some(timestamp(first_response_due)),
                     resolution_due: Some(timestamp(resolution_due)),
+                    priority: decision.priority.as_str().to_owned(),
                 }),
                 format!("rule {rule_name} → {unit}"),
             )
@@ -122,6 +111,7 @@ impl RouteSubmitted {
             organisation,
             unit: &unit,
             rule: &rule_name,
+            priority: decision.priority.as_str(),
             first_response_due,
             resolution_due,
         };

@@ -6,49 +6,6 @@ use uuid::Uuid;
 
 use crate::Result;
 
-pub(crate) struct Rule {
-    pub category: String,
-    pub organisation: String,
-    pub first_response_days: u32,
-    pub resolution_days: u32,
-}
-
-/// Brings the rules table in line with the catalogue compiled into this build.
-pub(crate) async fn seed_rules(pool: &PgPool) -> Result<usize> {
-    let mut tx = pool.begin().await?;
-    let categories = pasokh_domain::categories();
-    for category in categories {
-        sqlx::query(
-            "INSERT INTO routing_rules (category, organisation, first_response_days, resolution_days) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (category) DO UPDATE SET organisation = EXCLUDED.organisation, \
-             first_response_days = EXCLUDED.first_response_days, resolution_days = EXCLUDED.resolution_days, updated_at = now()",
-        )
-        .bind(category.code.as_str())
-        .bind(&category.organisation)
-        .bind(category.first_response_days as i32)
-        .bind(category.resolution_days as i32)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(categories.len())
-}
-
-pub(crate) async fn rule_for(conn: &mut PgConnection, category: &str) -> Result<Option<Rule>> {
-    let row = sqlx::query(
-        "SELECT category, organisation, first_response_days, resolution_days FROM routing_rules WHERE category = $1",
-    )
-    .bind(category)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| Rule {
-        category: r.get("category"),
-        organisation: r.get("organisation"),
-        first_response_days: r.get::<i32, _>("first_response_days").max(0) as u32,
-        resolution_days: r.get::<i32, _>("resolution_days").max(0) as u32,
-    }))
-}
-
 pub(crate) struct NewCase<'a> {
     pub petition_id: Uuid,
     pub tracking_code: &'a str,
@@ -58,6 +15,7 @@ pub(crate) struct NewCase<'a> {
     pub organisation: &'a str,
     pub unit: &'a str,
     pub rule: &'a str,
+    pub priority: &'a str,
     pub first_response_due: DateTime<Utc>,
     pub resolution_due: DateTime<Utc>,
 }
@@ -73,7 +31,7 @@ pub(crate) async fn insert_case(
 ) -> Result<bool> {
     let inserted = sqlx::query(
         "INSERT INTO cases (petition_id, tracking_code, province, category, citizen_ref, status, organisation, unit, rule, \
-         first_response_due, resolution_due) VALUES ($1, $2, $3, $4, $5, $11, $6, $7, $8, $9, $10) \
+         first_response_due, resolution_due, priority) VALUES ($1, $2, $3, $4, $5, $11, $6, $7, $8, $9, $10, $12) \
          ON CONFLICT (petition_id) DO NOTHING",
     )
     .bind(case.petition_id)
@@ -87,6 +45,7 @@ pub(crate) async fn insert_case(
     .bind(case.first_response_due)
     .bind(case.resolution_due)
     .bind(status.as_str())
+    .bind(case.priority)
     .execute(&mut *conn)
     .await?
     .rows_affected()
