@@ -363,6 +363,19 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
     assert_eq!(status["status"], "routed", "{status}");
     assert_eq!(status["status_is_current"], true);
 
+    // Open311 partners see the live status too: intake asks routing for the case
+    let open311: Value = reqwest::get(format!(
+        "http://127.0.0.1:{}/open311/v2/requests/{}.json?api_key=dev-open311-key",
+        system.intakes["IR-23"].http_port, first.tracking_code
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(open311[0]["status"], "open", "{open311}");
+    assert_eq!(open311[0]["status_notes"], pasokh_domain::CaseStatus::Routed.label_fa(), "{open311}");
+
     // phase 2: keep filing while routing is SIGKILLed and restarted
     for n in FIRST..FIRST + SECOND {
         if n == FIRST + SECOND / 3 {

@@ -219,7 +219,10 @@ pub(crate) async fn get(
         ),
         "services" => render(format, StatusCode::OK, "services", &service_list()),
         "requests" => match list_requests(&state, &params).await {
-            Ok(requests) => render(format, StatusCode::OK, "service_requests", &requests),
+            Ok(rows) => {
+                let requests: Vec<Value> = rows.iter().map(|row| request_json(row, None)).collect();
+                render(format, StatusCode::OK, "service_requests", &Value::Array(requests))
+            }
             Err(response) => response(format),
         },
         _ => unknown_resource(format),
@@ -258,10 +261,13 @@ pub(crate) async fn get_one(
         "requests" => {
             let params = HashMap::from([("service_request_id".to_owned(), id.to_owned())]);
             match list_requests(&state, &params).await {
-                Ok(Value::Array(found)) if !found.is_empty() => {
-                    render(format, StatusCode::OK, "service_requests", &Value::Array(found))
-                }
-                Ok(_) => errors(format, StatusCode::NOT_FOUND, &[format!("no request {id}")]),
+                Ok(rows) => match rows.first() {
+                    Some(row) => {
+                        let live = live_case(&state, row.id).await;
+                        render(format, StatusCode::OK, "service_requests", &json!([request_json(row, live.as_ref())]))
+                    }
+                    None => errors(format, StatusCode::NOT_FOUND, &[format!("no request {id}")]),
+                },
                 Err(response) => response(format),
             }
         }
@@ -272,7 +278,7 @@ pub(crate) async fn get_one(
 type Failure = Box<dyn FnOnce(Format) -> Response + Send>;
 
 /// Requests of this province matching the GeoReport filters, newest first (at most 1000).
-async fn list_requests(state: &AppState, params: &HashMap<String, String>) -> Result<Value, Failure> {
+async fn list_requests(state: &AppState, params: &HashMap<String, String>) -> Result<Vec<store::RequestRow>, Failure> {
     let bad =
         |message: String| -> Failure { Box::new(move |format| errors(format, StatusCode::BAD_REQUEST, &[message])) };
     let ids: Option<Vec<String>> = params.get("service_request_id").map(|ids| {
@@ -308,25 +314,46 @@ async fn list_requests(state: &AppState, params: &HashMap<String, String>) -> Re
             errors(format, StatusCode::SERVICE_UNAVAILABLE, &["the petition store is unavailable".to_owned()])
         })
     })?;
-    Ok(Value::Array(
-        rows.iter()
-            .map(|r| {
-                let category = categories().iter().find(|c| c.code.as_str() == r.category);
-                json!({
-                    "service_request_id": r.tracking_code,
-                    "status": if r.closed { "closed" } else { "open" },
-                    "status_notes": if r.closed { CaseStatus::Closed.label_fa() } else { CaseStatus::Submitted.label_fa() },
-                    "service_name": category.map(|c| c.name_fa.clone()).unwrap_or_default(),
-                    "service_code": r.category,
-                    "agency_responsible": category.map(|c| group(&c.organisation)).unwrap_or_default(),
-                    "requested_datetime": r.created_at.to_rfc3339(),
-                    "updated_datetime": r.created_at.to_rfc3339(),
-                    "address": "",
-                    "zipcode": "",
-                })
-            })
-            .collect(),
-    ))
+    Ok(rows)
+}
+
+/// A request as GeoReport shows it: the live case from routing when there is one, else intake's view.
+fn request_json(row: &store::RequestRow, live: Option<&pasokh_proto::routing::v1::Case>) -> Value {
+    let category = categories().iter().find(|c| c.code.as_str() == row.category);
+    let status = live.and_then(|case| CaseStatus::parse(&case.status)).unwrap_or(if row.closed {
+        CaseStatus::Closed
+    } else {
+        CaseStatus::Submitted
+    });
+    let closed = matches!(status, CaseStatus::Closed | CaseStatus::Rejected | CaseStatus::Merged);
+    let agency = live
+        .map(|case| group(&case.organisation))
+        .or_else(|| category.map(|c| group(&c.organisation)))
+        .unwrap_or_default();
+    let updated = live
+        .and_then(|case| pasokh_events::lifecycle::from_timestamp(case.updated_at.as_ref()))
+        .unwrap_or(row.created_at);
+    json!({
+        "service_request_id": row.tracking_code,
+        "status": if closed { "closed" } else { "open" },
+        "status_notes": status.label_fa(),
+        "service_name": category.map(|c| c.name_fa.clone()).unwrap_or_default(),
+        "service_code": row.category,
+        "agency_responsible": agency,
+        "requested_datetime": row.created_at.to_rfc3339(),
+        "updated_datetime": updated.to_rfc3339(),
+        "address": "",
+        "zipcode": "",
+    })
+}
+
+/// The case routing holds for a petition; `None` when routing has none yet or cannot be reached.
+async fn live_case(state: &AppState, petition: uuid::Uuid) -> Option<pasokh_proto::routing::v1::Case> {
+    let mut routing = state.routing.clone();
+    let mut request =
+        tonic::Request::new(pasokh_proto::routing::v1::GetCaseRequest { petition_id: petition.to_string() });
+    request.set_timeout(std::time::Duration::from_secs(2));
+    routing.get_case(request).await.ok().map(tonic::Response::into_inner)
 }
 
 /// `POST /open311/v2/requests.{json,xml}`, form-encoded.

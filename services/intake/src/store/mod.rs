@@ -102,6 +102,7 @@ pub(crate) struct RequestFilter {
 }
 
 pub(crate) struct RequestRow {
+    pub id: Uuid,
     pub tracking_code: String,
     pub category: String,
     pub closed: bool,
@@ -110,7 +111,7 @@ pub(crate) struct RequestRow {
 
 pub(crate) async fn requests(pool: &PgPool, filter: &RequestFilter) -> Result<Vec<RequestRow>> {
     let rows = sqlx::query(
-        "SELECT tracking_code, category, resolved_on_spot, created_at FROM petitions \
+        "SELECT id, tracking_code, category, resolved_on_spot, created_at FROM petitions \
          WHERE province = $1 AND ($2::text[] IS NULL OR tracking_code = ANY($2)) \
          AND ($3::text[] IS NULL OR category = ANY($3)) AND ($4::timestamptz IS NULL OR created_at >= $4) \
          AND ($5::timestamptz IS NULL OR created_at <= $5) AND ($6::bool IS NULL OR resolved_on_spot = $6) \
@@ -127,6 +128,7 @@ pub(crate) async fn requests(pool: &PgPool, filter: &RequestFilter) -> Result<Ve
     Ok(rows
         .iter()
         .map(|r| RequestRow {
+            id: r.get("id"),
             tracking_code: r.get("tracking_code"),
             category: r.get("category"),
             closed: r.get("resolved_on_spot"),
