@@ -53,15 +53,6 @@ impl IntakeGrpc {
             ),
         }
     }
-
-    /// The stored answer for a retried key, or ALREADY_EXISTS when the key went with another request.
-    async fn replay(&self, scope: &str, key: &str, hash: &[u8]) -> Result<Option<SubmitPetitionResponse>, Error> {
-        let Some(stored) = writer::stored_answer(&self.pool, scope, key).await? else { return Ok(None) };
-        if stored.request_hash != hash {
-            return Err(Error::IdempotencyKeyReused);
-        }
-        Ok(stored.body.map(|body| response_from_json(&body)))
-    }
 }
 
 fn response_from_json(body: &serde_json::Value) -> SubmitPetitionResponse {
@@ -96,20 +87,16 @@ impl IntakeService for IntakeGrpc {
         let mut fingerprint = request.clone();
         fingerprint.idempotency_key.clear();
         let hash = Sha256::digest(fingerprint.encode_to_vec()).to_vec();
-        let scope = format!("grpc SubmitPetition@{}", self.province);
-        if let Some(key) = &key
-            && let Some(answer) = self.replay(&scope, key.as_str(), &hash).await?
+        let idempotency = key.map(|k| {
+            IdempotencyClaim::new("grpc SubmitPetition", self.province, k.as_str(), hash, self.idempotency_ttl)
+        });
+        if let Some(claim) = &idempotency
+            && let Some(answer) = writer::previous_answer(&self.pool, claim).await?
         {
-            return Ok(Response::new(answer));
+            return Ok(Response::new(response_from_json(&answer.body)));
         }
         let petition = Self::input(&request).parse(self.province, &self.citizen_ref_key).map_err(Error::from)?;
-        let idempotency = key.as_ref().map(|k| IdempotencyClaim {
-            scope: scope.clone(),
-            key: k.as_str().to_owned(),
-            request_hash: hash.clone(),
-            ttl: self.idempotency_ttl,
-        });
-        match self.writer.write(Submission { petition, idempotency }).await? {
+        match self.writer.write(Submission { petition, idempotency: idempotency.clone() }).await? {
             Written::Accepted { accepted, .. } => {
                 self.relay_waker.notify_one();
                 tracing::info!(tracking_code = %accepted.tracking_code, channel = %request.channel, "petition accepted over grpc");
@@ -122,9 +109,9 @@ impl IntakeService for IntakeGrpc {
                 }))
             }
             Written::KeyAlreadyUsed => {
-                let key = key.map(|k| k.as_str().to_owned()).unwrap_or_default();
-                let answer = self.replay(&scope, &key, &hash).await?.ok_or(Error::IdempotencyKeyReused)?;
-                Ok(Response::new(answer))
+                let claim = idempotency.as_ref().ok_or(Error::IdempotencyKeyReused)?;
+                let answer = writer::previous_answer(&self.pool, claim).await?.ok_or(Error::IdempotencyKeyReused)?;
+                Ok(Response::new(response_from_json(&answer.body)))
             }
         }
     }

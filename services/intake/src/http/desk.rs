@@ -121,8 +121,7 @@ pub(crate) async fn create_event(
 ) -> Result<Response> {
     let claims = staff.require(EVENT_ROLES, &state)?;
     let body = super::body_or_413(body)?;
-    idempotency::require_json(&headers)?;
-    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| Error::MalformedJson(e.to_string()))?;
+    let value = idempotency::json_body(&headers, &body)?;
     let claim = match idempotency::start(&state, &headers, "/v1/desk-events", &value).await? {
         idempotency::Start::Replay(answer) => return Ok(answer),
         idempotency::Start::Fresh(claim) => claim,
@@ -299,8 +298,7 @@ pub(crate) async fn record_meeting(
 ) -> Result<Response> {
     let event = open_event(&state, &staff, &id).await?;
     let body = super::body_or_413(body)?;
-    idempotency::require_json(&headers)?;
-    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| Error::MalformedJson(e.to_string()))?;
+    let value = idempotency::json_body(&headers, &body)?;
     let claim =
         match idempotency::start(&state, &headers, &format!("/v1/desk-events/{}/meetings", event.id), &value).await? {
             idempotency::Start::Replay(answer) => return Ok(answer),

@@ -74,15 +74,17 @@ pub(crate) fn require_json(headers: &HeaderMap) -> Result<()> {
     if is_json { Ok(()) } else { Err(Error::UnsupportedMediaType) }
 }
 
-/// The stored answer for `key` when the same request was made before; 422 when the key went with another request.
-async fn replay(state: &AppState, scope: &str, key: &IdempotencyKey, hash: &[u8]) -> Result<Option<Response>> {
-    let Some(stored) = writer::stored_answer(&state.pool, scope, key.as_str()).await? else { return Ok(None) };
-    if stored.request_hash != hash {
-        return Err(Error::IdempotencyKeyReused);
-    }
-    let (Some(status), Some(body)) = (stored.status, stored.body) else { return Ok(None) };
-    let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::CREATED);
-    Ok(Some(created(status, body, true)))
+/// The body of a JSON POST as a value (415 for another media type, 400 for bad JSON).
+pub(crate) fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<serde_json::Value> {
+    require_json(headers)?;
+    serde_json::from_slice(body).map_err(|e| Error::MalformedJson(e.to_string()))
+}
+
+/// The answer the claimed key got before, replayed; 422 when it went with another request.
+async fn replay(state: &AppState, claim: &IdempotencyClaim) -> Result<Option<Response>> {
+    Ok(writer::previous_answer(&state.pool, claim)
+        .await?
+        .map(|answer| created(StatusCode::from_u16(answer.status).unwrap_or(StatusCode::CREATED), answer.body, true)))
 }
 
 fn created(status: StatusCode, body: serde_json::Value, replayed: bool) -> Response {
@@ -105,37 +107,26 @@ pub(crate) async fn create_petition(
     route: &str,
     parse: impl FnOnce(serde_json::Value) -> Result<NewPetition>,
 ) -> Result<Response> {
-    require_json(headers)?;
-    let key = key(headers)?;
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| Error::MalformedJson(e.to_string()))?;
-    let hash = request_hash(&value);
-    let scope = format!("POST {route}@{}", state.province);
-    if let Some(key) = &key
-        && let Some(answer) = replay(state, &scope, key, &hash).await?
-    {
-        return Ok(answer);
-    }
+    let value = json_body(headers, body)?;
+    let idempotency = match start(state, headers, route, &value).await? {
+        Start::Replay(answer) => return Ok(answer),
+        Start::Fresh(claim) => claim,
+    };
     let petition = parse(value)?;
     state
         .limits
         .petitions_per_mobile
         .check(petition.mobile.as_str())
         .map_err(|wait| Error::RateLimited(wait, "too many petitions from this mobile"))?;
-    let idempotency = key.as_ref().map(|k| IdempotencyClaim {
-        scope: scope.clone(),
-        key: k.as_str().to_owned(),
-        request_hash: hash.clone(),
-        ttl: state.idempotency_ttl,
-    });
-    match state.writer.write(Submission { petition, idempotency }).await? {
+    match state.writer.write(Submission { petition, idempotency: idempotency.clone() }).await? {
         Written::Accepted { accepted, response } => {
             state.relay_waker.notify_one();
             tracing::info!(tracking_code = %accepted.tracking_code, route, "petition accepted");
             Ok(created(StatusCode::CREATED, response, false))
         }
         // a concurrent request with the same key won: answer as it was answered
-        Written::KeyAlreadyUsed => match key {
-            Some(key) => replay(state, &scope, &key, &hash).await?.ok_or(Error::IdempotencyKeyReused),
+        Written::KeyAlreadyUsed => match &idempotency {
+            Some(claim) => replay(state, claim).await?.ok_or(Error::IdempotencyKeyReused),
             None => Err(Error::IdempotencyKeyReused),
         },
     }
@@ -159,17 +150,17 @@ pub(crate) async fn start(
     value: &serde_json::Value,
 ) -> Result<Start> {
     let Some(key) = key(headers)? else { return Ok(Start::Fresh(None)) };
-    let hash = request_hash(value);
-    let scope = format!("POST {route}@{}", state.province);
-    if let Some(answer) = replay(state, &scope, &key, &hash).await? {
-        return Ok(Start::Replay(answer));
+    let claim = IdempotencyClaim::new(
+        &format!("POST {route}"),
+        state.province,
+        key.as_str(),
+        request_hash(value),
+        state.idempotency_ttl,
+    );
+    match replay(state, &claim).await? {
+        Some(answer) => Ok(Start::Replay(answer)),
+        None => Ok(Start::Fresh(Some(claim))),
     }
-    Ok(Start::Fresh(Some(IdempotencyClaim {
-        scope,
-        key: key.as_str().to_owned(),
-        request_hash: hash,
-        ttl: state.idempotency_ttl,
-    })))
 }
 
 /// Claims the key inside `tx` before the caller writes: `Some(answer)` when a
@@ -183,8 +174,7 @@ pub(crate) async fn claim(
     if writer::claim_one(tx, claim).await? {
         return Ok(None);
     }
-    let key = IdempotencyKey::parse(&claim.key).map_err(|e| Error::Validation(ValidationErrors { errors: vec![e] }))?;
-    Ok(Some(replay(state, &claim.scope, &key, &claim.request_hash).await?.ok_or(Error::IdempotencyKeyReused)?))
+    Ok(Some(replay(state, claim).await?.ok_or(Error::IdempotencyKeyReused)?))
 }
 
 /// Stores the answer with the claim and commits; returns the 201.

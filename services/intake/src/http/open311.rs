@@ -461,32 +461,26 @@ async fn idempotency_claim(
         })
     })?;
     let Some(key) = key else { return Ok(Claimed::Fresh(None)) };
-    let hash = crate::http::idempotency::request_hash(&json!(params));
-    let scope = format!("POST /open311/v2/requests@{}", state.province);
-    let stored =
-        crate::store::writer::stored_answer(&state.pool, &scope, key.as_str()).await.map_err(|_| -> Failure {
-            Box::new(|format| {
-                errors(format, StatusCode::SERVICE_UNAVAILABLE, &["the petition store is unavailable".to_owned()])
-            })
-        })?;
-    match stored {
-        Some(answer) if answer.request_hash != hash => Err(Box::new(|format| {
+    let claim = IdempotencyClaim::new(
+        "POST /open311/v2/requests",
+        state.province,
+        key.as_str(),
+        crate::http::idempotency::request_hash(&json!(params)),
+        state.idempotency_ttl,
+    );
+    match crate::store::writer::previous_answer(&state.pool, &claim).await {
+        Ok(None) => Ok(Claimed::Fresh(Some(claim))),
+        Ok(Some(answer)) => Ok(Claimed::Replay(answer.body["tracking_code"].as_str().unwrap_or_default().to_owned())),
+        Err(Error::IdempotencyKeyReused) => Err(Box::new(|format| {
             errors(
                 format,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &["the Idempotency-Key was used with another request".to_owned()],
             )
         })),
-        Some(answer) => match answer.body.as_ref().and_then(|b| b["tracking_code"].as_str()) {
-            Some(code) => Ok(Claimed::Replay(code.to_owned())),
-            None => Ok(Claimed::Fresh(None)),
-        },
-        None => Ok(Claimed::Fresh(Some(IdempotencyClaim {
-            scope,
-            key: key.as_str().to_owned(),
-            request_hash: hash,
-            ttl: state.idempotency_ttl,
-        }))),
+        Err(_) => Err(Box::new(|format| {
+            errors(format, StatusCode::SERVICE_UNAVAILABLE, &["the petition store is unavailable".to_owned()])
+        })),
     }
 }
 

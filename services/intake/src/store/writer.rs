@@ -33,6 +33,19 @@ pub(crate) struct IdempotencyClaim {
     pub ttl: Duration,
 }
 
+impl IdempotencyClaim {
+    /// Keys are scoped by operation (`POST /v1/petitions`, …) and by the deployment's province.
+    pub(crate) fn new(
+        operation: &str,
+        province: pasokh_domain::ProvinceCode,
+        key: &str,
+        request_hash: Vec<u8>,
+        ttl: Duration,
+    ) -> Self {
+        Self { scope: format!("{operation}@{province}"), key: key.to_owned(), request_hash, ttl }
+    }
+}
+
 pub(crate) struct Submission {
     pub petition: NewPetition,
     pub idempotency: Option<IdempotencyClaim>,
@@ -392,27 +405,31 @@ pub(crate) async fn store_one(
     Ok(())
 }
 
-/// The answer stored for an `Idempotency-Key`, if the key is live.
-pub(crate) struct StoredAnswer {
-    pub request_hash: Vec<u8>,
-    pub status: Option<i16>,
-    pub body: Option<serde_json::Value>,
+/// The answer a request with the same live key got before.
+pub(crate) struct PreviousAnswer {
+    pub status: u16,
+    pub body: serde_json::Value,
 }
 
-pub(crate) async fn stored_answer(pool: &PgPool, scope: &str, key: &str) -> Result<Option<StoredAnswer>> {
+/// What the claimed key already answered: `None` when it is free (or not yet
+/// answered), `IdempotencyKeyReused` when it went with a different request.
+pub(crate) async fn previous_answer(pool: &PgPool, claim: &IdempotencyClaim) -> Result<Option<PreviousAnswer>> {
     let row = sqlx::query(
         "SELECT request_hash, response_status, response_body FROM idempotency_keys \
          WHERE scope = $1 AND key = $2 AND expires_at > now()",
     )
-    .bind(scope)
-    .bind(key)
+    .bind(&claim.scope)
+    .bind(&claim.key)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|r| StoredAnswer {
-        request_hash: r.get("request_hash"),
-        status: r.get("response_status"),
-        body: r.get("response_body"),
-    }))
+    let Some(row) = row else { return Ok(None) };
+    let request_hash: Vec<u8> = row.get("request_hash");
+    if request_hash != claim.request_hash {
+        return Err(Error::IdempotencyKeyReused);
+    }
+    let status: Option<i16> = row.get("response_status");
+    let body: Option<serde_json::Value> = row.get("response_body");
+    Ok(status.zip(body).map(|(status, body)| PreviousAnswer { status: status as u16, body }))
 }
 
 /// Deletes expired keys; run periodically.
