@@ -5,11 +5,13 @@ use std::net::SocketAddr;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, Command};
 use crate::config::ListenSettings;
+use crate::db::DatabaseSettings;
 use crate::tasks::{BoxError, error_chain};
 use crate::telemetry::TelemetrySettings;
 
@@ -21,7 +23,18 @@ pub trait Service: Sized + Send {
     type Settings: Default + Serialize + DeserializeOwned + Send + Sync;
 
     fn telemetry(settings: &Self::Settings) -> &TelemetrySettings;
-    fn migrate(settings: &Self::Settings) -> impl Future<Output = Result<(), BoxError>> + Send;
+    fn database(settings: &Self::Settings) -> &DatabaseSettings;
+    /// The service's migrations, embedded with `sqlx::migrate!`.
+    fn migrator() -> &'static Migrator;
+
+    /// Applies the service's migrations to its own database.
+    fn migrate(settings: &Self::Settings) -> impl Future<Output = Result<(), BoxError>> + Send {
+        async move {
+            let pool = Self::database(settings).pool()?;
+            crate::db::migrate(&pool, Self::migrator()).await?;
+            Ok(())
+        }
+    }
     fn build(settings: &Self::Settings) -> impl Future<Output = Result<Self, BoxError>> + Send;
     /// Where it listens, for the start-up log line.
     fn addresses(&self) -> Listeners;

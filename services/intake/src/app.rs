@@ -5,6 +5,7 @@ use std::time::Duration;
 use pasokh_domain::{CitizenRefKey, ProvinceCode};
 use pasokh_events::Backbone;
 use pasokh_events::outbox::OutboxRelay;
+use pasokh_platform::db::DatabaseSettings;
 use pasokh_platform::service::{Listeners, Servers, Service};
 use pasokh_platform::tasks::{BoxError, ServiceTasks};
 use pasokh_platform::telemetry::TelemetrySettings;
@@ -21,12 +22,6 @@ use crate::store::writer::{PetitionWriter, WriterTasks, purge_expired_keys};
 use crate::{Error, Result};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-pub async fn migrate(settings: &Settings) -> Result<()> {
-    let pool = settings.database.pool()?;
-    pasokh_platform::db::migrate(&pool, &MIGRATOR).await?;
-    Ok(())
-}
 
 pub struct App {
     servers: Servers,
@@ -45,8 +40,12 @@ impl Service for App {
         &settings.telemetry
     }
 
-    async fn migrate(settings: &Settings) -> Result<(), BoxError> {
-        Ok(migrate(settings).await?)
+    fn database(settings: &Settings) -> &DatabaseSettings {
+        &settings.database
+    }
+
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
     }
 
     /// Wires everything and binds the listeners (port 0 picks a free one); serves nothing until `run`.

@@ -9,6 +9,6 @@ mod http;
 mod petitions;
 mod store;
 
-pub use app::{App, migrate};
+pub use app::App;
 pub use config::{LimitSettings, Settings, WriterSettings};
 pub use error::{Error, Result};

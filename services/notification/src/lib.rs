@@ -13,6 +13,6 @@ mod error;
 mod store;
 mod templates;
 
-pub use app::{App, migrate};
+pub use app::App;
 pub use config::Settings;
 pub use error::{Error, Result};

@@ -9,6 +9,6 @@ mod grpc;
 mod http;
 mod store;
 
-pub use app::{App, migrate};
+pub use app::App;
 pub use config::Settings;
 pub use error::{Error, Result};

@@ -4,6 +4,7 @@ use std::time::Duration;
 use pasokh_events::Backbone;
 use pasokh_events::consumer::ConsumerLoop;
 use pasokh_events::outbox::OutboxRelay;
+use pasokh_platform::db::DatabaseSettings;
 use pasokh_platform::service::{Listeners, Servers, Service};
 use pasokh_platform::tasks::{BoxError, ServiceTasks};
 use pasokh_platform::telemetry::TelemetrySettings;
@@ -17,12 +18,6 @@ use crate::grpc::CaseGrpc;
 use crate::rules::RuleBook;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-pub async fn migrate(settings: &Settings) -> Result<()> {
-    let pool = settings.database.pool()?;
-    pasokh_platform::db::migrate(&pool, &MIGRATOR).await?;
-    Ok(())
-}
 
 pub struct App {
     servers: Servers,
@@ -42,8 +37,12 @@ impl Service for App {
         &settings.telemetry
     }
 
-    async fn migrate(settings: &Settings) -> Result<(), BoxError> {
-        Ok(migrate(settings).await?)
+    fn database(settings: &Settings) -> &DatabaseSettings {
+        &settings.database
+    }
+
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
     }
 
     async fn build(settings: &Settings) -> Result<Self, BoxError> {
