@@ -350,7 +350,8 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
     }
 
     // the citizen's status lookup goes intake → routing over gRPC
-    let first = &filed[0];
+    // JoinSet answers in completion order: pick a Tehran petition for Tehran's intake
+    let first = filed.iter().find(|f| f.tracking_code.starts_with("23")).expect("a Tehran petition");
     let status: Value = reqwest::get(format!(
         "http://127.0.0.1:{}/v1/petitions/{}?mobile={}",
         system.intakes["IR-23"].http_port, first.tracking_code, first.mobile
