@@ -1,4 +1,5 @@
-//! Reference data shared by every service: organisations and petition categories.
+//! Reference data shared by every service: organisations, their units in the
+//! provinces, and petition categories.
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -8,6 +9,61 @@ use crate::error::FieldError;
 
 const ORGANISATIONS_CSV: &str = include_str!("../data/organisations.csv");
 const CATEGORIES_CSV: &str = include_str!("../data/categories.csv");
+const UNITS_CSV: &str = include_str!("../data/units.csv");
+
+/// What a unit does with cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitRole {
+    /// answers the cases of its organisation in its province
+    Casework,
+    /// the provincial directorate's queue for petitions no rule matched
+    Triage,
+    /// the provincial director: first escalation level, appeals
+    Director,
+    /// HQ's inspection centre: second escalation level, nationwide
+    Inspection,
+}
+
+/// An organisation's unit in a province (or HQ's inspection centre), e.g. `sso/IR-23`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    pub code: String,
+    pub organisation: String,
+    /// empty for HQ
+    pub province: String,
+    pub role: UnitRole,
+    pub name_fa: String,
+}
+
+pub fn units() -> &'static [Unit] {
+    static UNITS: OnceLock<Vec<Unit>> = OnceLock::new();
+    UNITS.get_or_init(|| {
+        data_rows(UNITS_CSV)
+            .filter(|cols| cols.len() == 5)
+            .filter_map(|cols| {
+                let role = match cols[3] {
+                    "casework" => UnitRole::Casework,
+                    "triage" => UnitRole::Triage,
+                    "director" => UnitRole::Director,
+                    "inspection" => UnitRole::Inspection,
+                    _ => return None,
+                };
+                Some(Unit {
+                    code: cols[0].to_owned(),
+                    organisation: cols[1].to_owned(),
+                    province: cols[2].to_owned(),
+                    role,
+                    name_fa: cols[4].to_owned(),
+                })
+            })
+            .collect()
+    })
+}
+
+/// The unit with this code, if it exists.
+pub fn unit(code: &str) -> Option<&'static Unit> {
+    units().iter().find(|u| u.code == code)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organisation {
@@ -123,6 +179,24 @@ mod tests {
             );
             assert!(category.first_response_days <= category.resolution_days);
         }
+    }
+
+    #[test]
+    fn every_organisation_has_a_unit_in_every_province_and_every_province_a_triage_and_director() {
+        let provinces = crate::provinces();
+        assert_eq!(provinces.len(), 31);
+        for province in provinces {
+            let code = province.code.to_string();
+            for organisation in organisations().iter().filter(|o| o.code != "mcls-hq") {
+                let unit = unit(&format!("{}/{code}", organisation.code)).expect("a casework unit");
+                assert_eq!((unit.organisation.as_str(), unit.province.as_str()), (organisation.code.as_str(), code.as_str()));
+                assert_eq!(unit.role, UnitRole::Casework);
+            }
+            assert_eq!(unit(&format!("mcls-directorate/{code}/triage")).map(|u| u.role), Some(UnitRole::Triage));
+            assert_eq!(unit(&format!("mcls-directorate/{code}/director")).map(|u| u.role), Some(UnitRole::Director));
+        }
+        assert_eq!(unit("mcls-hq/inspection").map(|u| u.role), Some(UnitRole::Inspection));
+        assert_eq!(units().len(), 1 + 31 * (organisations().len() - 1 + 2));
     }
 
     #[test]

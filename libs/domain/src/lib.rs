@@ -20,8 +20,8 @@ mod text;
 mod tracking_code;
 
 pub use attachment::{Attachment, parse_county};
-pub use calendar::add_working_days;
-pub use catalog::{Category, CategoryCode, Organisation, categories, organisations};
+pub use calendar::{BusinessCalendar, Holiday, HolidayBasis, built_in_holidays, parse_holidays};
+pub use catalog::{Category, CategoryCode, Organisation, Unit, UnitRole, categories, organisations, unit, units};
 pub use citizen_ref::{CitizenRef, CitizenRefKey};
 pub use digits::normalize_digits;
 pub use error::{FieldError, ValidationErrors};
