@@ -189,7 +189,10 @@ mod tests {
             let code = province.code.to_string();
             for organisation in organisations().iter().filter(|o| o.code != "mcls-hq") {
                 let unit = unit(&format!("{}/{code}", organisation.code)).expect("a casework unit");
-                assert_eq!((unit.organisation.as_str(), unit.province.as_str()), (organisation.code.as_str(), code.as_str()));
+                assert_eq!(
+                    (unit.organisation.as_str(), unit.province.as_str()),
+                    (organisation.code.as_str(), code.as_str())
+                );
                 assert_eq!(unit.role, UnitRole::Casework);
             }
             assert_eq!(unit(&format!("mcls-directorate/{code}/triage")).map(|u| u.role), Some(UnitRole::Triage));

@@ -33,5 +33,5 @@ pub use mobile::Mobile;
 pub use national_id::NationalId;
 pub use province::{Province, ProvinceCode, provinces};
 pub use status::{CaseAction, CaseStatus, InvalidTransition};
-pub use text::{PetitionText, normalize_text};
+pub use text::{PetitionText, normalize_text, text_similarity};
 pub use tracking_code::TrackingCode;

@@ -34,6 +34,31 @@ impl PetitionText {
     }
 }
 
+/// How alike two petition texts are, 0 (nothing shared) to 1 (the same): the
+/// Jaccard index of their character trigrams after normalisation, ignoring
+/// punctuation, ZWNJ and spacing — robust to the small edits of a citizen
+/// writing the same letter again.
+pub fn text_similarity(a: &str, b: &str) -> f64 {
+    fn trigrams(text: &str) -> std::collections::HashSet<[char; 3]> {
+        let letters: Vec<char> = normalize_text(text)
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .collect();
+        letters.windows(3).map(|w| [w[0], w[1], w[2]]).collect()
+    }
+    let (left, right) = (trigrams(a), trigrams(b));
+    if left.is_empty() || right.is_empty() {
+        return if left == right && normalize_text(a) == normalize_text(b) { 1.0 } else { 0.0 };
+    }
+    let shared = left.intersection(&right).count();
+    shared as f64 / (left.len() + right.len() - shared) as f64
+}
+
 /// Persian text normalisation shared by every free-text field.
 ///
 /// ZWNJ (U+200C) is kept: it is part of Persian spelling (می‌خواهم), not noise.
@@ -73,5 +98,16 @@ mod tests {
         assert_eq!(PetitionText::parse(&"ا".repeat(4001)).unwrap_err().code, "text_too_long");
         assert!(PetitionText::parse(&"ا".repeat(4000)).is_ok());
         assert!(PetitionText::parse(&"ا".repeat(10)).is_ok());
+    }
+
+    #[test]
+    fn similarity_sees_a_rewritten_letter_and_not_a_different_one() {
+        let first = "مستمری بازنشستگی من از مهر ماه واریز نشده است. لطفا پیگیری کنید.";
+        let again = "مستمري بازنشستگي من از مهر ماه واريز نشده است، لطفاً پيگيري کنيد";
+        let other = "کارفرما سه ماه است حقوق کارگران کارگاه را پرداخت نکرده و بیمه هم رد نکرده است";
+        assert!(text_similarity(first, again) > 0.8, "{}", text_similarity(first, again));
+        assert!(text_similarity(first, other) < 0.2, "{}", text_similarity(first, other));
+        assert!((text_similarity(first, first) - 1.0).abs() < f64::EPSILON);
+        assert_eq!(text_similarity("", first), 0.0);
     }
 }

@@ -13,6 +13,19 @@ pub fn event_type(body: &Body) -> String {
         Body::Submitted(_) => "submitted",
         Body::Routed(_) => "routed",
         Body::Closed(_) => "closed",
+        Body::Acknowledged(_) => "acknowledged",
+        Body::WorkStarted(_) => "work_started",
+        Body::InfoRequested(_) => "info_requested",
+        Body::InfoProvided(_) => "info_provided",
+        Body::Responded(_) => "responded",
+        Body::Referred(_) => "referred",
+        Body::Escalated(_) => "escalated",
+        Body::Reopened(_) => "reopened",
+        Body::Merged(_) => "merged",
+        Body::Rejected(_) => "rejected",
+        Body::Rated(_) => "rated",
+        Body::SlaAlert(_) => "sla_alert",
+        Body::ExpectedDateSet(_) => "expected_date_set",
     };
     format!("{TYPE_PREFIX}petition.{name}.v1")
 }

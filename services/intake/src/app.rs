@@ -10,7 +10,7 @@ use pasokh_platform::service::{Listeners, Servers, Service};
 use pasokh_platform::tasks::{BoxError, ServiceTasks};
 use pasokh_platform::telemetry::TelemetrySettings;
 use pasokh_proto::intake::v1::intake_service_server::IntakeServiceServer;
-use pasokh_proto::routing::v1::case_service_client::CaseServiceClient;
+use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;
 use prometheus_client::metrics::histogram::Histogram;
 use tokio_util::sync::CancellationToken;
 
@@ -85,7 +85,8 @@ impl Service for App {
             province,
             citizen_ref_key: citizen_ref_key.clone(),
             relay_waker: relay.waker(),
-            routing: CaseServiceClient::new(routing_channel),
+            routing: CaseLookupClient::new(routing_channel),
+            lifecycle_topic: settings.kafka.lifecycle_topic.clone(),
             writer: writer.clone(),
             idempotency_ttl,
             limits: Arc::new(crate::http::limits::Limits::new(settings.limits.clone())),

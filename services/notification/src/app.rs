@@ -10,6 +10,7 @@ use pasokh_platform::service::{Listeners, Servers, Service};
 use pasokh_platform::tasks::{BoxError, ServiceTasks};
 use pasokh_platform::telemetry::TelemetrySettings;
 use pasokh_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -50,12 +51,20 @@ impl Service for App {
         let mut backbone = Backbone::new(&settings.database, &settings.kafka)?;
         let relay = OutboxRelay::new(backbone.pool.clone(), backbone.producer.clone(), backbone.event_metrics.clone());
         let dispatcher_waker = Arc::new(Notify::new());
+        let routing_channel = tonic::transport::Endpoint::from_shared(settings.routing_grpc_url.clone())
+            .map_err(|e| Error::Config(format!("routing_grpc_url: {e}")))?
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(10))
+            .connect_lazy();
         let consumer = ConsumerLoop {
             settings: settings.kafka.clone(),
             topic: settings.kafka.lifecycle_topic.clone(),
             group: settings.kafka.consumer_group.clone(),
             pool: backbone.pool.clone(),
-            handler: RecordDeliveries { dispatcher_waker: dispatcher_waker.clone() },
+            handler: RecordDeliveries {
+                dispatcher_waker: dispatcher_waker.clone(),
+                routing: CaseLookupClient::new(routing_channel),
+            },
             metrics: backbone.event_metrics.clone(),
         };
         let intake_channel = tonic::transport::Endpoint::from_shared(settings.intake_grpc_url.clone())

@@ -13,6 +13,8 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     /// Intake's gRPC endpoint, for the citizen's mobile (`GetContact`)
     pub intake_grpc_url: String,
+    /// Routing's gRPC endpoint, for what officers wrote to the citizen (`GetCitizenMessage`)
+    pub routing_grpc_url: String,
     pub sms: SmsSettings,
     pub shutdown_drain_secs: u64,
 }
@@ -37,6 +39,7 @@ impl Default for Settings {
             kafka: KafkaSettings::local("pasokh-notification"),
             telemetry: TelemetrySettings::default(),
             intake_grpc_url: "http://127.0.0.1:9081".into(),
+            routing_grpc_url: "http://127.0.0.1:9083".into(),
             sms: SmsSettings {
                 gateway_url: "http://127.0.0.1:8089/send".into(),
                 timeout_ms: 5_000,

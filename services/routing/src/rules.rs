@@ -48,6 +48,9 @@ struct Rule {
     category: String,
     #[serde(default)]
     provinces: Vec<String>,
+    /// the rule matches only petitions whose text contains one of these (after normalisation)
+    #[serde(default)]
+    keywords: Vec<String>,
     organisation: String,
     first_response_days: u32,
     resolution_days: u32,
@@ -101,6 +104,9 @@ impl Rules {
             for province in &rule.provinces {
                 ProvinceCode::parse(province).map_err(|_| format!("{at}: unknown province `{province}`"))?;
             }
+            if rule.keywords.iter().any(|k| pasokh_domain::normalize_text(k).chars().count() < 2) {
+                return Err(format!("{at}: a keyword needs at least 2 letters"));
+            }
             if rule.first_response_days > rule.resolution_days {
                 return Err(format!("{at}: first response is due after resolution"));
             }
@@ -116,13 +122,24 @@ impl Rules {
         &self.file.version
     }
 
-    /// The most specific rule for the category in the province: one naming the
-    /// province beats a nationwide one; none → the province's triage queue.
-    pub(crate) fn decide(&self, category: &str, province: ProvinceCode) -> Decision {
+    /// The most specific rule for the category in the province and the text: a rule whose keywords
+    /// the text contains beats one without keywords, then one naming the province beats a
+    /// nationwide one; none → the province's triage queue.
+    pub(crate) fn decide(&self, category: &str, province: ProvinceCode, text: &str) -> Decision {
         let province_code = province.to_string();
-        let candidates = self.file.rules.iter().filter(|r| r.category == category);
-        let specific = candidates.clone().find(|r| r.provinces.iter().any(|p| p.eq_ignore_ascii_case(&province_code)));
-        let matched = specific.or_else(|| candidates.clone().find(|r| r.provinces.is_empty()));
+        let text = pasokh_domain::normalize_text(text).to_lowercase();
+        let matched = self
+            .file
+            .rules
+            .iter()
+            .filter(|r| r.category == category)
+            .filter(|r| r.provinces.is_empty() || r.provinces.iter().any(|p| p.eq_ignore_ascii_case(&province_code)))
+            .filter(|r| {
+                r.keywords.is_empty()
+                    || r.keywords.iter().any(|k| text.contains(&pasokh_domain::normalize_text(k).to_lowercase()))
+            })
+            // first of the most specific, so the file's order breaks ties
+            .min_by_key(|r| (r.keywords.is_empty(), r.provinces.is_empty()));
         match matched {
             Some(rule) => Decision {
                 rule: format!("{}/{}", self.file.version, rule.name),
@@ -214,22 +231,34 @@ mod tests {
     fn the_built_in_rules_are_valid_and_cover_every_category() {
         let rules = Rules::built_in().unwrap();
         for category in pasokh_domain::categories() {
-            let decision = rules.decide(category.code.as_str(), ProvinceCode::parse("IR-07").unwrap());
+            let decision = rules.decide(category.code.as_str(), ProvinceCode::parse("IR-07").unwrap(), "");
             assert!(!decision.rule.ends_with("/fallback"), "{} has no rule", category.code);
             assert_eq!(decision.organisation, category.organisation);
         }
     }
 
     #[test]
+    fn a_keyword_rule_beats_the_rest_only_when_the_text_has_the_keyword() {
+        let rules = Rules::built_in().unwrap();
+        let accident = rules.decide("workplace-safety", tehran(), "كارگر در كارگاه دچار حادثه شد و مصدوم است");
+        assert_eq!(accident.rule, format!("{}/workplace-accident", rules.version()));
+        assert_eq!((accident.priority, accident.resolution_days), (Priority::Urgent, 3));
+        let ordinary = rules.decide("workplace-safety", tehran(), "کلاه ایمنی به کارگران داده نمی‌شود");
+        assert_eq!(ordinary.rule, format!("{}/workplace-safety", rules.version()));
+        let unemployment = rules.decide("employment", tehran(), "مقرری بیمه بیکاری من قطع شده است");
+        assert_eq!(unemployment.unit, "sso/IR-23");
+    }
+
+    #[test]
     fn a_province_rule_beats_a_nationwide_one_and_the_rest_falls_back_to_triage() {
         let rules = Rules::built_in().unwrap();
-        let tehran_pension = rules.decide("pension-payment", tehran());
+        let tehran_pension = rules.decide("pension-payment", tehran(), "");
         assert_eq!(tehran_pension.rule, format!("{}/pension-payment-tehran", rules.version()));
         assert_eq!((tehran_pension.first_response_days, tehran_pension.resolution_days), (2, 10));
-        let qom_pension = rules.decide("pension-payment", ProvinceCode::parse("IR-25").unwrap());
+        let qom_pension = rules.decide("pension-payment", ProvinceCode::parse("IR-25").unwrap(), "");
         assert_eq!(qom_pension.rule, format!("{}/pension-payment", rules.version()));
         assert_eq!(qom_pension.unit, "sso/IR-25");
-        let unknown = rules.decide("something-new", tehran());
+        let unknown = rules.decide("something-new", tehran(), "");
         assert_eq!(unknown.unit, "mcls-directorate/IR-23/triage");
         assert!(unknown.rule.ends_with("/fallback"));
     }

@@ -3,7 +3,9 @@
 use pasokh_domain::{CitizenRefKey, IdempotencyKey, ProvinceCode, ValidationErrors, format_jalali};
 use pasokh_events::lifecycle::timestamp;
 use pasokh_proto::intake::v1::intake_service_server::IntakeService;
-use pasokh_proto::intake::v1::{Contact, GetContactRequest, SubmitPetitionRequest, SubmitPetitionResponse};
+use pasokh_proto::intake::v1::{
+    Contact, GetContactRequest, GetTextRequest, SubmitPetitionRequest, SubmitPetitionResponse, Text,
+};
 use prost::Message as _;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -126,5 +128,19 @@ impl IntakeService for IntakeGrpc {
             mobile: contact.mobile,
             province: contact.province,
         }))
+    }
+
+    async fn get_text(&self, request: Request<GetTextRequest>) -> Result<Response<Text>, Status> {
+        let id = Uuid::parse_str(&request.get_ref().petition_id)
+            .map_err(|_| Status::invalid_argument("petition_id must be a UUID"))?;
+        let text = match request.get_ref().reply_id.as_str() {
+            "" => store::text(&self.pool, id).await?.ok_or(Error::NotFound("petition"))?,
+            reply => {
+                let reply_id =
+                    Uuid::parse_str(reply).map_err(|_| Status::invalid_argument("reply_id must be a UUID"))?;
+                store::reply_text(&self.pool, id, reply_id).await?.ok_or(Error::NotFound("reply"))?
+            }
+        };
+        Ok(Response::new(Text { text }))
     }
 }

@@ -1,5 +1,6 @@
 //! Intake's HTTP API.
 mod auth;
+mod conversation;
 mod desk;
 pub(crate) mod idempotency;
 pub(crate) mod limits;
@@ -13,7 +14,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 use pasokh_domain::{CitizenRefKey, ProvinceCode};
-use pasokh_proto::routing::v1::case_service_client::CaseServiceClient;
+use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 use tonic::transport::Channel;
@@ -26,7 +27,9 @@ pub(crate) struct AppState {
     pub province: ProvinceCode,
     pub citizen_ref_key: CitizenRefKey,
     pub relay_waker: Arc<Notify>,
-    pub routing: CaseServiceClient<Channel>,
+    pub routing: CaseLookupClient<Channel>,
+    /// where the citizen's replies and ratings are published
+    pub lifecycle_topic: String,
     pub writer: PetitionWriter,
     pub idempotency_ttl: Duration,
     pub limits: Arc<limits::Limits>,
@@ -40,6 +43,8 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/petitions", post(petitions::submit))
         .route("/v1/petitions/{tracking_code}", get(petitions::status))
+        .route("/v1/petitions/{tracking_code}/replies", post(conversation::reply))
+        .route("/v1/petitions/{tracking_code}/rating", post(conversation::rate))
         .route("/v1/desk-events", post(desk::create_event).get(desk::list_events))
         .route("/v1/desk-events/{id}/petitions", post(desk::register_walk_in))
         .route("/v1/desk-events/{id}/meetings", post(desk::record_meeting))

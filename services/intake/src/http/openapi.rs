@@ -57,6 +57,20 @@ pub(crate) struct MeetingDocument {
     recorded_at_jalali: String,
 }
 
+/// The citizen's reply or rating, as received.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct MessageDocument {
+    id: String,
+    tracking_code: String,
+    /// reply | rating
+    kind: String,
+    /// ratings only
+    score: Option<u32>,
+    received_at: String,
+    received_at_jalali: String,
+}
+
 /// Problems any POST that creates something can answer with.
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)]
@@ -124,6 +138,8 @@ impl Modify for BearerAuth {
     paths(
         super::petitions::submit,
         super::petitions::status,
+        super::conversation::reply,
+        super::conversation::rate,
         super::desk::create_event,
         super::desk::list_events,
         super::desk::register_walk_in,

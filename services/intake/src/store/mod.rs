@@ -136,3 +136,42 @@ pub(crate) async fn requests(pool: &PgPool, filter: &RequestFilter) -> Result<Ve
         })
         .collect())
 }
+
+/// The petition's text as stored.
+pub(crate) async fn text(pool: &PgPool, petition_id: Uuid) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT body FROM petitions WHERE id = $1").bind(petition_id).fetch_optional(pool).await?)
+}
+
+/// One of the citizen's replies to the petition.
+pub(crate) async fn reply_text(pool: &PgPool, petition_id: Uuid, reply_id: Uuid) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT body FROM petition_messages WHERE id = $1 AND petition_id = $2 AND kind = 'reply'")
+        .bind(reply_id)
+        .bind(petition_id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// Stores a reply or a rating; `false` if the petition was already rated.
+pub(crate) async fn insert_message(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+    petition: &StoredPetition,
+    kind: &str,
+    body: &str,
+    score: Option<i32>,
+) -> Result<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO petition_messages (id, petition_id, province, kind, body, score) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(petition.id)
+    .bind(&petition.province)
+    .bind(kind)
+    .bind(body)
+    .bind(score)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}

@@ -4,8 +4,11 @@ use std::sync::Arc;
 use pasokh_events::consumer::{EventHandler, HandlerError, Received};
 use pasokh_proto::events::v1::PetitionEvent;
 use pasokh_proto::events::v1::petition_event::Body;
+use pasokh_proto::routing::v1::GetCitizenMessageRequest;
+use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;
 use sqlx::PgConnection;
 use tokio::sync::Notify;
+use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::store;
@@ -15,6 +18,24 @@ pub(crate) const SMS: &str = "sms";
 
 pub(crate) struct RecordDeliveries {
     pub dispatcher_waker: Arc<Notify>,
+    /// what officers wrote to the citizen (a question, an answer, an interim reason) stays in routing
+    pub routing: CaseLookupClient<Channel>,
+}
+
+impl RecordDeliveries {
+    async fn officers_words(&self, event: &Received<PetitionEvent>) -> Result<String, HandlerError> {
+        let request = GetCitizenMessageRequest {
+            petition_id: event.message.petition_id.clone(),
+            event_id: event.cloud.id.to_string(),
+        };
+        match self.routing.clone().get_citizen_message(request).await {
+            Ok(message) => Ok(message.into_inner().text),
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                Err(HandlerError::Permanent(format!("routing has no message for event {}", event.cloud.id)))
+            }
+            Err(status) => Err(HandlerError::Transient(format!("routing: {status}"))),
+        }
+    }
 }
 
 impl EventHandler for RecordDeliveries {
@@ -29,8 +50,21 @@ impl EventHandler for RecordDeliveries {
                 organisation: routed.organisation.clone(),
                 resolution_due_unix: routed.resolution_due.as_ref().map_or(0, |t| t.seconds),
             },
-            // closed on the spot: the citizen got the answer face to face and the tracking code by SMS
-            Some(Body::Closed(_)) => return Ok(()),
+            Some(Body::InfoRequested(_)) => {
+                Message::InfoRequested { tracking_code, question: self.officers_words(event).await? }
+            }
+            Some(Body::Responded(_)) => Message::Responded { tracking_code, answer: self.officers_words(event).await? },
+            Some(Body::ExpectedDateSet(expected)) if expected.beyond_target => {
+                Message::Interim { tracking_code, reason: self.officers_words(event).await? }
+            }
+            Some(Body::Rejected(_)) => Message::Rejected { tracking_code, reason: self.officers_words(event).await? },
+            Some(Body::Merged(merged)) => {
+                Message::Merged { tracking_code, original: merged.into_tracking_code.clone() }
+            }
+            Some(Body::Reopened(reopened)) if reopened.cause == "appeal" => Message::Appealed { tracking_code },
+            // closed on the spot: the citizen got the answer face to face and the tracking code by SMS;
+            // the other events are the units' and the watchdog's, not the citizen's concern
+            Some(_) => return Ok(()),
             None => return Err(HandlerError::Permanent("lifecycle event without a body".into())),
         };
         let petition_id = Uuid::parse_str(&event.message.petition_id).map_err(|_| {

@@ -11,6 +11,20 @@ use crate::store;
 
 pub(crate) struct CountLifecycle;
 
+/// The status a case is in after a workflow event; `None` for events that leave it (alerts, ratings, dates).
+fn status_after(body: &Body) -> Option<CaseStatus> {
+    Some(match body {
+        Body::Acknowledged(_) => CaseStatus::Acknowledged,
+        Body::WorkStarted(_) => CaseStatus::InProgress,
+        Body::InfoRequested(_) => CaseStatus::InfoRequested,
+        Body::Responded(_) => CaseStatus::Responded,
+        Body::Reopened(_) => CaseStatus::Reopened,
+        Body::Merged(_) => CaseStatus::Merged,
+        Body::Rejected(_) => CaseStatus::Rejected,
+        _ => return None,
+    })
+}
+
 impl EventHandler for CountLifecycle {
     type Message = PetitionEvent;
 
@@ -45,6 +59,19 @@ impl EventHandler for CountLifecycle {
                 )
                 .await
             }
+            Some(Body::Referred(referred)) => {
+                store::record_transition(
+                    conn,
+                    petition_id,
+                    CaseStatus::Routed.as_str(),
+                    Some(&referred.to_organisation),
+                )
+                .await
+            }
+            Some(body) => match status_after(body) {
+                Some(status) => store::record_transition(conn, petition_id, status.as_str(), None).await,
+                None => return Ok(()),
+            },
             None => return Err(HandlerError::Permanent("lifecycle event without a body".into())),
         };
         outcome.map_err(|e| HandlerError::Transient(e.to_string()))

@@ -51,6 +51,24 @@ pub(crate) async fn record_status(
     Ok(())
 }
 
+/// A later status of a petition already counted; a new organisation when it was referred.
+pub(crate) async fn record_transition(
+    conn: &mut PgConnection,
+    petition_id: Uuid,
+    status: &str,
+    organisation: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE petition_status SET status = $2, organisation = COALESCE($3, organisation), updated_at = now()          WHERE petition_id = $1",
+    )
+    .bind(petition_id)
+    .bind(status)
+    .bind(organisation)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct SummaryRow {
     pub province: String,

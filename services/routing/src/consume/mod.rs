@@ -1,47 +1,47 @@
-//! Routing's reaction to the lifecycle topic: every `Submitted` becomes a routed case.
+//! Routing's reaction to the lifecycle topic: a `Submitted` petition becomes a
+//! case (routed, merged into the citizen's open duplicate, or closed on the
+//! spot); the citizen's reply and rating, published by intake, move the case on.
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
-use pasokh_domain::{CaseAction, CaseStatus, add_working_days};
+use chrono::Utc;
+use pasokh_domain::{CaseAction, CaseStatus, text_similarity};
 use pasokh_events::consumer::{EventHandler, HandlerError, Received};
 use pasokh_events::lifecycle::{self, timestamp};
 use pasokh_proto::events::v1::petition_event::Body;
-use pasokh_proto::events::v1::{Closed, PetitionEvent, Routed, Submitted};
+use pasokh_proto::events::v1::{Closed, InfoProvided, PetitionEvent, Rated, Routed, Submitted};
+use pasokh_proto::intake::v1::GetTextRequest;
+use pasokh_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use sqlx::PgConnection;
 use tokio::sync::Notify;
+use tonic::transport::Channel;
 use uuid::Uuid;
 
+use crate::Error;
 use crate::rules::RuleBook;
-use crate::store::{self, NewCase};
+use crate::store::{self, CaseRecord, HistoryLine};
+use crate::workflow::{Actor, Change, Workflow, deadline, warning_at};
 
-pub(crate) struct RouteSubmitted {
-    pub lifecycle_topic: String,
-    pub thursday_off: bool,
-    pub relay_waker: Arc<Notify>,
+pub(crate) struct CaseEvents {
+    pub workflow: Workflow,
     pub rules: RuleBook,
+    pub intake: IntakeServiceClient<Channel>,
+    pub relay_waker: Arc<Notify>,
 }
 
-/// Iran Standard Time; Iran has not observed daylight saving since 2022.
-fn tehran() -> FixedOffset {
-    FixedOffset::east_opt(3 * 3600 + 1800).unwrap_or_else(|| unreachable!("+03:30 is a valid offset"))
-}
-
-/// A deadline of `days` working days is the end of that working day in Tehran.
-pub(crate) fn deadline(submitted: DateTime<Utc>, days: u32, thursday_off: bool) -> DateTime<Utc> {
-    let local_day: NaiveDate = submitted.with_timezone(&tehran()).date_naive();
-    let due_day = add_working_days(local_day, days, thursday_off);
-    let end_of_day = due_day.and_time(NaiveTime::MIN) + Duration::days(1) - Duration::seconds(1);
-    tehran().from_local_datetime(&end_of_day).single().map_or(submitted, |d| d.with_timezone(&Utc))
-}
-
-impl EventHandler for RouteSubmitted {
+impl EventHandler for CaseEvents {
     type Message = PetitionEvent;
 
     async fn handle(&self, conn: &mut PgConnection, event: &Received<PetitionEvent>) -> Result<(), HandlerError> {
-        let Some(Body::Submitted(submitted)) = &event.message.body else {
-            return Ok(()); // later lifecycle events are routing's own or not its concern
+        let petition_id = Uuid::parse_str(&event.message.petition_id).map_err(|_| {
+            HandlerError::Permanent(format!("petition_id `{}` is not a UUID", event.message.petition_id))
+        })?;
+        let outcome = match &event.message.body {
+            Some(Body::Submitted(submitted)) => self.route(conn, petition_id, event, submitted).await,
+            Some(Body::InfoProvided(reply)) => self.citizen_replied(conn, petition_id, event.cloud.id, reply).await,
+            Some(Body::Rated(rating)) => self.citizen_rated(conn, petition_id, event.cloud.id, rating).await,
+            _ => return Ok(()), // routing's own events, or not its concern
         };
-        self.route(conn, &event.message, submitted).await
+        outcome.map_err(to_handler_error)
     }
 
     fn after_commit(&self) {
@@ -49,101 +49,259 @@ impl EventHandler for RouteSubmitted {
     }
 }
 
-impl RouteSubmitted {
+fn to_handler_error(error: Error) -> HandlerError {
+    match error {
+        Error::Intake(status) if status.code() == tonic::Code::NotFound => {
+            HandlerError::Permanent(format!("intake does not know this petition: {}", status.message()))
+        }
+        Error::Intake(_) | Error::Database(_) | Error::Events(_) => {
+            HandlerError::Transient(pasokh_platform::tasks::error_chain(&error))
+        }
+        other => HandlerError::Permanent(other.to_string()),
+    }
+}
+
+impl CaseEvents {
+    async fn text(&self, petition_id: Uuid, reply_id: &str) -> Result<String, Error> {
+        let request = GetTextRequest { petition_id: petition_id.to_string(), reply_id: reply_id.to_owned() };
+        let response = self.intake.clone().get_text(request).await.map_err(Error::Intake)?;
+        Ok(response.into_inner().text)
+    }
+
     async fn route(
         &self,
         conn: &mut PgConnection,
-        event: &PetitionEvent,
+        petition_id: Uuid,
+        event: &Received<PetitionEvent>,
         submitted: &Submitted,
-    ) -> Result<(), HandlerError> {
-        let petition_id = Uuid::parse_str(&event.petition_id)
-            .map_err(|_| HandlerError::Permanent(format!("petition_id `{}` is not a UUID", event.petition_id)))?;
-        let province = pasokh_domain::ProvinceCode::parse(&event.province)
-            .map_err(|_| HandlerError::Permanent(format!("unknown province `{}`", event.province)))?;
-        let submitted_at = lifecycle::from_timestamp(event.occurred_at.as_ref()).unwrap_or_else(Utc::now);
-        let decision = self.rules.current().decide(&submitted.category, province);
-        let (organisation, first_days, resolution_days, unit) = (
-            decision.organisation.as_str(),
-            decision.first_response_days,
-            decision.resolution_days,
-            decision.unit.clone(),
-        );
-        let mut rule_name = decision.rule.clone();
-        let first_response_due = deadline(submitted_at, first_days, self.thursday_off);
-        let resolution_due = deadline(submitted_at, resolution_days, self.thursday_off);
-        // answered face to face at a desk: the case is counted, and closed at once
-        if submitted.resolved_on_spot {
-            rule_name = "desk:resolved-on-spot".to_owned();
-        }
-        let action = if submitted.resolved_on_spot { CaseAction::CloseOnSpot } else { CaseAction::Route };
-        let status = CaseStatus::Submitted.apply(action).map_err(|error| HandlerError::Permanent(error.to_string()))?;
-        let (body, note) = if submitted.resolved_on_spot {
-            (
-                Body::Closed(Closed {
-                    reason: "resolved_on_spot".into(),
-                    category: submitted.category.clone(),
-                    organisation: organisation.to_owned(),
-                    unit: unit.clone(),
-                }),
-                format!("{rule_name}: answered at desk event {}", submitted.desk_event_id),
-            )
-        } else {
-            (
-                Body::Routed(Routed {
-                    category: submitted.category.clone(),
-                    organisation: organisation.to_owned(),
-                    unit: unit.clone(),
-                    rule: rule_name.clone(),
-                    first_response_due: Some(timestamp(first_response_due)),
-                    resolution_due: Some(timestamp(resolution_due)),
-                    priority: decision.priority.as_str().to_owned(),
-                }),
-                format!("rule {rule_name} → {unit}"),
-            )
-        };
-        let next = lifecycle::new_event(petition_id, &event.province, &event.tracking_code, body);
-        let case = NewCase {
+    ) -> Result<(), Error> {
+        let message = &event.message;
+        let province = pasokh_domain::ProvinceCode::parse(&message.province)
+            .map_err(|_| Error::Refused(format!("unknown province `{}`", message.province)))?;
+        let text = self.text(petition_id, "").await?;
+        let submitted_at = lifecycle::from_timestamp(message.occurred_at.as_ref()).unwrap_or_else(Utc::now);
+        let decision = self.rules.current().decide(&submitted.category, province, &text);
+        let calendar = &self.workflow.calendar;
+        let ratio = self.workflow.warning_ratio;
+        let first_response_due = deadline(calendar, submitted_at, decision.first_response_days);
+        let resolution_due = deadline(calendar, submitted_at, decision.resolution_days);
+        let mut case = CaseRecord {
             petition_id,
-            tracking_code: &event.tracking_code,
-            province: &event.province,
-            category: &submitted.category,
-            citizen_ref: &submitted.citizen_ref,
-            organisation,
-            unit: &unit,
-            rule: &rule_name,
-            priority: decision.priority.as_str(),
+            tracking_code: message.tracking_code.clone(),
+            province: message.province.clone(),
+            category: submitted.category.clone(),
+            citizen_ref: submitted.citizen_ref.clone(),
+            status: CaseStatus::Submitted.as_str().into(),
+            organisation: decision.organisation.clone(),
+            unit: decision.unit.clone(),
+            rule: if submitted.resolved_on_spot { "desk:resolved-on-spot".into() } else { decision.rule.clone() },
+            priority: decision.priority.as_str().into(),
+            kind: submitted.kind.clone(),
+            text,
+            submitted_at,
+            first_response_days: decision.first_response_days as i32,
+            resolution_days: decision.resolution_days as i32,
             first_response_due,
             resolution_due,
+            first_response_warn: Some(warning_at(submitted_at, first_response_due, ratio)),
+            resolution_warn: Some(warning_at(submitted_at, resolution_due, ratio)),
+            first_responded_at: None,
+            responded_at: None,
+            info_requested_at: None,
+            first_response_alert: "none".into(),
+            resolution_alert: "none".into(),
+            breaches: 0,
+            escalation_level: 0,
+            forwards: 0,
+            transfers: 0,
+            expected_at: None,
+            interim_reason: String::new(),
+            merged_into: None,
+            rating: None,
+            updated_at: Utc::now(),
         };
-        let next_id = Uuid::parse_str(&next.event_id).map_err(|e| HandlerError::Permanent(e.to_string()))?;
-        if !store::insert_case(conn, &case, status, &note, next_id).await.map_err(to_handler_error)? {
-            tracing::info!(petition_id = %petition_id, "case already exists, not routing again");
+        let duplicate_of = if submitted.resolved_on_spot || submitted.citizen_ref.is_empty() {
+            None
+        } else {
+            self.open_duplicate(conn, &case).await?
+        };
+        if !store::insert_case(conn, &case).await? {
+            tracing::info!(%petition_id, "case already exists, not routing again");
             return Ok(());
         }
-        let message = lifecycle::outbox_message(&self.lifecycle_topic, "//pasokh/routing", &next)
-            .ok_or_else(|| HandlerError::Permanent("lifecycle event could not be encoded".into()))?;
-        pasokh_events::outbox::enqueue(conn, &message).await.map_err(|e| HandlerError::Transient(e.to_string()))?;
-        tracing::info!(tracking_code = %event.tracking_code, unit = %unit, rule = %rule_name, status = %status, "petition routed");
+        store::append_history(
+            conn,
+            &HistoryLine {
+                petition_id,
+                event_id: event.cloud.id,
+                from_status: None,
+                to_status: CaseStatus::Submitted.as_str(),
+                action: "submitted",
+                actor: "citizen",
+                note: &format!("{} via {}", submitted.kind, submitted.channel),
+                message: "",
+            },
+        )
+        .await?;
+        let change = if submitted.resolved_on_spot {
+            case.status = CaseStatus::Submitted.apply(CaseAction::CloseOnSpot)?.as_str().into();
+            Change {
+                action: CaseAction::CloseOnSpot.as_str(),
+                body: Body::Closed(Closed {
+                    reason: "resolved_on_spot".into(),
+                    category: case.category.clone(),
+                    organisation: case.organisation.clone(),
+                    unit: case.unit.clone(),
+                }),
+                note: format!("answered at desk event {}", submitted.desk_event_id),
+                message: String::new(),
+            }
+        } else if let Some((original, similarity)) = &duplicate_of {
+            self.workflow.merge(&mut case, original, *similarity, true, &Actor::system())?
+        } else {
+            case.status = CaseStatus::Submitted.apply(CaseAction::Route)?.as_str().into();
+            Change {
+                action: CaseAction::Route.as_str(),
+                body: Body::Routed(Routed {
+                    category: case.category.clone(),
+                    organisation: case.organisation.clone(),
+                    unit: case.unit.clone(),
+                    rule: case.rule.clone(),
+                    first_response_due: Some(timestamp(first_response_due)),
+                    resolution_due: Some(timestamp(resolution_due)),
+                    priority: case.priority.clone(),
+                }),
+                note: format!("rule {} → {}", case.rule, case.unit),
+                message: String::new(),
+            }
+        };
+        let event_id = self.workflow.record(conn, &case, CaseStatus::Submitted, change, &Actor::system()).await?;
+        if let Some((original, similarity)) = duplicate_of {
+            let status = original.status.as_str();
+            let note = format!("{} joined this case (text similarity {similarity:.2})", case.tracking_code);
+            store::append_history(
+                conn,
+                &HistoryLine {
+                    petition_id: original.petition_id,
+                    event_id,
+                    from_status: Some(status),
+                    to_status: status,
+                    action: "duplicate joined",
+                    actor: "system",
+                    note: &note,
+                    message: "",
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The citizen's open case in the same category whose text is most like this one, above the threshold.
+    async fn open_duplicate(
+        &self,
+        conn: &mut PgConnection,
+        case: &CaseRecord,
+    ) -> Result<Option<(CaseRecord, f64)>, Error> {
+        let candidates = store::open_cases_of(conn, &case.citizen_ref, &case.category, case.petition_id).await?;
+        let threshold = self.workflow.settings.duplicate_similarity;
+        Ok(candidates
+            .into_iter()
+            .map(|c| {
+                let similarity = text_similarity(&c.text, &case.text);
+                (c, similarity)
+            })
+            .filter(|(_, similarity)| *similarity >= threshold)
+            .max_by(|a, b| a.1.total_cmp(&b.1)))
+    }
+
+    async fn citizen_replied(
+        &self,
+        conn: &mut PgConnection,
+        petition_id: Uuid,
+        event_id: Uuid,
+        reply: &InfoProvided,
+    ) -> Result<(), Error> {
+        let text = self.text(petition_id, &reply.reply_id).await?;
+        let mut case = store::lock_case(conn, petition_id).await?.ok_or(Error::NotFound("case"))?;
+        let from = case.status();
+        if from == CaseStatus::InfoRequested {
+            let change = self.workflow.provide_info(&mut case, &text, Utc::now())?;
+            self.workflow.record(conn, &case, from, change, &Actor::citizen()).await?;
+        } else {
+            // not asked for (any more): the officer still sees it in the history
+            let note = format!("citizen's reply (not requested): {text}");
+            store::append_history(
+                conn,
+                &HistoryLine {
+                    petition_id,
+                    event_id,
+                    from_status: Some(from.as_str()),
+                    to_status: from.as_str(),
+                    action: "citizen replied",
+                    actor: "citizen",
+                    note: &note,
+                    message: "",
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn citizen_rated(
+        &self,
+        conn: &mut PgConnection,
+        petition_id: Uuid,
+        event_id: Uuid,
+        rating: &Rated,
+    ) -> Result<(), Error> {
+        let mut case = store::lock_case(conn, petition_id).await?.ok_or(Error::NotFound("case"))?;
+        let from = case.status();
+        match self.workflow.rate(&mut case, rating.score, Utc::now())? {
+            Some(change) => {
+                self.workflow.record(conn, &case, from, change, &Actor::citizen()).await?;
+            }
+            None => {
+                store::save_case(conn, &case).await?;
+                let note = format!("rated {}/5", rating.score);
+                store::append_history(
+                    conn,
+                    &HistoryLine {
+                        petition_id,
+                        event_id,
+                        from_status: Some(from.as_str()),
+                        to_status: from.as_str(),
+                        action: "rated",
+                        actor: "citizen",
+                        note: &note,
+                        message: "",
+                    },
+                )
+                .await?;
+            }
+        }
         Ok(())
     }
 }
 
-fn to_handler_error(error: crate::Error) -> HandlerError {
-    HandlerError::Transient(error.to_string())
-}
-
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+    use pasokh_domain::BusinessCalendar;
+
     use super::*;
+    use crate::workflow::tehran;
 
     #[test]
     fn deadlines_end_at_midnight_tehran_and_skip_fridays() {
+        let calendar = BusinessCalendar::new(false, &[]);
         // Wednesday 2026-11-25 10:00 Tehran; 2 working days → Saturday 2026-11-28 23:59:59 Tehran
         let submitted = tehran().with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap().with_timezone(&Utc);
-        let due = deadline(submitted, 2, false).with_timezone(&tehran());
+        let due = deadline(&calendar, submitted, 2).with_timezone(&tehran());
         assert_eq!(due.to_rfc3339(), "2026-11-28T23:59:59+03:30");
         // late evening UTC is already the next day in Tehran
         let late = Utc.with_ymd_and_hms(2026, 11, 25, 21, 0, 0).unwrap();
-        assert_eq!(deadline(late, 1, false).with_timezone(&tehran()).to_rfc3339(), "2026-11-28T23:59:59+03:30");
+        assert_eq!(deadline(&calendar, late, 1).with_timezone(&tehran()).to_rfc3339(), "2026-11-28T23:59:59+03:30");
     }
 }

@@ -1,22 +1,40 @@
-//! `CaseService`: case lookups for intake's status page and, later, officers.
+//! Routing's gRPC: `CaseLookup` for Pasokh's own services, `CaseService` for
+//! officers, provincial directors and HQ inspection — every call scoped by the
+//! caller's token.
+use std::sync::Arc;
+
+use chrono::Utc;
+use pasokh_domain::CaseStatus;
 use pasokh_events::lifecycle::timestamp;
+use pasokh_platform::auth::{AuthSettings, Claims, Role};
+use pasokh_proto::routing::v1::case_lookup_server::CaseLookup;
 use pasokh_proto::routing::v1::case_service_server::CaseService;
-use pasokh_proto::routing::v1::{Case, GetCaseRequest};
+use pasokh_proto::routing::v1::{
+    Case, CaseCommand, CaseDetail, CaseRef, CaseSummary, CitizenMessage, GetCaseRequest, GetCitizenMessageRequest,
+    HistoryEntry, ListQueueRequest, ListQueueResponse, MergeRequest, ReferRequest, RejectRequest,
+    SetExpectedDateRequest,
+};
 use sqlx::PgPool;
+use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::{Error, store};
+use crate::store::{self, CaseRecord, QueueQuery, ScopeFilter};
+use crate::workflow::{Actor, Change, Workflow, tehran};
+use crate::{Error, Result};
 
-pub(crate) struct CaseGrpc {
+fn petition_id(field: &'static str, value: &str) -> Result<Uuid> {
+    Uuid::parse_str(value.trim()).map_err(|_| Error::invalid(field, "petition_id_invalid", "must be a UUID"))
+}
+
+pub(crate) struct CaseLookupGrpc {
     pub pool: PgPool,
 }
 
 #[tonic::async_trait]
-impl CaseService for CaseGrpc {
+impl CaseLookup for CaseLookupGrpc {
     async fn get_case(&self, request: Request<GetCaseRequest>) -> Result<Response<Case>, Status> {
-        let id = Uuid::parse_str(&request.get_ref().petition_id)
-            .map_err(|_| Status::invalid_argument("petition_id must be a UUID"))?;
+        let id = petition_id("petition_id", &request.get_ref().petition_id)?;
         let case = store::case(&self.pool, id).await?.ok_or(Error::NotFound("case"))?;
         Ok(Response::new(Case {
             petition_id: case.petition_id.to_string(),
@@ -30,5 +48,285 @@ impl CaseService for CaseGrpc {
             resolution_due: Some(timestamp(case.resolution_due)),
             updated_at: Some(timestamp(case.updated_at)),
         }))
+    }
+
+    async fn get_citizen_message(
+        &self,
+        request: Request<GetCitizenMessageRequest>,
+    ) -> Result<Response<CitizenMessage>, Status> {
+        let id = petition_id("petition_id", &request.get_ref().petition_id)?;
+        let event_id = petition_id("event_id", &request.get_ref().event_id)?;
+        let text = store::citizen_message(&self.pool, id, event_id).await?.ok_or(Error::NotFound("message"))?;
+        Ok(Response::new(CitizenMessage { text }))
+    }
+}
+
+pub(crate) struct CaseServiceGrpc {
+    pub pool: PgPool,
+    pub auth: Arc<AuthSettings>,
+    pub workflow: Workflow,
+    pub relay_waker: Arc<Notify>,
+}
+
+/// The caller, from their token: who they are and which cases they may see.
+struct Caller {
+    actor: Actor,
+    role: Role,
+    scope: ScopeFilter,
+}
+
+fn caller_of(claims: Claims) -> Result<Caller> {
+    let (role_name, scope) = match claims.role {
+        Role::Officer if !claims.province.is_empty() && !claims.organisation.is_empty() => (
+            "officer",
+            ScopeFilter { province: Some(claims.province.clone()), organisation: Some(claims.organisation.clone()) },
+        ),
+        Role::Officer => return Err(Error::Forbidden("an officer's token must name a province and an organisation")),
+        Role::Supervisor if !claims.province.is_empty() => {
+            ("supervisor", ScopeFilter { province: Some(claims.province.clone()), organisation: None })
+        }
+        Role::Supervisor => return Err(Error::Forbidden("a supervisor's token must name a province")),
+        Role::Inspector => ("inspector", ScopeFilter::default()),
+        Role::Operator => return Err(Error::Forbidden("desk operators do not handle cases")),
+    };
+    Ok(Caller { actor: Actor { name: claims.sub, role: role_name }, role: claims.role, scope })
+}
+
+impl CaseServiceGrpc {
+    fn caller<T>(&self, request: &Request<T>) -> Result<Caller> {
+        let header = request.metadata().get("authorization").and_then(|v| v.to_str().ok());
+        caller_of(self.auth.verify_header(header)?)
+    }
+
+    /// Locks the case if the caller may see it, lets `decide` change it, records the change.
+    async fn command<T>(
+        &self,
+        request: Request<T>,
+        id: impl FnOnce(&T) -> &str,
+        decide: impl FnOnce(&Workflow, &mut CaseRecord, &Caller) -> Result<Change>,
+    ) -> Result<Response<CaseDetail>, Status> {
+        let caller = self.caller(&request)?;
+        let id = petition_id("petition_id", id(request.get_ref()))?;
+        let mut tx = self.pool.begin().await.map_err(Error::from)?;
+        let mut case =
+            store::lock_case(&mut tx, id).await?.filter(|c| caller.scope.allows(c)).ok_or(Error::NotFound("case"))?;
+        let from = case.status();
+        let change = decide(&self.workflow, &mut case, &caller)?;
+        self.workflow.record(&mut tx, &case, from, change, &caller.actor).await?;
+        tx.commit().await.map_err(Error::from)?;
+        self.relay_waker.notify_one();
+        Ok(Response::new(self.detail(&caller, id).await?))
+    }
+
+    async fn detail(&self, caller: &Caller, id: Uuid) -> Result<CaseDetail> {
+        let case =
+            store::case(&self.pool, id).await?.filter(|c| caller.scope.allows(c)).ok_or(Error::NotFound("case"))?;
+        let history = store::history(&self.pool, id).await?;
+        let duplicates = store::duplicates_of(&self.pool, id).await?;
+        Ok(CaseDetail {
+            organisation: case.organisation.clone(),
+            text: case.text.clone(),
+            kind: case.kind.clone(),
+            submitted_at: Some(timestamp(case.submitted_at)),
+            first_response_due: Some(timestamp(case.first_response_due)),
+            expected_at: case.expected_at.map(timestamp),
+            interim_reason: case.interim_reason.clone(),
+            forwards: case.forwards as u32,
+            transfers: case.transfers as u32,
+            merged_into: case.merged_into.map(|m| m.to_string()).unwrap_or_default(),
+            duplicates,
+            rating: case.rating.unwrap_or(0) as u32,
+            rule: case.rule.clone(),
+            history: history
+                .into_iter()
+                .map(|h| HistoryEntry {
+                    at: Some(timestamp(h.at)),
+                    at_jalali: format!(
+                        "{} {}",
+                        pasokh_domain::format_jalali(h.at.with_timezone(&tehran()).date_naive()),
+                        h.at.with_timezone(&tehran()).format("%H:%M")
+                    ),
+                    from_status: h.from_status.unwrap_or_default(),
+                    to_status: h.to_status,
+                    action: h.action,
+                    actor: h.actor,
+                    note: h.note,
+                })
+                .collect(),
+            summary: Some(summary(&case)),
+        })
+    }
+}
+
+fn summary(case: &CaseRecord) -> CaseSummary {
+    CaseSummary {
+        petition_id: case.petition_id.to_string(),
+        tracking_code: case.tracking_code.clone(),
+        province: case.province.clone(),
+        category: case.category.clone(),
+        status: case.status.clone(),
+        status_fa: case.status().label_fa().to_owned(),
+        unit: case.unit.clone(),
+        priority: case.priority.clone(),
+        sla_state: case.sla_state().to_owned(),
+        escalation_level: case.escalation_level as u32,
+        resolution_due: Some(timestamp(case.resolution_due)),
+        resolution_due_jalali: pasokh_domain::format_jalali(case.resolution_due.with_timezone(&tehran()).date_naive()),
+    }
+}
+
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 200;
+
+#[tonic::async_trait]
+impl CaseService for CaseServiceGrpc {
+    async fn list_queue(&self, request: Request<ListQueueRequest>) -> Result<Response<ListQueueResponse>, Status> {
+        let caller = self.caller(&request)?;
+        let query = request.get_ref();
+        let statuses = if query.statuses.is_empty() {
+            store::OPEN.iter().map(|s| (*s).to_owned()).collect()
+        } else {
+            for status in &query.statuses {
+                if CaseStatus::parse(status).is_none() {
+                    return Err(
+                        Error::invalid("statuses", "status_unknown", format!("`{status}` is not a status")).into()
+                    );
+                }
+            }
+            query.statuses.clone()
+        };
+        let sla_state = Some(query.sla_state.as_str()).filter(|s| !s.is_empty());
+        if sla_state.is_some_and(|s| !["on_track", "warning", "breached"].contains(&s)) {
+            return Err(Error::invalid("sla_state", "sla_state_unknown", "on_track, warning or breached").into());
+        }
+        let page_size = match query.page_size {
+            0 => DEFAULT_PAGE,
+            n if n > MAX_PAGE => {
+                return Err(Error::invalid("page_size", "page_size_too_large", format!("at most {MAX_PAGE}")).into());
+            }
+            n => n,
+        };
+        let offset: i64 = if query.page_token.is_empty() {
+            0
+        } else {
+            query
+                .page_token
+                .parse()
+                .map_err(|_| Error::invalid("page_token", "page_token_invalid", "use next_page_token as given"))?
+        };
+        // one more than asked: whether a next page exists
+        let rows = store::queue(
+            &self.pool,
+            &QueueQuery {
+                scope: &caller.scope,
+                statuses,
+                sla_state,
+                category: Some(query.category.as_str()).filter(|c| !c.is_empty()),
+                min_escalation_level: query.min_escalation_level as i32,
+                limit: i64::from(page_size) + 1,
+                offset,
+            },
+        )
+        .await?;
+        let more = rows.len() > page_size as usize;
+        let cases: Vec<CaseSummary> = rows.iter().take(page_size as usize).map(summary).collect();
+        let next_page_token = if more { (offset + i64::from(page_size)).to_string() } else { String::new() };
+        Ok(Response::new(ListQueueResponse { cases, next_page_token }))
+    }
+
+    async fn get_case_detail(&self, request: Request<CaseRef>) -> Result<Response<CaseDetail>, Status> {
+        let caller = self.caller(&request)?;
+        let id = petition_id("petition_id", &request.get_ref().petition_id)?;
+        Ok(Response::new(self.detail(&caller, id).await?))
+    }
+
+    async fn acknowledge(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
+        self.command(request, |r| &r.petition_id, |w, case, caller| w.acknowledge(case, &caller.actor, Utc::now()))
+            .await
+    }
+
+    async fn start_work(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
+        self.command(request, |r| &r.petition_id, |w, case, caller| w.start_work(case, &caller.actor, Utc::now())).await
+    }
+
+    async fn request_info(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
+        let question = request.get_ref().message.clone();
+        self.command(
+            request,
+            |r| &r.petition_id,
+            |w, case, caller| w.request_info(case, &question, &caller.actor, Utc::now()),
+        )
+        .await
+    }
+
+    async fn respond(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
+        let answer = request.get_ref().message.clone();
+        self.command(request, |r| &r.petition_id, |w, case, caller| w.respond(case, &answer, &caller.actor, Utc::now()))
+            .await
+    }
+
+    async fn set_expected_date(
+        &self,
+        request: Request<SetExpectedDateRequest>,
+    ) -> Result<Response<CaseDetail>, Status> {
+        let (date, reason) = (request.get_ref().expected_date.clone(), request.get_ref().interim_reason.clone());
+        self.command(request, |r| &r.petition_id, |w, case, _| w.set_expected_date(case, &date, &reason, Utc::now()))
+            .await
+    }
+
+    async fn refer(&self, request: Request<ReferRequest>) -> Result<Response<CaseDetail>, Status> {
+        let (to_unit, note) = (request.get_ref().to_unit.clone(), request.get_ref().message.clone());
+        self.command(request, |r| &r.petition_id, |w, case, caller| w.refer(case, &to_unit, &note, &caller.actor)).await
+    }
+
+    async fn escalate(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
+        let note = request.get_ref().message.clone();
+        self.command(request, |r| &r.petition_id, |w, case, caller| w.escalate(case, "manual", &note, &caller.actor))
+            .await
+    }
+
+    async fn close(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
+        let note = request.get_ref().message.clone();
+        self.command(request, |r| &r.petition_id, |w, case, _| w.close(case, "closed", &note)).await
+    }
+
+    async fn reopen(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
+        let note = request.get_ref().message.clone();
+        self.command(
+            request,
+            |r| &r.petition_id,
+            |w, case, caller| {
+                if caller.role == Role::Officer {
+                    return Err(Error::Forbidden("only a provincial director or HQ inspection reopens a case"));
+                }
+                w.reopen(case, "supervisor", &note, &caller.actor, Utc::now())
+            },
+        )
+        .await
+    }
+
+    async fn merge(&self, request: Request<MergeRequest>) -> Result<Response<CaseDetail>, Status> {
+        let caller = self.caller(&request)?;
+        let id = petition_id("petition_id", &request.get_ref().petition_id)?;
+        let into_id = petition_id("into_petition_id", &request.get_ref().into_petition_id)?;
+        let mut tx = self.pool.begin().await.map_err(Error::from)?;
+        // both rows locked in one order, so two opposite merges cannot deadlock
+        let (first, second) = if id < into_id { (id, into_id) } else { (into_id, id) };
+        let first_case = store::lock_case(&mut tx, first).await?;
+        let second_case = store::lock_case(&mut tx, second).await?;
+        let (case, into) = if id < into_id { (first_case, second_case) } else { (second_case, first_case) };
+        let mut case = case.filter(|c| caller.scope.allows(c)).ok_or(Error::NotFound("case"))?;
+        let into = into.filter(|c| caller.scope.allows(c)).ok_or(Error::NotFound("case to merge into"))?;
+        let from = case.status();
+        let change = self.workflow.merge(&mut case, &into, 0.0, false, &caller.actor)?;
+        self.workflow.record(&mut tx, &case, from, change, &caller.actor).await?;
+        tx.commit().await.map_err(Error::from)?;
+        self.relay_waker.notify_one();
+        Ok(Response::new(self.detail(&caller, id).await?))
+    }
+
+    async fn reject(&self, request: Request<RejectRequest>) -> Result<Response<CaseDetail>, Status> {
+        let (code, text) = (request.get_ref().reason_code.clone(), request.get_ref().message.clone());
+        self.command(request, |r| &r.petition_id, |w, case, caller| w.reject(case, &code, &text, &caller.actor)).await
     }
 }

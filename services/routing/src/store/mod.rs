@@ -1,101 +1,314 @@
-//! Routing's own tables: rules, cases and their history.
+//! Routing's own tables: cases and their history.
 use chrono::{DateTime, Utc};
 use pasokh_domain::CaseStatus;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::Result;
 
-pub(crate) struct NewCase<'a> {
-    pub petition_id: Uuid,
-    pub tracking_code: &'a str,
-    pub province: &'a str,
-    pub category: &'a str,
-    pub citizen_ref: &'a str,
-    pub organisation: &'a str,
-    pub unit: &'a str,
-    pub rule: &'a str,
-    pub priority: &'a str,
-    pub first_response_due: DateTime<Utc>,
-    pub resolution_due: DateTime<Utc>,
-}
+/// Statuses the watchdog and the duplicate check treat as open work.
+pub(crate) const OPEN: &[&str] = &["routed", "acknowledged", "in_progress", "info_requested", "reopened"];
 
-/// Creates the case in `status` (routed, or closed when resolved on the spot), with its first
-/// two history entries. `false` if it already existed.
-pub(crate) async fn insert_case(
-    conn: &mut PgConnection,
-    case: &NewCase<'_>,
-    status: CaseStatus,
-    note: &str,
-    event_id: Uuid,
-) -> Result<bool> {
-    let inserted = sqlx::query(
-        "INSERT INTO cases (petition_id, tracking_code, province, category, citizen_ref, status, organisation, unit, rule, \
-         first_response_due, resolution_due, priority) VALUES ($1, $2, $3, $4, $5, $11, $6, $7, $8, $9, $10, $12) \
-         ON CONFLICT (petition_id) DO NOTHING",
-    )
-    .bind(case.petition_id)
-    .bind(case.tracking_code)
-    .bind(case.province)
-    .bind(case.category)
-    .bind(case.citizen_ref)
-    .bind(case.organisation)
-    .bind(case.unit)
-    .bind(case.rule)
-    .bind(case.first_response_due)
-    .bind(case.resolution_due)
-    .bind(status.as_str())
-    .bind(case.priority)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        == 1;
-    if inserted {
-        sqlx::query(
-            "INSERT INTO case_history (petition_id, event_id, from_status, to_status, note) VALUES \
-             ($1, $2, NULL, 'submitted', ''), ($1, $2, 'submitted', $4, $3)",
-        )
-        .bind(case.petition_id)
-        .bind(event_id)
-        .bind(note)
-        .bind(status.as_str())
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(inserted)
-}
-
-pub(crate) struct CaseRow {
+/// One case, as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct CaseRecord {
     pub petition_id: Uuid,
     pub tracking_code: String,
     pub province: String,
     pub category: String,
+    pub citizen_ref: String,
     pub status: String,
     pub organisation: String,
     pub unit: String,
+    pub rule: String,
+    pub priority: String,
+    pub kind: String,
+    pub text: String,
+    pub submitted_at: DateTime<Utc>,
+    pub first_response_days: i32,
+    pub resolution_days: i32,
     pub first_response_due: DateTime<Utc>,
     pub resolution_due: DateTime<Utc>,
+    pub first_response_warn: Option<DateTime<Utc>>,
+    pub resolution_warn: Option<DateTime<Utc>>,
+    pub first_responded_at: Option<DateTime<Utc>>,
+    pub responded_at: Option<DateTime<Utc>>,
+    pub info_requested_at: Option<DateTime<Utc>>,
+    pub first_response_alert: String,
+    pub resolution_alert: String,
+    pub breaches: i32,
+    pub escalation_level: i32,
+    pub forwards: i32,
+    pub transfers: i32,
+    pub expected_at: Option<DateTime<Utc>>,
+    pub interim_reason: String,
+    pub merged_into: Option<Uuid>,
+    pub rating: Option<i32>,
     pub updated_at: DateTime<Utc>,
 }
 
-pub(crate) async fn case(pool: &PgPool, petition_id: Uuid) -> Result<Option<CaseRow>> {
-    let row = sqlx::query(
-        "SELECT petition_id, tracking_code, province, category, status, organisation, unit, first_response_due, \
-         resolution_due, updated_at FROM cases WHERE petition_id = $1",
+impl CaseRecord {
+    pub(crate) fn status(&self) -> CaseStatus {
+        CaseStatus::parse(&self.status).unwrap_or(CaseStatus::Submitted)
+    }
+
+    /// `on_track`, `warning` or `breached`: the worse of the two targets.
+    pub(crate) fn sla_state(&self) -> &'static str {
+        let alerts = [self.first_response_alert.as_str(), self.resolution_alert.as_str()];
+        if alerts.contains(&"breached") {
+            "breached"
+        } else if alerts.contains(&"warned") {
+            "warning"
+        } else {
+            "on_track"
+        }
+    }
+}
+
+const COLUMNS: &str = "petition_id, tracking_code, province, category, citizen_ref, status, organisation, unit, rule, \
+     priority, kind, text, submitted_at, first_response_days, resolution_days, first_response_due, resolution_due, \
+     first_response_warn, resolution_warn, first_responded_at, responded_at, info_requested_at, first_response_alert, \
+     resolution_alert, breaches, escalation_level, forwards, transfers, expected_at, interim_reason, merged_into, \
+     rating, updated_at";
+
+/// Creates the case; `false` if it already existed (a redelivered event).
+pub(crate) async fn insert_case(conn: &mut PgConnection, case: &CaseRecord) -> Result<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO cases (petition_id, tracking_code, province, category, citizen_ref, status, organisation, unit, \
+         rule, priority, kind, text, submitted_at, first_response_days, resolution_days, first_response_due, \
+         resolution_due, first_response_warn, resolution_warn, merged_into) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+         ON CONFLICT (petition_id) DO NOTHING",
+    )
+    .bind(case.petition_id)
+    .bind(&case.tracking_code)
+    .bind(&case.province)
+    .bind(&case.category)
+    .bind(&case.citizen_ref)
+    .bind(&case.status)
+    .bind(&case.organisation)
+    .bind(&case.unit)
+    .bind(&case.rule)
+    .bind(&case.priority)
+    .bind(&case.kind)
+    .bind(&case.text)
+    .bind(case.submitted_at)
+    .bind(case.first_response_days)
+    .bind(case.resolution_days)
+    .bind(case.first_response_due)
+    .bind(case.resolution_due)
+    .bind(case.first_response_warn)
+    .bind(case.resolution_warn)
+    .bind(case.merged_into)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    Ok(inserted)
+}
+
+/// Writes back everything the workflow may change.
+pub(crate) async fn save_case(conn: &mut PgConnection, case: &CaseRecord) -> Result<()> {
+    sqlx::query(
+        "UPDATE cases SET status = $2, organisation = $3, unit = $4, first_response_due = $5, resolution_due = $6, \
+         first_response_warn = $7, resolution_warn = $8, first_responded_at = $9, responded_at = $10, \
+         info_requested_at = $11, first_response_alert = $12, resolution_alert = $13, breaches = $14, \
+         escalation_level = $15, forwards = $16, transfers = $17, expected_at = $18, interim_reason = $19, \
+         merged_into = $20, rating = $21, updated_at = now() WHERE petition_id = $1",
+    )
+    .bind(case.petition_id)
+    .bind(&case.status)
+    .bind(&case.organisation)
+    .bind(&case.unit)
+    .bind(case.first_response_due)
+    .bind(case.resolution_due)
+    .bind(case.first_response_warn)
+    .bind(case.resolution_warn)
+    .bind(case.first_responded_at)
+    .bind(case.responded_at)
+    .bind(case.info_requested_at)
+    .bind(&case.first_response_alert)
+    .bind(&case.resolution_alert)
+    .bind(case.breaches)
+    .bind(case.escalation_level)
+    .bind(case.forwards)
+    .bind(case.transfers)
+    .bind(case.expected_at)
+    .bind(&case.interim_reason)
+    .bind(case.merged_into)
+    .bind(case.rating)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The case, locked for the rest of the transaction.
+pub(crate) async fn lock_case(conn: &mut PgConnection, petition_id: Uuid) -> Result<Option<CaseRecord>> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM cases WHERE petition_id = $1 FOR UPDATE"))
+        .bind(petition_id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+pub(crate) async fn case(pool: &PgPool, petition_id: Uuid) -> Result<Option<CaseRecord>> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM cases WHERE petition_id = $1"))
+        .bind(petition_id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// The citizen's open cases in a category, oldest first: candidates a new petition may duplicate.
+pub(crate) async fn open_cases_of(
+    conn: &mut PgConnection,
+    citizen_ref: &str,
+    category: &str,
+    excluding: Uuid,
+) -> Result<Vec<CaseRecord>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM cases WHERE citizen_ref = $1 AND category = $2 AND petition_id <> $3 \
+         AND status = ANY($4) ORDER BY submitted_at LIMIT 20"
+    ))
+    .bind(citizen_ref)
+    .bind(category)
+    .bind(excluding)
+    .bind(OPEN)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// One line of a case's history.
+pub(crate) struct HistoryLine<'a> {
+    pub petition_id: Uuid,
+    pub event_id: Uuid,
+    pub from_status: Option<&'a str>,
+    pub to_status: &'a str,
+    pub action: &'a str,
+    pub actor: &'a str,
+    pub note: &'a str,
+    pub message: &'a str,
+}
+
+pub(crate) async fn append_history(conn: &mut PgConnection, line: &HistoryLine<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO case_history (petition_id, event_id, from_status, to_status, action, actor, note, message) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(line.petition_id)
+    .bind(line.event_id)
+    .bind(line.from_status)
+    .bind(line.to_status)
+    .bind(line.action)
+    .bind(line.actor)
+    .bind(line.note)
+    .bind(line.message)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct HistoryRow {
+    pub at: DateTime<Utc>,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub action: String,
+    pub actor: String,
+    pub note: String,
+}
+
+pub(crate) async fn history(pool: &PgPool, petition_id: Uuid) -> Result<Vec<HistoryRow>> {
+    Ok(sqlx::query_as(
+        "SELECT at, from_status, to_status, action, actor, note FROM case_history WHERE petition_id = $1 ORDER BY id",
     )
     .bind(petition_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Petitions merged into this case.
+pub(crate) async fn duplicates_of(pool: &PgPool, petition_id: Uuid) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT tracking_code FROM cases WHERE merged_into = $1 ORDER BY submitted_at")
+        .bind(petition_id)
+        .fetch_all(pool)
+        .await?)
+}
+
+/// What the citizen was told with an event, if anything.
+pub(crate) async fn citizen_message(pool: &PgPool, petition_id: Uuid, event_id: Uuid) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT message FROM case_history WHERE petition_id = $1 AND event_id = $2 AND message <> '' LIMIT 1",
+    )
+    .bind(petition_id)
+    .bind(event_id)
     .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|r| CaseRow {
-        petition_id: r.get("petition_id"),
-        tracking_code: r.get("tracking_code"),
-        province: r.get("province"),
-        category: r.get("category"),
-        status: r.get("status"),
-        organisation: r.get("organisation"),
-        unit: r.get("unit"),
-        first_response_due: r.get("first_response_due"),
-        resolution_due: r.get("resolution_due"),
-        updated_at: r.get("updated_at"),
-    }))
+    .await?)
+}
+
+/// Which cases a caller may see: `None` fields are not restricted.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ScopeFilter {
+    pub province: Option<String>,
+    pub organisation: Option<String>,
+}
+
+impl ScopeFilter {
+    pub(crate) fn allows(&self, case: &CaseRecord) -> bool {
+        self.province.as_ref().is_none_or(|p| *p == case.province)
+            && self.organisation.as_ref().is_none_or(|o| *o == case.organisation)
+    }
+}
+
+pub(crate) struct QueueQuery<'a> {
+    pub scope: &'a ScopeFilter,
+    pub statuses: Vec<String>,
+    pub sla_state: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub min_escalation_level: i32,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A page of the queue, most urgent first (earliest resolution due).
+pub(crate) async fn queue(pool: &PgPool, query: &QueueQuery<'_>) -> Result<Vec<CaseRecord>> {
+    let sla_condition = "($4::text IS NULL \
+         OR ($4 = 'breached' AND (first_response_alert = 'breached' OR resolution_alert = 'breached')) \
+         OR ($4 = 'warning' AND 'breached' NOT IN (first_response_alert, resolution_alert) \
+             AND 'warned' IN (first_response_alert, resolution_alert)) \
+         OR ($4 = 'on_track' AND first_response_alert = 'none' AND resolution_alert = 'none'))";
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM cases WHERE ($1::text IS NULL OR province = $1) \
+         AND ($2::text IS NULL OR organisation = $2) AND status = ANY($3) AND {sla_condition} \
+         AND ($5::text IS NULL OR category = $5) AND escalation_level >= $6 \
+         ORDER BY resolution_due, petition_id LIMIT $7 OFFSET $8"
+    ))
+    .bind(query.scope.province.as_deref())
+    .bind(query.scope.organisation.as_deref())
+    .bind(&query.statuses)
+    .bind(query.sla_state)
+    .bind(query.category)
+    .bind(query.min_escalation_level)
+    .bind(query.limit)
+    .bind(query.offset)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Open cases whose next warning or breach is due at `now`, locked for this replica only.
+pub(crate) async fn due_for_watchdog(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<CaseRecord>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM cases WHERE status IN ('routed', 'acknowledged', 'in_progress', 'reopened') AND ( \
+           (first_responded_at IS NULL AND ((first_response_alert = 'none' AND first_response_warn <= $1) \
+                                          OR (first_response_alert <> 'breached' AND first_response_due <= $1))) \
+           OR (resolution_alert = 'none' AND resolution_warn <= $1) \
+           OR (resolution_alert <> 'breached' AND resolution_due <= $1)) \
+         ORDER BY resolution_due LIMIT $2 FOR UPDATE SKIP LOCKED"
+    ))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
 }

@@ -1,0 +1,246 @@
+//! The citizen's side of the conversation: a reply when the unit asked for
+//! information, and a rating (1–5) of the unit's response. Both need the
+//! tracking code and the mobile it was filed with, and both reach routing as
+//! lifecycle events through intake's outbox.
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use pasokh_domain::{FieldError, Mobile, TrackingCode, ValidationErrors, format_jalali, normalize_text};
+use pasokh_events::lifecycle;
+use pasokh_proto::events::v1::petition_event::Body;
+use pasokh_proto::events::v1::{InfoProvided, Rated};
+use pasokh_proto::routing::v1::GetCaseRequest;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{AppState, idempotency};
+use crate::store::{self, StoredPetition};
+use crate::{Error, Result};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct ReplyInput {
+    /// the mobile the petition was filed with
+    mobile: Option<String>,
+    /// the information the unit asked for, 2–4000 characters
+    text: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct RatingInput {
+    /// the mobile the petition was filed with
+    mobile: Option<String>,
+    /// 1 (very poor) to 5 (very good); 1–2 open an appeal to the provincial director
+    score: Option<i64>,
+    /// optional, up to 1000 characters
+    comment: Option<String>,
+}
+
+const REPLY_MAX: usize = 4000;
+const COMMENT_MAX: usize = 1000;
+
+/// The petition for the code and mobile, and the case's status at routing.
+async fn petition_and_status(
+    state: &AppState,
+    errors: &mut ValidationErrors,
+    raw_code: &str,
+    raw_mobile: Option<&str>,
+) -> Result<Option<(StoredPetition, String)>> {
+    let code = errors.check("tracking_code", TrackingCode::parse(raw_code));
+    let mobile = match raw_mobile {
+        Some(raw) => errors.check("mobile", Mobile::parse(raw)),
+        None => {
+            errors.push(FieldError::new("mobile", "field_missing", "mobile is required"));
+            None
+        }
+    };
+    let (Some(code), Some(mobile)) = (code, mobile) else { return Ok(None) };
+    if !errors.errors.is_empty() {
+        return Ok(None); // every field's problem at once, before anything is looked up
+    }
+    state
+        .limits
+        .lookups_per_mobile
+        .check(mobile.as_str())
+        .map_err(|wait| Error::RateLimited(wait, "too many requests for this mobile"))?;
+    let petition = store::find_for_citizen(&state.pool, &code, &mobile).await?.ok_or(Error::NotFound("petition"))?;
+    let mut request = tonic::Request::new(GetCaseRequest { petition_id: petition.id.to_string() });
+    request.set_timeout(Duration::from_secs(2));
+    let status = match state.routing.clone().get_case(request).await {
+        Ok(case) => case.into_inner().status,
+        Err(status) if status.code() == tonic::Code::NotFound => "submitted".to_owned(),
+        Err(status) => {
+            tracing::warn!(error = %status, "routing unavailable for the citizen's reply");
+            return Err(Error::Unavailable(
+                "the case cannot be checked right now; nothing was saved, please retry".into(),
+            ));
+        }
+    };
+    Ok(Some((petition, status)))
+}
+
+async fn publish(
+    state: &AppState,
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    petition: &StoredPetition,
+    body: Body,
+) -> Result<()> {
+    let event = lifecycle::new_event(petition.id, &petition.province, &petition.tracking_code, body);
+    let source = format!("//pasokh/intake/{}", state.province);
+    let message = lifecycle::outbox_message(&state.lifecycle_topic, &source, &event)
+        .ok_or_else(|| Error::Config("lifecycle event could not be encoded".into()))?;
+    pasokh_events::outbox::enqueue(tx, &message).await?;
+    Ok(())
+}
+
+/// `POST /v1/petitions/{tracking_code}/replies`: the citizen answers the unit's question.
+#[utoipa::path(post, path = "/v1/petitions/{tracking_code}/replies", tag = "petitions",
+    params(("tracking_code" = String, Path, description = "12 digits"), ("Idempotency-Key" = Option<String>, Header)),
+    request_body(content = ReplyInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "the reply reached the case", body = crate::http::openapi::MessageDocument),
+        (status = 404, description = "no petition with this code and mobile", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "the unit has not asked for information (`reply_not_requested`)", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        crate::http::openapi::CreateProblems,
+    )
+)]
+pub(crate) async fn reply(
+    State(state): State<AppState>,
+    Path(raw_code): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let body = super::body_or_413(body)?;
+    let value = idempotency::json_body(&headers, &body)?;
+    let route = format!("/v1/petitions/{raw_code}/replies");
+    let claim = match idempotency::start(&state, &headers, &route, &value).await? {
+        idempotency::Start::Replay(answer) => return Ok(answer),
+        idempotency::Start::Fresh(claim) => claim,
+    };
+    let input: ReplyInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
+    let mut errors = ValidationErrors::default();
+    let text = normalize_text(input.text.as_deref().unwrap_or_default());
+    match text.chars().count() {
+        0 if input.text.is_none() => errors.push(FieldError::new("text", "field_missing", "text is required")),
+        n if n < 2 => errors.push(FieldError::new("text", "text_too_short", "text must have at least 2 characters")),
+        n if n > REPLY_MAX => errors.push(FieldError::new(
+            "text",
+            "text_too_long",
+            format!("text must have at most {REPLY_MAX} characters"),
+        )),
+        _ => {}
+    }
+    let found = petition_and_status(&state, &mut errors, &raw_code, input.mobile.as_deref()).await?;
+    errors.into_result()?;
+    let Some((petition, status)) = found else { return Err(ValidationErrors::default().into()) };
+    if status != "info_requested" {
+        return Err(Error::Conflict(
+            "reply_not_requested",
+            format!("the unit has not asked for information; the case is {status}"),
+        ));
+    }
+    let id = Uuid::now_v7();
+    let mut tx = state.pool.begin().await?;
+    if let Some(answer) = idempotency::claim(&state, &mut tx, claim.as_ref()).await? {
+        return Ok(answer);
+    }
+    store::insert_message(&mut tx, id, &petition, "reply", &text, None).await?;
+    let length = u32::try_from(text.chars().count()).unwrap_or(u32::MAX);
+    publish(
+        &state,
+        &mut tx,
+        &petition,
+        Body::InfoProvided(InfoProvided { reply_id: id.to_string(), text_length: length }),
+    )
+    .await?;
+    let now = chrono::Utc::now();
+    let answer = idempotency::commit_created(
+        tx,
+        claim.as_ref(),
+        serde_json::json!({
+            "id": id, "tracking_code": petition.tracking_code, "kind": "reply",
+            "received_at": now, "received_at_jalali": format_jalali(now.date_naive()),
+        }),
+    )
+    .await;
+    state.relay_waker.notify_one();
+    answer
+}
+
+/// `POST /v1/petitions/{tracking_code}/rating`: the citizen rates the unit's response, once.
+#[utoipa::path(post, path = "/v1/petitions/{tracking_code}/rating", tag = "petitions",
+    params(("tracking_code" = String, Path, description = "12 digits"), ("Idempotency-Key" = Option<String>, Header)),
+    request_body(content = RatingInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "recorded; a poor rating opens an appeal", body = crate::http::openapi::MessageDocument),
+        (status = 404, description = "no petition with this code and mobile", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "nothing to rate yet (`rating_not_open`) or already rated (`already_rated`)", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        crate::http::openapi::CreateProblems,
+    )
+)]
+pub(crate) async fn rate(
+    State(state): State<AppState>,
+    Path(raw_code): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let body = super::body_or_413(body)?;
+    let value = idempotency::json_body(&headers, &body)?;
+    let route = format!("/v1/petitions/{raw_code}/rating");
+    let claim = match idempotency::start(&state, &headers, &route, &value).await? {
+        idempotency::Start::Replay(answer) => return Ok(answer),
+        idempotency::Start::Fresh(claim) => claim,
+    };
+    let input: RatingInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
+    let mut errors = ValidationErrors::default();
+    let score = match input.score {
+        Some(score @ 1..=5) => Some(score as u32),
+        Some(_) => {
+            errors.push(FieldError::new("score", "score_out_of_range", "score is 1 (very poor) to 5 (very good)"));
+            None
+        }
+        None => {
+            errors.push(FieldError::new("score", "field_missing", "score is required"));
+            None
+        }
+    };
+    let comment = normalize_text(input.comment.as_deref().unwrap_or_default());
+    if comment.chars().count() > COMMENT_MAX {
+        errors.push(FieldError::new("comment", "text_too_long", format!("at most {COMMENT_MAX} characters")));
+    }
+    let found = petition_and_status(&state, &mut errors, &raw_code, input.mobile.as_deref()).await?;
+    errors.into_result()?;
+    let (Some((petition, status)), Some(score)) = (found, score) else {
+        return Err(ValidationErrors::default().into());
+    };
+    if !["responded", "closed"].contains(&status.as_str()) {
+        return Err(Error::Conflict(
+            "rating_not_open",
+            format!("there is no response to rate yet; the case is {status}"),
+        ));
+    }
+    let id = Uuid::now_v7();
+    let mut tx = state.pool.begin().await?;
+    if let Some(answer) = idempotency::claim(&state, &mut tx, claim.as_ref()).await? {
+        return Ok(answer);
+    }
+    if !store::insert_message(&mut tx, id, &petition, "rating", &comment, Some(score as i32)).await? {
+        return Err(Error::Conflict("already_rated", "this petition's response was already rated".into()));
+    }
+    publish(&state, &mut tx, &petition, Body::Rated(Rated { score })).await?;
+    let now = chrono::Utc::now();
+    let answer = idempotency::commit_created(
+        tx,
+        claim.as_ref(),
+        serde_json::json!({
+            "id": id, "tracking_code": petition.tracking_code, "kind": "rating", "score": score,
+            "received_at": now, "received_at_jalali": format_jalali(now.date_naive()),
+        }),
+    )
+    .await;
+    state.relay_waker.notify_one();
+    answer
+}

@@ -1,0 +1,190 @@
+//! A real intake and a real routing, in process, on the real PostgreSQL and Kafka:
+//! petitions go in over intake's HTTP API exactly as citizens file them.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use pasokh_platform::auth::{self, AuthSettings, Role};
+use pasokh_platform::config::ListenSettings;
+use pasokh_platform::db::DatabaseSettings;
+use pasokh_proto::events::v1::PetitionEvent;
+use pasokh_proto::routing::v1::case_service_client::CaseServiceClient;
+use pasokh_routing::{App, Settings};
+use pasokh_testkit::{RunningService, Stack, Topics, eventually, free_port, start_service};
+use prost::Message as _;
+use rdkafka::message::Message as _;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tonic::transport::Channel;
+use uuid::Uuid;
+
+pub struct World {
+    pub stack: Stack,
+    pub topics: Topics,
+    pub pool: PgPool,
+    pub settings: Settings,
+    pub intake: RunningService,
+    pub routing: RunningService,
+    pub http: reqwest::Client,
+}
+
+/// A valid national id for citizen number `n` (the check digit computed as the Civil Registry does).
+pub fn national_id(n: u32) -> String {
+    let body = format!("{:09}", 100_000_000 + n * 7919 % 800_000_000);
+    let sum: u32 = body.chars().enumerate().map(|(i, c)| c.to_digit(10).unwrap() * (10 - i as u32)).sum();
+    let rest = sum % 11;
+    let check = if rest < 2 { rest } else { 11 - rest };
+    format!("{body}{check}")
+}
+
+pub const MOBILE: &str = "09351234567";
+
+pub struct Filed {
+    pub petition_id: Uuid,
+    pub tracking_code: String,
+}
+
+impl World {
+    pub async fn start(province: &str, adjust: impl FnOnce(&mut Settings)) -> Self {
+        let stack = Stack::from_env();
+        let topics = stack.fresh_topics("routing").await;
+        let intake_grpc_port = free_port();
+        let routing_grpc_port = free_port();
+        let db = stack.fresh_database("routing").await;
+        let mut settings = Settings {
+            listen: ListenSettings::new(0, routing_grpc_port),
+            database: DatabaseSettings::at(&db),
+            kafka: stack.kafka_settings(&topics, "routing"),
+            intake_grpc_url: format!("http://127.0.0.1:{intake_grpc_port}"),
+            shutdown_drain_secs: 5,
+            ..Settings::default()
+        };
+        adjust(&mut settings);
+        let intake_settings = pasokh_intake::Settings {
+            province: province.into(),
+            listen: ListenSettings::new(0, intake_grpc_port),
+            database: DatabaseSettings::at(&stack.fresh_database("intake").await),
+            kafka: stack.kafka_settings(&topics, "intake"),
+            routing_grpc_url: format!("http://127.0.0.1:{routing_grpc_port}"),
+            shutdown_drain_secs: 5,
+            ..pasokh_intake::Settings::default()
+        };
+        let intake = start_service::<pasokh_intake::App>(&intake_settings).await;
+        let routing = start_service::<App>(&settings).await;
+        let pool = PgPool::connect(&db).await.unwrap();
+        Self { stack, topics, pool, settings, intake, routing, http: reqwest::Client::new() }
+    }
+
+    pub async fn stop(self) {
+        self.routing.stop().await;
+        self.intake.stop().await;
+    }
+
+    /// Files a petition over intake's HTTP API and waits until routing has the case.
+    pub async fn file(&self, citizen: u32, category: &str, text: &str) -> Filed {
+        let response = self
+            .http
+            .post(format!("{}/v1/petitions", self.intake.http))
+            .json(&json!({
+                "national_id": national_id(citizen), "mobile": MOBILE, "category": category,
+                "kind": "complaint", "channel": "web", "text": text
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        let body: Value = response.json().await.unwrap();
+        let filed = Filed {
+            petition_id: Uuid::parse_str(body["id"].as_str().unwrap()).unwrap(),
+            tracking_code: body["tracking_code"].as_str().unwrap().to_owned(),
+        };
+        self.wait_status(filed.petition_id, |s| s != "submitted").await;
+        filed
+    }
+
+    pub async fn status(&self, petition_id: Uuid) -> Option<String> {
+        sqlx::query_scalar("SELECT status FROM cases WHERE petition_id = $1")
+            .bind(petition_id)
+            .fetch_optional(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Waits until the case's status satisfies `wanted`; returns it.
+    pub async fn wait_status(&self, petition_id: Uuid, wanted: impl Fn(&str) -> bool) -> String {
+        eventually(Duration::from_secs(30), "the case's status", || async {
+            self.status(petition_id).await.filter(|s| wanted(s))
+        })
+        .await
+    }
+
+    /// The citizen's reply or rating over intake's HTTP API: (status, body).
+    pub async fn citizen_posts(&self, tracking_code: &str, what: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}/v1/petitions/{tracking_code}/{what}", self.intake.http))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn cases(&self) -> CaseServiceClient<Channel> {
+        CaseServiceClient::connect(self.routing.grpc.clone()).await.unwrap()
+    }
+
+    /// Lifecycle events of one petition on the topic, in order, as (ce_type suffix, event).
+    pub async fn events_of(&self, petition_id: Uuid, at_least: usize) -> Vec<PetitionEvent> {
+        let key = petition_id.to_string();
+        eventually(Duration::from_secs(30), "the petition's events", || async {
+            let records = self.stack.read_topic(&self.topics.lifecycle, usize::MAX, Duration::from_secs(3)).await;
+            let events: Vec<PetitionEvent> = records
+                .iter()
+                .filter(|r| r.key() == Some(key.as_bytes()))
+                .map(|r| PetitionEvent::decode(r.payload().unwrap()).unwrap())
+                .collect();
+            (events.len() >= at_least).then_some(events)
+        })
+        .await
+    }
+}
+
+/// A bearer token signed with the development key routing trusts by default.
+pub fn token(role: Role, province: &str, organisation: &str) -> String {
+    let settings = AuthSettings::default();
+    let claims = settings.claims(&format!("{role:?}-{province}-{organisation}"), role, province, organisation, 3600);
+    auth::mint(&claims, auth::DEV_KEY_ID, auth::DEV_KEY)
+}
+
+/// A gRPC request carrying the token.
+pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+/// The name of an event's body, e.g. "Acknowledged".
+pub fn kind(event: &PetitionEvent) -> String {
+    use pasokh_proto::events::v1::petition_event::Body;
+    let name = match event.body.as_ref().unwrap() {
+        Body::Submitted(_) => "submitted",
+        Body::Routed(_) => "routed",
+        Body::Closed(_) => "closed",
+        Body::Acknowledged(_) => "acknowledged",
+        Body::WorkStarted(_) => "work_started",
+        Body::InfoRequested(_) => "info_requested",
+        Body::InfoProvided(_) => "info_provided",
+        Body::Responded(_) => "responded",
+        Body::Referred(_) => "referred",
+        Body::Escalated(_) => "escalated",
+        Body::Reopened(_) => "reopened",
+        Body::Merged(_) => "merged",
+        Body::Rejected(_) => "rejected",
+        Body::Rated(_) => "rated",
+        Body::SlaAlert(_) => "sla_alert",
+        Body::ExpectedDateSet(_) => "expected_date_set",
+    };
+    name.to_owned()
+}
