@@ -36,11 +36,11 @@ impl PetitionText {
 
 /// How alike two petition texts are, 0 (nothing shared) to 1 (the same): the
 /// Jaccard index of their character trigrams after normalisation, ignoring
-/// punctuation, ZWNJ and spacing — robust to the small edits of a citizen
+/// punctuation, ZWNJ, spacing and the digits' script — robust to the small edits of a citizen
 /// writing the same letter again.
 pub fn text_similarity(a: &str, b: &str) -> f64 {
     fn trigrams(text: &str) -> std::collections::HashSet<[char; 3]> {
-        let letters: Vec<char> = normalize_text(text)
+        let letters: Vec<char> = crate::normalize_digits(&normalize_text(text))
             .chars()
             .map(|c| if c.is_alphanumeric() { c } else { ' ' })
             .collect::<String>()

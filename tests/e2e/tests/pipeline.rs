@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use pasokh_proto::routing::v1::CaseCommand;
+use pasokh_proto::routing::v1::case_service_client::CaseServiceClient;
 use pasokh_testkit::{SmsSink, Stack, Topics, eventually, free_port};
 use rdkafka::message::Message as _;
 use serde_json::{Value, json};
@@ -197,13 +199,15 @@ impl System {
         let notification_db = stack.fresh_database("e2e_notification").await;
         let reporting_db = stack.fresh_database("e2e_reporting").await;
 
-        let routing = Service::new(
-            "routing",
-            "pasokh-routing",
-            common_env(&stack, &topics, &otlp, &routing_db, "routing"),
-            &logs,
-        );
-        let routing_grpc = format!("http://127.0.0.1:{}", routing.grpc_port());
+        // routing and intake call each other (texts; case status): routing's port is chosen first
+        let mut routing_env = common_env(&stack, &topics, &otlp, &routing_db, "routing");
+        let routing_grpc_port = free_port();
+        for (key, value) in &mut routing_env {
+            if key == "PASOKH__LISTEN__GRPC_PORT" {
+                *value = routing_grpc_port.to_string();
+            }
+        }
+        let routing_grpc = format!("http://127.0.0.1:{routing_grpc_port}");
         let mut intakes = BTreeMap::new();
         for province in ["IR-23", "IR-25"] {
             let mut env = common_env(&stack, &topics, &otlp, &intake_db, "intake");
@@ -211,8 +215,13 @@ impl System {
             env.push(("PASOKH__ROUTING_GRPC_URL".into(), routing_grpc.clone()));
             intakes.insert(province, Service::new(&format!("intake-{province}"), "pasokh-intake", env, &logs));
         }
+        // both intakes share one database: either serves every petition's text
+        let intake_grpc = format!("http://127.0.0.1:{}", intakes["IR-23"].grpc_port());
+        routing_env.push(("PASOKH__INTAKE_GRPC_URL".into(), intake_grpc.clone()));
+        let routing = Service::new("routing", "pasokh-routing", routing_env, &logs);
         let mut env = common_env(&stack, &topics, &otlp, &notification_db, "notification");
-        env.push(("PASOKH__INTAKE_GRPC_URL".into(), format!("http://127.0.0.1:{}", intakes["IR-23"].grpc_port())));
+        env.push(("PASOKH__INTAKE_GRPC_URL".into(), intake_grpc));
+        env.push(("PASOKH__ROUTING_GRPC_URL".into(), routing_grpc));
         env.push(("PASOKH__SMS__GATEWAY_URL".into(), sink.send_url()));
         let notification = Service::new("notification", "pasokh-notification", env, &logs);
         let reporting = Service::new(
@@ -273,7 +282,7 @@ async fn file(port: u16, province: &'static str, n: usize) -> Filed {
     let response = reqwest::Client::new()
         .post(url)
         .json(&json!({
-            "national_id": "0499370899",
+            "national_id": pasokh_testkit::national_id(n as u32),
             "mobile": mobile,
             "province": province,
             "category": categories[n % categories.len()],
@@ -442,6 +451,54 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
     })
     .await;
     assert_eq!(closed["total"], total + 1);
+
+    // an SSO officer in Tehran, with a pasokhctl token, asks a citizen a question over routing's
+    // gRPC; the citizen gets it by SMS, answers at intake, and gets the officer's answer by SMS
+    let (petition_id, tracking_code): (uuid::Uuid, String) =
+        sqlx::query_as("SELECT petition_id, tracking_code FROM cases WHERE unit = 'sso/IR-23' AND status = 'routed' LIMIT 1")
+            .fetch_one(&routing_db)
+            .await
+            .unwrap();
+    let citizen = filed.iter().find(|f| f.tracking_code == tracking_code).unwrap().mobile.clone();
+    let officer = pasokhctl(&["token", "--role", "officer", "--province", "IR-23", "--organisation", "sso"]).await;
+    let mut cases =
+        CaseServiceClient::connect(format!("http://127.0.0.1:{}", system.routing.grpc_port())).await.unwrap();
+    let command = |message: &str| {
+        let mut request =
+            tonic::Request::new(CaseCommand { petition_id: petition_id.to_string(), message: message.into() });
+        request.metadata_mut().insert("authorization", format!("Bearer {officer}").parse().unwrap());
+        request
+    };
+    cases.acknowledge(command("")).await.unwrap();
+    cases.request_info(command("شماره پرونده بازنشستگی خود را بنویسید")).await.unwrap();
+    let sms_to_citizen = async |words: &str| {
+        eventually(Duration::from_secs(60), "the officer's words by SMS", || async {
+            let messages = system.sink.messages().await;
+            messages.into_iter().find(|m| m.to == citizen && m.text.contains(words))
+        })
+        .await
+    };
+    let question = sms_to_citizen("شماره پرونده بازنشستگی").await;
+    assert!(question.text.contains(&tracking_code), "{}", question.text);
+    let reply = reqwest::Client::new()
+        .post(format!("{tehran}/v1/petitions/{tracking_code}/replies"))
+        .json(&json!({"mobile": citizen, "text": "شماره پرونده ۱۲۳۴۵ است"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 201);
+    eventually(Duration::from_secs(60), "the reply to reach the case", || async {
+        let status: String = sqlx::query_scalar("SELECT status FROM cases WHERE petition_id = $1")
+            .bind(petition_id)
+            .fetch_one(&routing_db)
+            .await
+            .unwrap();
+        (status == "in_progress").then_some(())
+    })
+    .await;
+    cases.respond(command("مستمری شما در فهرست پرداخت این هفته است")).await.unwrap();
+    let answer = sms_to_citizen("فهرست پرداخت این هفته").await;
+    assert!(answer.text.contains("امتیاز"), "the citizen is asked to rate: {}", answer.text);
 
     // graceful shutdown: every service drains and exits 0 on SIGTERM
     for service in system.intakes.values_mut() {

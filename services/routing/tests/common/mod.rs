@@ -10,7 +10,7 @@ use pasokh_platform::db::DatabaseSettings;
 use pasokh_proto::events::v1::PetitionEvent;
 use pasokh_proto::routing::v1::case_service_client::CaseServiceClient;
 use pasokh_routing::{App, Settings};
-use pasokh_testkit::{RunningService, Stack, Topics, eventually, free_port, start_service};
+use pasokh_testkit::{RunningService, Stack, Topics, eventually, free_port, national_id, start_service};
 use prost::Message as _;
 use rdkafka::message::Message as _;
 use serde_json::{Value, json};
@@ -28,20 +28,15 @@ pub struct World {
     pub http: reqwest::Client,
 }
 
-/// A valid national id for citizen number `n` (the check digit computed as the Civil Registry does).
-pub fn national_id(n: u32) -> String {
-    let body = format!("{:09}", 100_000_000 + n * 7919 % 800_000_000);
-    let sum: u32 = body.chars().enumerate().map(|(i, c)| c.to_digit(10).unwrap() * (10 - i as u32)).sum();
-    let rest = sum % 11;
-    let check = if rest < 2 { rest } else { 11 - rest };
-    format!("{body}{check}")
+/// Citizen number `n`'s mobile: each citizen has their own, as intake limits petitions per mobile.
+pub fn mobile(n: u32) -> String {
+    format!("0935{:07}", n)
 }
-
-pub const MOBILE: &str = "09351234567";
 
 pub struct Filed {
     pub petition_id: Uuid,
     pub tracking_code: String,
+    pub mobile: String,
 }
 
 impl World {
@@ -86,7 +81,7 @@ impl World {
             .http
             .post(format!("{}/v1/petitions", self.intake.http))
             .json(&json!({
-                "national_id": national_id(citizen), "mobile": MOBILE, "category": category,
+                "national_id": national_id(citizen), "mobile": mobile(citizen), "category": category,
                 "kind": "complaint", "channel": "web", "text": text
             }))
             .send()
@@ -97,6 +92,7 @@ impl World {
         let filed = Filed {
             petition_id: Uuid::parse_str(body["id"].as_str().unwrap()).unwrap(),
             tracking_code: body["tracking_code"].as_str().unwrap().to_owned(),
+            mobile: mobile(citizen),
         };
         self.wait_status(filed.petition_id, |s| s != "submitted").await;
         filed
