@@ -174,6 +174,5 @@ async fn routing_rules_are_reloaded_from_their_file_without_a_restart_and_bad_fi
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (unit, _) = route_other().await;
     assert_eq!(unit, "welfare/IR-25");
-    drop(route_other);
     world.stop().await;
 }

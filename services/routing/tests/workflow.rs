@@ -267,7 +267,7 @@ async fn a_repeated_petition_of_the_same_citizen_joins_the_open_case_and_a_diffe
     let inspector = token(Role::Inspector, "", "");
     let mut cases = world.cases().await;
     let original = cases.get_case_detail(authed(case_ref(first.petition_id), &inspector)).await.unwrap().into_inner();
-    assert_eq!(original.duplicates, [again.tracking_code.clone()]);
+    assert_eq!(original.duplicates, std::slice::from_ref(&again.tracking_code));
     assert!(original.history.iter().any(|h| h.action == "duplicate joined"), "{:?}", original.history);
 
     // an officer merges by hand; a merged case accepts nothing more

@@ -454,11 +454,12 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
 
     // an SSO officer in Tehran, with a pasokhctl token, asks a citizen a question over routing's
     // gRPC; the citizen gets it by SMS, answers at intake, and gets the officer's answer by SMS
-    let (petition_id, tracking_code): (uuid::Uuid, String) =
-        sqlx::query_as("SELECT petition_id, tracking_code FROM cases WHERE unit = 'sso/IR-23' AND status = 'routed' LIMIT 1")
-            .fetch_one(&routing_db)
-            .await
-            .unwrap();
+    let (petition_id, tracking_code): (uuid::Uuid, String) = sqlx::query_as(
+        "SELECT petition_id, tracking_code FROM cases WHERE unit = 'sso/IR-23' AND status = 'routed' LIMIT 1",
+    )
+    .fetch_one(&routing_db)
+    .await
+    .unwrap();
     let citizen = filed.iter().find(|f| f.tracking_code == tracking_code).unwrap().mobile.clone();
     let officer = pasokhctl(&["token", "--role", "officer", "--province", "IR-23", "--organisation", "sso"]).await;
     let mut cases =
