@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use pasokh_proto::routing::v1::CaseCommand;
 use pasokh_proto::routing::v1::case_service_client::CaseServiceClient;
+use pasokh_proto::routing::v1::{CaseCommand, SetExpectedDateRequest};
 use pasokh_testkit::{SmsSink, Stack, Topics, eventually, free_port};
 use rdkafka::message::Message as _;
 use serde_json::{Value, json};
@@ -497,9 +497,42 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
         (status == "in_progress").then_some(())
     })
     .await;
+    // more time than the target allows: the interim reason reaches the citizen too
+    let mut expect = tonic::Request::new(SetExpectedDateRequest {
+        petition_id: petition_id.to_string(),
+        expected_date: (chrono::Utc::now() + chrono::Duration::days(90)).date_naive().to_string(),
+        interim_reason: "استعلام سوابق از شعبه قبلی تا سه ماه زمان می‌برد".into(),
+    });
+    expect.metadata_mut().insert("authorization", format!("Bearer {officer}").parse().unwrap());
+    cases.set_expected_date(expect).await.unwrap();
+    sms_to_citizen("استعلام سوابق از شعبه قبلی").await;
     cases.respond(command("مستمری شما در فهرست پرداخت این هفته است")).await.unwrap();
     let answer = sms_to_citizen("فهرست پرداخت این هفته").await;
     assert!(answer.text.contains("امتیاز"), "the citizen is asked to rate: {}", answer.text);
+
+    // a citizen sends the same letter again while the first is open: it joins the open case,
+    // and the SMS tells them the original tracking code
+    let original = file(system.intakes["IR-23"].http_port, "IR-23", 1000).await;
+    eventually(Duration::from_secs(60), "the original to be routed", || async {
+        let status: Option<String> = sqlx::query_scalar("SELECT status FROM cases WHERE tracking_code = $1")
+            .bind(&original.tracking_code)
+            .fetch_optional(&routing_db)
+            .await
+            .unwrap();
+        (status.as_deref() == Some("routed")).then_some(())
+    })
+    .await;
+    let repeated = file(system.intakes["IR-23"].http_port, "IR-23", 1000).await;
+    let merged = eventually(Duration::from_secs(60), "the merge SMS", || async {
+        let messages = system.sink.messages().await;
+        messages.into_iter().find(|m| {
+            m.to == repeated.mobile
+                && m.text.contains(&original.tracking_code)
+                && m.text.contains(&repeated.tracking_code)
+        })
+    })
+    .await;
+    assert!(merged.text.contains("تکرار"), "{}", merged.text);
 
     // graceful shutdown: every service drains and exits 0 on SIGTERM
     for service in system.intakes.values_mut() {
@@ -520,7 +553,8 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
         .filter(|(service, span)| service == "pasokh-intake" && span.name == "POST /v1/petitions")
         .map(|(_, span)| span.clone())
         .collect();
-    assert_eq!(requests.len(), filed.len(), "intake exported one request span per petition over OTLP");
+    // the petitions of both phases, and the original and repeated letter
+    assert_eq!(requests.len(), filed.len() + 2, "intake exported one request span per petition over OTLP");
     let process = format!("process {}", system.topics.lifecycle);
     let child_of = |request: &opentelemetry_proto::tonic::trace::v1::Span, consumer: &str| {
         system
