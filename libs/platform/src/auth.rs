@@ -21,6 +21,8 @@ pub struct AuthSettings {
     pub keys: BTreeMap<String, Secret>,
     /// Clock skew tolerated on `exp` and `nbf`
     pub leeway_secs: i64,
+    /// Whether the built-in development key (`kid` "dev") is accepted; false in every real deployment
+    pub allow_dev_key: bool,
 }
 
 pub const DEV_KEY_ID: &str = "dev";
@@ -33,6 +35,7 @@ impl Default for AuthSettings {
             audience: "pasokh".into(),
             keys: BTreeMap::from([(DEV_KEY_ID.to_owned(), Secret::new(DEV_KEY))]),
             leeway_secs: 30,
+            allow_dev_key: true,
         }
     }
 }
@@ -129,9 +132,15 @@ impl AuthSettings {
         if parsed.alg != "HS256" {
             return Err(AuthError::Algorithm);
         }
+        let active: BTreeMap<&str, &Secret> = self
+            .keys
+            .iter()
+            .filter(|(kid, _)| self.allow_dev_key || kid.as_str() != DEV_KEY_ID)
+            .map(|(kid, key)| (kid.as_str(), key))
+            .collect();
         let key = match parsed.kid.as_deref() {
-            Some(kid) => self.keys.get(kid).ok_or(AuthError::UnknownKey)?,
-            None if self.keys.len() == 1 => self.keys.values().next().ok_or(AuthError::UnknownKey)?,
+            Some(kid) => *active.get(kid).ok_or(AuthError::UnknownKey)?,
+            None if active.len() == 1 => *active.values().next().ok_or(AuthError::UnknownKey)?,
             None => return Err(AuthError::UnknownKey),
         };
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose().as_bytes())
@@ -221,5 +230,15 @@ mod tests {
         assert_eq!(s.verify("not-a-token").unwrap_err(), AuthError::Malformed);
         assert_eq!(s.verify_header(None).unwrap_err(), AuthError::Missing);
         assert_eq!(s.verify_header(Some("Basic abc")).unwrap_err(), AuthError::Missing);
+    }
+
+    #[test]
+    fn a_deployment_that_turns_the_development_key_off_refuses_its_tokens() {
+        let mut s = settings();
+        s.keys.insert("prod2026".into(), Secret::new("a-real-key"));
+        s.allow_dev_key = false;
+        let claims = s.claims("op-1", Role::Operator, "IR-23", "", 3600);
+        assert_eq!(s.verify(&mint(&claims, DEV_KEY_ID, DEV_KEY)).unwrap_err(), AuthError::UnknownKey);
+        assert_eq!(s.verify(&mint(&claims, "prod2026", "a-real-key")).unwrap(), claims);
     }
 }

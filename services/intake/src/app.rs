@@ -52,11 +52,12 @@ impl Service for App {
     async fn build(settings: &Settings) -> Result<Self, BoxError> {
         let province = ProvinceCode::parse(&settings.province)
             .map_err(|e| Error::Config(format!("province `{}`: {}", settings.province, e.message)))?;
-        if settings
-            .auth
-            .keys
-            .get(pasokh_platform::auth::DEV_KEY_ID)
-            .is_some_and(|k| k.expose() == pasokh_platform::auth::DEV_KEY)
+        if settings.auth.allow_dev_key
+            && settings
+                .auth
+                .keys
+                .get(pasokh_platform::auth::DEV_KEY_ID)
+                .is_some_and(|k| k.expose() == pasokh_platform::auth::DEV_KEY)
         {
             tracing::warn!("auth.keys holds the development signing key; configure real keys in production");
         }
@@ -91,7 +92,7 @@ impl Service for App {
             idempotency_ttl,
             limits: Arc::new(crate::http::limits::Limits::new(settings.limits.clone())),
             auth: Arc::new(settings.auth.clone()),
-            open311_keys: Arc::new(settings.open311.api_keys.clone()),
+            open311_keys: Arc::new(settings.open311.active_keys()),
         };
         let grpc = tonic::service::Routes::new(IntakeServiceServer::new(IntakeGrpc {
             pool: backbone.pool.clone(),

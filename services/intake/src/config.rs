@@ -41,13 +41,30 @@ pub struct Settings {
 pub struct Open311Settings {
     /// `api_key` of each partner system, by partner name
     pub api_keys: std::collections::BTreeMap<String, Secret>,
+    /// Whether the built-in development partner (`dev`) is accepted; false in every real deployment
+    pub allow_dev_key: bool,
+}
+
+impl Open311Settings {
+    /// The partners' keys in force: without the development one unless allowed.
+    pub fn active_keys(&self) -> std::collections::BTreeMap<String, Secret> {
+        let is_dev = |name: &str, key: &Secret| name == "dev" && key.expose() == DEV_OPEN311_KEY;
+        self.api_keys
+            .iter()
+            .filter(|(n, k)| self.allow_dev_key || !is_dev(n, k))
+            .map(|(n, k)| (n.clone(), k.clone()))
+            .collect()
+    }
 }
 
 pub const DEV_OPEN311_KEY: &str = "dev-open311-key";
 
 impl Default for Open311Settings {
     fn default() -> Self {
-        Self { api_keys: std::collections::BTreeMap::from([("dev".to_owned(), Secret::new(DEV_OPEN311_KEY))]) }
+        Self {
+            api_keys: std::collections::BTreeMap::from([("dev".to_owned(), Secret::new(DEV_OPEN311_KEY))]),
+            allow_dev_key: true,
+        }
     }
 }
 
@@ -70,5 +87,19 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             open311: Open311Settings::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_development_partner_key_is_dropped_unless_allowed() {
+        let mut open311 = Open311Settings::default();
+        open311.api_keys.insert("call-centre".into(), Secret::new("k-123"));
+        assert_eq!(open311.active_keys().len(), 2);
+        open311.allow_dev_key = false;
+        assert_eq!(open311.active_keys().keys().collect::<Vec<_>>(), ["call-centre"]);
     }
 }

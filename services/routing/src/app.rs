@@ -22,7 +22,7 @@ use crate::config::Settings;
 use crate::consume::CaseEvents;
 use crate::grpc::{CaseLookupGrpc, CaseServiceGrpc};
 use crate::rules::RuleBook;
-use crate::watchdog::Watchdog;
+use crate::watchdog::{AlertCounter, Watchdog};
 use crate::workflow::Workflow;
 use crate::{Error, Result};
 
@@ -80,6 +80,7 @@ pub async fn run_watchdog_once(settings: &Settings, now: DateTime<Utc>) -> Resul
     let pool = settings.database.pool()?;
     let watchdog = Watchdog {
         pool,
+        alerts: AlertCounter::default(),
         workflow: workflow(settings)?,
         batch_size: settings.watchdog.batch_size.max(1),
         relay_waker: Arc::new(Notify::new()),
@@ -127,8 +128,15 @@ impl Service for App {
             },
             metrics: backbone.event_metrics.clone(),
         };
+        let alerts = AlertCounter::default();
+        backbone.registry.register(
+            "routing_sla_alerts",
+            "SLA warnings and breaches raised by the watchdog, by target and level",
+            alerts.clone(),
+        );
         let watchdog = Watchdog {
             pool: backbone.pool.clone(),
+            alerts,
             workflow: workflow.clone(),
             batch_size: settings.watchdog.batch_size.max(1),
             relay_waker: relay.waker(),
