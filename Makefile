@@ -6,7 +6,7 @@ CARGO ?= cargo
 export PASOKH_PG_PORT ?= 55432
 export PASOKH_KAFKA_PORT ?= 59092
 
-.PHONY: help run test api-fuzz test-unit build lint fmt bench bench-intake stack-up stack-down stack-status stack-reset clean
+.PHONY: help run test api-fuzz helm-check test-unit build lint fmt bench bench-intake stack-up stack-down stack-status stack-reset clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -14,14 +14,18 @@ help: ## list the targets
 run: ## bring up the stack and all services (intake for IR-23 and IR-25); Ctrl-C stops them
 	scripts/run.sh
 
-test: stack-up build ## stack up, then unit, integration and end-to-end tests against real PostgreSQL and Kafka
+test: stack-up build ## stack up, then unit, integration and end-to-end tests against real PostgreSQL and Kafka, API fuzzing and the Helm checks
 	scripts/stack.sh drop-test-dbs
 	@# a hung test must fail the run, not hold CI until its deadline
 	timeout --signal=KILL 30m $(CARGO) test --workspace --no-fail-fast
 	timeout --signal=KILL 10m scripts/api-fuzz.sh
+	timeout --signal=KILL 20m scripts/helm-check.sh
 
 api-fuzz: build ## schemathesis against intake's OpenAPI document (part of make test)
 	scripts/api-fuzz.sh
+
+helm-check: build ## helm lint, template every overlay, validate against Kubernetes 1.30, chart tests (part of make test)
+	scripts/helm-check.sh
 
 test-unit: ## unit tests only (no stack needed)
 	$(CARGO) test --workspace --lib --bins

@@ -1,0 +1,294 @@
+{{/*
+Every component renders through the same helpers, from one "component context":
+  dict "root" $ "component" "intake" "name" "<release>-intake-ir-23" "province" "IR-23"
+       "binary" "pasokh-intake" "settings" <replicas, autoscaling, pdb, resources>
+       "config" <the service's settings, rendered as JSON> "env" <extra env list> "extraVolumes" …
+*/}}
+
+{{- define "pasokh.name" -}}
+{{- printf "%s-%s" .Release.Name . | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* `<release>-<component>[-<province>]`, DNS-safe */}}
+{{- define "pasokh.componentName" -}}
+{{- $name := printf "%s-%s" .root.Release.Name .component -}}
+{{- if .province -}}{{- $name = printf "%s-%s" $name (lower .province) -}}{{- end -}}
+{{- $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Selector labels: only labels that never change for the life of a Deployment. */}}
+{{- define "pasokh.selectorLabels" -}}
+app.kubernetes.io/name: pasokh
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- with .province }}
+pasokh.mcls.gov.ir/province: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{- define "pasokh.labels" -}}
+{{ include "pasokh.selectorLabels" . }}
+app.kubernetes.io/part-of: pasokh
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
+{{- end -}}
+
+{{- define "pasokh.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* In-cluster gRPC addresses */}}
+{{- define "pasokh.routingGrpc" -}}
+{{- printf "http://%s-routing:9090" .Release.Name -}}
+{{- end -}}
+{{- define "pasokh.intakeGrpc" -}}
+{{- printf "http://%s-intake-grpc:9090" .Release.Name -}}
+{{- end -}}
+
+{{/* Settings every service shares, as its config file spells them */}}
+{{- define "pasokh.commonConfig" -}}
+{{- $root := .root -}}
+{{- $kafka := dict "bootstrap_servers" $root.Values.kafka.bootstrapServers "lifecycle_topic" $root.Values.kafka.lifecycleTopic "delivery_topic" $root.Values.kafka.deliveryTopic "consumer_group" (printf "pasokh-%s" .component) "properties" $root.Values.kafka.properties -}}
+{{- $telemetry := dict "log_filter" $root.Values.telemetry.logFilter "log_format" "json" "otlp_endpoint" $root.Values.telemetry.otlpEndpoint -}}
+{{- $listen := dict "host" "0.0.0.0" "http_port" 8080 "grpc_port" 9090 -}}
+{{- toYaml (dict "listen" $listen "kafka" $kafka "telemetry" $telemetry "shutdown_drain_secs" $root.Values.pod.drainSeconds) -}}
+{{- end -}}
+
+{{/* Secrets as environment: the database URL always, JWT keys where tokens are verified */}}
+{{- define "pasokh.secretEnv" -}}
+{{- $root := .root -}}
+- name: PASOKH__DATABASE__URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $root.Values.secrets.database.name }}
+      key: {{ index $root.Values.secrets.database.keys .component }}
+{{- if has .component (list "intake" "routing") }}
+- name: PASOKH__AUTH__ALLOW_DEV_KEY
+  value: "false"
+{{- range $root.Values.secrets.auth.kids }}
+- name: PASOKH__AUTH__KEYS__{{ upper . }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $root.Values.secrets.auth.name }}
+      key: {{ . }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "pasokh.configMap" -}}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "pasokh.componentName" . }}
+  labels:
+    {{- include "pasokh.labels" . | nindent 4 }}
+data:
+  # the service's settings (JSON keeps whole numbers whole); secrets come from the environment
+  config.json: |
+    {{- .config | toPrettyJson | nindent 4 }}
+  {{- range $file, $text := .files }}
+  {{ $file }}: |
+    {{- $text | nindent 4 }}
+  {{- end }}
+{{- end -}}
+
+{{- define "pasokh.deployment" -}}
+{{- $root := .root -}}
+{{- $pod := $root.Values.pod -}}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "pasokh.componentName" . }}
+  labels:
+    {{- include "pasokh.labels" . | nindent 4 }}
+spec:
+  {{- if not .settings.autoscaling.enabled }}
+  replicas: {{ .settings.replicas }}
+  {{- end }}
+  revisionHistoryLimit: 5
+  selector:
+    matchLabels:
+      {{- include "pasokh.selectorLabels" . | nindent 6 }}
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxUnavailable: 0
+      maxSurge: 1
+  template:
+    metadata:
+      labels:
+        {{- include "pasokh.labels" . | nindent 8 }}
+      annotations:
+        checksum/config: {{ toJson (dict "config" .config "files" .files) | sha256sum }}
+    spec:
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+      # the pre-stop pause, the services' own drain, and a margin
+      terminationGracePeriodSeconds: {{ add $pod.preStopSleepSeconds $pod.drainSeconds 10 }}
+      securityContext:
+        {{- toYaml $pod.securityContext | nindent 8 }}
+      {{- with $root.Values.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $pod.priorityClassName }}
+      priorityClassName: {{ . }}
+      {{- end }}
+      {{- with $pod.nodeSelector }}
+      nodeSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $pod.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- if $pod.topologySpread.enabled }}
+      topologySpreadConstraints:
+        {{- range list "topology.kubernetes.io/zone" "kubernetes.io/hostname" }}
+        - maxSkew: {{ $pod.topologySpread.maxSkew }}
+          topologyKey: {{ . }}
+          whenUnsatisfiable: ScheduleAnyway
+          labelSelector:
+            matchLabels:
+              {{- include "pasokh.selectorLabels" $ | nindent 14 }}
+        {{- end }}
+      {{- end }}
+      containers:
+        - name: {{ .component }}
+          image: {{ include "pasokh.image" $root }}
+          imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+          command: ["/usr/local/bin/{{ .binary }}"]
+          args: ["serve", "--config", "/etc/pasokh/config.json"]
+          ports:
+            - name: http
+              containerPort: 8080
+              protocol: TCP
+            - name: grpc
+              containerPort: 9090
+              protocol: TCP
+          env:
+            {{- include "pasokh.secretEnv" . | nindent 12 }}
+            {{- with .env }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+          startupProbe:
+            httpGet:
+              path: /healthz
+              port: http
+            periodSeconds: 2
+            failureThreshold: 30
+          livenessProbe:
+            httpGet:
+              path: /healthz
+              port: http
+            periodSeconds: 10
+            timeoutSeconds: 2
+            failureThreshold: 3
+          readinessProbe:
+            httpGet:
+              path: /readyz
+              port: http
+            periodSeconds: 5
+            timeoutSeconds: 2
+            failureThreshold: 2
+          lifecycle:
+            preStop:
+              sleep:
+                seconds: {{ $pod.preStopSleepSeconds }}
+          resources:
+            {{- toYaml .settings.resources | nindent 12 }}
+          securityContext:
+            {{- toYaml $pod.containerSecurityContext | nindent 12 }}
+          volumeMounts:
+            - name: config
+              mountPath: /etc/pasokh
+              readOnly: true
+      volumes:
+        - name: config
+          configMap:
+            name: {{ include "pasokh.componentName" . }}
+{{- end -}}
+
+{{- define "pasokh.service" -}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "pasokh.componentName" . }}
+  labels:
+    {{- include "pasokh.labels" . | nindent 4 }}
+spec:
+  type: ClusterIP
+  selector:
+    {{- include "pasokh.selectorLabels" . | nindent 4 }}
+  ports:
+    - name: http
+      port: 8080
+      targetPort: http
+      protocol: TCP
+    - name: grpc
+      port: 9090
+      targetPort: grpc
+      protocol: TCP
+      appProtocol: grpc
+{{- end -}}
+
+{{- define "pasokh.hpa" -}}
+{{- if .settings.autoscaling.enabled }}
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ include "pasokh.componentName" . }}
+  labels:
+    {{- include "pasokh.labels" . | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ include "pasokh.componentName" . }}
+  minReplicas: {{ .settings.autoscaling.minReplicas }}
+  maxReplicas: {{ .settings.autoscaling.maxReplicas }}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ .settings.autoscaling.targetCPUUtilizationPercentage }}
+  behavior:
+    # scale up at once for a crowd; scale down slowly so a lull does not drop capacity
+    scaleUp:
+      stabilizationWindowSeconds: 0
+    scaleDown:
+      stabilizationWindowSeconds: 300
+{{- end }}
+{{- end -}}
+
+{{- define "pasokh.pdb" -}}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "pasokh.componentName" . }}
+  labels:
+    {{- include "pasokh.labels" . | nindent 4 }}
+spec:
+  minAvailable: {{ .settings.pdb.minAvailable }}
+  selector:
+    matchLabels:
+      {{- include "pasokh.selectorLabels" . | nindent 6 }}
+{{- end -}}
+
+{{/* All of a component: ConfigMap, Deployment, Service, HPA (when autoscaling), PDB */}}
+{{- define "pasokh.component" -}}
+{{ include "pasokh.configMap" . }}
+---
+{{ include "pasokh.deployment" . }}
+---
+{{ include "pasokh.service" . }}
+---
+{{ include "pasokh.pdb" . }}
+{{- if .settings.autoscaling.enabled }}
+---
+{{ include "pasokh.hpa" . }}
+{{- end }}
+{{- end -}}
