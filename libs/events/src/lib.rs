@@ -10,6 +10,7 @@
 pub mod backbone;
 pub mod cloudevents;
 pub mod consumer;
+pub mod dlq;
 mod error;
 pub mod lifecycle;
 pub mod metrics;
