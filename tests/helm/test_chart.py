@@ -115,7 +115,9 @@ class Rendered(unittest.TestCase):
         self.assertEqual(tehran["metrics"][0]["resource"]["target"]["averageUtilization"], 65)
         tehran_limits = json.loads(docs[("ConfigMap", "pasokh-intake-ir-23")]["data"]["config.json"])["limits"]
         self.assertEqual(tehran_limits["province_per_second"], 400)
-        self.assertEqual(tehran_limits["per_ip_per_minute"], 60)
+        defaults = yaml.safe_load((CHART / "values.yaml").read_text())["intake"]["defaults"]["limits"]
+        self.assertNotEqual(defaults["province_per_second"], 400)
+        self.assertEqual(tehran_limits["per_ip_per_minute"], defaults["per_ip_per_minute"])
 
     def test_the_friday_prayer_overlay_changes_tehrans_intake_and_nothing_else(self):
         before, after = by_key(self.docs["production"]), by_key(self.docs["event"])
