@@ -7,10 +7,13 @@
 # --- build -------------------------------------------------------------------
 FROM docker.io/library/rust:1.95-slim-bookworm AS build
 WORKDIR /src
-# librdkafka is built from source by rdkafka-sys (make, a C++ compiler, zlib); protoc comes vendored
+# librdkafka is built from source by rdkafka-sys (make, a C++ compiler, zlib, OpenSSL for TLS to Kafka);
+# protoc comes vendored
 RUN apt-get update \
- && apt-get install -y --no-install-recommends g++ make pkg-config zlib1g-dev \
+ && apt-get install -y --no-install-recommends g++ make pkg-config zlib1g-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
+# zlib linked statically: the distroless runtime has libssl3 and libc but no libz.so.1
+ENV LIBZ_SYS_STATIC=1
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
@@ -21,12 +24,12 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
        target/release/pasokh-reporting target/release/pasokhctl /out/
 
 # --- runtime -----------------------------------------------------------------
-# distroless/cc: glibc, libgcc, CA certificates and tzdata; no shell, no package manager.
+# distroless/cc: glibc, libgcc, libssl3, CA certificates and tzdata; no shell, no package manager.
 FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
 COPY --from=build /out/ /usr/local/bin/
 # 65532 is distroless's `nonroot`; the chart also sets runAsNonRoot and a read-only root filesystem:
 # the services write nothing to disk (logs go to stdout, state to PostgreSQL and Kafka).
 USER 65532:65532
-EXPOSE 8081 9081
+EXPOSE 8080 9090
 ENTRYPOINT ["/usr/local/bin/pasokh-intake"]
 CMD ["serve"]

@@ -31,9 +31,11 @@ test-unit: ## unit tests only (no stack needed)
 	$(CARGO) test --workspace --lib --bins
 
 build: ## compile every crate, binaries and tests
+	scripts/build-deps.sh
 	$(CARGO) build --workspace --bins --tests
 
 lint: ## rustfmt check and clippy with warnings as errors
+	scripts/build-deps.sh
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 

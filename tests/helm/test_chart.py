@@ -259,7 +259,7 @@ class Rendered(unittest.TestCase):
         self.assertEqual(len(routing_http), 1, "routing's HTTP (metrics) only from monitoring")
 
     def test_agencies_get_read_only_access_to_their_topics_and_nothing_else(self):
-        users = [d for d in self.docs["production"] if d["kind"] == "KafkaUser"]
+        users = [d for d in self.docs["production"] if d["kind"] == "KafkaUser" and d["metadata"]["name"].startswith("agency-")]
         self.assertEqual(len(users), 2)
         ours = {"pasokh.petition.lifecycle.v1", "pasokh.notification.delivery.v1"}
         for user in users:
@@ -273,6 +273,47 @@ class Rendered(unittest.TestCase):
         topics = {d["spec"]["topicName"]: d["spec"] for d in self.docs["production"] if d["kind"] == "KafkaTopic"}
         self.assertEqual(set(topics), ours | {f"{t}.dlq" for t in ours})
         self.assertEqual(topics["pasokh.petition.lifecycle.v1"]["partitions"], 12)
+
+    def test_our_services_get_least_privilege_kafka_users_in_strimzis_namespace(self):
+        users = {
+            d["metadata"]["name"]: d
+            for d in self.docs["production"]
+            if d["kind"] == "KafkaUser" and not d["metadata"]["name"].startswith("agency-")
+        }
+        self.assertEqual(
+            set(users), {f"pasokh-{s}" for s in ("intake", "routing", "notification", "reporting", "dlq-replay")}
+        )
+        for user in users.values():
+            self.assertEqual(user["metadata"]["namespace"], "kafka", "where Strimzi's user operator watches")
+        def grants(name):
+            return {
+                (acl["resource"]["type"], acl["resource"]["name"], op)
+                for acl in users[name]["spec"]["authorization"]["acls"]
+                for op in acl["operations"]
+            }
+        lifecycle = "pasokh.petition.lifecycle.v1"
+        self.assertEqual(grants("pasokh-intake"), {("topic", lifecycle, "Write"), ("topic", lifecycle, "Describe")})
+        self.assertIn(("group", "pasokh-routing", "Read"), grants("pasokh-routing"))
+        self.assertNotIn(("topic", "pasokh.notification.delivery.v1", "Write"), grants("pasokh-routing"))
+        self.assertIn(("topic", "pasokh.notification.delivery.v1", "Write"), grants("pasokh-notification"))
+
+    def test_production_talks_tls_to_kafka_with_each_services_own_certificate(self):
+        docs = by_key(self.docs["production"])
+        for component in ("intake-ir-23", "routing", "notification", "reporting"):
+            name = f"pasokh-{component}"
+            config = json.loads(docs[("ConfigMap", name)]["data"]["config.json"])
+            properties = config["kafka"]["properties"]
+            self.assertEqual(properties["security.protocol"], "ssl")
+            spec = docs[("Deployment", name)]["spec"]["template"]["spec"]
+            volumes = {v["name"]: v for v in spec["volumes"]}
+            service = component.split("-")[0]
+            self.assertEqual(volumes["kafka-client"]["secret"]["secretName"], f"pasokh-{service}")
+            mounts = {m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
+            self.assertIn("/etc/pasokh/kafka/client", mounts)
+            self.assertTrue(properties["ssl.key.location"].startswith("/etc/pasokh/kafka/client/"))
+            pools = yaml.safe_load((CHART / "values-production.yaml").read_text())["database"]["maxConnections"]
+            self.assertEqual(config["database"]["max_connections"], pools[service])
+        self.assertNotIn("kafka-client", str(self.docs["default"]), "no TLS unless asked for")
 
     def test_every_rendered_config_is_accepted_by_its_service(self):
         """The services refuse unknown settings: each ConfigMap is loaded by the real binary."""
@@ -291,7 +332,7 @@ class Rendered(unittest.TestCase):
                     printed = json.loads(result.stdout)
                     self.assertEqual(printed["listen"]["http_port"], 8080)
                     if component == "routing" and overlay == "all-features":
-                        self.assertEqual(printed["rules_file"], "/etc/pasokh/routing-rules.toml")
+                        self.assertEqual(printed["rules_file"], "/etc/pasokh/config/routing-rules.toml")
 
 
 class Schema(unittest.TestCase):

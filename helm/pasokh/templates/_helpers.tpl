@@ -49,10 +49,18 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{/* Settings every service shares, as its config file spells them */}}
 {{- define "pasokh.commonConfig" -}}
 {{- $root := .root -}}
-{{- $kafka := dict "bootstrap_servers" $root.Values.kafka.bootstrapServers "lifecycle_topic" $root.Values.kafka.lifecycleTopic "delivery_topic" $root.Values.kafka.deliveryTopic "consumer_group" (printf "pasokh-%s" .component) "properties" $root.Values.kafka.properties -}}
+{{- $properties := deepCopy $root.Values.kafka.properties -}}
+{{- if $root.Values.kafka.tls.enabled -}}
+{{- $_ := set $properties "security.protocol" "ssl" -}}
+{{- $_ := set $properties "ssl.ca.location" "/etc/pasokh/kafka/ca/ca.crt" -}}
+{{- $_ := set $properties "ssl.certificate.location" "/etc/pasokh/kafka/client/user.crt" -}}
+{{- $_ := set $properties "ssl.key.location" "/etc/pasokh/kafka/client/user.key" -}}
+{{- end -}}
+{{- $kafka := dict "bootstrap_servers" $root.Values.kafka.bootstrapServers "lifecycle_topic" $root.Values.kafka.lifecycleTopic "delivery_topic" $root.Values.kafka.deliveryTopic "consumer_group" (printf "pasokh-%s" .component) "properties" $properties -}}
+{{- $database := dict "max_connections" (index $root.Values.database.maxConnections .component) -}}
 {{- $telemetry := dict "log_filter" $root.Values.telemetry.logFilter "log_format" "json" "otlp_endpoint" $root.Values.telemetry.otlpEndpoint -}}
 {{- $listen := dict "host" "0.0.0.0" "http_port" 8080 "grpc_port" 9090 -}}
-{{- toYaml (dict "listen" $listen "kafka" $kafka "telemetry" $telemetry "shutdown_drain_secs" $root.Values.pod.drainSeconds) -}}
+{{- toYaml (dict "listen" $listen "kafka" $kafka "telemetry" $telemetry "database" $database "shutdown_drain_secs" $root.Values.pod.drainSeconds) -}}
 {{- end -}}
 
 {{/* Secrets as environment: the database URL always, JWT keys where tokens are verified */}}
@@ -159,7 +167,7 @@ spec:
           image: {{ include "pasokh.image" $root }}
           imagePullPolicy: {{ $root.Values.image.pullPolicy }}
           command: ["/usr/local/bin/{{ .binary }}"]
-          args: ["serve", "--config", "/etc/pasokh/config.json"]
+          args: ["serve", "--config", "/etc/pasokh/config/config.json"]
           ports:
             - name: http
               containerPort: 8080
@@ -202,12 +210,36 @@ spec:
             {{- toYaml $pod.containerSecurityContext | nindent 12 }}
           volumeMounts:
             - name: config
-              mountPath: /etc/pasokh
+              mountPath: /etc/pasokh/config
               readOnly: true
+            {{- if $root.Values.kafka.tls.enabled }}
+            - name: kafka-ca
+              mountPath: /etc/pasokh/kafka/ca
+              readOnly: true
+            - name: kafka-client
+              mountPath: /etc/pasokh/kafka/client
+              readOnly: true
+            {{- end }}
       volumes:
         - name: config
           configMap:
             name: {{ include "pasokh.componentName" . }}
+        {{- if $root.Values.kafka.tls.enabled }}
+        - name: kafka-ca
+          secret:
+            secretName: {{ $root.Values.kafka.tls.caSecret }}
+            items:
+              - key: ca.crt
+                path: ca.crt
+        - name: kafka-client
+          secret:
+            secretName: {{ printf "%s%s" $root.Values.kafka.tls.clientSecretPrefix .component }}
+            items:
+              - key: user.crt
+                path: user.crt
+              - key: user.key
+                path: user.key
+        {{- end }}
 {{- end -}}
 
 {{- define "pasokh.service" -}}

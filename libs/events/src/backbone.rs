@@ -12,6 +12,16 @@ use crate::consumer::kafka_reachable;
 use crate::metrics::EventMetrics;
 use crate::{KafkaSettings, Result};
 
+/// Whether a service can do its work without Kafka.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KafkaReadiness {
+    /// consumers: without the broker there is nothing to do
+    Required,
+    /// intake: petitions are accepted into the outbox while the broker is down, so an outage
+    /// must not take every province's intake out of the load balancer
+    Advisory,
+}
+
 pub struct Backbone {
     pub pool: PgPool,
     pub producer: FutureProducer,
@@ -32,18 +42,24 @@ impl Backbone {
         Ok(Self { pool, producer, registry, http_metrics, event_metrics })
     }
 
-    /// `/readyz` checks: the database answers and the Kafka broker answers.
-    pub fn readiness(&self) -> Readiness {
+    /// `/readyz` checks: the database answers, and the Kafka broker answers —
+    /// required, or only reported.
+    pub fn readiness(&self, kafka: KafkaReadiness) -> Readiness {
         let producer = self.producer.clone();
-        Readiness::default().with_database(self.pool.clone()).with_check("kafka", move || {
+        let check = move || {
             let producer = producer.clone();
             async move { kafka_reachable(&producer).await }
-        })
+        };
+        let readiness = Readiness::default().with_database(self.pool.clone());
+        match kafka {
+            KafkaReadiness::Required => readiness.with_check("kafka", check),
+            KafkaReadiness::Advisory => readiness.with_advisory_check("kafka", check),
+        }
     }
 
     /// The service's routes plus `/healthz`, `/readyz`, `/metrics` and request metrics.
-    pub fn http_router(&mut self, routes: axum::Router) -> axum::Router {
+    pub fn http_router(&mut self, routes: axum::Router, kafka: KafkaReadiness) -> axum::Router {
         let registry = Arc::new(std::mem::take(&mut self.registry));
-        pasokh_platform::http::with_ops(routes, self.readiness(), registry, self.http_metrics.clone())
+        pasokh_platform::http::with_ops(routes, self.readiness(kafka), registry, self.http_metrics.clone())
     }
 }

@@ -22,10 +22,12 @@ use crate::metrics::{HttpLabels, HttpMetrics};
 type CheckFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 type Check = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
 
-/// Named dependency checks behind `/readyz`: the service is ready when all pass.
+/// Named dependency checks behind `/readyz`: the service is ready when every
+/// required check passes; advisory checks are reported but do not take the
+/// replica out of load balancing.
 #[derive(Clone, Default)]
 pub struct Readiness {
-    checks: Vec<(&'static str, Check)>,
+    checks: Vec<(&'static str, Check, bool)>,
 }
 
 impl Readiness {
@@ -34,7 +36,17 @@ impl Readiness {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.checks.push((name, Arc::new(move || Box::pin(check()))));
+        self.checks.push((name, Arc::new(move || Box::pin(check())), true));
+        self
+    }
+
+    /// A check that is reported in `/readyz` but never makes the service unready.
+    pub fn with_advisory_check<F, Fut>(mut self, name: &'static str, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.checks.push((name, Arc::new(move || Box::pin(check())), false));
         self
     }
 
@@ -55,12 +67,12 @@ impl Readiness {
     async fn report(&self) -> (bool, serde_json::Value) {
         let mut all_ok = true;
         let mut report = serde_json::Map::new();
-        for (name, check) in &self.checks {
+        for (name, check, required) in &self.checks {
             let outcome = match tokio::time::timeout(Duration::from_secs(3), check()).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err("check timed out".into()),
             };
-            all_ok &= outcome.is_ok();
+            all_ok &= outcome.is_ok() || !required;
             report.insert((*name).into(), outcome.err().map_or_else(|| "ok".into(), serde_json::Value::String));
         }
         (all_ok, serde_json::Value::Object(report))

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use pasokh_domain::{CitizenRefKey, ProvinceCode};
 use pasokh_events::Backbone;
+use pasokh_events::backbone::KafkaReadiness;
 use pasokh_events::outbox::OutboxRelay;
 use pasokh_platform::db::DatabaseSettings;
 use pasokh_platform::service::{Listeners, Servers, Service};
@@ -104,7 +105,7 @@ impl Service for App {
         }));
         let servers = Servers::bind(
             &settings.listen,
-            backbone.http_router(router(state)),
+            backbone.http_router(router(state), KafkaReadiness::Advisory),
             "pasokh.intake.v1.IntakeService",
             grpc,
             pasokh_proto::FILE_DESCRIPTOR_SET,

@@ -38,8 +38,9 @@ async fn petitions_filed_while_kafka_is_stopped_are_published_when_it_returns() 
     let broker_back = BrokerBack;
     tokio::task::spawn_blocking(|| stack_script("kafka-down")).await.unwrap();
     let ready = reqwest::get(format!("{}/readyz", intake.http)).await.unwrap();
-    assert_eq!(ready.status(), 503, "readiness reports the broker down");
-    assert_ne!(ready.json::<Value>().await.unwrap()["checks"]["kafka"], "ok");
+    // still ready: intake accepts into its outbox, so a broker outage must not empty the load balancer
+    assert_eq!(ready.status(), 200, "intake stays ready while Kafka is down");
+    assert_ne!(ready.json::<Value>().await.unwrap()["checks"]["kafka"], "ok", "but reports the broker down");
 
     let mut codes = Vec::new();
     for _ in 0..5 {

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pasokh_events::Backbone;
+use pasokh_events::backbone::KafkaReadiness;
 use pasokh_events::consumer::ConsumerLoop;
 use pasokh_events::outbox::OutboxRelay;
 use pasokh_platform::db::DatabaseSettings;
@@ -88,7 +89,7 @@ impl Service for App {
         // no gRPC API of its own yet: the port serves health and reflection
         let servers = Servers::bind(
             &settings.listen,
-            backbone.http_router(axum::Router::new()),
+            backbone.http_router(axum::Router::new(), KafkaReadiness::Required),
             "pasokh.notification",
             tonic::service::Routes::default(),
             pasokh_proto::FILE_DESCRIPTOR_SET,

@@ -2,6 +2,7 @@
 use std::time::Duration;
 
 use pasokh_events::Backbone;
+use pasokh_events::backbone::KafkaReadiness;
 use pasokh_events::consumer::ConsumerLoop;
 use pasokh_platform::db::DatabaseSettings;
 use pasokh_platform::service::{Listeners, Servers, Service};
@@ -55,7 +56,7 @@ impl Service for App {
         let router = crate::http::router(backbone.pool.clone());
         let servers = Servers::bind(
             &settings.listen,
-            backbone.http_router(router),
+            backbone.http_router(router, KafkaReadiness::Required),
             "pasokh.reporting.v1.ReportingService",
             grpc,
             pasokh_proto::FILE_DESCRIPTOR_SET,

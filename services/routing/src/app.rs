@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use pasokh_domain::{BusinessCalendar, built_in_holidays, parse_holidays};
 use pasokh_events::Backbone;
+use pasokh_events::backbone::KafkaReadiness;
 use pasokh_events::consumer::ConsumerLoop;
 use pasokh_events::outbox::OutboxRelay;
 use pasokh_platform::db::DatabaseSettings;
@@ -150,7 +151,7 @@ impl Service for App {
             }));
         let servers = Servers::bind(
             &settings.listen,
-            backbone.http_router(axum::Router::new()),
+            backbone.http_router(axum::Router::new(), KafkaReadiness::Required),
             "pasokh.routing.v1.CaseService",
             grpc,
             pasokh_proto::FILE_DESCRIPTOR_SET,
