@@ -1,10 +1,10 @@
 # Pasokh — every target does one thing and says what it does.
 # The local stack (PostgreSQL + Kafka) lives under .local/; ports come from
-# PASOKH_PG_PORT (55432) and PASOKH_KAFKA_PORT (59092).
+# PASOKH_PG_PORT (55432) and PASOKH_KAFKA_PORT (19092).
 SHELL := /bin/bash
 CARGO ?= cargo
 export PASOKH_PG_PORT ?= 55432
-export PASOKH_KAFKA_PORT ?= 59092
+export PASOKH_KAFKA_PORT ?= 19092
 
 .PHONY: help run test api-fuzz helm-check test-unit build lint fmt bench bench-intake stack-up stack-down stack-status stack-reset clean
 

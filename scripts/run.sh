@@ -11,7 +11,7 @@ STATE="${PASOKH_STATE_DIR:-$ROOT/.local}"
 LOGS="$STATE/logs"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/${PASOKH_PROFILE:-debug}"
 PG_PORT="${PASOKH_PG_PORT:-55432}"
-KAFKA_PORT="${PASOKH_KAFKA_PORT:-59092}"
+KAFKA_PORT="${PASOKH_KAFKA_PORT:-19092}"
 mkdir -p "$LOGS"
 
 say() { printf '[run] %s\n' "$*" >&2; }

@@ -14,8 +14,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="${PASOKH_STATE_DIR:-$ROOT/.local}"
 PG_PORT="${PASOKH_PG_PORT:-55432}"
-KAFKA_PORT="${PASOKH_KAFKA_PORT:-59092}"
-KAFKA_CONTROLLER_PORT="${PASOKH_KAFKA_CONTROLLER_PORT:-59093}"
+KAFKA_PORT="${PASOKH_KAFKA_PORT:-19092}"
+KAFKA_CONTROLLER_PORT="${PASOKH_KAFKA_CONTROLLER_PORT:-19093}"
 # initdb and the server run as the postgres user when we are root; it must be
 # able to reach the cluster's folder. A fresh clone under a private folder
 # (mktemp -d is 0700) is not reachable, so the cluster then lives beside

@@ -23,7 +23,7 @@ pub struct KafkaSettings {
 impl KafkaSettings {
     pub fn local(consumer_group: &str) -> Self {
         Self {
-            bootstrap_servers: "127.0.0.1:59092".into(),
+            bootstrap_servers: "127.0.0.1:19092".into(),
             lifecycle_topic: "pasokh.petition.lifecycle.v1".into(),
             delivery_topic: "pasokh.notification.delivery.v1".into(),
             consumer_group: consumer_group.into(),

@@ -34,7 +34,7 @@ impl Stack {
         let port = |name: &str, default: u16| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
         Self {
             pg_port: port("PASOKH_PG_PORT", 55432),
-            kafka: format!("127.0.0.1:{}", port("PASOKH_KAFKA_PORT", 59092)),
+            kafka: format!("127.0.0.1:{}", port("PASOKH_KAFKA_PORT", 19092)),
         }
     }
 

@@ -20,7 +20,7 @@ const USAGE: &str = "usage:
       the signing key is read from PASOKH_AUTH_KEY (default: the development key)
   pasokhctl dlq replay --topic TOPIC [--bootstrap HOST:PORT] [--group CONSUMER_GROUP] [--dry-run]
       replays TOPIC.dlq into TOPIC (only what GROUP dead-lettered, with --group);
-      the broker defaults to PASOKH__KAFKA__BOOTSTRAP_SERVERS or 127.0.0.1:59092";
+      the broker defaults to PASOKH__KAFKA__BOOTSTRAP_SERVERS or 127.0.0.1:19092";
 
 fn role(name: &str) -> Option<Role> {
     match name {
@@ -62,7 +62,7 @@ fn token(args: &[String]) -> Result<String, String> {
 async fn dlq_replay(args: &[String]) -> Result<String, String> {
     let mut options = Replay {
         bootstrap_servers: std::env::var("PASOKH__KAFKA__BOOTSTRAP_SERVERS")
-            .unwrap_or_else(|_| "127.0.0.1:59092".to_owned()),
+            .unwrap_or_else(|_| "127.0.0.1:19092".to_owned()),
         dlq_topic: String::new(),
         only_group: None,
         dry_run: false,
