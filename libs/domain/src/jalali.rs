@@ -45,6 +45,13 @@ impl std::fmt::Display for JalaliDate {
     }
 }
 
+/// The calendar day in Tehran (UTC+03:30, no daylight saving since 2022) of an instant: the day a
+/// citizen or officer in Iran would name, e.g. for 22:00 UTC the next day.
+pub fn tehran_date(at: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    let tehran = chrono::FixedOffset::east_opt(3 * 3600 + 1800).unwrap_or_else(|| unreachable!("a valid offset"));
+    at.with_timezone(&tehran).date_naive()
+}
+
 /// `1405/09/08` with Persian digits, as printed on SMS and pages for citizens.
 pub fn format_jalali(date: NaiveDate) -> String {
     JalaliDate::from_gregorian(date)
@@ -71,6 +78,14 @@ mod tests {
         // 22 Bahman, the anniversary of the revolution
         assert_eq!(JalaliDate::from_gregorian(g(2026, 2, 11)), JalaliDate { year: 1404, month: 11, day: 22 });
         assert_eq!(JalaliDate::from_gregorian(g(2026, 11, 29)), JalaliDate { year: 1405, month: 9, day: 8 });
+    }
+
+    #[test]
+    fn the_tehran_day_starts_at_20_30_utc() {
+        use chrono::TimeZone;
+        let late = chrono::Utc.with_ymd_and_hms(2026, 11, 28, 21, 0, 0).unwrap();
+        assert_eq!(tehran_date(late), g(2026, 11, 29));
+        assert_eq!(tehran_date(late - chrono::Duration::hours(1)), g(2026, 11, 28));
     }
 
     #[test]

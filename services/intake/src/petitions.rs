@@ -189,7 +189,7 @@ impl SubmittedResponse {
             status_fa: status.label_fa(),
             province: petition.province.to_string(),
             submitted_at: accepted.submitted_at,
-            submitted_at_jalali: format_jalali(accepted.submitted_at.date_naive()),
+            submitted_at_jalali: format_jalali(pasokh_domain::tehran_date(accepted.submitted_at)),
         }
     }
 }

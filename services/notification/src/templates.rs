@@ -48,7 +48,7 @@ impl Message {
                     .find(|o| o.code == *organisation)
                     .map_or(organisation.as_str(), |o| o.name_fa.as_str());
                 let due = DateTime::from_timestamp(*resolution_due_unix, 0)
-                    .map(|d| format!("\nمهلت پاسخ: {}", format_jalali(d.date_naive())))
+                    .map(|d| format!("\nمهلت پاسخ: {}", format_jalali(pasokh_domain::tehran_date(d))))
                     .unwrap_or_default();
                 format!("پاسخ: درخواست {tracking_code} به {organisation} ارجاع شد.{due}")
             }

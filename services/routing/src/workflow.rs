@@ -100,8 +100,18 @@ fn advance(case: &mut CaseRecord, action: CaseAction) -> Result<CaseStatus> {
     Ok(next)
 }
 
-fn first_response(case: &mut CaseRecord, now: DateTime<Utc>) {
+pub(crate) fn first_response(case: &mut CaseRecord, now: DateTime<Utc>) {
     case.first_responded_at.get_or_insert(now);
+}
+
+/// Leaving `info_requested` however it happens (the reply, or the unit resuming after a phone
+/// call): the targets move later by the time the unit waited for the citizen.
+fn resume_clock(case: &mut CaseRecord, now: DateTime<Utc>) {
+    if let Some(asked) = case.info_requested_at.take() {
+        let waited = (now - asked).max(Duration::zero());
+        case.resolution_due += waited;
+        case.resolution_warn = case.resolution_warn.map(|w| w + waited);
+    }
 }
 
 #[derive(Clone)]
@@ -163,6 +173,7 @@ impl Workflow {
     pub(crate) fn start_work(&self, case: &mut CaseRecord, actor: &Actor, now: DateTime<Utc>) -> Result<Change> {
         advance(case, CaseAction::StartWork)?;
         first_response(case, now);
+        resume_clock(case, now);
         Ok(Change {
             action: CaseAction::StartWork.as_str(),
             body: Body::WorkStarted(WorkStarted { unit: case.unit.clone(), actor_role: actor.role.into() }),
@@ -194,11 +205,7 @@ impl Workflow {
     /// The citizen's reply arrived: work resumes and the targets move by the time the unit waited.
     pub(crate) fn provide_info(&self, case: &mut CaseRecord, reply: &str, now: DateTime<Utc>) -> Result<Change> {
         advance(case, CaseAction::ProvideInfo)?;
-        if let Some(asked) = case.info_requested_at.take() {
-            let waited = (now - asked).max(Duration::zero());
-            case.resolution_due += waited;
-            case.resolution_warn = case.resolution_warn.map(|w| w + waited);
-        }
+        resume_clock(case, now);
         Ok(Change {
             action: CaseAction::ProvideInfo.as_str(),
             body: Body::WorkStarted(WorkStarted { unit: case.unit.clone(), actor_role: "citizen".into() }),
@@ -380,6 +387,9 @@ impl Workflow {
         case.resolution_warn = Some(warning_at(now, case.resolution_due, self.warning_ratio));
         case.resolution_alert = "none".into();
         case.responded_at = None;
+        // an expected date and its reason belonged to the answer being appealed
+        case.expected_at = None;
+        case.interim_reason.clear();
         let to_unit = director_unit(case);
         Ok(Change {
             action: CaseAction::Reopen.as_str(),
@@ -429,6 +439,10 @@ impl Workflow {
         }
         if !store::OPEN.contains(&into.status.as_str()) {
             return Err(Error::Refused(format!("the case to merge into is {}, not open", into.status)));
+        }
+        // the citizen is told the original's tracking code: it must be their own case
+        if into.citizen_ref != case.citizen_ref {
+            return Err(Error::Refused("a petition merges only into a case of the same citizen".into()));
         }
         advance(case, CaseAction::Merge)?;
         case.merged_into = Some(into.petition_id);
@@ -516,5 +530,100 @@ impl Workflow {
             }
         }
         Ok(changes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use pasokh_domain::BusinessCalendar;
+
+    use super::*;
+    use crate::config::Settings;
+
+    fn workflow() -> Workflow {
+        Workflow {
+            lifecycle_topic: "t".into(),
+            calendar: Arc::new(BusinessCalendar::new(false, &[])),
+            settings: Settings::default().workflow,
+            warning_ratio: 0.8,
+        }
+    }
+
+    fn case(status: CaseStatus, citizen: &str) -> CaseRecord {
+        let at = Utc.with_ymd_and_hms(2026, 11, 29, 6, 0, 0).unwrap();
+        CaseRecord {
+            petition_id: Uuid::now_v7(),
+            tracking_code: "231234567890".into(),
+            province: "IR-23".into(),
+            category: "pension-payment".into(),
+            citizen_ref: citizen.into(),
+            status: status.as_str().into(),
+            organisation: "sso".into(),
+            unit: "sso/IR-23".into(),
+            rule: "r".into(),
+            priority: "normal".into(),
+            kind: "complaint".into(),
+            text: "متن".into(),
+            submitted_at: at,
+            first_response_days: 3,
+            resolution_days: 15,
+            first_response_due: at + Duration::days(3),
+            resolution_due: at + Duration::days(15),
+            first_response_warn: Some(at + Duration::days(2)),
+            resolution_warn: Some(at + Duration::days(12)),
+            first_responded_at: None,
+            responded_at: None,
+            info_requested_at: None,
+            first_response_alert: "none".into(),
+            resolution_alert: "none".into(),
+            breaches: 0,
+            escalation_level: 0,
+            forwards: 0,
+            transfers: 0,
+            expected_at: None,
+            interim_reason: String::new(),
+            merged_into: None,
+            rating: None,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn the_wait_for_the_citizen_moves_the_targets_however_work_resumes() {
+        let workflow = workflow();
+        let officer = Actor { name: "o".into(), role: "officer" };
+        for resume_by_reply in [true, false] {
+            let mut waiting = case(CaseStatus::InProgress, "c");
+            let asked = waiting.submitted_at + Duration::days(1);
+            workflow.request_info(&mut waiting, "سؤال", &officer, asked).unwrap();
+            let due = waiting.resolution_due;
+            let resumed = asked + Duration::days(10);
+            if resume_by_reply {
+                workflow.provide_info(&mut waiting, "پاسخ", resumed).unwrap();
+            } else {
+                // the answer came by phone: the unit resumes without the citizen's reply
+                workflow.start_work(&mut waiting, &officer, resumed).unwrap();
+            }
+            assert_eq!(waiting.resolution_due, due + Duration::days(10), "reply: {resume_by_reply}");
+            assert_eq!(waiting.status, "in_progress");
+            assert!(waiting.info_requested_at.is_none());
+        }
+    }
+
+    #[test]
+    fn a_petition_merges_only_into_an_open_case_of_the_same_citizen() {
+        let workflow = workflow();
+        let officer = Actor { name: "o".into(), role: "officer" };
+        let original = case(CaseStatus::InProgress, "citizen-a");
+        let mut other = case(CaseStatus::Routed, "citizen-b");
+        assert!(matches!(workflow.merge(&mut other, &original, 0.0, false, &officer), Err(Error::Refused(_))));
+        assert_eq!(other.status, "routed", "nothing changed");
+        let mut same = case(CaseStatus::Routed, "citizen-a");
+        workflow.merge(&mut same, &original, 0.0, false, &officer).unwrap();
+        assert_eq!((same.status.as_str(), same.merged_into), ("merged", Some(original.petition_id)));
+        let closed = case(CaseStatus::Closed, "citizen-a");
+        let mut late = case(CaseStatus::Routed, "citizen-a");
+        assert!(matches!(workflow.merge(&mut late, &closed, 0.0, false, &officer), Err(Error::Refused(_))));
     }
 }

@@ -241,6 +241,17 @@ async fn a_poor_rating_reopens_the_case_as_an_appeal_in_the_directors_queue() {
     let events = world.events_of(filed.petition_id, 6).await;
     let Some(Body::Reopened(reopened)) = &events.last().unwrap().body else { panic!("{:?}", events.last()) };
     assert_eq!((reopened.cause.as_str(), reopened.to_unit.as_str()), ("appeal", "mcls-directorate/IR-23/director"));
+
+    // the director answers the appeal; the citizen rates this new response, and it closes
+    cases.start_work(authed(command(filed.petition_id, ""), &director)).await.unwrap();
+    cases
+        .respond(authed(command(filed.petition_id, "مستمری از ماه آینده دوباره برقرار می‌شود"), &director))
+        .await
+        .unwrap();
+    let (status, body) =
+        world.citizen_posts(&filed.tracking_code, "rating", json!({"mobile": filed.mobile, "score": 4})).await;
+    assert_eq!(status, 201, "a new response is rated again: {body}");
+    assert_eq!(world.wait_status(filed.petition_id, |s| s == "closed").await, "closed");
     world.stop().await;
 }
 
@@ -280,6 +291,14 @@ async fn a_repeated_petition_of_the_same_citizen_joins_the_open_case_and_a_diffe
     let late = cases.acknowledge(authed(command(other_text.petition_id, ""), &officer)).await.unwrap_err();
     assert_eq!(late.code(), Code::FailedPrecondition);
     assert_eq!(late.message(), "a merged case cannot be acknowledged");
+    // never into another citizen's case: they would be sent someone else's tracking code
+    let foreign = MergeRequest {
+        petition_id: other_citizen.petition_id.to_string(),
+        into_petition_id: first.petition_id.to_string(),
+    };
+    let refused = cases.merge(authed(foreign, &officer)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert_eq!(world.status(other_citizen.petition_id).await.as_deref(), Some("routed"));
     world.stop().await;
 }
 
@@ -296,7 +315,11 @@ async fn referrals_move_the_case_within_the_province_up_to_the_configured_limit(
     };
     let elsewhere = cases.refer(authed(refer("refah-bank/IR-25"), &director)).await.unwrap_err();
     assert_eq!((elsewhere.code(), bad_request_fields(&elsewhere)), (Code::InvalidArgument, vec!["to_unit".to_owned()]));
-    let referred = cases.refer(authed(refer("refah-bank/IR-23"), &director)).await.unwrap().into_inner();
+    // the directorate's own officer transfers it, and sees the result though the case is no longer theirs
+    let directorate = token(Role::Officer, "IR-23", "mcls-directorate");
+    let referred = cases.refer(authed(refer("refah-bank/IR-23"), &directorate)).await.unwrap().into_inner();
+    let gone = cases.get_case_detail(authed(case_ref(filed.petition_id), &directorate)).await.unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound, "out of their scope from now on");
     assert_eq!(referred.summary.as_ref().unwrap().unit, "refah-bank/IR-23");
     assert_eq!((referred.transfers, referred.summary.unwrap().status.as_str()), (1, "routed"));
     // the bank's officer now has it, the directorate's does not

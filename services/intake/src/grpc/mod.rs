@@ -107,7 +107,7 @@ impl IntakeService for IntakeGrpc {
                     tracking_code: accepted.tracking_code.to_string(),
                     status: "submitted".into(),
                     submitted_at: Some(timestamp(accepted.submitted_at)),
-                    submitted_at_jalali: format_jalali(accepted.submitted_at.date_naive()),
+                    submitted_at_jalali: format_jalali(pasokh_domain::tehran_date(accepted.submitted_at)),
                 }))
             }
             Written::KeyAlreadyUsed => {

@@ -33,7 +33,7 @@ pub(crate) struct ReplyInput {
 pub(crate) struct RatingInput {
     /// the mobile the petition was filed with
     mobile: Option<String>,
-    /// 1 (very poor) to 5 (very good); 1–2 open an appeal to the provincial director
+    /// 1 (very poor) to 5 (very good), once per response; 1–2 open an appeal to the provincial director
     score: Option<i64>,
     /// optional, up to 1000 characters
     comment: Option<String>,
@@ -162,7 +162,7 @@ pub(crate) async fn reply(
         claim.as_ref(),
         serde_json::json!({
             "id": id, "tracking_code": petition.tracking_code, "kind": "reply",
-            "received_at": now, "received_at_jalali": format_jalali(now.date_naive()),
+            "received_at": now, "received_at_jalali": format_jalali(pasokh_domain::tehran_date(now)),
         }),
     )
     .await;
@@ -227,9 +227,11 @@ pub(crate) async fn rate(
     if let Some(answer) = idempotency::claim(&state, &mut tx, claim.as_ref()).await? {
         return Ok(answer);
     }
-    if !store::insert_message(&mut tx, id, &petition, "rating", &comment, Some(score as i32)).await? {
+    // a response waiting for its rating is `responded`; a closed case is rated once (after its last response)
+    if status == "closed" && store::is_rated(&mut tx, petition.id).await? {
         return Err(Error::Conflict("already_rated", "this petition's response was already rated".into()));
     }
+    store::insert_message(&mut tx, id, &petition, "rating", &comment, Some(score as i32)).await?;
     publish(&state, &mut tx, &petition, Body::Rated(Rated { score })).await?;
     let now = chrono::Utc::now();
     let answer = idempotency::commit_created(
@@ -237,7 +239,7 @@ pub(crate) async fn rate(
         claim.as_ref(),
         serde_json::json!({
             "id": id, "tracking_code": petition.tracking_code, "kind": "rating", "score": score,
-            "received_at": now, "received_at_jalali": format_jalali(now.date_naive()),
+            "received_at": now, "received_at_jalali": format_jalali(pasokh_domain::tehran_date(now)),
         }),
     )
     .await;

@@ -98,7 +98,7 @@ fn event_json(event: &DeskEvent) -> serde_json::Value {
         "venue": event.venue,
         "starts_at": event.starts_at,
         "ends_at": event.ends_at,
-        "starts_at_jalali": format_jalali(event.starts_at.date_naive()),
+        "starts_at_jalali": format_jalali(pasokh_domain::tehran_date(event.starts_at)),
         "organisations": event.organisations,
     })
 }
@@ -346,7 +346,7 @@ pub(crate) async fn record_meeting(
             "organisation": meeting.organisation,
             "tracking_code": meeting.tracking_code,
             "recorded_at": recorded_at,
-            "recorded_at_jalali": format_jalali(recorded_at.date_naive()),
+            "recorded_at_jalali": format_jalali(pasokh_domain::tehran_date(recorded_at)),
         }),
     )
     .await

@@ -128,9 +128,9 @@ pub(crate) async fn status(
         kind: petition.kind,
         channel: petition.channel,
         submitted_at: petition.created_at,
-        submitted_at_jalali: format_jalali(petition.created_at.date_naive()),
+        submitted_at_jalali: format_jalali(pasokh_domain::tehran_date(petition.created_at)),
         organisation: case.as_ref().map(|c| c.organisation.clone()).filter(|o| !o.is_empty()),
-        resolution_due_jalali: resolution_due.map(|d| format_jalali(d.date_naive())),
+        resolution_due_jalali: resolution_due.map(|d| format_jalali(pasokh_domain::tehran_date(d))),
         resolution_due,
         status_is_current,
     }))

@@ -151,7 +151,15 @@ pub(crate) async fn reply_text(pool: &PgPool, petition_id: Uuid, reply_id: Uuid)
         .await?)
 }
 
-/// Stores a reply or a rating; `false` if the petition was already rated.
+/// Whether the petition has a rating already.
+pub(crate) async fn is_rated(conn: &mut sqlx::PgConnection, petition_id: Uuid) -> Result<bool> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM petition_messages WHERE petition_id = $1 AND kind = 'rating')")
+        .bind(petition_id)
+        .fetch_one(conn)
+        .await?)
+}
+
+/// Stores a reply or a rating; `false` if the id was already stored.
 pub(crate) async fn insert_message(
     conn: &mut sqlx::PgConnection,
     id: Uuid,

@@ -100,7 +100,7 @@ async fn dashboard(State(pool): State<PgPool>, Query(query): Query<SummaryQuery>
 <h2>بر اساس استان</h2>
 <table><tr><th>استان</th><th>کل</th><th>ارجاع شده</th></tr>{province_rows}</table>
 </body></html>"#,
-        date = format_jalali(chrono::Utc::now().date_naive()),
+        date = format_jalali(pasokh_domain::tehran_date(chrono::Utc::now())),
         total = to_persian_digits(summary.total),
     );
     (StatusCode::OK, Html(page)).into_response()

@@ -51,12 +51,25 @@ impl EventHandler for CaseEvents {
 
 fn to_handler_error(error: Error) -> HandlerError {
     match error {
-        Error::Intake(status) if status.code() == tonic::Code::NotFound => {
-            HandlerError::Permanent(format!("intake does not know this petition: {}", status.message()))
-        }
-        Error::Intake(_) | Error::Database(_) | Error::Events(_) => {
+        // intake down, overloaded or failing: retry; anything else intake says will not change
+        Error::Intake(ref status)
+            if matches!(
+                status.code(),
+                tonic::Code::Unavailable
+                    | tonic::Code::DeadlineExceeded
+                    | tonic::Code::ResourceExhausted
+                    | tonic::Code::Aborted
+                    | tonic::Code::Internal
+                    | tonic::Code::Unknown
+                    | tonic::Code::Cancelled
+            ) =>
+        {
             HandlerError::Transient(pasokh_platform::tasks::error_chain(&error))
         }
+        Error::Intake(status) => {
+            HandlerError::Permanent(format!("intake refused the text lookup: {:?} {}", status.code(), status.message()))
+        }
+        Error::Database(_) | Error::Events(_) => HandlerError::Transient(pasokh_platform::tasks::error_chain(&error)),
         other => HandlerError::Permanent(other.to_string()),
     }
 }

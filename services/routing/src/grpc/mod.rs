@@ -112,15 +112,17 @@ impl CaseServiceGrpc {
             store::lock_case(&mut tx, id).await?.filter(|c| caller.scope.allows(c)).ok_or(Error::NotFound("case"))?;
         let from = case.status();
         let change = decide(&self.workflow, &mut case, &caller)?;
+        // any officer's action is the unit's first response
+        crate::workflow::first_response(&mut case, Utc::now());
         self.workflow.record(&mut tx, &case, from, change, &caller.actor).await?;
         tx.commit().await.map_err(Error::from)?;
         self.relay_waker.notify_one();
-        Ok(Response::new(self.detail(&caller, id).await?))
+        // answered even when the case just left the caller's scope (a transfer): they were allowed to act on it
+        Ok(Response::new(self.detail(&ScopeFilter::default(), id).await?))
     }
 
-    async fn detail(&self, caller: &Caller, id: Uuid) -> Result<CaseDetail> {
-        let case =
-            store::case(&self.pool, id).await?.filter(|c| caller.scope.allows(c)).ok_or(Error::NotFound("case"))?;
+    async fn detail(&self, scope: &ScopeFilter, id: Uuid) -> Result<CaseDetail> {
+        let case = store::case(&self.pool, id).await?.filter(|c| scope.allows(c)).ok_or(Error::NotFound("case"))?;
         let history = store::history(&self.pool, id).await?;
         let duplicates = store::duplicates_of(&self.pool, id).await?;
         Ok(CaseDetail {
@@ -237,7 +239,7 @@ impl CaseService for CaseServiceGrpc {
     async fn get_case_detail(&self, request: Request<CaseRef>) -> Result<Response<CaseDetail>, Status> {
         let caller = self.caller(&request)?;
         let id = petition_id("petition_id", &request.get_ref().petition_id)?;
-        Ok(Response::new(self.detail(&caller, id).await?))
+        Ok(Response::new(self.detail(&caller.scope, id).await?))
     }
 
     async fn acknowledge(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
@@ -319,10 +321,26 @@ impl CaseService for CaseServiceGrpc {
         let into = into.filter(|c| caller.scope.allows(c)).ok_or(Error::NotFound("case to merge into"))?;
         let from = case.status();
         let change = self.workflow.merge(&mut case, &into, 0.0, false, &caller.actor)?;
-        self.workflow.record(&mut tx, &case, from, change, &caller.actor).await?;
+        crate::workflow::first_response(&mut case, Utc::now());
+        let event_id = self.workflow.record(&mut tx, &case, from, change, &caller.actor).await?;
+        let note = format!("{} merged into this case by {}", case.tracking_code, caller.actor.name);
+        store::append_history(
+            &mut tx,
+            &store::HistoryLine {
+                petition_id: into.petition_id,
+                event_id,
+                from_status: Some(&into.status),
+                to_status: &into.status,
+                action: "duplicate joined",
+                actor: &caller.actor.name,
+                note: &note,
+                message: "",
+            },
+        )
+        .await?;
         tx.commit().await.map_err(Error::from)?;
         self.relay_waker.notify_one();
-        Ok(Response::new(self.detail(&caller, id).await?))
+        Ok(Response::new(self.detail(&caller.scope, id).await?))
     }
 
     async fn reject(&self, request: Request<RejectRequest>) -> Result<Response<CaseDetail>, Status> {

@@ -157,7 +157,8 @@ pub(crate) async fn case(pool: &PgPool, petition_id: Uuid) -> Result<Option<Case
         .await?)
 }
 
-/// The citizen's open cases in a category, oldest first: candidates a new petition may duplicate.
+/// The citizen's open cases in a category, oldest first, locked: candidates a new petition may
+/// duplicate, which no officer can close while the petition joins one of them.
 pub(crate) async fn open_cases_of(
     conn: &mut PgConnection,
     citizen_ref: &str,
@@ -166,7 +167,7 @@ pub(crate) async fn open_cases_of(
 ) -> Result<Vec<CaseRecord>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM cases WHERE citizen_ref = $1 AND category = $2 AND petition_id <> $3 \
-         AND status = ANY($4) ORDER BY submitted_at LIMIT 20"
+         AND status = ANY($4) ORDER BY submitted_at LIMIT 20 FOR UPDATE"
     ))
     .bind(citizen_ref)
     .bind(category)
