@@ -45,11 +45,15 @@ impl std::fmt::Display for JalaliDate {
     }
 }
 
-/// The calendar day in Tehran (UTC+03:30, no daylight saving since 2022) of an instant: the day a
-/// citizen or officer in Iran would name, e.g. for 22:00 UTC the next day.
+/// Iran Standard Time, UTC+03:30; Iran has not observed daylight saving since 2022.
+pub fn tehran() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(3 * 3600 + 1800).unwrap_or_else(|| unreachable!("+03:30 is a valid offset"))
+}
+
+/// The calendar day in Tehran of an instant: the day a citizen or officer in Iran would name,
+/// e.g. for 22:00 UTC the next day.
 pub fn tehran_date(at: chrono::DateTime<chrono::Utc>) -> NaiveDate {
-    let tehran = chrono::FixedOffset::east_opt(3 * 3600 + 1800).unwrap_or_else(|| unreachable!("a valid offset"));
-    at.with_timezone(&tehran).date_naive()
+    at.with_timezone(&tehran()).date_naive()
 }
 
 /// `1405/09/08` with Persian digits, as printed on SMS and pages for citizens.

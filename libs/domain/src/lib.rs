@@ -26,7 +26,7 @@ pub use citizen_ref::{CitizenRef, CitizenRefKey};
 pub use digits::normalize_digits;
 pub use error::{FieldError, ValidationErrors};
 pub use idempotency::IdempotencyKey;
-pub use jalali::{JalaliDate, format_jalali, jalali_to_gregorian, parse_date, tehran_date};
+pub use jalali::{JalaliDate, format_jalali, jalali_to_gregorian, parse_date, tehran, tehran_date};
 pub use kind::{Channel, PetitionKind};
 pub use letter::Letter;
 pub use mobile::Mobile;

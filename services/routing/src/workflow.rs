@@ -5,8 +5,8 @@
 //! routing's outbox.
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
-use pasokh_domain::{BusinessCalendar, CaseAction, CaseStatus, UnitRole, unit};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use pasokh_domain::{BusinessCalendar, CaseAction, CaseStatus, UnitRole, tehran, tehran_date, unit};
 use pasokh_events::lifecycle::{self, timestamp};
 use pasokh_proto::events::v1::petition_event::Body;
 use pasokh_proto::events::v1::{
@@ -54,11 +54,6 @@ pub(crate) const REJECT_REASONS: &[&str] =
 const MAX_MESSAGE_CHARS: usize = 1000;
 pub(crate) const HQ_INSPECTION: &str = "mcls-hq/inspection";
 
-/// Iran Standard Time; Iran has not observed daylight saving since 2022.
-pub(crate) fn tehran() -> FixedOffset {
-    FixedOffset::east_opt(3 * 3600 + 1800).unwrap_or_else(|| unreachable!("+03:30 is a valid offset"))
-}
-
 /// The end of a day in Tehran.
 pub(crate) fn end_of_day(day: NaiveDate) -> Option<DateTime<Utc>> {
     let end = day.and_time(NaiveTime::MIN) + Duration::days(1) - Duration::seconds(1);
@@ -67,8 +62,7 @@ pub(crate) fn end_of_day(day: NaiveDate) -> Option<DateTime<Utc>> {
 
 /// A deadline of `days` working days is the end of that working day in Tehran.
 pub(crate) fn deadline(calendar: &BusinessCalendar, start: DateTime<Utc>, days: u32) -> DateTime<Utc> {
-    let local_day = start.with_timezone(&tehran()).date_naive();
-    end_of_day(calendar.add_working_days(local_day, days)).unwrap_or(start)
+    end_of_day(calendar.add_working_days(tehran_date(start), days)).unwrap_or(start)
 }
 
 /// When a warning is due: `ratio` of the way from `start` to `due`.

@@ -3,21 +3,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use pasokh_events::cloudevents::header_map_of;
 use pasokh_testkit::Stack;
 use rdkafka::message::Message as _;
-
-fn pasokhctl() -> PathBuf {
-    let dir = match std::env::var("PASOKH_BIN_DIR") {
-        Ok(dir) => PathBuf::from(dir),
-        // target/<profile>/deps/dlq-<hash> → target/<profile>
-        Err(_) => std::env::current_exe().unwrap().parent().and_then(|d| d.parent()).unwrap().to_path_buf(),
-    };
-    dir.join("pasokhctl")
-}
 
 fn dead_letter(topic: &str, group: &str, ce_id: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
@@ -32,7 +22,7 @@ fn dead_letter(topic: &str, group: &str, ce_id: &str) -> BTreeMap<String, String
 }
 
 async fn run(stack: &Stack, args: &[&str]) -> (bool, String, String) {
-    let output = tokio::process::Command::new(pasokhctl())
+    let output = tokio::process::Command::new(pasokh_e2e::bin_dir().join("pasokhctl"))
         .args(args)
         .env("PASOKH__KAFKA__BOOTSTRAP_SERVERS", &stack.kafka)
         .output()

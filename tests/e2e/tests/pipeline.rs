@@ -10,21 +10,13 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use pasokh_e2e::bin_dir;
 use pasokh_proto::routing::v1::case_service_client::CaseServiceClient;
 use pasokh_proto::routing::v1::{CaseCommand, SetExpectedDateRequest};
 use pasokh_testkit::{SmsSink, Stack, Topics, eventually, free_port};
 use rdkafka::message::Message as _;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
-
-fn bin_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("PASOKH_BIN_DIR") {
-        return PathBuf::from(dir);
-    }
-    // target/<profile>/deps/pipeline-<hash> → target/<profile>
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf()
-}
 
 struct Service {
     name: String,

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{AppState, idempotency};
+use crate::store::writer::IdempotencyClaim;
 use crate::store::{self, StoredPetition};
 use crate::{Error, Result};
 
@@ -82,18 +83,43 @@ async fn petition_and_status(
     Ok(Some((petition, status)))
 }
 
-async fn publish(
+/// A reply or a rating, ready to store.
+struct Message<'a> {
+    id: Uuid,
+    /// reply | rating
+    kind: &'static str,
+    text: &'a str,
+    score: Option<u32>,
+    event: Body,
+}
+
+/// Stores the message, its lifecycle event and the key's answer in the caller's transaction
+/// (the key already claimed in it), commits, and answers 201.
+async fn save(
     state: &AppState,
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    claim: Option<&IdempotencyClaim>,
     petition: &StoredPetition,
-    body: Body,
-) -> Result<()> {
-    let event = lifecycle::new_event(petition.id, &petition.province, &petition.tracking_code, body);
+    message: Message<'_>,
+) -> Result<Response> {
+    let score = message.score.map(|s| s as i32);
+    store::insert_message(&mut tx, message.id, petition, message.kind, message.text, score).await?;
+    let event = lifecycle::new_event(petition.id, &petition.province, &petition.tracking_code, message.event);
     let source = format!("//pasokh/intake/{}", state.province);
-    let message = lifecycle::outbox_message(&state.lifecycle_topic, &source, &event)
+    let outbox = lifecycle::outbox_message(&state.lifecycle_topic, &source, &event)
         .ok_or_else(|| Error::Config("lifecycle event could not be encoded".into()))?;
-    pasokh_events::outbox::enqueue(tx, &message).await?;
-    Ok(())
+    pasokh_events::outbox::enqueue(&mut tx, &outbox).await?;
+    let now = chrono::Utc::now();
+    let mut answer = serde_json::json!({
+        "id": message.id, "tracking_code": petition.tracking_code, "kind": message.kind,
+        "received_at": now, "received_at_jalali": format_jalali(pasokh_domain::tehran_date(now)),
+    });
+    if let Some(score) = message.score {
+        answer["score"] = score.into();
+    }
+    let response = idempotency::commit_created(tx, claim, answer).await;
+    state.relay_waker.notify_one();
+    response
 }
 
 /// `POST /v1/petitions/{tracking_code}/replies`: the citizen answers the unit's question.
@@ -113,14 +139,11 @@ pub(crate) async fn reply(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
-    let body = super::body_or_413(body)?;
-    let value = idempotency::json_body(&headers, &body)?;
     let route = format!("/v1/petitions/{raw_code}/replies");
-    let claim = match idempotency::start(&state, &headers, &route, &value).await? {
-        idempotency::Start::Replay(answer) => return Ok(answer),
-        idempotency::Start::Fresh(claim) => claim,
+    let (input, claim): (ReplyInput, _) = match idempotency::begin(&state, &headers, body, &route).await? {
+        idempotency::Begun::Replay(answer) => return Ok(answer),
+        idempotency::Begun::Fresh(input, claim) => (input, claim),
     };
-    let input: ReplyInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
     let mut errors = ValidationErrors::default();
     let text = normalize_text(input.text.as_deref().unwrap_or_default());
     match text.chars().count() {
@@ -147,27 +170,9 @@ pub(crate) async fn reply(
     if let Some(answer) = idempotency::claim(&state, &mut tx, claim.as_ref()).await? {
         return Ok(answer);
     }
-    store::insert_message(&mut tx, id, &petition, "reply", &text, None).await?;
-    let length = u32::try_from(text.chars().count()).unwrap_or(u32::MAX);
-    publish(
-        &state,
-        &mut tx,
-        &petition,
-        Body::InfoProvided(InfoProvided { reply_id: id.to_string(), text_length: length }),
-    )
-    .await?;
-    let now = chrono::Utc::now();
-    let answer = idempotency::commit_created(
-        tx,
-        claim.as_ref(),
-        serde_json::json!({
-            "id": id, "tracking_code": petition.tracking_code, "kind": "reply",
-            "received_at": now, "received_at_jalali": format_jalali(pasokh_domain::tehran_date(now)),
-        }),
-    )
-    .await;
-    state.relay_waker.notify_one();
-    answer
+    let text_length = u32::try_from(text.chars().count()).unwrap_or(u32::MAX);
+    let event = Body::InfoProvided(InfoProvided { reply_id: id.to_string(), text_length });
+    save(&state, tx, claim.as_ref(), &petition, Message { id, kind: "reply", text: &text, score: None, event }).await
 }
 
 /// `POST /v1/petitions/{tracking_code}/rating`: the citizen rates the unit's response, once.
@@ -187,14 +192,11 @@ pub(crate) async fn rate(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
-    let body = super::body_or_413(body)?;
-    let value = idempotency::json_body(&headers, &body)?;
     let route = format!("/v1/petitions/{raw_code}/rating");
-    let claim = match idempotency::start(&state, &headers, &route, &value).await? {
-        idempotency::Start::Replay(answer) => return Ok(answer),
-        idempotency::Start::Fresh(claim) => claim,
+    let (input, claim): (RatingInput, _) = match idempotency::begin(&state, &headers, body, &route).await? {
+        idempotency::Begun::Replay(answer) => return Ok(answer),
+        idempotency::Begun::Fresh(input, claim) => (input, claim),
     };
-    let input: RatingInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
     let mut errors = ValidationErrors::default();
     let score = match input.score {
         Some(score @ 1..=5) => Some(score as u32),
@@ -231,18 +233,7 @@ pub(crate) async fn rate(
     if status == "closed" && store::is_rated(&mut tx, petition.id).await? {
         return Err(Error::Conflict("already_rated", "this petition's response was already rated".into()));
     }
-    store::insert_message(&mut tx, id, &petition, "rating", &comment, Some(score as i32)).await?;
-    publish(&state, &mut tx, &petition, Body::Rated(Rated { score })).await?;
-    let now = chrono::Utc::now();
-    let answer = idempotency::commit_created(
-        tx,
-        claim.as_ref(),
-        serde_json::json!({
-            "id": id, "tracking_code": petition.tracking_code, "kind": "rating", "score": score,
-            "received_at": now, "received_at_jalali": format_jalali(pasokh_domain::tehran_date(now)),
-        }),
-    )
-    .await;
-    state.relay_waker.notify_one();
-    answer
+    let message =
+        Message { id, kind: "rating", text: &comment, score: Some(score), event: Body::Rated(Rated { score }) };
+    save(&state, tx, claim.as_ref(), &petition, message).await
 }

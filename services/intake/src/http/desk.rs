@@ -120,13 +120,11 @@ pub(crate) async fn create_event(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
     let claims = staff.require(EVENT_ROLES, &state)?;
-    let body = super::body_or_413(body)?;
-    let value = idempotency::json_body(&headers, &body)?;
-    let claim = match idempotency::start(&state, &headers, "/v1/desk-events", &value).await? {
-        idempotency::Start::Replay(answer) => return Ok(answer),
-        idempotency::Start::Fresh(claim) => claim,
-    };
-    let input: DeskEventInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
+    let (input, claim): (DeskEventInput, _) =
+        match idempotency::begin(&state, &headers, body, "/v1/desk-events").await? {
+            idempotency::Begun::Replay(answer) => return Ok(answer),
+            idempotency::Begun::Fresh(input, claim) => (input, claim),
+        };
     let mut errors = ValidationErrors::default();
     let title = bounded_text(&mut errors, "title", input.title.as_deref(), 3, 200);
     let venue = bounded_text(&mut errors, "venue", input.venue.as_deref(), 3, 200);
@@ -297,14 +295,11 @@ pub(crate) async fn record_meeting(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
     let event = open_event(&state, &staff, &id).await?;
-    let body = super::body_or_413(body)?;
-    let value = idempotency::json_body(&headers, &body)?;
-    let claim =
-        match idempotency::start(&state, &headers, &format!("/v1/desk-events/{}/meetings", event.id), &value).await? {
-            idempotency::Start::Replay(answer) => return Ok(answer),
-            idempotency::Start::Fresh(claim) => claim,
-        };
-    let input: MeetingInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
+    let route = format!("/v1/desk-events/{}/meetings", event.id);
+    let (input, claim): (MeetingInput, _) = match idempotency::begin(&state, &headers, body, &route).await? {
+        idempotency::Begun::Replay(answer) => return Ok(answer),
+        idempotency::Begun::Fresh(input, claim) => (input, claim),
+    };
     let mut errors = ValidationErrors::default();
     let name = bounded_text(&mut errors, "official_name", input.official_name.as_deref(), 3, 200);
     let title = bounded_text(&mut errors, "official_title", input.official_title.as_deref(), 2, 200);

@@ -138,17 +138,12 @@ pub(crate) fn ttl(seconds: u64) -> Duration {
 
 /// The first half of a non-petition POST: the stored answer when the request is a retry,
 /// else the claim to write with whatever the request creates.
-pub(crate) enum Start {
+enum Start {
     Replay(Response),
     Fresh(Option<IdempotencyClaim>),
 }
 
-pub(crate) async fn start(
-    state: &AppState,
-    headers: &HeaderMap,
-    route: &str,
-    value: &serde_json::Value,
-) -> Result<Start> {
+async fn start(state: &AppState, headers: &HeaderMap, route: &str, value: &serde_json::Value) -> Result<Start> {
     let Some(key) = key(headers)? else { return Ok(Start::Fresh(None)) };
     let claim = IdempotencyClaim::new(
         &format!("POST {route}"),
@@ -161,6 +156,32 @@ pub(crate) async fn start(
         Some(answer) => Ok(Start::Replay(answer)),
         None => Ok(Start::Fresh(Some(claim))),
     }
+}
+
+/// A JSON POST that creates something other than a petition, past its prologue.
+pub(crate) enum Begun<T> {
+    /// a retry: the answer the key got before
+    Replay(Response),
+    /// the parsed body, and the key's claim to write with whatever the request creates
+    Fresh(T, Option<IdempotencyClaim>),
+}
+
+/// The prologue every such POST shares, in this order: body limit (413), JSON (415, 400), the
+/// `Idempotency-Key` (a replay answers before the body is interpreted), then the body as `T`.
+pub(crate) async fn begin<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
+    route: &str,
+) -> Result<Begun<T>> {
+    let body = super::body_or_413(body)?;
+    let value = json_body(headers, &body)?;
+    let claim = match start(state, headers, route, &value).await? {
+        Start::Replay(answer) => return Ok(Begun::Replay(answer)),
+        Start::Fresh(claim) => claim,
+    };
+    let input = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
+    Ok(Begun::Fresh(input, claim))
 }
 
 /// Claims the key inside `tx` before the caller writes: `Some(answer)` when a

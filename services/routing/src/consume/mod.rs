@@ -192,20 +192,8 @@ impl CaseEvents {
         if let Some((original, similarity)) = duplicate_of {
             let status = original.status.as_str();
             let note = format!("{} joined this case (text similarity {similarity:.2})", case.tracking_code);
-            store::append_history(
-                conn,
-                &HistoryLine {
-                    petition_id: original.petition_id,
-                    event_id,
-                    from_status: Some(status),
-                    to_status: status,
-                    action: "duplicate joined",
-                    actor: "system",
-                    note: &note,
-                    message: "",
-                },
-            )
-            .await?;
+            store::append_note(conn, original.petition_id, event_id, status, "duplicate joined", "system", &note)
+                .await?;
         }
         Ok(())
     }
@@ -244,20 +232,7 @@ impl CaseEvents {
         } else {
             // not asked for (any more): the officer still sees it in the history
             let note = format!("citizen's reply (not requested): {text}");
-            store::append_history(
-                conn,
-                &HistoryLine {
-                    petition_id,
-                    event_id,
-                    from_status: Some(from.as_str()),
-                    to_status: from.as_str(),
-                    action: "citizen replied",
-                    actor: "citizen",
-                    note: &note,
-                    message: "",
-                },
-            )
-            .await?;
+            store::append_note(conn, petition_id, event_id, from.as_str(), "citizen replied", "citizen", &note).await?;
         }
         Ok(())
     }
@@ -278,20 +253,7 @@ impl CaseEvents {
             None => {
                 store::save_case(conn, &case).await?;
                 let note = format!("rated {}/5", rating.score);
-                store::append_history(
-                    conn,
-                    &HistoryLine {
-                        petition_id,
-                        event_id,
-                        from_status: Some(from.as_str()),
-                        to_status: from.as_str(),
-                        action: "rated",
-                        actor: "citizen",
-                        note: &note,
-                        message: "",
-                    },
-                )
-                .await?;
+                store::append_note(conn, petition_id, event_id, from.as_str(), "rated", "citizen", &note).await?;
             }
         }
         Ok(())
@@ -304,7 +266,7 @@ mod tests {
     use pasokh_domain::BusinessCalendar;
 
     use super::*;
-    use crate::workflow::tehran;
+    use pasokh_domain::tehran;
 
     #[test]
     fn deadlines_end_at_midnight_tehran_and_skip_fridays() {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use pasokh_domain::CaseStatus;
+use pasokh_domain::{CaseStatus, tehran, tehran_date};
 use pasokh_events::lifecycle::timestamp;
 use pasokh_platform::auth::{AuthSettings, Claims, Role};
 use pasokh_proto::routing::v1::case_lookup_server::CaseLookup;
@@ -20,7 +20,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::store::{self, CaseRecord, QueueQuery, ScopeFilter};
-use crate::workflow::{Actor, Change, Workflow, tehran};
+use crate::workflow::{Actor, Change, Workflow};
 use crate::{Error, Result};
 
 fn petition_id(field: &'static str, value: &str) -> Result<Uuid> {
@@ -145,7 +145,7 @@ impl CaseServiceGrpc {
                     at: Some(timestamp(h.at)),
                     at_jalali: format!(
                         "{} {}",
-                        pasokh_domain::format_jalali(h.at.with_timezone(&tehran()).date_naive()),
+                        pasokh_domain::format_jalali(tehran_date(h.at)),
                         h.at.with_timezone(&tehran()).format("%H:%M")
                     ),
                     from_status: h.from_status.unwrap_or_default(),
@@ -173,7 +173,7 @@ fn summary(case: &CaseRecord) -> CaseSummary {
         sla_state: case.sla_state().to_owned(),
         escalation_level: case.escalation_level as u32,
         resolution_due: Some(timestamp(case.resolution_due)),
-        resolution_due_jalali: pasokh_domain::format_jalali(case.resolution_due.with_timezone(&tehran()).date_naive()),
+        resolution_due_jalali: pasokh_domain::format_jalali(tehran_date(case.resolution_due)),
     }
 }
 
@@ -324,20 +324,8 @@ impl CaseService for CaseServiceGrpc {
         crate::workflow::first_response(&mut case, Utc::now());
         let event_id = self.workflow.record(&mut tx, &case, from, change, &caller.actor).await?;
         let note = format!("{} merged into this case by {}", case.tracking_code, caller.actor.name);
-        store::append_history(
-            &mut tx,
-            &store::HistoryLine {
-                petition_id: into.petition_id,
-                event_id,
-                from_status: Some(&into.status),
-                to_status: &into.status,
-                action: "duplicate joined",
-                actor: &caller.actor.name,
-                note: &note,
-                message: "",
-            },
-        )
-        .await?;
+        let actor = &caller.actor.name;
+        store::append_note(&mut tx, into.petition_id, event_id, &into.status, "duplicate joined", actor, &note).await?;
         tx.commit().await.map_err(Error::from)?;
         self.relay_waker.notify_one();
         Ok(Response::new(self.detail(&caller.scope, id).await?))

@@ -207,6 +207,30 @@ pub(crate) async fn append_history(conn: &mut PgConnection, line: &HistoryLine<'
     Ok(())
 }
 
+/// A history line that records something without changing the case's status
+/// (a duplicate joined, a reply nobody asked for, a rating that decides nothing).
+pub(crate) async fn append_note(
+    conn: &mut PgConnection,
+    petition_id: Uuid,
+    event_id: Uuid,
+    status: &str,
+    action: &str,
+    actor: &str,
+    note: &str,
+) -> Result<()> {
+    let line = HistoryLine {
+        petition_id,
+        event_id,
+        from_status: Some(status),
+        to_status: status,
+        action,
+        actor,
+        note,
+        message: "",
+    };
+    append_history(conn, &line).await
+}
+
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct HistoryRow {
     pub at: DateTime<Utc>,

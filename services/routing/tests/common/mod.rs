@@ -161,26 +161,8 @@ pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
     request
 }
 
-/// The name of an event's body, e.g. "Acknowledged".
+/// The name of an event's body, as in its `ce_type` (`ir.gov.mcls.pasokh.petition.<name>.v1`).
 pub fn kind(event: &PetitionEvent) -> String {
-    use pasokh_proto::events::v1::petition_event::Body;
-    let name = match event.body.as_ref().unwrap() {
-        Body::Submitted(_) => "submitted",
-        Body::Routed(_) => "routed",
-        Body::Closed(_) => "closed",
-        Body::Acknowledged(_) => "acknowledged",
-        Body::WorkStarted(_) => "work_started",
-        Body::InfoRequested(_) => "info_requested",
-        Body::InfoProvided(_) => "info_provided",
-        Body::Responded(_) => "responded",
-        Body::Referred(_) => "referred",
-        Body::Escalated(_) => "escalated",
-        Body::Reopened(_) => "reopened",
-        Body::Merged(_) => "merged",
-        Body::Rejected(_) => "rejected",
-        Body::Rated(_) => "rated",
-        Body::SlaAlert(_) => "sla_alert",
-        Body::ExpectedDateSet(_) => "expected_date_set",
-    };
-    name.to_owned()
+    let ce_type = pasokh_events::lifecycle::event_type(event.body.as_ref().unwrap());
+    ce_type.rsplit('.').nth(1).unwrap().to_owned()
 }
