@@ -14,15 +14,12 @@ KAFKA_PORT="${PASOKH_KAFKA_PORT:-19092}"
 VENV="$STATE/venv"
 SCHEMATHESIS_VERSION=4.32.5
 say() { printf '[api-fuzz] %s\n' "$*" >&2; }
+# shellcheck source=scripts/venv.sh
+source "$ROOT/scripts/venv.sh"
 
 if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
   say "installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
-  if ! python3 -m venv "$VENV" 2>/dev/null; then
-    # Debian's own python3 keeps venv in a separate package
-    say "python3 venv support missing; installing python3-venv from Debian"
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; else sudo apt-get update -qq && sudo apt-get install -y -qq python3-venv >/dev/null; fi
-    python3 -m venv "$VENV"
-  fi
+  project_venv "$VENV"
   "$VENV/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 

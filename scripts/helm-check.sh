@@ -21,6 +21,8 @@ HELM="$TOOLS/helm-$HELM_VERSION/helm"
 VENV="$STATE/venv"
 OUT="$STATE/helm"
 say() { printf '[helm-check] %s\n' "$*" >&2; }
+# shellcheck source=scripts/venv.sh
+source "$ROOT/scripts/venv.sh"
 
 if [ ! -x "$HELM" ]; then
   command -v go >/dev/null || { say "Go is needed to build helm (it is not downloadable here): install golang"; exit 1; }
@@ -31,11 +33,7 @@ fi
 
 if ! "$VENV/bin/kubernetes-validate" --version 2>/dev/null | grep -q "$KUBERNETES_VALIDATE_VERSION"; then
   say "installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION into $VENV"
-  if ! "$VENV/bin/python" -c '' 2>/dev/null && ! python3 -m venv "$VENV" 2>/dev/null; then
-    say "python3 venv support missing; installing python3-venv from Debian"
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; else sudo apt-get update -qq && sudo apt-get install -y -qq python3-venv >/dev/null; fi
-    python3 -m venv "$VENV"
-  fi
+  project_venv "$VENV"
   "$VENV/bin/pip" install -q "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" pyyaml
 fi
 
