@@ -1,10 +1,11 @@
 # Pasokh — every target does one thing and says what it does.
-# The local stack (PostgreSQL + Kafka) lives under .local/; ports come from
-# PASOKH_PG_PORT (55432) and PASOKH_KAFKA_PORT (19092).
+# The local stack (PostgreSQL + Kafka + Keycloak) lives under .local/; ports come from
+# PASOKH_PG_PORT (55432), PASOKH_KAFKA_PORT (19092) and PASOKH_KEYCLOAK_PORT (18180).
 SHELL := /bin/bash
 CARGO ?= cargo
 export PASOKH_PG_PORT ?= 55432
 export PASOKH_KAFKA_PORT ?= 19092
+export PASOKH_KEYCLOAK_PORT ?= 18180
 
 .PHONY: help run test api-fuzz helm-check test-unit build lint fmt bench bench-intake stack-up stack-down stack-status stack-reset clean
 
@@ -14,7 +15,7 @@ help: ## list the targets
 run: ## bring up the stack and all services (intake for IR-23 and IR-25); Ctrl-C stops them
 	scripts/run.sh
 
-test: stack-up build ## stack up, then unit, integration and end-to-end tests against real PostgreSQL and Kafka, API fuzzing and the Helm checks
+test: stack-up build ## stack up, then unit, integration and end-to-end tests against real PostgreSQL, Kafka and Keycloak, API fuzzing and the Helm checks
 	scripts/stack.sh drop-test-dbs
 	@# a hung test must fail the run, not hold CI until its deadline
 	timeout --signal=KILL 30m $(CARGO) test --workspace --no-fail-fast
@@ -47,10 +48,10 @@ bench-intake: ## benchmark intake against pgbench (release build, durability on)
 
 bench: bench-intake ## every benchmark
 
-stack-up: ## install (when missing) and start PostgreSQL and Kafka, create databases and topics
+stack-up: ## install (when missing) and start PostgreSQL, Kafka and Keycloak (realm pasokh), create databases and topics
 	scripts/stack.sh up
 
-stack-down: ## stop PostgreSQL and Kafka (data stays in .local/)
+stack-down: ## stop Keycloak, Kafka and PostgreSQL (data stays in .local/)
 	scripts/stack.sh down
 
 stack-status: ## say what runs where

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# The local stack: a project-owned PostgreSQL cluster and a single-node Apache
-# Kafka broker (KRaft), installed from Debian / Maven Central when missing.
+# The local stack: a project-owned PostgreSQL cluster, a single-node Apache
+# Kafka broker (KRaft) and a Keycloak (the OpenID Connect provider, realm
+# `pasokh` imported from stack/keycloak/pasokh-realm.json), installed from
+# Debian / Maven Central when missing.
 #
-#   scripts/stack.sh up       install what is missing, start both, create databases and topics
-#   scripts/stack.sh down     stop both (state stays under .local/)
+#   scripts/stack.sh up       install what is missing, start all three, create databases and topics
+#   scripts/stack.sh down     stop all three (state stays under .local/)
 #   scripts/stack.sh status   say what runs where
 #   scripts/stack.sh reset    down, then delete all local state
+#   scripts/stack.sh kafka-up|kafka-down|keycloak-up|keycloak-down   one piece only
 #
 # Idempotent: `up` on a running stack only checks it. Ports come from the
-# environment (PASOKH_PG_PORT, PASOKH_KAFKA_PORT) so two checkouts can coexist.
+# environment (PASOKH_PG_PORT, PASOKH_KAFKA_PORT, PASOKH_KEYCLOAK_PORT) so two
+# checkouts can coexist.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,20 +20,40 @@ STATE="${PASOKH_STATE_DIR:-$ROOT/.local}"
 PG_PORT="${PASOKH_PG_PORT:-55432}"
 KAFKA_PORT="${PASOKH_KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${PASOKH_KAFKA_CONTROLLER_PORT:-19093}"
+# Keycloak's HTTP port; its management port (health, metrics) is the next one
+KEYCLOAK_PORT="${PASOKH_KEYCLOAK_PORT:-18180}"
+KEYCLOAK_MANAGEMENT_PORT=$((KEYCLOAK_PORT + 1))
 # initdb and the server run as the postgres user when we are root; it must be
 # able to reach the cluster's folder. A fresh clone under a private folder
 # (mktemp -d is 0700) is not reachable, so the cluster then lives beside
 # PostgreSQL's own data, keyed by this checkout's path.
 pg_base() {
   if [ -n "${PASOKH_PG_DIR:-}" ]; then echo "$PASOKH_PG_DIR"; return; fi
+  local beside
+  beside="/var/lib/postgresql/pasokh-$(printf '%s' "$ROOT" | sha1sum | cut -c1-10)"
+  # a cluster that exists wins: the choice below depends on whether $STATE
+  # existed yet, and a first `up` makes it only after the cluster
+  if [ -f "$STATE/pg/data/PG_VERSION" ]; then echo "$STATE/pg"; return; fi
+  if [ -f "$beside/data/PG_VERSION" ]; then echo "$beside"; return; fi
+  mkdir -p "$STATE"
   if [ "$(id -u)" != 0 ] || runuser -u postgres -- test -x "$STATE" 2>/dev/null || ! id postgres >/dev/null 2>&1; then
     echo "$STATE/pg"
   else
-    echo "/var/lib/postgresql/pasokh-$(printf '%s' "$ROOT" | sha1sum | cut -c1-10)"
+    echo "$beside"
   fi
 }
 KAFKA_LIBS="$STATE/kafka-libs"
 KAFKA_DIR="$STATE/kafka"
+KEYCLOAK_VERSION=26.5.6
+# the distribution (165 MB) is shared by all checkouts; each checkout unpacks
+# its own copy, because Keycloak writes its build and its database into its home
+KEYCLOAK_CACHE="${PASOKH_CACHE_DIR:-$HOME/.cache/pasokh}/keycloak"
+KEYCLOAK_ZIP="$KEYCLOAK_CACHE/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip"
+KEYCLOAK_DIR="$STATE/keycloak"
+KEYCLOAK_HOME="$KEYCLOAK_DIR/keycloak-$KEYCLOAK_VERSION"
+KEYCLOAK_REALM_FILE="$ROOT/stack/keycloak/pasokh-realm.json"
+KEYCLOAK_URL="http://127.0.0.1:$KEYCLOAK_PORT"
+KEYCLOAK_ISSUER="$KEYCLOAK_URL/realms/pasokh"
 DATABASES=(pasokh_intake pasokh_routing pasokh_notification pasokh_reporting)
 # name:partitions — the lifecycle topic is keyed by petition id, so its
 # partition count bounds consumer parallelism; 12 leaves room to scale
@@ -248,6 +272,117 @@ kafka_down() {
   rm -f "$KAFKA_DIR/kafka.pid"
 }
 
+keycloak_fetch() {
+  [ -f "$KEYCLOAK_ZIP" ] && return
+  ensure_java_and_maven
+  say "fetching Keycloak $KEYCLOAK_VERSION from Maven Central into $KEYCLOAK_CACHE"
+  # into a scratch folder first, so an interrupted copy never passes for the zip
+  local tmp="$KEYCLOAK_CACHE/.fetch.$$"
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+    -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" -DoutputDirectory="$tmp" \
+    || { rm -rf "$tmp"; die "maven could not fetch the Keycloak distribution"; }
+  mv "$tmp/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip" "$KEYCLOAK_ZIP"
+  rm -rf "$tmp"
+}
+
+keycloak_install() {
+  local stamp="$KEYCLOAK_HOME/.pasokh-unpacked"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$KEYCLOAK_VERSION" ]; then return; fi
+  keycloak_fetch
+  say "unpacking Keycloak $KEYCLOAK_VERSION into $KEYCLOAK_HOME"
+  # another version's home (and its database) goes: the realm is imported afresh
+  rm -rf "$KEYCLOAK_DIR"/keycloak-* "$KEYCLOAK_DIR/.unpack" "$KEYCLOAK_DIR/realm.sha256"
+  mkdir -p "$KEYCLOAK_DIR/.unpack"
+  unzip -q "$KEYCLOAK_ZIP" -d "$KEYCLOAK_DIR/.unpack" \
+    || { rm -rf "$KEYCLOAK_DIR/.unpack"; die "could not unpack $KEYCLOAK_ZIP (delete it to fetch it again)"; }
+  mv "$KEYCLOAK_DIR/.unpack/keycloak-$KEYCLOAK_VERSION" "$KEYCLOAK_HOME"
+  rmdir "$KEYCLOAK_DIR/.unpack"
+  echo "$KEYCLOAK_VERSION" >"$stamp"
+}
+
+keycloak_pid() { [ -f "$KEYCLOAK_DIR/keycloak.pid" ] && cat "$KEYCLOAK_DIR/keycloak.pid"; }
+# the pid must still be this checkout's Keycloak (kc.sh, or the java it execs), not a reused pid
+keycloak_running() {
+  local pid; pid=$(keycloak_pid) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null \
+    && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$KEYCLOAK_HOME/bin"
+}
+keycloak_ready() { curl -fsS -o /dev/null --max-time 5 "$KEYCLOAK_ISSUER/.well-known/openid-configuration" 2>/dev/null; }
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+realm_sha() { sha256sum "$KEYCLOAK_REALM_FILE" | cut -d' ' -f1; }
+
+keycloak_wait() {
+  local waited=0
+  until keycloak_ready; do
+    keycloak_running || { tail -n 60 "$KEYCLOAK_DIR/keycloak.log" >&2; die "Keycloak exited during start"; }
+    sleep 1; waited=$((waited + 1))
+    if [ $waited -ge 180 ]; then
+      tail -n 60 "$KEYCLOAK_DIR/keycloak.log" >&2
+      die "Keycloak not ready after 180 s (see $KEYCLOAK_DIR/keycloak.log)"
+    fi
+    [ $((waited % 10)) = 0 ] && say "waiting for Keycloak ($waited s)"
+  done
+  echo $waited
+}
+
+keycloak_up() {
+  [ "$KEYCLOAK_MANAGEMENT_PORT" -lt 32768 ] || die "PASOKH_KEYCLOAK_PORT must stay below 32767 (ephemeral ports start at 32768)"
+  [ -f "$KEYCLOAK_REALM_FILE" ] || die "missing $KEYCLOAK_REALM_FILE"
+  local asked; asked="port $KEYCLOAK_PORT realm $(realm_sha)"
+  if keycloak_running; then
+    if [ "$(cat "$KEYCLOAK_DIR/started-with" 2>/dev/null)" = "$asked" ]; then
+      keycloak_wait >/dev/null
+      say "Keycloak already running on $KEYCLOAK_URL"
+      return
+    fi
+    say "Keycloak runs on another port or with an older realm file: restarting it"
+    keycloak_down
+  fi
+  local port
+  for port in "$KEYCLOAK_PORT" "$KEYCLOAK_MANAGEMENT_PORT"; do
+    port_taken "$port" && die "port $port is taken by another program (another checkout's stack? set PASOKH_KEYCLOAK_PORT)"
+  done
+  keycloak_install
+  ensure_java_and_maven
+  # --import-realm skips a realm that exists: a changed realm file needs an empty database
+  if [ "$(cat "$KEYCLOAK_DIR/realm.sha256" 2>/dev/null)" != "$(realm_sha)" ] && [ -d "$KEYCLOAK_HOME/data/h2" ]; then
+    say "the realm file changed since the last import: wiping Keycloak's database"
+    rm -rf "$KEYCLOAK_HOME/data/h2"
+  fi
+  mkdir -p "$KEYCLOAK_HOME/data/import"
+  cp "$KEYCLOAK_REALM_FILE" "$KEYCLOAK_HOME/data/import/pasokh-realm.json"
+  say "starting Keycloak on $KEYCLOAK_URL (management on port $KEYCLOAK_MANAGEMENT_PORT)"
+  # the admin user (admin/admin, master realm) is only created on the first
+  # start; --hostname pins the issuer whether clients call 127.0.0.1 or localhost
+  KC_BOOTSTRAP_ADMIN_USERNAME=admin KC_BOOTSTRAP_ADMIN_PASSWORD=admin \
+    JAVA_OPTS_KC_HEAP="-Xms256m -Xmx768m" \
+    nohup "$KEYCLOAK_HOME/bin/kc.sh" start-dev \
+      --http-host=127.0.0.1 --http-port="$KEYCLOAK_PORT" --http-management-port="$KEYCLOAK_MANAGEMENT_PORT" \
+      --hostname="$KEYCLOAK_URL" --import-realm \
+      >"$KEYCLOAK_DIR/keycloak.log" 2>&1 </dev/null &
+  echo $! >"$KEYCLOAK_DIR/keycloak.pid"
+  echo "$asked" >"$KEYCLOAK_DIR/started-with"
+  local waited; waited=$(keycloak_wait)
+  # ready means the import went through (a failed import stops the server)
+  realm_sha >"$KEYCLOAK_DIR/realm.sha256"
+  say "Keycloak ready after ${waited} s: issuer $KEYCLOAK_ISSUER"
+}
+
+keycloak_down() {
+  if keycloak_running; then
+    local pid; pid=$(keycloak_pid)
+    say "stopping Keycloak (pid $pid)"
+    # kc.sh passes the signal on to its java process and waits for it
+    kill "$pid"
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      pkill -9 -P "$pid" 2>/dev/null || true
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$KEYCLOAK_DIR/keycloak.pid" "$KEYCLOAK_DIR/started-with"
+}
+
 # Tests create one database per test (pasokh_test_*); clear them before a run.
 drop_test_databases() {
   pg_running || return 0
@@ -261,17 +396,26 @@ drop_test_databases() {
 status() {
   if pg_running; then echo "postgres  up    127.0.0.1:$PG_PORT  (data $PG_DATA)"; else echo "postgres  down"; fi
   if kafka_running; then echo "kafka     up    127.0.0.1:$KAFKA_PORT (pid $(kafka_pid))"; else echo "kafka     down"; fi
+  if keycloak_running && keycloak_ready; then
+    echo "keycloak  up    $KEYCLOAK_ISSUER (pid $(keycloak_pid))"
+  elif keycloak_running; then
+    echo "keycloak  starting $KEYCLOAK_ISSUER (pid $(keycloak_pid))"
+  else
+    echo "keycloak  down"
+  fi
 }
 
 pg_paths
 
 case "${1:-}" in
-  up) postgres_up; kafka_up; status ;;
-  down) kafka_down; postgres_down ;;
+  up) postgres_up; kafka_up; keycloak_up; status ;;
+  down) keycloak_down; kafka_down; postgres_down ;;
   kafka-up) kafka_up ;;
   kafka-down) kafka_down ;;
+  keycloak-up) keycloak_up ;;
+  keycloak-down) keycloak_down ;;
   status) status ;;
   drop-test-dbs) drop_test_databases ;;
-  reset) kafka_down; postgres_down; rm -rf "$PG_BASE" "$KAFKA_DIR"; say "local state removed" ;;
-  *) echo "usage: $0 up|down|status|reset|drop-test-dbs|kafka-up|kafka-down" >&2; exit 2 ;;
+  reset) keycloak_down; kafka_down; postgres_down; rm -rf "$PG_BASE" "$KAFKA_DIR" "$KEYCLOAK_DIR"; say "local state removed" ;;
+  *) echo "usage: $0 up|down|status|reset|drop-test-dbs|kafka-up|kafka-down|keycloak-up|keycloak-down" >&2; exit 2 ;;
 esac

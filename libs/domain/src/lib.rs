@@ -2,6 +2,7 @@
 //! one of these types first, so the rest of the code never handles a raw
 //! national id, mobile number or province string.
 
+mod access;
 mod attachment;
 mod calendar;
 mod catalog;
@@ -19,6 +20,7 @@ mod status;
 mod text;
 mod tracking_code;
 
+pub use access::{Action, HQ_ACTION, Reach, Role, reach};
 pub use attachment::{Attachment, parse_county};
 pub use calendar::{BusinessCalendar, Holiday, HolidayBasis, built_in_holidays, parse_holidays};
 pub use catalog::{Category, CategoryCode, Organisation, Unit, UnitRole, categories, organisations, unit, units};

@@ -3,7 +3,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::path::Path;
 
-use ::config::{Config, Environment, File, FileFormat};
+use ::config::{Config, File, FileFormat};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -33,7 +33,9 @@ where
         }
     };
     let settings = builder
-        .add_source(Environment::with_prefix("PASOKH").prefix_separator("__").separator("__").try_parsing(true))
+        .add_source(
+            ::config::Environment::with_prefix("PASOKH").prefix_separator("__").separator("__").try_parsing(true),
+        )
         .build()?;
     Ok(settings.try_deserialize()?)
 }
@@ -88,7 +90,9 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-/// Where a service listens for HTTP (public API and ops endpoints) and gRPC.
+/// Where a service listens: HTTP (public API and ops endpoints), the gRPC API
+/// for partners and staff, and the internal gRPC API that only Pasokh's own
+/// services may reach (the chart's NetworkPolicy keeps it to our pods).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListenSettings {
@@ -96,12 +100,59 @@ pub struct ListenSettings {
     /// 0 picks a free port (tests)
     pub http_port: u16,
     pub grpc_port: u16,
+    /// Internal RPCs (contacts, texts, citizen messages); unused by services without any
+    pub internal_grpc_port: u16,
 }
 
 impl ListenSettings {
+    /// Listeners on loopback; the internal gRPC port is picked freely unless set with [`Self::with_internal`].
     pub fn new(http_port: u16, grpc_port: u16) -> Self {
-        Self { host: "127.0.0.1".into(), http_port, grpc_port }
+        Self { host: "127.0.0.1".into(), http_port, grpc_port, internal_grpc_port: 0 }
     }
+
+    pub fn with_internal(mut self, internal_grpc_port: u16) -> Self {
+        self.internal_grpc_port = internal_grpc_port;
+        self
+    }
+}
+
+/// Where a service runs. Development credentials (HS256 tokens, the built-in
+/// Open311 and `citizen_ref` keys) are accepted only when configuration turns
+/// them on, and a service refuses to start with any of them in production.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    #[default]
+    Production,
+    Development,
+}
+
+/// Refuses to start with development credentials in production; in development, says which are on.
+pub fn check_development_credentials(environment: Environment, active: &[&'static str]) -> Result<()> {
+    if active.is_empty() {
+        return Ok(());
+    }
+    match environment {
+        Environment::Production => Err(crate::Error::Usage(format!(
+            "refusing to start: development credentials are turned on ({}) while environment is production; \
+             turn them off, or set environment = \"development\" on a developer's machine",
+            active.join(", ")
+        ))),
+        Environment::Development => {
+            for credential in active {
+                tracing::warn!(credential, "development credential accepted; never do this in a real deployment");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The settings as a JSON value with every [`Secret`] redacted.
+pub fn to_redacted_value<T: Serialize>(settings: &T) -> serde_json::Value {
+    REDACTING.with(|r| r.set(true));
+    let value = serde_json::to_value(settings);
+    REDACTING.with(|r| r.set(false));
+    value.unwrap_or_else(|error| serde_json::json!({"error": format!("settings cannot be shown: {error}")}))
 }
 
 #[cfg(test)]
@@ -130,6 +181,16 @@ mod tests {
         assert!(!printed.contains("hunter2"));
         assert!(!format!("{loaded:?}").contains("hunter2"));
         assert!(serde_json::to_string(&loaded).unwrap().contains("hunter2"));
+    }
+
+    #[test]
+    fn development_credentials_stop_a_production_start_and_only_warn_in_development() {
+        assert!(check_development_credentials(Environment::Production, &[]).is_ok());
+        let refused = check_development_credentials(Environment::Production, &["auth.dev_tokens"]).unwrap_err();
+        assert!(refused.to_string().contains("auth.dev_tokens"), "{refused}");
+        assert!(check_development_credentials(Environment::Development, &["auth.dev_tokens"]).is_ok());
+        let unset: Environment = serde_json::from_str("\"production\"").unwrap();
+        assert_eq!(unset, Environment::default());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 mod error;
+pub mod error_code;
 pub mod grpc;
 pub mod http;
 pub mod metrics;

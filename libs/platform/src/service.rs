@@ -35,6 +35,14 @@ pub trait Service: Sized + Send {
             Ok(())
         }
     }
+    /// Where the service runs; development credentials are refused in production.
+    fn environment(_settings: &Self::Settings) -> crate::config::Environment {
+        crate::config::Environment::Production
+    }
+    /// The development credentials these settings turn on, by their setting's name.
+    fn development_credentials(_settings: &Self::Settings) -> Vec<&'static str> {
+        Vec::new()
+    }
     fn build(settings: &Self::Settings) -> impl Future<Output = Result<Self, BoxError>> + Send;
     /// Where it listens, for the start-up log line.
     fn addresses(&self) -> Listeners;
@@ -47,7 +55,11 @@ pub async fn main<S: Service>() -> Result<(), String> {
     let settings: S::Settings = crate::config::load(S::NAME, cli.config_file.as_deref())
         .map_err(|e| format!("loading {} configuration: {}", S::NAME, error_chain(&e)))?;
     if cli.command == Command::PrintConfig {
-        println!("{}", crate::config::to_redacted_json(&settings));
+        let mut printed = crate::config::to_redacted_value(&settings);
+        if let Some(object) = printed.as_object_mut() {
+            object.insert("active_development_credentials".into(), S::development_credentials(&settings).into());
+        }
+        println!("{}", serde_json::to_string_pretty(&printed).unwrap_or_default());
         return Ok(());
     }
     let _telemetry = crate::telemetry::init(S::SERVICE_NAME, S::telemetry(&settings)).map_err(|e| e.to_string())?;
@@ -62,6 +74,8 @@ pub async fn main<S: Service>() -> Result<(), String> {
 }
 
 async fn serve<S: Service>(settings: &S::Settings) -> Result<(), String> {
+    crate::config::check_development_credentials(S::environment(settings), &S::development_credentials(settings))
+        .map_err(|e| e.to_string())?;
     let token = crate::shutdown::on_signal();
     let service = S::build(settings).await.map_err(|e| format!("starting: {}", error_chain(e.as_ref())))?;
     let addresses = service.addresses();
@@ -76,6 +90,7 @@ async fn serve<S: Service>(settings: &S::Settings) -> Result<(), String> {
 pub struct Listeners {
     pub http: Option<SocketAddr>,
     pub grpc: Option<SocketAddr>,
+    pub internal_grpc: Option<SocketAddr>,
 }
 
 /// A service's HTTP and gRPC servers, bound but not yet serving.
@@ -85,6 +100,7 @@ pub struct Servers {
     router: axum::Router,
     grpc_name: &'static str,
     grpc_routes: tonic::service::Routes,
+    internal: Option<(TcpListener, &'static str, tonic::service::Routes)>,
     descriptors: &'static [u8],
 }
 
@@ -99,17 +115,36 @@ impl Servers {
     ) -> crate::Result<Self> {
         let http = TcpListener::bind((listen.host.as_str(), listen.http_port)).await?;
         let grpc = TcpListener::bind((listen.host.as_str(), listen.grpc_port)).await?;
-        Ok(Self { http, grpc, router, grpc_name, grpc_routes, descriptors })
+        Ok(Self { http, grpc, router, grpc_name, grpc_routes, internal: None, descriptors })
+    }
+
+    /// Adds the internal gRPC listener (`listen.internal_grpc_port`) serving `routes`.
+    pub async fn with_internal(
+        mut self,
+        listen: &ListenSettings,
+        name: &'static str,
+        routes: tonic::service::Routes,
+    ) -> crate::Result<Self> {
+        let listener = TcpListener::bind((listen.host.as_str(), listen.internal_grpc_port)).await?;
+        self.internal = Some((listener, name, routes));
+        Ok(self)
     }
 
     pub fn addresses(&self) -> Listeners {
-        Listeners { http: self.http.local_addr().ok(), grpc: self.grpc.local_addr().ok() }
+        Listeners {
+            http: self.http.local_addr().ok(),
+            grpc: self.grpc.local_addr().ok(),
+            internal_grpc: self.internal.as_ref().and_then(|(l, _, _)| l.local_addr().ok()),
+        }
     }
 
     /// Starts both servers as tasks; they drain when the tasks' token is cancelled.
     pub fn spawn(self, tasks: &mut crate::tasks::ServiceTasks) {
         let token = tasks.token();
         tasks.spawn("http", crate::http::serve(self.http, self.router, token.clone()));
+        if let Some((listener, name, routes)) = self.internal {
+            tasks.spawn("internal-grpc", crate::grpc::serve(listener, name, routes, self.descriptors, token.clone()));
+        }
         tasks.spawn("grpc", crate::grpc::serve(self.grpc, self.grpc_name, self.grpc_routes, self.descriptors, token));
     }
 }

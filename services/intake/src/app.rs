@@ -6,17 +6,22 @@ use pasokh_domain::{CitizenRefKey, ProvinceCode};
 use pasokh_events::Backbone;
 use pasokh_events::backbone::KafkaReadiness;
 use pasokh_events::outbox::OutboxRelay;
+use pasokh_platform::auth::grpc::{AuthorizedChannel, ClientGuard};
+use pasokh_platform::auth::{TokenSource, TokenVerifier};
+use pasokh_platform::config::Environment;
 use pasokh_platform::db::DatabaseSettings;
 use pasokh_platform::service::{Listeners, Servers, Service};
 use pasokh_platform::tasks::{BoxError, ServiceTasks};
 use pasokh_platform::telemetry::TelemetrySettings;
+use pasokh_proto::intake::v1::intake_internal_server::IntakeInternalServer;
 use pasokh_proto::intake::v1::intake_service_server::IntakeServiceServer;
 use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;
 use prometheus_client::metrics::histogram::Histogram;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{DEV_CITIZEN_REF_KEY, Settings};
-use crate::grpc::IntakeGrpc;
+use crate::config::Settings;
+use crate::grpc::{IntakeGrpc, IntakeInternalGrpc};
+use crate::http::limits::RateLimiter;
 use crate::http::{AppState, router};
 use crate::petitions::SubmittedRecorder;
 use crate::store::writer::{PetitionWriter, WriterTasks, purge_expired_keys};
@@ -49,22 +54,19 @@ impl Service for App {
         &MIGRATOR
     }
 
+    fn environment(settings: &Settings) -> Environment {
+        settings.environment
+    }
+
+    fn development_credentials(settings: &Settings) -> Vec<&'static str> {
+        settings.development_credentials()
+    }
+
     /// Wires everything and binds the listeners (port 0 picks a free one); serves nothing until `run`.
     async fn build(settings: &Settings) -> Result<Self, BoxError> {
         let province = ProvinceCode::parse(&settings.province)
             .map_err(|e| Error::Config(format!("province `{}`: {}", settings.province, e.message)))?;
-        if settings.auth.allow_dev_key
-            && settings
-                .auth
-                .keys
-                .get(pasokh_platform::auth::DEV_KEY_ID)
-                .is_some_and(|k| k.expose() == pasokh_platform::auth::DEV_KEY)
-        {
-            tracing::warn!("auth.keys holds the development signing key; configure real keys in production");
-        }
-        if settings.citizen_ref_key.expose() == DEV_CITIZEN_REF_KEY {
-            tracing::warn!("citizen_ref_key is the development default; set PASOKH__CITIZEN_REF_KEY in production");
-        }
+        let citizen_ref_key = settings.citizen_ref_key().map_err(Error::Config)?;
         let mut backbone = Backbone::new(&settings.database, &settings.kafka)?;
         let relay = OutboxRelay::new(backbone.pool.clone(), backbone.producer.clone(), backbone.event_metrics.clone());
         let batch_sizes = Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]);
@@ -77,11 +79,16 @@ impl Service for App {
         let (writer, writer_tasks) =
             PetitionWriter::new(backbone.pool.clone(), recorder, settings.writer.clone(), batch_sizes);
         let idempotency_ttl = crate::http::idempotency::ttl(settings.idempotency_ttl_secs);
-        let citizen_ref_key = CitizenRefKey::new(settings.citizen_ref_key.expose());
-        let routing_channel = tonic::transport::Endpoint::from_shared(settings.routing_grpc_url.clone())
-            .map_err(|e| Error::Config(format!("routing_grpc_url: {e}")))?
-            .connect_timeout(Duration::from_secs(2))
-            .connect_lazy();
+        let citizen_ref_key = CitizenRefKey::new(citizen_ref_key.expose());
+        let verifier = Arc::new(TokenVerifier::new(settings.auth.clone()));
+        let tokens = TokenSource::from_settings(&settings.auth).map(Arc::new);
+        let routing_channel = AuthorizedChannel::connect_lazy(
+            &settings.routing_grpc_url,
+            "pasokh-routing",
+            tokens,
+            Duration::from_secs(5),
+        )
+        .map_err(|e| Error::Config(format!("routing_grpc_url: {e}")))?;
         let state = AppState {
             pool: backbone.pool.clone(),
             province,
@@ -92,8 +99,8 @@ impl Service for App {
             writer: writer.clone(),
             idempotency_ttl,
             limits: Arc::new(crate::http::limits::Limits::new(settings.limits.clone())),
-            auth: Arc::new(settings.auth.clone()),
-            open311_keys: Arc::new(settings.open311.active_keys()),
+            verifier: verifier.clone(),
+            open311_keys: Arc::new(settings.open311.active_key_hashes().map_err(Error::Config)?),
         };
         let grpc = tonic::service::Routes::new(IntakeServiceServer::new(IntakeGrpc {
             pool: backbone.pool.clone(),
@@ -102,6 +109,12 @@ impl Service for App {
             writer,
             idempotency_ttl,
             relay_waker: relay.waker(),
+            partners: ClientGuard::new(verifier.clone(), settings.partners.clients.iter().cloned()),
+            per_partner: Arc::new(RateLimiter::new(settings.partners.per_minute, Duration::from_secs(60))),
+        }));
+        let internal = tonic::service::Routes::new(IntakeInternalServer::new(IntakeInternalGrpc {
+            pool: backbone.pool.clone(),
+            services: ClientGuard::new(verifier, settings.internal_clients.iter().cloned()),
         }));
         let servers = Servers::bind(
             &settings.listen,
@@ -110,6 +123,8 @@ impl Service for App {
             grpc,
             pasokh_proto::FILE_DESCRIPTOR_SET,
         )
+        .await?
+        .with_internal(&settings.listen, "pasokh.intake.v1.IntakeInternal", internal)
         .await?;
         Ok(Self {
             servers,

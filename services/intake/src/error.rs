@@ -1,6 +1,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use pasokh_domain::ValidationErrors;
+use pasokh_platform::error_code::ErrorCode;
 use pasokh_platform::problem::Problem;
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +134,9 @@ impl From<Error> for tonic::Status {
                 )
             }
             Error::NotFound(what) => tonic::Status::not_found(format!("{what} not found")),
+            Error::Unauthenticated(reason) => reason.into(),
+            Error::Forbidden(reason) => ErrorCode::Forbidden.status(reason),
+            Error::Conflict(_, reason) => ErrorCode::Conflict.status(reason),
             Error::Overloaded => tonic::Status::resource_exhausted("intake is at capacity; retry shortly"),
             Error::RateLimited(_, what) => tonic::Status::resource_exhausted(what),
             Error::Unavailable(detail) => tonic::Status::unavailable(detail),

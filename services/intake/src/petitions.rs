@@ -126,6 +126,7 @@ impl PetitionInput {
                 attachments,
                 letter: None,
                 on_spot_answer: None,
+                filed_by: None,
             }),
             _ => Err(errors),
         }

@@ -8,7 +8,8 @@ use pasokh_events::cloudevents::{CloudEvent, header_map_of};
 use pasokh_proto::events::v1::PetitionEvent;
 use pasokh_proto::events::v1::petition_event::Body;
 use pasokh_proto::intake::v1::GetContactRequest;
-use pasokh_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use pasokh_proto::intake::v1::intake_internal_client::IntakeInternalClient;
+use pasokh_testkit::with_bearer;
 use pasokh_testkit::{Stack, record_key};
 use prost::Message as _;
 use rdkafka::message::Message as _;
@@ -185,18 +186,22 @@ async fn get_contact_gives_internal_callers_the_mobile() {
     let stack = Stack::from_env();
     let intake = TestIntake::fresh(&stack).await;
     let (_, body) = intake.submit(&valid_petition()).await;
-    let mut client = IntakeServiceClient::connect(intake.grpc.clone()).await.unwrap();
+    let mut client = IntakeInternalClient::connect(intake.internal_grpc.clone()).await.unwrap();
+    let token = intake.provider.client_token("pasokh-notification", "pasokh-intake").await;
     let contact = client
-        .get_contact(GetContactRequest { petition_id: body["id"].as_str().unwrap().to_owned() })
+        .get_contact(with_bearer(GetContactRequest { petition_id: body["id"].as_str().unwrap().to_owned() }, &token))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(contact.mobile, MOBILE);
     assert_eq!(contact.tracking_code, body["tracking_code"].as_str().unwrap());
-    let missing =
-        client.get_contact(GetContactRequest { petition_id: uuid::Uuid::now_v7().to_string() }).await.unwrap_err();
+    let missing = client
+        .get_contact(with_bearer(GetContactRequest { petition_id: uuid::Uuid::now_v7().to_string() }, &token))
+        .await
+        .unwrap_err();
     assert_eq!(missing.code(), tonic::Code::NotFound);
-    let invalid = client.get_contact(GetContactRequest { petition_id: "x".into() }).await.unwrap_err();
+    let invalid =
+        client.get_contact(with_bearer(GetContactRequest { petition_id: "x".into() }, &token)).await.unwrap_err();
     assert_eq!(invalid.code(), tonic::Code::InvalidArgument);
     intake.stop().await;
 }

@@ -2,10 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{Duration, Utc};
-use pasokh_platform::auth::{AuthSettings, DEV_KEY, DEV_KEY_ID, Role, mint};
+use pasokh_domain::Role;
 use pasokh_proto::events::v1::PetitionEvent;
 use pasokh_proto::events::v1::petition_event::Body;
-use pasokh_testkit::Stack;
+use pasokh_testkit::{Provider, Stack};
 use prost::Message as _;
 use rdkafka::message::Message as _;
 use serde_json::{Value, json};
@@ -13,9 +13,19 @@ use support::TestIntake;
 
 mod support;
 
-fn token(role: Role, province: &str) -> String {
-    let settings = AuthSettings::default();
-    mint(&settings.claims("tester", role, province, "", 3600), DEV_KEY_ID, DEV_KEY)
+/// A token the identity provider issued to the demo member of staff with this role in this province.
+async fn token(role: Role, province: &str) -> String {
+    let user = match (role, province) {
+        (Role::Supervisor, "IR-23") => "supervisor-tehran",
+        (Role::Supervisor, "IR-25") => "director-qom",
+        (Role::Operator, "IR-23") => "operator-tehran",
+        (Role::Operator, "IR-25") => "operator-qom",
+        (Role::Officer, "IR-23") => "officer-sso-tehran",
+        (Role::Officer, "IR-25") => "officer-sso-qom",
+        (Role::Inspector, _) => "inspector-hq",
+        other => panic!("no demo user for {other:?}"),
+    };
+    Provider::from_env().staff_token(user).await
 }
 
 async fn call(
@@ -50,9 +60,14 @@ fn friday_prayer(starts_in_hours: i64) -> Value {
 }
 
 async fn create_event(intake: &TestIntake, body: Value) -> String {
-    let (status, _, event) =
-        call(intake, reqwest::Method::POST, "/v1/desk-events", Some(&token(Role::Supervisor, "IR-23")), Some(body))
-            .await;
+    let (status, _, event) = call(
+        intake,
+        reqwest::Method::POST,
+        "/v1/desk-events",
+        Some(&token(Role::Supervisor, "IR-23").await),
+        Some(body),
+    )
+    .await;
     assert_eq!(status, 201, "{event}");
     event["id"].as_str().unwrap().to_owned()
 }
@@ -66,22 +81,33 @@ async fn only_a_supervisor_of_the_province_creates_desk_events() {
     let (status, headers, problem) = call(&intake, post.clone(), "/v1/desk-events", None, Some(friday_prayer(0))).await;
     assert_eq!((status, problem["code"].as_str()), (401, Some("unauthenticated")));
     assert_eq!(headers["www-authenticate"], "Bearer");
-    let forged = token(Role::Supervisor, "IR-23").replace('.', ".x");
+    let forged = token(Role::Supervisor, "IR-23").await.replace('.', ".x");
     assert_eq!(call(&intake, post.clone(), "/v1/desk-events", Some(&forged), Some(friday_prayer(0))).await.0, 401);
-    let (status, _, problem) =
-        call(&intake, post.clone(), "/v1/desk-events", Some(&token(Role::Operator, "IR-23")), Some(friday_prayer(0)))
-            .await;
+    let (status, _, problem) = call(
+        &intake,
+        post.clone(),
+        "/v1/desk-events",
+        Some(&token(Role::Operator, "IR-23").await),
+        Some(friday_prayer(0)),
+    )
+    .await;
     assert_eq!((status, problem["code"].as_str()), (403, Some("forbidden")));
-    let (status, _, _) =
-        call(&intake, post.clone(), "/v1/desk-events", Some(&token(Role::Supervisor, "IR-25")), Some(friday_prayer(0)))
-            .await;
+    let (status, _, _) = call(
+        &intake,
+        post.clone(),
+        "/v1/desk-events",
+        Some(&token(Role::Supervisor, "IR-25").await),
+        Some(friday_prayer(0)),
+    )
+    .await;
     assert_eq!(status, 403, "Qom's supervisor cannot create Tehran's events");
 
     let mut invalid = friday_prayer(0);
     invalid["ends_at"] = invalid["starts_at"].clone();
     invalid["organisations"] = json!(["sso", "nasa"]);
     let (status, _, problem) =
-        call(&intake, post.clone(), "/v1/desk-events", Some(&token(Role::Supervisor, "IR-23")), Some(invalid)).await;
+        call(&intake, post.clone(), "/v1/desk-events", Some(&token(Role::Supervisor, "IR-23").await), Some(invalid))
+            .await;
     assert_eq!(status, 400);
     let codes: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["event_window_invalid", "organisation_unknown"]);
@@ -93,7 +119,7 @@ async fn only_a_supervisor_of_the_province_creates_desk_events() {
     for _ in 0..2 {
         let response = reqwest::Client::new()
             .post(format!("{}/v1/desk-events", intake.http))
-            .bearer_auth(token(Role::Supervisor, "IR-23"))
+            .bearer_auth(token(Role::Supervisor, "IR-23").await)
             .header("Idempotency-Key", "event-retry-1")
             .json(&retried)
             .send()
@@ -105,7 +131,7 @@ async fn only_a_supervisor_of_the_province_creates_desk_events() {
     assert_eq!(answers[0], answers[1]);
     assert_eq!(intake.count("desk_events").await, 2);
     let (status, _, listed) =
-        call(&intake, reqwest::Method::GET, "/v1/desk-events", Some(&token(Role::Operator, "IR-23")), None).await;
+        call(&intake, reqwest::Method::GET, "/v1/desk-events", Some(&token(Role::Operator, "IR-23").await), None).await;
     assert_eq!(status, 200);
     assert_eq!(listed["events"][0]["id"], id.as_str());
     assert!(listed["events"][0]["starts_at_jalali"].as_str().unwrap().starts_with('۱'));
@@ -117,7 +143,7 @@ async fn an_operator_registers_walk_ins_and_resolves_one_on_the_spot() {
     let stack = Stack::from_env();
     let intake = TestIntake::fresh(&stack).await;
     let id = create_event(&intake, friday_prayer(-1)).await;
-    let operator = token(Role::Operator, "IR-23");
+    let operator = token(Role::Operator, "IR-23").await;
     let path = format!("/v1/desk-events/{id}/petitions");
     let walk_in = json!({
         "national_id": "0499370899", "mobile": "09121234567", "category": "civil-pension",
@@ -162,10 +188,12 @@ async fn an_operator_registers_walk_ins_and_resolves_one_on_the_spot() {
     assert_eq!(flags.iter().filter(|f| **f).count(), 1, "routing is told which one was resolved on the spot");
 
     let (status, _, _) =
-        call(&intake, reqwest::Method::POST, &path, Some(&token(Role::Operator, "IR-25")), Some(walk_in.clone())).await;
+        call(&intake, reqwest::Method::POST, &path, Some(&token(Role::Operator, "IR-25").await), Some(walk_in.clone()))
+            .await;
     assert_eq!(status, 403, "an operator of another province cannot register here");
     let (status, _, _) =
-        call(&intake, reqwest::Method::POST, &path, Some(&token(Role::Officer, "IR-23")), Some(walk_in.clone())).await;
+        call(&intake, reqwest::Method::POST, &path, Some(&token(Role::Officer, "IR-23").await), Some(walk_in.clone()))
+            .await;
     assert_eq!(status, 403, "case officers do not staff desks");
     let missing = format!("/v1/desk-events/{}/petitions", uuid::Uuid::now_v7());
     assert_eq!(call(&intake, reqwest::Method::POST, &missing, Some(&operator), Some(walk_in.clone())).await.0, 404);
@@ -189,7 +217,7 @@ async fn a_meeting_with_an_official_is_recorded() {
     let stack = Stack::from_env();
     let intake = TestIntake::fresh(&stack).await;
     let id = create_event(&intake, friday_prayer(0)).await;
-    let operator = token(Role::Operator, "IR-23");
+    let operator = token(Role::Operator, "IR-23").await;
     let path = format!("/v1/desk-events/{id}/meetings");
     let meeting = json!({
         "official_name": "دکتر احمدی", "official_title": "مدیرعامل", "organisation": "refah-bank",
@@ -216,7 +244,7 @@ async fn a_meeting_with_an_official_is_recorded() {
 async fn a_scanned_letter_becomes_a_letter_channel_petition() {
     let stack = Stack::from_env();
     let intake = TestIntake::fresh(&stack).await;
-    let operator = token(Role::Operator, "IR-23");
+    let operator = token(Role::Operator, "IR-23").await;
     let letter = json!({
         "national_id": "0084575948", "mobile": "09351234567", "category": "labour-dispute",
         "text": "خلاصه نامه: اختلاف درباره سنوات پایان کار",

@@ -7,7 +7,18 @@ use support::TestIntake;
 
 mod support;
 
-const KEY: &str = "dev-open311-key";
+/// Two partner systems, each knowing only its own key; intake is configured with their SHA-256.
+const KEY: &str = "key-of-the-ngo-portal";
+const OTHER_KEY: &str = "key-of-the-governorate";
+
+async fn with_partners(stack: &Stack) -> TestIntake {
+    TestIntake::fresh_with(stack, |s| {
+        let hash = |key: &str| hex::encode(pasokh_intake::config::sha256(key));
+        s.open311.api_key_sha256 =
+            [("ngo-portal".to_owned(), hash(KEY)), ("governorate".to_owned(), hash(OTHER_KEY))].into();
+    })
+    .await
+}
 
 async fn get(intake: &TestIntake, path: &str) -> (u16, String, String) {
     let response = reqwest::get(format!("{}/open311/v2/{path}", intake.http)).await.unwrap();
@@ -35,21 +46,24 @@ fn request_form(national_id: &str) -> Vec<(&str, &str)> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn discovery_services_and_definitions_in_both_formats_behind_an_api_key() {
+async fn discovery_services_and_definitions_are_public_in_both_formats() {
     let stack = Stack::from_env();
-    let intake = TestIntake::fresh(&stack).await;
+    let intake = with_partners(&stack).await;
 
-    let (status, content_type, body) = get(&intake, "discovery.json").await;
+    // GeoReport v2: only POST and request listings need an api_key
+    let (status, content_type, body) = get(&intake, "requests.json").await;
     assert_eq!(status, 403);
     assert!(content_type.starts_with("application/json"));
     let errors: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(errors[0]["code"], 403);
-    let (status, content_type, body) = get(&intake, "services.xml?api_key=wrong").await;
+    let (status, content_type, body) = get(&intake, "requests.xml?api_key=wrong").await;
     assert_eq!(status, 403);
     assert!(content_type.starts_with("text/xml"));
     assert!(body.contains("<errors><error><code>403</code>"), "{body}");
+    let (status, _, _) = get(&intake, "services.xml").await;
+    assert_eq!(status, 200, "the service list is public");
 
-    let (status, _, body) = get(&intake, &format!("discovery.json?api_key={KEY}")).await;
+    let (status, _, body) = get(&intake, "discovery.json").await;
     assert_eq!(status, 200);
     let discovery: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(discovery["endpoints"][0]["specification"], "http://wiki.open311.org/GeoReport_v2");
@@ -78,7 +92,7 @@ async fn discovery_services_and_definitions_in_both_formats_behind_an_api_key() 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_form_encoded_request_becomes_a_petition_and_can_be_queried() {
     let stack = Stack::from_env();
-    let intake = TestIntake::fresh(&stack).await;
+    let intake = with_partners(&stack).await;
 
     let mut without_key = request_form("0499370899");
     without_key.remove(0);
@@ -134,5 +148,42 @@ async fn a_form_encoded_request_becomes_a_petition_and_can_be_queried() {
     assert!(xml.contains(&format!("<service_request_id>{id}</service_request_id>")), "{xml}");
     let (status, _, _) = get(&intake, &format!("requests/230000000000.json?api_key={KEY}")).await;
     assert_eq!(status, 404);
+    intake.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partner_lists_only_what_it_filed_and_may_send_its_key_in_a_header() {
+    let stack = Stack::from_env();
+    let intake = with_partners(&stack).await;
+    let (status, body) = post(&intake, "requests.json", &request_form("0499370899")).await;
+    assert_eq!(status, 201, "{body}");
+    let ngo_code = serde_json::from_str::<Value>(&body).unwrap()[0]["service_request_id"].as_str().unwrap().to_owned();
+    let (status, _) = intake.submit(&support::valid_petition()).await;
+    assert_eq!(status, 201, "a citizen files on the web");
+    let filed_by: Option<String> = sqlx::query_scalar("SELECT filed_by FROM petitions WHERE tracking_code = $1")
+        .bind(&ngo_code)
+        .fetch_one(&intake.pool)
+        .await
+        .unwrap();
+    assert_eq!(filed_by.as_deref(), Some("ngo-portal"));
+
+    let listed = |key: &'static str| {
+        let url = format!("{}/open311/v2/requests.json", intake.http);
+        async move {
+            let response = reqwest::Client::new().get(url).header("X-Api-Key", key).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            let found: Value = response.json().await.unwrap();
+            found
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["service_request_id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(KEY).await, std::slice::from_ref(&ngo_code), "its own request, not the web petition");
+    assert!(listed(OTHER_KEY).await.is_empty(), "another partner sees none of it");
+    let (status, _, _) = get(&intake, &format!("requests/{ngo_code}.json?api_key={OTHER_KEY}")).await;
+    assert_eq!(status, 404, "nor one by its code");
     intake.stop().await;
 }

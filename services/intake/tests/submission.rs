@@ -6,6 +6,7 @@ use std::time::Duration;
 use pasokh_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use pasokh_proto::intake::v1::{Attachment, SubmitPetitionRequest};
 use pasokh_testkit::Stack;
+use pasokh_testkit::with_bearer;
 use serde_json::{Value, json};
 use support::{TestIntake, valid_petition};
 use tonic_types::StatusExt;
@@ -150,16 +151,21 @@ async fn grpc_submission_follows_the_http_rules_and_codes() {
     let stack = Stack::from_env();
     let intake = TestIntake::fresh(&stack).await;
     let mut client = IntakeServiceClient::connect(intake.grpc.clone()).await.unwrap();
+    let partner = intake.provider.client_token("partner-call-centre", "pasokh-intake").await;
+    let as_partner = |message| with_bearer(message, &partner);
 
     let mut request = call_centre_request();
     request.idempotency_key = "call-4711".into();
-    let accepted = client.submit_petition(request.clone()).await.unwrap().into_inner();
+    let accepted = client.submit_petition(as_partner(request.clone())).await.unwrap().into_inner();
     assert!(pasokh_domain::TrackingCode::parse(&accepted.tracking_code).is_ok());
     assert_eq!(accepted.status, "submitted");
-    let retried = client.submit_petition(request.clone()).await.unwrap().into_inner();
+    let filed_by: Option<String> =
+        sqlx::query_scalar("SELECT filed_by FROM petitions").fetch_one(&intake.pool).await.unwrap();
+    assert_eq!(filed_by.as_deref(), Some("partner-call-centre"), "the partner is recorded on the petition");
+    let retried = client.submit_petition(as_partner(request.clone())).await.unwrap().into_inner();
     assert_eq!(retried.tracking_code, accepted.tracking_code, "idempotent retry");
     request.text = "متن دیگری با همان کلید تماس".into();
-    let conflict = client.submit_petition(request).await.unwrap_err();
+    let conflict = client.submit_petition(as_partner(request)).await.unwrap_err();
     assert_eq!(conflict.code(), tonic::Code::AlreadyExists);
 
     let invalid = SubmitPetitionRequest {
@@ -168,7 +174,7 @@ async fn grpc_submission_follows_the_http_rules_and_codes() {
         province: "IR-25".into(),
         ..call_centre_request()
     };
-    let status = client.submit_petition(invalid).await.unwrap_err();
+    let status = client.submit_petition(as_partner(invalid)).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     let details = status.get_error_details();
     let info = details.error_info().expect("ErrorInfo detail");
@@ -179,6 +185,41 @@ async fn grpc_submission_follows_the_http_rules_and_codes() {
     let violations = &details.bad_request().expect("BadRequest detail").field_violations;
     assert!(violations.iter().any(|v| v.field == "mobile" && v.description.starts_with("mobile_format")));
     assert_eq!(intake.count("petitions").await, 1, "one accepted, the retry and the invalid ones wrote nothing");
+    intake.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_allow_listed_partners_file_over_grpc_and_never_as_a_desk() {
+    let stack = Stack::from_env();
+    let intake = TestIntake::fresh_with(&stack, |s| s.partners.per_minute = 3).await;
+    let mut client = IntakeServiceClient::connect(intake.grpc.clone()).await.unwrap();
+    let anonymous = client.submit_petition(call_centre_request()).await.unwrap_err();
+    assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
+    let stranger = intake.provider.client_token("partner-unlisted", "pasokh-intake").await;
+    let refused = client.submit_petition(with_bearer(call_centre_request(), &stranger)).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused:?}");
+    let staff = intake.provider.staff_token("operator-tehran").await;
+    let refused = client.submit_petition(with_bearer(call_centre_request(), &staff)).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "a member of staff is not a partner: {refused:?}");
+
+    let partner = intake.provider.client_token("partner-call-centre", "pasokh-intake").await;
+    let desk = SubmitPetitionRequest {
+        channel: "desk".into(),
+        desk_event_id: uuid::Uuid::now_v7().to_string(),
+        ..call_centre_request()
+    };
+    let status = client.submit_petition(with_bearer(desk, &partner)).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    let info = status.get_error_details().error_info().unwrap().clone();
+    assert_eq!(info.metadata["channel"], "channel_not_allowed");
+    assert_eq!(info.metadata["desk_event_id"], "desk_event_not_allowed");
+
+    // a partner's own limit, three a minute here: every call counts, the refused desk one too
+    client.submit_petition(with_bearer(call_centre_request(), &partner)).await.unwrap();
+    client.submit_petition(with_bearer(call_centre_request(), &partner)).await.unwrap();
+    let limited = client.submit_petition(with_bearer(call_centre_request(), &partner)).await.unwrap_err();
+    assert_eq!(limited.code(), tonic::Code::ResourceExhausted);
+    assert_eq!(intake.count("petitions").await, 2);
     intake.stop().await;
 }
 

@@ -6,11 +6,13 @@ use pasokh_events::Backbone;
 use pasokh_events::backbone::KafkaReadiness;
 use pasokh_events::consumer::ConsumerLoop;
 use pasokh_events::outbox::OutboxRelay;
+use pasokh_platform::auth::TokenSource;
+use pasokh_platform::auth::grpc::AuthorizedChannel;
 use pasokh_platform::db::DatabaseSettings;
 use pasokh_platform::service::{Listeners, Servers, Service};
 use pasokh_platform::tasks::{BoxError, ServiceTasks};
 use pasokh_platform::telemetry::TelemetrySettings;
-use pasokh_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use pasokh_proto::intake::v1::intake_internal_client::IntakeInternalClient;
 use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -48,15 +50,22 @@ impl Service for App {
         &MIGRATOR
     }
 
+    fn environment(settings: &Settings) -> pasokh_platform::config::Environment {
+        settings.environment
+    }
+
     async fn build(settings: &Settings) -> Result<Self, BoxError> {
         let mut backbone = Backbone::new(&settings.database, &settings.kafka)?;
         let relay = OutboxRelay::new(backbone.pool.clone(), backbone.producer.clone(), backbone.event_metrics.clone());
         let dispatcher_waker = Arc::new(Notify::new());
-        let routing_channel = tonic::transport::Endpoint::from_shared(settings.routing_grpc_url.clone())
-            .map_err(|e| Error::Config(format!("routing_grpc_url: {e}")))?
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(10))
-            .connect_lazy();
+        let tokens = TokenSource::from_settings(&settings.auth).map(Arc::new);
+        let routing_channel = AuthorizedChannel::connect_lazy(
+            &settings.routing_grpc_url,
+            "pasokh-routing",
+            tokens.clone(),
+            Duration::from_secs(10),
+        )
+        .map_err(|e| Error::Config(format!("routing_grpc_url: {e}")))?;
         let consumer = ConsumerLoop {
             settings: settings.kafka.clone(),
             topic: settings.kafka.lifecycle_topic.clone(),
@@ -68,17 +77,16 @@ impl Service for App {
             },
             metrics: backbone.event_metrics.clone(),
         };
-        let intake_channel = tonic::transport::Endpoint::from_shared(settings.intake_grpc_url.clone())
-            .map_err(|e| Error::Config(format!("intake_grpc_url: {e}")))?
-            .connect_timeout(Duration::from_secs(2))
-            .connect_lazy();
+        let intake_channel =
+            AuthorizedChannel::connect_lazy(&settings.intake_grpc_url, "pasokh-intake", tokens, Duration::from_secs(5))
+                .map_err(|e| Error::Config(format!("intake_grpc_url: {e}")))?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(settings.sms.timeout_ms))
             .build()
             .map_err(|e| Error::Config(format!("sms http client: {e}")))?;
         let dispatcher = Dispatcher {
             pool: backbone.pool.clone(),
-            intake: IntakeServiceClient::new(intake_channel),
+            intake: IntakeInternalClient::new(intake_channel),
             http,
             gateway_url: settings.sms.gateway_url.clone(),
             max_attempts: settings.sms.max_attempts,

@@ -1,5 +1,6 @@
 use pasokh_events::KafkaSettings;
-use pasokh_platform::config::ListenSettings;
+use pasokh_platform::auth::AuthSettings;
+use pasokh_platform::config::{Environment, ListenSettings};
 use pasokh_platform::db::DatabaseSettings;
 use pasokh_platform::telemetry::TelemetrySettings;
 use serde::{Deserialize, Serialize};
@@ -7,14 +8,18 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// `production` (the default) refuses every development credential
+    pub environment: Environment,
     pub listen: ListenSettings,
     pub database: DatabaseSettings,
     pub kafka: KafkaSettings,
     pub telemetry: TelemetrySettings,
-    /// Intake's gRPC endpoint, for the citizen's mobile (`GetContact`)
+    /// Intake's internal gRPC endpoint, for the citizen's mobile (`GetContact`)
     pub intake_grpc_url: String,
-    /// Routing's gRPC endpoint, for what officers wrote to the citizen (`GetCitizenMessage`)
+    /// Routing's internal gRPC endpoint, for what officers wrote to the citizen (`GetCitizenMessage`)
     pub routing_grpc_url: String,
+    /// Notification's own client at the identity provider, for its calls to intake and routing
+    pub auth: AuthSettings,
     pub sms: SmsSettings,
     pub shutdown_drain_secs: u64,
 }
@@ -34,12 +39,14 @@ pub struct SmsSettings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
+            environment: Environment::Production,
             listen: ListenSettings::new(8084, 9084),
             database: DatabaseSettings::local("pasokh_notification"),
             kafka: KafkaSettings::local("pasokh-notification"),
             telemetry: TelemetrySettings::default(),
-            intake_grpc_url: "http://127.0.0.1:9081".into(),
-            routing_grpc_url: "http://127.0.0.1:9083".into(),
+            intake_grpc_url: "http://127.0.0.1:9181".into(),
+            routing_grpc_url: "http://127.0.0.1:9183".into(),
+            auth: AuthSettings::for_audience("pasokh-notification"),
             sms: SmsSettings {
                 gateway_url: "http://127.0.0.1:8089/send".into(),
                 timeout_ms: 5_000,

@@ -6,14 +6,14 @@ use chrono::Utc;
 use pasokh_events::cloudevents::{CloudEvent, TYPE_PREFIX};
 use pasokh_events::lifecycle::timestamp;
 use pasokh_events::outbox::{self, OutboxMessage};
+use pasokh_platform::auth::grpc::AuthorizedChannel;
 use pasokh_proto::events::v1::DeliveryEvent;
 use pasokh_proto::intake::v1::GetContactRequest;
-use pasokh_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use pasokh_proto::intake::v1::intake_internal_client::IntakeInternalClient;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::Result;
@@ -22,7 +22,7 @@ use crate::store::{self, PendingDelivery};
 #[derive(Clone)]
 pub(crate) struct Dispatcher {
     pub pool: PgPool,
-    pub intake: IntakeServiceClient<Channel>,
+    pub intake: IntakeInternalClient<AuthorizedChannel>,
     pub http: reqwest::Client,
     pub gateway_url: String,
     pub max_attempts: i32,

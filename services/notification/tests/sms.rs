@@ -30,15 +30,18 @@ impl World {
         let stack = Stack::from_env();
         let topics = stack.fresh_topics("notification").await;
         let intake_db = stack.fresh_database("intake").await;
+        let provider = pasokh_testkit::Provider::from_env();
         let intake_settings = pasokh_intake::Settings {
             listen: ListenSettings::new(0, 0),
             database: DatabaseSettings::at(&intake_db),
             kafka: stack.kafka_settings(&topics, "intake"),
             routing_grpc_url: "http://127.0.0.1:1".into(),
+            auth: provider.auth_settings("pasokh-intake", None),
+            dev_citizen_ref_key: true,
             ..pasokh_intake::Settings::default()
         };
         let intake = start_service::<pasokh_intake::App>(&intake_settings).await;
-        let (intake_http, intake_grpc) = (intake.http.clone(), intake.grpc.clone());
+        let (intake_http, intake_grpc) = (intake.http.clone(), intake.internal_grpc.clone().unwrap());
 
         let db = stack.fresh_database("notification").await;
         let mut settings = Settings {
@@ -46,6 +49,7 @@ impl World {
             database: DatabaseSettings::at(&db),
             kafka: stack.kafka_settings(&topics, "notification"),
             intake_grpc_url: intake_grpc,
+            auth: provider.auth_settings("pasokh-notification", Some("pasokh-notification")),
             shutdown_drain_secs: 5,
             ..Settings::default()
         };

@@ -9,11 +9,13 @@ use pasokh_events::Backbone;
 use pasokh_events::backbone::KafkaReadiness;
 use pasokh_events::consumer::ConsumerLoop;
 use pasokh_events::outbox::OutboxRelay;
+use pasokh_platform::auth::grpc::{AuthorizedChannel, ClientGuard};
+use pasokh_platform::auth::{TokenSource, TokenVerifier};
 use pasokh_platform::db::DatabaseSettings;
 use pasokh_platform::service::{Listeners, Servers, Service};
 use pasokh_platform::tasks::{BoxError, ServiceTasks};
 use pasokh_platform::telemetry::TelemetrySettings;
-use pasokh_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use pasokh_proto::intake::v1::intake_internal_client::IntakeInternalClient;
 use pasokh_proto::routing::v1::case_lookup_server::CaseLookupServer;
 use pasokh_proto::routing::v1::case_service_server::CaseServiceServer;
 use tokio::sync::Notify;
@@ -106,16 +108,28 @@ impl Service for App {
         &MIGRATOR
     }
 
+    fn environment(settings: &Settings) -> pasokh_platform::config::Environment {
+        settings.environment
+    }
+
+    fn development_credentials(settings: &Settings) -> Vec<&'static str> {
+        if settings.auth.dev_tokens.enabled { vec!["auth.dev_tokens"] } else { Vec::new() }
+    }
+
     async fn build(settings: &Settings) -> Result<Self, BoxError> {
         let rule_book = RuleBook::load(&settings.rules_file).map_err(Error::Rules)?;
         let workflow = workflow(settings)?;
         let mut backbone = Backbone::new(&settings.database, &settings.kafka)?;
         let relay = OutboxRelay::new(backbone.pool.clone(), backbone.producer.clone(), backbone.event_metrics.clone());
-        let intake_channel = tonic::transport::Endpoint::from_shared(settings.intake_grpc_url.clone())
-            .map_err(|e| Error::Config(format!("intake_grpc_url: {e}")))?
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(10))
-            .connect_lazy();
+        let verifier = Arc::new(TokenVerifier::new(settings.auth.clone()));
+        let tokens = TokenSource::from_settings(&settings.auth).map(Arc::new);
+        let intake_channel = AuthorizedChannel::connect_lazy(
+            &settings.intake_grpc_url,
+            "pasokh-intake",
+            tokens,
+            Duration::from_secs(10),
+        )
+        .map_err(|e| Error::Config(format!("intake_grpc_url: {e}")))?;
         let consumer = ConsumerLoop {
             settings: settings.kafka.clone(),
             topic: settings.kafka.lifecycle_topic.clone(),
@@ -124,7 +138,7 @@ impl Service for App {
             handler: CaseEvents {
                 workflow: workflow.clone(),
                 rules: rule_book.clone(),
-                intake: IntakeServiceClient::new(intake_channel),
+                intake: IntakeInternalClient::new(intake_channel),
                 relay_waker: relay.waker(),
             },
             metrics: backbone.event_metrics.clone(),
@@ -142,13 +156,16 @@ impl Service for App {
             batch_size: settings.watchdog.batch_size.max(1),
             relay_waker: relay.waker(),
         };
-        let grpc = tonic::service::Routes::new(CaseLookupServer::new(CaseLookupGrpc { pool: backbone.pool.clone() }))
-            .add_service(CaseServiceServer::new(CaseServiceGrpc {
-                pool: backbone.pool.clone(),
-                auth: Arc::new(settings.auth.clone()),
-                workflow,
-                relay_waker: relay.waker(),
-            }));
+        let internal = tonic::service::Routes::new(CaseLookupServer::new(CaseLookupGrpc {
+            pool: backbone.pool.clone(),
+            services: ClientGuard::new(verifier.clone(), settings.internal_clients.iter().cloned()),
+        }));
+        let grpc = tonic::service::Routes::new(CaseServiceServer::new(CaseServiceGrpc {
+            pool: backbone.pool.clone(),
+            verifier,
+            workflow,
+            relay_waker: relay.waker(),
+        }));
         let servers = Servers::bind(
             &settings.listen,
             backbone.http_router(axum::Router::new(), KafkaReadiness::Required),
@@ -156,6 +173,8 @@ impl Service for App {
             grpc,
             pasokh_proto::FILE_DESCRIPTOR_SET,
         )
+        .await?
+        .with_internal(&settings.listen, "pasokh.routing.v1.CaseLookup", internal)
         .await?;
         Ok(Self {
             servers,

@@ -1,6 +1,8 @@
 use pasokh_events::KafkaSettings;
 use pasokh_platform::auth::AuthSettings;
-use pasokh_platform::config::ListenSettings;
+use std::collections::BTreeSet;
+
+use pasokh_platform::config::{Environment, ListenSettings};
 use pasokh_platform::db::DatabaseSettings;
 use pasokh_platform::telemetry::TelemetrySettings;
 use serde::{Deserialize, Serialize};
@@ -8,11 +10,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// `production` (the default) refuses every development credential
+    pub environment: Environment,
     pub listen: ListenSettings,
     pub database: DatabaseSettings,
     pub kafka: KafkaSettings,
     pub telemetry: TelemetrySettings,
-    /// Intake's gRPC endpoint: petition texts and the citizens' replies (`GetText`)
+    /// Intake's internal gRPC endpoint: petition texts and the citizens' replies (`GetText`)
     pub intake_grpc_url: String,
     /// Whether Thursday is a day off in the working-day count (Friday always is)
     pub thursday_off: bool,
@@ -22,8 +26,12 @@ pub struct Settings {
     pub rules_file: String,
     /// How often the rules file is checked for changes
     pub rules_reload_secs: u64,
-    /// Tokens of officers, supervisors and inspectors calling `CaseService`
+    /// Tokens of officers, supervisors and inspectors calling `CaseService`, of services calling
+    /// `CaseLookup`; routing's own client for calling intake
     pub auth: AuthSettings,
+    /// Clients that may call the internal `CaseLookup`
+    #[serde(default)]
+    pub internal_clients: BTreeSet<String>,
     pub workflow: WorkflowSettings,
     pub watchdog: WatchdogSettings,
     pub shutdown_drain_secs: u64,
@@ -59,16 +67,18 @@ pub struct WatchdogSettings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            listen: ListenSettings::new(8083, 9083),
+            environment: Environment::Production,
+            listen: ListenSettings::new(8083, 9083).with_internal(9183),
             database: DatabaseSettings::local("pasokh_routing"),
             kafka: KafkaSettings::local("pasokh-routing"),
             telemetry: TelemetrySettings::default(),
-            intake_grpc_url: "http://127.0.0.1:9081".into(),
+            intake_grpc_url: "http://127.0.0.1:9181".into(),
             thursday_off: false,
             holidays_file: String::new(),
             rules_file: String::new(),
             rules_reload_secs: 5,
-            auth: AuthSettings::default(),
+            auth: AuthSettings::for_audience("pasokh-routing"),
+            internal_clients: ["pasokh-intake", "pasokh-notification"].map(String::from).into(),
             workflow: WorkflowSettings {
                 max_forwards: 5,
                 max_transfers: 3,

@@ -56,7 +56,7 @@ impl From<Error> for tonic::Status {
             }
             Error::Transition(invalid) => tonic::Status::failed_precondition(invalid.to_string()),
             Error::Refused(reason) => tonic::Status::failed_precondition(reason),
-            Error::Unauthenticated(reason) => tonic::Status::unauthenticated(reason.to_string()),
+            Error::Unauthenticated(reason) => reason.into(),
             Error::Forbidden(reason) => tonic::Status::permission_denied(reason),
             other => {
                 tracing::error!(error = %pasokh_platform::tasks::error_chain(&other), "grpc request failed");

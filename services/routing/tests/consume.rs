@@ -11,7 +11,6 @@ use pasokh_events::cloudevents::header_map_of;
 use pasokh_events::lifecycle::from_timestamp;
 use pasokh_proto::events::v1::petition_event::Body;
 use pasokh_proto::routing::v1::GetCaseRequest;
-use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;
 use pasokh_testkit::eventually;
 use rdkafka::message::Message as _;
 use uuid::Uuid;
@@ -66,11 +65,17 @@ async fn a_redelivered_submitted_event_routes_the_case_once() {
     let text: String = sqlx::query_scalar("SELECT text FROM cases").fetch_one(&world.pool).await.unwrap();
     assert_eq!(text, "مستمری مهر ماه من هنوز واریز نشده است");
 
-    let mut lookup = CaseLookupClient::connect(world.routing.grpc.clone()).await.unwrap();
-    let case =
-        lookup.get_case(GetCaseRequest { petition_id: filed.petition_id.to_string() }).await.unwrap().into_inner();
+    let mut lookup = world.lookup().await;
+    let case = lookup
+        .get_case(world.as_notification(GetCaseRequest { petition_id: filed.petition_id.to_string() }).await)
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!((case.status.as_str(), case.unit.as_str()), ("routed", "sso/IR-23"));
-    let missing = lookup.get_case(GetCaseRequest { petition_id: Uuid::now_v7().to_string() }).await.unwrap_err();
+    let missing = lookup
+        .get_case(world.as_notification(GetCaseRequest { petition_id: Uuid::now_v7().to_string() }).await)
+        .await
+        .unwrap_err();
     assert_eq!(missing.code(), tonic::Code::NotFound);
     world.stop().await;
 }

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::{World, authed, kind, token};
-use pasokh_platform::auth::Role;
+use pasokh_domain::Role;
+use pasokh_platform::auth::dev;
 use pasokh_proto::events::v1::petition_event::Body;
-use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;
 use pasokh_proto::routing::v1::{
     CaseCommand, CaseRef, GetCitizenMessageRequest, ListQueueRequest, MergeRequest, ReferRequest, RejectRequest,
     SetExpectedDateRequest,
@@ -126,12 +126,16 @@ async fn an_officer_takes_a_case_from_queue_to_closed_and_every_step_is_history_
     let Some(Body::Closed(closed)) = &events[8].body else { unreachable!() };
     assert_eq!(closed.reason, "accepted");
     // notification gets the officer's words for the SMS from routing, by event
-    let mut lookup = CaseLookupClient::connect(world.routing.grpc.clone()).await.unwrap();
+    let mut lookup = world.lookup().await;
     let words = lookup
-        .get_citizen_message(GetCitizenMessageRequest {
-            petition_id: filed.petition_id.to_string(),
-            event_id: events[6].event_id.clone(),
-        })
+        .get_citizen_message(
+            world
+                .as_notification(GetCitizenMessageRequest {
+                    petition_id: filed.petition_id.to_string(),
+                    event_id: events[6].event_id.clone(),
+                })
+                .await,
+        )
         .await
         .unwrap()
         .into_inner();
@@ -174,16 +178,14 @@ async fn every_query_and_command_is_scoped_by_the_callers_role_organisation_and_
     assert_eq!(operator.unwrap_err().code(), Code::PermissionDenied);
     let anonymous = cases.list_queue(tonic::Request::new(ListQueueRequest::default())).await.unwrap_err();
     assert_eq!(anonymous.code(), Code::Unauthenticated);
-    let settings = pasokh_platform::auth::AuthSettings::default();
-    let claims = settings.claims("mallory", Role::Inspector, "", "", 3600);
-    let forged = pasokh_platform::auth::mint(&claims, "dev", "not-the-key");
+    let claims = dev::claims("mallory", "inspector", "", "", &[], "pasokh-routing", 3600);
+    let forged = dev::mint(&claims, "not-the-key");
     assert_eq!(
         cases.list_queue(authed(ListQueueRequest::default(), &forged)).await.unwrap_err().code(),
         Code::Unauthenticated
     );
-    let expired = pasokh_platform::auth::mint(
-        &settings.claims("late", Role::Inspector, "", "", -3600),
-        pasokh_platform::auth::DEV_KEY_ID,
+    let expired = dev::mint(
+        &dev::claims("late", "inspector", "", "", &[], "pasokh-routing", -3600),
         pasokh_platform::auth::DEV_KEY,
     );
     assert_eq!(
@@ -451,12 +453,16 @@ async fn an_expected_date_beyond_the_target_needs_an_interim_reason_for_the_citi
     let events = world.events_of(filed.petition_id, 3).await;
     let Some(Body::ExpectedDateSet(set)) = &events[2].body else { panic!("{events:?}") };
     assert!(set.beyond_target);
-    let mut lookup = CaseLookupClient::connect(world.routing.grpc.clone()).await.unwrap();
+    let mut lookup = world.lookup().await;
     let words = lookup
-        .get_citizen_message(GetCitizenMessageRequest {
-            petition_id: filed.petition_id.to_string(),
-            event_id: events[2].event_id.clone(),
-        })
+        .get_citizen_message(
+            world
+                .as_notification(GetCitizenMessageRequest {
+                    petition_id: filed.petition_id.to_string(),
+                    event_id: events[2].event_id.clone(),
+                })
+                .await,
+        )
         .await
         .unwrap()
         .into_inner();

@@ -41,8 +41,17 @@ impl Service {
         Self { name: name.into(), binary, env, http_port, log: logs.join(format!("{name}.log")), child: None }
     }
 
+    fn port(&self, variable: &str) -> u16 {
+        self.env.iter().find(|(k, _)| k == variable).map(|(_, v)| v.parse().unwrap()).unwrap()
+    }
+
     fn grpc_port(&self) -> u16 {
-        self.env.iter().find(|(k, _)| k == "PASOKH__LISTEN__GRPC_PORT").map(|(_, v)| v.parse().unwrap()).unwrap()
+        self.port("PASOKH__LISTEN__GRPC_PORT")
+    }
+
+    /// The listener of the internal RPCs, which only Pasokh's own services call.
+    fn internal_grpc_port(&self) -> u16 {
+        self.port("PASOKH__LISTEN__INTERNAL_GRPC_PORT")
     }
 
     fn command(&self, subcommand: &str) -> Command {
@@ -150,8 +159,19 @@ impl Collector {
     }
 }
 
+/// The key of the e2e run's one Open311 partner; intake is given only its SHA-256.
+const OPEN311_KEY: &str = "e2e-open311-partner-key";
+
+/// Every service gets its database, topics, ports, the provider's issuer and its own client there
+/// (`pasokh-<service>`, secret `dev-secret-pasokh-<service>` in the local realm); nothing of a
+/// development credential.
 fn common_env(stack: &Stack, topics: &Topics, otlp: &str, database: &str, group: &str) -> Vec<(String, String)> {
+    let provider = pasokh_testkit::Provider::from_env();
     vec![
+        ("PASOKH__AUTH__ISSUER".into(), provider.issuer),
+        ("PASOKH__AUTH__CLIENT__ID".into(), format!("pasokh-{group}")),
+        ("PASOKH__AUTH__CLIENT__SECRET".into(), format!("dev-secret-pasokh-{group}")),
+        ("PASOKH__LISTEN__INTERNAL_GRPC_PORT".into(), free_port().to_string()),
         ("PASOKH__DATABASE__URL".into(), database.into()),
         ("PASOKH__KAFKA__BOOTSTRAP_SERVERS".into(), stack.kafka.clone()),
         ("PASOKH__KAFKA__LIFECYCLE_TOPIC".into(), topics.lifecycle.clone()),
@@ -191,24 +211,30 @@ impl System {
         let notification_db = stack.fresh_database("e2e_notification").await;
         let reporting_db = stack.fresh_database("e2e_reporting").await;
 
-        // routing and intake call each other (texts; case status): routing's port is chosen first
+        // routing and intake call each other's internal listeners (texts; case status): routing's is chosen first
         let mut routing_env = common_env(&stack, &topics, &otlp, &routing_db, "routing");
-        let routing_grpc_port = free_port();
-        for (key, value) in &mut routing_env {
-            if key == "PASOKH__LISTEN__GRPC_PORT" {
-                *value = routing_grpc_port.to_string();
-            }
-        }
-        let routing_grpc = format!("http://127.0.0.1:{routing_grpc_port}");
+        let routing_internal = routing_env
+            .iter()
+            .find(|(k, _)| k == "PASOKH__LISTEN__INTERNAL_GRPC_PORT")
+            .map(|(_, v)| v.clone())
+            .unwrap();
+        let routing_grpc = format!("http://127.0.0.1:{routing_internal}");
+        let citizen_ref_key = format!("e2e-{}", uuid::Uuid::new_v4().simple());
+        let open311_hash = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(OPEN311_KEY.as_bytes()))
+        };
         let mut intakes = BTreeMap::new();
         for province in ["IR-23", "IR-25"] {
             let mut env = common_env(&stack, &topics, &otlp, &intake_db, "intake");
             env.push(("PASOKH__PROVINCE".into(), province.into()));
             env.push(("PASOKH__ROUTING_GRPC_URL".into(), routing_grpc.clone()));
+            env.push(("PASOKH__CITIZEN_REF_KEY".into(), citizen_ref_key.clone()));
+            env.push(("PASOKH__OPEN311__API_KEY_SHA256__E2E_PARTNER".into(), open311_hash.clone()));
             intakes.insert(province, Service::new(&format!("intake-{province}"), "pasokh-intake", env, &logs));
         }
         // both intakes share one database: either serves every petition's text
-        let intake_grpc = format!("http://127.0.0.1:{}", intakes["IR-23"].grpc_port());
+        let intake_grpc = format!("http://127.0.0.1:{}", intakes["IR-23"].internal_grpc_port());
         routing_env.push(("PASOKH__INTAKE_GRPC_URL".into(), intake_grpc.clone()));
         let routing = Service::new("routing", "pasokh-routing", routing_env, &logs);
         let mut env = common_env(&stack, &topics, &otlp, &notification_db, "notification");
@@ -216,12 +242,10 @@ impl System {
         env.push(("PASOKH__ROUTING_GRPC_URL".into(), routing_grpc));
         env.push(("PASOKH__SMS__GATEWAY_URL".into(), sink.send_url()));
         let notification = Service::new("notification", "pasokh-notification", env, &logs);
-        let reporting = Service::new(
-            "reporting",
-            "pasokh-reporting",
-            common_env(&stack, &topics, &otlp, &reporting_db, "reporting"),
-            &logs,
-        );
+        // reporting calls no other service and serves no token-scoped API yet
+        let mut reporting_env = common_env(&stack, &topics, &otlp, &reporting_db, "reporting");
+        reporting_env.retain(|(key, _)| !key.starts_with("PASOKH__AUTH__"));
+        let reporting = Service::new("reporting", "pasokh-reporting", reporting_env, &logs);
 
         let mut system = Self { collector, stack, topics, sink, intakes, routing, notification, reporting, routing_db };
         system.intakes["IR-23"].migrate().await; // both intakes share one database
@@ -279,7 +303,7 @@ async fn file(port: u16, province: &'static str, n: usize) -> Filed {
             "province": province,
             "category": categories[n % categories.len()],
             "kind": "request",
-            "channel": if n.is_multiple_of(2) { "desk" } else { "web" },
+            "channel": "web",
             "text": format!("درخواست شماره {n} برای پیگیری پرونده"),
         }))
         .send()
@@ -365,19 +389,6 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
     assert_eq!(status["status"], "routed", "{status}");
     assert_eq!(status["status_is_current"], true);
 
-    // Open311 partners see the live status too: intake asks routing for the case
-    let open311: Value = reqwest::get(format!(
-        "http://127.0.0.1:{}/open311/v2/requests/{}.json?api_key=dev-open311-key",
-        system.intakes["IR-23"].http_port, first.tracking_code
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    assert_eq!(open311[0]["status"], "open", "{open311}");
-    assert_eq!(open311[0]["status_notes"], pasokh_domain::CaseStatus::Routed.label_fa(), "{open311}");
-
     // phase 2: keep filing while routing is SIGKILLed and restarted
     for n in FIRST..FIRST + SECOND {
         if n == FIRST + SECOND / 3 {
@@ -412,8 +423,8 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
 
     // the service desk: a supervisor's token from pasokhctl, a Friday-prayer event, a walk-in
     // resolved on the spot; routing closes the case at once and reporting counts it as closed
-    let supervisor = pasokhctl(&["token", "--role", "supervisor", "--province", "IR-23"]).await;
-    let operator = pasokhctl(&["token", "--role", "operator", "--province", "IR-23"]).await;
+    let supervisor = sign_in("supervisor-tehran").await;
+    let operator = sign_in("operator-tehran").await;
     let tehran = format!("http://127.0.0.1:{}", system.intakes["IR-23"].http_port);
     let now = event_window();
     let event: Value = reqwest::Client::new()
@@ -444,6 +455,38 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
     .await;
     assert_eq!(closed["total"], total + 1);
 
+    // an Open311 partner files with its key in a header and sees the live status: intake asks routing
+    let filed_by_partner: Value = reqwest::Client::new()
+        .post(format!("{tehran}/open311/v2/requests.json"))
+        .header("X-Api-Key", OPEN311_KEY)
+        .form(&[
+            ("service_code", "unpaid-wages"),
+            ("description", "دستمزد سه ماه گذشته پرداخت نشده است"),
+            ("phone", "09127778899"),
+            ("attribute[national_id]", &pasokh_testkit::national_id(4242)),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let partner_code = filed_by_partner[0]["service_request_id"].as_str().expect("open311 request filed").to_owned();
+    let open311 = eventually(Duration::from_secs(60), "the partner's request routed", || async {
+        let found: Value = reqwest::Client::new()
+            .get(format!("{tehran}/open311/v2/requests/{partner_code}.json"))
+            .header("X-Api-Key", OPEN311_KEY)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (found[0]["status_notes"] == pasokh_domain::CaseStatus::Routed.label_fa()).then_some(found)
+    })
+    .await;
+    assert_eq!(open311[0]["status"], "open", "{open311}");
+
     // an SSO officer in Tehran, with a pasokhctl token, asks a citizen a question over routing's
     // gRPC; the citizen gets it by SMS, answers at intake, and gets the officer's answer by SMS
     let (petition_id, tracking_code): (uuid::Uuid, String) = sqlx::query_as(
@@ -453,7 +496,7 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
     .await
     .unwrap();
     let citizen = filed.iter().find(|f| f.tracking_code == tracking_code).unwrap().mobile.clone();
-    let officer = pasokhctl(&["token", "--role", "officer", "--province", "IR-23", "--organisation", "sso"]).await;
+    let officer = sign_in("officer-sso-tehran").await;
     let mut cases =
         CaseServiceClient::connect(format!("http://127.0.0.1:{}", system.routing.grpc_port())).await.unwrap();
     let command = |message: &str| {
@@ -563,10 +606,17 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
     assert!(requests.iter().any(|request| child_of(request, "pasokh-routing")), "routing continues intake's trace");
 }
 
-/// Runs the built `pasokhctl` and returns what it printed.
-async fn pasokhctl(args: &[&str]) -> String {
-    let output = Command::new(bin_dir().join("pasokhctl")).args(args).output().await.unwrap();
-    assert!(output.status.success(), "pasokhctl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+/// Signs a demo member of staff in at the identity provider with the built `pasokhctl login`;
+/// returns the provider's access token.
+async fn sign_in(user: &str) -> String {
+    let provider = pasokh_testkit::Provider::from_env();
+    let output = Command::new(bin_dir().join("pasokhctl"))
+        .args(["login", "--user", user, "--issuer", &provider.issuer])
+        .env("PASOKH_PASSWORD", pasokh_testkit::DEMO_PASSWORD)
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "pasokhctl login {user}: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 

@@ -1,7 +1,15 @@
-//! Intake's gRPC API: `SubmitPetition` for partners and the call centre (same
-//! rules and codes as HTTP), `GetContact` for Pasokh's own services only.
-use pasokh_domain::{CitizenRefKey, IdempotencyKey, ProvinceCode, ValidationErrors, format_jalali};
+//! Intake's gRPC API: `IntakeService.SubmitPetition` for allow-listed partners
+//! and the call centre (same rules and codes as HTTP, a rate limit per
+//! partner), and `IntakeInternal` (contacts, texts) on the internal listener
+//! for Pasokh's own allow-listed services only.
+use std::sync::Arc;
+
+use pasokh_domain::{
+    Channel, CitizenRefKey, FieldError, IdempotencyKey, ProvinceCode, ValidationErrors, format_jalali,
+};
 use pasokh_events::lifecycle::timestamp;
+use pasokh_platform::auth::grpc::ClientGuard;
+use pasokh_proto::intake::v1::intake_internal_server::IntakeInternal;
 use pasokh_proto::intake::v1::intake_service_server::IntakeService;
 use pasokh_proto::intake::v1::{
     Contact, GetContactRequest, GetTextRequest, SubmitPetitionRequest, SubmitPetitionResponse, Text,
@@ -12,6 +20,7 @@ use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+use crate::http::limits::RateLimiter;
 use crate::petitions::{AttachmentInput, PetitionInput};
 use crate::store::writer::{self, IdempotencyClaim, PetitionWriter, Submission, Written};
 use crate::{Error, store};
@@ -22,7 +31,37 @@ pub(crate) struct IntakeGrpc {
     pub citizen_ref_key: CitizenRefKey,
     pub writer: PetitionWriter,
     pub idempotency_ttl: std::time::Duration,
-    pub relay_waker: std::sync::Arc<tokio::sync::Notify>,
+    pub relay_waker: Arc<tokio::sync::Notify>,
+    /// partners allowed to file
+    pub partners: ClientGuard,
+    pub per_partner: Arc<RateLimiter>,
+}
+
+/// `IntakeInternal`: personal data for Pasokh's own services.
+pub(crate) struct IntakeInternalGrpc {
+    pub pool: PgPool,
+    pub services: ClientGuard,
+}
+
+/// A partner files by phone (the call centre), by letter or as itself; desk petitions come only
+/// from the desk API, where an operator's token proves the desk event.
+fn check_partner_channel(request: &SubmitPetitionRequest) -> Result<(), Error> {
+    let mut errors = ValidationErrors::default();
+    if Channel::parse(&request.channel).is_ok_and(|c| c == Channel::Desk) {
+        errors.push(FieldError::new(
+            "channel",
+            "channel_not_allowed",
+            "desk petitions are registered by a desk operator through the desk API",
+        ));
+    }
+    if !request.desk_event_id.trim().is_empty() {
+        errors.push(FieldError::new(
+            "desk_event_id",
+            "desk_event_not_allowed",
+            "only a desk operator registers petitions at a desk event",
+        ));
+    }
+    if errors.is_empty() { Ok(()) } else { Err(Error::Validation(errors)) }
 }
 
 fn non_empty(value: &str) -> Option<String> {
@@ -78,7 +117,12 @@ impl IntakeService for IntakeGrpc {
         &self,
         request: Request<SubmitPetitionRequest>,
     ) -> Result<Response<SubmitPetitionResponse>, Status> {
+        let partner = self.partners.check(&request).await?;
+        if let Err(wait) = self.per_partner.check(&partner.client_id) {
+            return Err(Error::RateLimited(wait, "this partner filed too many petitions; retry later").into());
+        }
         let request = request.into_inner();
+        check_partner_channel(&request)?;
         let key = match non_empty(&request.idempotency_key) {
             None => None,
             Some(raw) => Some(
@@ -89,19 +133,21 @@ impl IntakeService for IntakeGrpc {
         let mut fingerprint = request.clone();
         fingerprint.idempotency_key.clear();
         let hash = Sha256::digest(fingerprint.encode_to_vec()).to_vec();
-        let idempotency = key.map(|k| {
-            IdempotencyClaim::new("grpc SubmitPetition", self.province, k.as_str(), hash, self.idempotency_ttl)
-        });
+        // one partner's key never answers another partner's retry
+        let scope = format!("grpc SubmitPetition {}", partner.client_id);
+        let idempotency =
+            key.map(|k| IdempotencyClaim::new(&scope, self.province, k.as_str(), hash, self.idempotency_ttl));
         if let Some(claim) = &idempotency
             && let Some(answer) = writer::previous_answer(&self.pool, claim).await?
         {
             return Ok(Response::new(response_from_json(&answer.body)));
         }
-        let petition = Self::input(&request).parse(self.province, &self.citizen_ref_key).map_err(Error::from)?;
+        let mut petition = Self::input(&request).parse(self.province, &self.citizen_ref_key).map_err(Error::from)?;
+        petition.filed_by = Some(partner.client_id.clone());
         match self.writer.write(Submission { petition, idempotency: idempotency.clone() }).await? {
             Written::Accepted { accepted, .. } => {
                 self.relay_waker.notify_one();
-                tracing::info!(tracking_code = %accepted.tracking_code, channel = %request.channel, "petition accepted over grpc");
+                tracing::info!(partner = %partner.client_id, channel = %request.channel, "petition accepted over grpc");
                 Ok(Response::new(SubmitPetitionResponse {
                     petition_id: accepted.id.to_string(),
                     tracking_code: accepted.tracking_code.to_string(),
@@ -117,8 +163,12 @@ impl IntakeService for IntakeGrpc {
             }
         }
     }
+}
 
+#[tonic::async_trait]
+impl IntakeInternal for IntakeInternalGrpc {
     async fn get_contact(&self, request: Request<GetContactRequest>) -> Result<Response<Contact>, Status> {
+        self.services.check(&request).await?;
         let id = Uuid::parse_str(&request.get_ref().petition_id)
             .map_err(|_| Status::invalid_argument("petition_id must be a UUID"))?;
         let contact = store::contact(&self.pool, id).await?.ok_or(Error::NotFound("petition"))?;
@@ -131,6 +181,7 @@ impl IntakeService for IntakeGrpc {
     }
 
     async fn get_text(&self, request: Request<GetTextRequest>) -> Result<Response<Text>, Status> {
+        self.services.check(&request).await?;
         let id = Uuid::parse_str(&request.get_ref().petition_id)
             .map_err(|_| Status::invalid_argument("petition_id must be a UUID"))?;
         let text = match request.get_ref().reply_id.as_str() {

@@ -1,36 +1,47 @@
-//! The bearer token of an operator, supervisor or officer, verified.
+//! The member of staff behind a request, from their provider-issued token,
+//! and what the permission table lets them do at this province's intake.
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use pasokh_platform::auth::{Claims, Role};
+use pasokh_domain::{Action, Reach, reach};
+use pasokh_platform::auth::{AuthError, Staff};
 
 use super::AppState;
 use crate::Error;
 
-pub(crate) struct Staff(pub Claims);
+pub(crate) struct StaffMember(pub Staff);
 
-impl FromRequestParts<AppState> for Staff {
+impl FromRequestParts<AppState> for StaffMember {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-        state.auth.verify_header(header).map(Staff).map_err(Error::Unauthenticated)
+        match state.verifier.staff(header).await {
+            Ok(staff) => Ok(StaffMember(staff)),
+            Err(error @ AuthError::ProviderUnavailable(_)) => Err(Error::Unavailable(error.to_string())),
+            Err(error) if error.code() == pasokh_platform::error_code::ErrorCode::Forbidden => {
+                Err(Error::Forbidden(error.to_string()))
+            }
+            Err(error) => Err(Error::Unauthenticated(error)),
+        }
     }
 }
 
-impl Staff {
-    /// The holder has one of `roles` and works in this deployment's province.
-    pub(crate) fn require(&self, roles: &[Role], state: &AppState) -> Result<&Claims, Error> {
-        if !roles.contains(&self.0.role) {
-            return Err(Error::Forbidden(format!("the {:?} role cannot do this", self.0.role).to_lowercase()));
+impl StaffMember {
+    /// The holder may do `action` here: the permission table grants it, and in this deployment's province.
+    pub(crate) fn require(&self, action: Action, state: &AppState) -> Result<&Staff, Error> {
+        let staff = &self.0;
+        let Some(granted) = reach(staff.role, action, staff.may_act_nationally()) else {
+            return Err(Error::Forbidden(format!("the {} role may not do this", staff.role)));
+        };
+        let here = state.province;
+        match granted {
+            Reach::National => Ok(staff),
+            Reach::Province | Reach::OrganisationInProvince if staff.province == Some(here) => Ok(staff),
+            Reach::Province | Reach::OrganisationInProvince => Err(Error::Forbidden(format!(
+                "this intake serves {here}; the token is for {}",
+                staff.province.map_or_else(|| "no province".to_owned(), |p| p.to_string())
+            ))),
         }
-        if self.0.province != state.province.to_string() {
-            return Err(Error::Forbidden(format!(
-                "this intake serves {}; the token is for {}",
-                state.province,
-                if self.0.province.is_empty() { "no province" } else { &self.0.province }
-            )));
-        }
-        Ok(&self.0)
     }
 }

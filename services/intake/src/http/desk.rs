@@ -7,19 +7,16 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use pasokh_domain::Action;
 use pasokh_domain::{FieldError, Letter, ValidationErrors, format_jalali, normalize_text, organisations};
-use pasokh_platform::auth::Role;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::auth::Staff;
+use super::auth::StaffMember;
 use super::{AppState, idempotency};
 use crate::petitions::{AttachmentInput, PetitionInput};
 use crate::store::desk::{self, DeskEvent, NewMeeting};
 use crate::{Error, Result};
-
-const EVENT_ROLES: &[Role] = &[Role::Supervisor];
-const DESK_ROLES: &[Role] = &[Role::Operator, Role::Supervisor];
 
 fn bounded_text(
     errors: &mut ValidationErrors,
@@ -115,11 +112,11 @@ fn event_json(event: &DeskEvent) -> serde_json::Value {
 )]
 pub(crate) async fn create_event(
     State(state): State<AppState>,
-    staff: Staff,
+    staff: StaffMember,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
-    let claims = staff.require(EVENT_ROLES, &state)?;
+    let claims = staff.require(Action::ManageDeskEvents, &state)?;
     let (input, claim): (DeskEventInput, _) =
         match idempotency::begin(&state, &headers, body, "/v1/desk-events").await? {
             idempotency::Begun::Replay(answer) => return Ok(answer),
@@ -157,7 +154,7 @@ pub(crate) async fn create_event(
     if let Some(answer) = idempotency::claim(&state, &mut tx, claim.as_ref()).await? {
         return Ok(answer);
     }
-    desk::insert_event(&mut tx, &event, &claims.sub).await?;
+    desk::insert_event(&mut tx, &event, &claims.name).await?;
     let created = idempotency::commit_created(tx, claim.as_ref(), event_json(&event)).await?;
     tracing::info!(desk_event = %event.id, province = %event.province, "desk event created");
     Ok(created)
@@ -170,18 +167,18 @@ pub(crate) async fn create_event(
         crate::http::openapi::AuthProblems,
     )
 )]
-pub(crate) async fn list_events(State(state): State<AppState>, staff: Staff) -> Result<Response> {
-    staff.require(DESK_ROLES, &state)?;
+pub(crate) async fn list_events(State(state): State<AppState>, staff: StaffMember) -> Result<Response> {
+    staff.require(Action::FileAtDesk, &state)?;
     let events = desk::current_events(&state.pool, &state.province.to_string()).await?;
     Ok(Json(serde_json::json!({ "events": events.iter().map(event_json).collect::<Vec<_>>() })).into_response())
 }
 
 /// The event, if the holder may register at it now.
-async fn open_event(state: &AppState, staff: &Staff, id: &str) -> Result<DeskEvent> {
-    let claims = staff.require(DESK_ROLES, state)?;
+async fn open_event(state: &AppState, staff: &StaffMember, id: &str) -> Result<DeskEvent> {
+    let claims = staff.require(Action::FileAtDesk, state)?;
     let id = Uuid::parse_str(id).map_err(|_| Error::NotFound("desk event"))?;
     let event = desk::event(&state.pool, id).await?.ok_or(Error::NotFound("desk event"))?;
-    if event.province != claims.province {
+    if claims.province.is_none_or(|p| p.to_string() != event.province) {
         return Err(Error::Forbidden("this desk event belongs to another province".into()));
     }
     let now = Utc::now();
@@ -225,7 +222,7 @@ struct WalkInInput {
 pub(crate) async fn register_walk_in(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    staff: Staff,
+    staff: StaffMember,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
@@ -290,7 +287,7 @@ struct MeetingInput {
 pub(crate) async fn record_meeting(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    staff: Staff,
+    staff: StaffMember,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
@@ -330,7 +327,7 @@ pub(crate) async fn record_meeting(
     if let Some(answer) = idempotency::claim(&state, &mut tx, claim.as_ref()).await? {
         return Ok(answer);
     }
-    let recorded_at = desk::insert_meeting(&mut tx, &meeting, &staff.0.sub).await?;
+    let recorded_at = desk::insert_meeting(&mut tx, &meeting, &staff.0.name).await?;
     idempotency::commit_created(
         tx,
         claim.as_ref(),
@@ -379,11 +376,11 @@ struct LetterInput {
 )]
 pub(crate) async fn register_letter(
     State(state): State<AppState>,
-    staff: Staff,
+    staff: StaffMember,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
-    staff.require(DESK_ROLES, &state)?;
+    staff.require(Action::FileAtDesk, &state)?;
     let body = super::body_or_413(body)?;
     let (province, key) = (state.province, state.citizen_ref_key.clone());
     idempotency::create_petition(&state, &headers, &body, "/v1/letters", |value| {

@@ -14,10 +14,11 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 use pasokh_domain::{CitizenRefKey, ProvinceCode};
+use pasokh_platform::auth::TokenVerifier;
+use pasokh_platform::auth::grpc::AuthorizedChannel;
 use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;
 use sqlx::PgPool;
 use tokio::sync::Notify;
-use tonic::transport::Channel;
 
 use crate::store::writer::PetitionWriter;
 
@@ -27,15 +28,17 @@ pub(crate) struct AppState {
     pub province: ProvinceCode,
     pub citizen_ref_key: CitizenRefKey,
     pub relay_waker: Arc<Notify>,
-    pub routing: CaseLookupClient<Channel>,
+    /// routing's internal lookups, with intake's service token
+    pub routing: CaseLookupClient<AuthorizedChannel>,
     /// where the citizen's replies and ratings are published
     pub lifecycle_topic: String,
     pub writer: PetitionWriter,
     pub idempotency_ttl: Duration,
     pub limits: Arc<limits::Limits>,
-    pub auth: Arc<pasokh_platform::auth::AuthSettings>,
-    /// Open311 partners' api keys by partner name
-    pub open311_keys: Arc<std::collections::BTreeMap<String, pasokh_platform::config::Secret>>,
+    /// checks the tokens of operators and supervisors
+    pub verifier: Arc<TokenVerifier>,
+    /// Open311 partners: the SHA-256 of each one's api key
+    pub open311_keys: Arc<Vec<(String, [u8; 32])>>,
 }
 
 pub(crate) fn router(state: AppState) -> Router {

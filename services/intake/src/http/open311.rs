@@ -105,18 +105,32 @@ fn unknown_resource(format: Format) -> Response {
     errors(format, StatusCode::NOT_FOUND, &["no such resource".to_owned()])
 }
 
-/// 403 unless `api_key` is one of the configured partner keys.
 /// Why a call is refused before it is looked at: status and description.
 type Refusal = (StatusCode, String);
 
-fn authorise(state: &AppState, params: &HashMap<String, String>) -> Result<String, Refusal> {
-    let key = params.get("api_key").map(String::as_str).unwrap_or_default();
-    state
-        .open311_keys
-        .iter()
-        .find(|(_, secret)| !key.is_empty() && secret.expose() == key)
-        .map(|(partner, _)| partner.clone())
-        .ok_or_else(|| (StatusCode::FORBIDDEN, "a valid api_key is required".to_owned()))
+/// The partner whose `api_key` (form/query field, or the `X-Api-Key` header that keeps it out of access
+/// logs) this is; 403 otherwise. Keys are compared as SHA-256 digests in constant time, against every
+/// partner, so timing says nothing about how close a guess was.
+fn authorise(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    params: &HashMap<String, String>,
+) -> Result<String, Refusal> {
+    use subtle::ConstantTimeEq;
+    let key = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| params.get("api_key").map(String::as_str))
+        .unwrap_or_default()
+        .trim();
+    let presented = crate::config::sha256(key);
+    let mut found = None;
+    for (partner, digest) in state.open311_keys.iter() {
+        if bool::from(digest.ct_eq(&presented)) && !key.is_empty() {
+            found = Some(partner.clone());
+        }
+    }
+    found.ok_or_else(|| (StatusCode::FORBIDDEN, "a valid api_key is required".to_owned()))
 }
 
 /// 404 unless `jurisdiction_id` (optional) is this deployment's province.
@@ -193,10 +207,11 @@ fn service_definition(code: &CategoryCode) -> Value {
 pub(crate) async fn get(
     State(state): State<AppState>,
     Path(resource): Path<String>,
+    headers: axum::http::HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let Some((name, format)) = split_format(&resource) else { return unknown_resource(Format::Json) };
-    if let Err((status, description)) = authorise(&state, &params).and_then(|_| jurisdiction(&state, &params)) {
+    if let Err((status, description)) = jurisdiction(&state, &params) {
         return errors(format, status, &[description]);
     }
     match name {
@@ -218,12 +233,15 @@ pub(crate) async fn get(
             }),
         ),
         "services" => render(format, StatusCode::OK, "services", &service_list()),
-        "requests" => match list_requests(&state, &params).await {
-            Ok(rows) => {
-                let requests: Vec<Value> = rows.iter().map(|row| request_json(row, None)).collect();
-                render(format, StatusCode::OK, "service_requests", &Value::Array(requests))
-            }
-            Err(response) => response(format),
+        "requests" => match authorise(&state, &headers, &params) {
+            Err((status, description)) => errors(format, status, &[description]),
+            Ok(partner) => match list_requests(&state, &partner, &params).await {
+                Ok(rows) => {
+                    let requests: Vec<Value> = rows.iter().map(|row| request_json(row, None)).collect();
+                    render(format, StatusCode::OK, "service_requests", &Value::Array(requests))
+                }
+                Err(response) => response(format),
+            },
         },
         _ => unknown_resource(format),
     }
@@ -247,10 +265,11 @@ pub(crate) async fn get(
 pub(crate) async fn get_one(
     State(state): State<AppState>,
     Path((collection, resource)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let Some((id, format)) = split_format(&resource) else { return unknown_resource(Format::Json) };
-    if let Err((status, description)) = authorise(&state, &params).and_then(|_| jurisdiction(&state, &params)) {
+    if let Err((status, description)) = jurisdiction(&state, &params) {
         return errors(format, status, &[description]);
     }
     match collection.as_str() {
@@ -259,8 +278,12 @@ pub(crate) async fn get_one(
             Err(_) => errors(format, StatusCode::NOT_FOUND, &[format!("no service {id}")]),
         },
         "requests" => {
+            let partner = match authorise(&state, &headers, &params) {
+                Ok(partner) => partner,
+                Err((status, description)) => return errors(format, status, &[description]),
+            };
             let params = HashMap::from([("service_request_id".to_owned(), id.to_owned())]);
-            match list_requests(&state, &params).await {
+            match list_requests(&state, &partner, &params).await {
                 Ok(rows) => match rows.first() {
                     Some(row) => {
                         let live = live_case(&state, row.id).await;
@@ -277,8 +300,13 @@ pub(crate) async fn get_one(
 
 type Failure = Box<dyn FnOnce(Format) -> Response + Send>;
 
-/// Requests of this province matching the GeoReport filters, newest first (at most 1000).
-async fn list_requests(state: &AppState, params: &HashMap<String, String>) -> Result<Vec<store::RequestRow>, Failure> {
+/// Requests `partner` filed in this province matching the GeoReport filters, newest first (at most 1000):
+/// a partner never sees petitions filed on the web, at a desk or by another partner.
+async fn list_requests(
+    state: &AppState,
+    partner: &str,
+    params: &HashMap<String, String>,
+) -> Result<Vec<store::RequestRow>, Failure> {
     let bad =
         |message: String| -> Failure { Box::new(move |format| errors(format, StatusCode::BAD_REQUEST, &[message])) };
     let ids: Option<Vec<String>> = params.get("service_request_id").map(|ids| {
@@ -302,6 +330,7 @@ async fn list_requests(state: &AppState, params: &HashMap<String, String>) -> Re
         params.get("service_code").map(|codes| codes.split(',').map(|c| c.trim().to_owned()).collect());
     let filter = store::RequestFilter {
         province: state.province.to_string(),
+        filed_by: partner.to_owned(),
         tracking_codes: ids,
         categories: service_codes,
         from: start,
@@ -388,7 +417,7 @@ pub(crate) async fn post(
         Ok(Form(params)) => params,
         Err(rejection) => return errors(format, rejection.status(), &[rejection.body_text()]),
     };
-    let partner = match authorise(&state, &params).and_then(|p| jurisdiction(&state, &params).map(|_| p)) {
+    let partner = match authorise(&state, &headers, &params).and_then(|p| jurisdiction(&state, &params).map(|_| p)) {
         Ok(partner) => partner,
         Err((status, description)) => return errors(format, status, &[description]),
     };
@@ -399,7 +428,7 @@ pub(crate) async fn post(
         Err(response) => return response(format),
     };
     let petition = match parse_request(&state, &params) {
-        Ok(petition) => petition,
+        Ok(petition) => NewPetition { filed_by: Some(partner.clone()), ..petition },
         Err(invalid) => return validation(format, &invalid),
     };
     if let Err(wait) = state.limits.petitions_per_mobile.check(petition.mobile.as_str()) {
@@ -522,6 +551,7 @@ fn parse_request(state: &AppState, params: &HashMap<String, String>) -> Result<N
                 attachments: Vec::new(),
                 letter: None,
                 on_spot_answer: None,
+                filed_by: None,
             })
         }
         _ => Err(errors),

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use pasokh_domain::{CaseStatus, Mobile, TrackingCode, ValidationErrors, format_jalali};
+use pasokh_domain::{CaseStatus, Channel, FieldError, Mobile, TrackingCode, ValidationErrors, format_jalali};
 use pasokh_events::lifecycle::from_timestamp;
 use pasokh_proto::routing::v1::GetCaseRequest;
 use serde::{Deserialize, Serialize};
@@ -34,9 +34,32 @@ pub(crate) async fn submit(
     let (province, key) = (state.province, state.citizen_ref_key.clone());
     idempotency::create_petition(&state, &headers, &body, "/v1/petitions", |value| {
         let input: PetitionInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
-        Ok(input.parse(province, &key)?)
+        let petition = input.parse(province, &key)?;
+        citizen_channel_only(&petition)?;
+        Ok(petition)
     })
     .await
+}
+
+/// A citizen on the public API can truthfully claim only the web; desk, letter and phone petitions come
+/// from authenticated staff and partners, and only a desk operator names a desk event.
+fn citizen_channel_only(petition: &crate::store::NewPetition) -> Result<()> {
+    let mut errors = ValidationErrors::default();
+    if petition.channel != Channel::Web {
+        errors.push(FieldError::new(
+            "channel",
+            "channel_not_allowed",
+            "the public API files web petitions only; desk, letter and phone petitions are registered by staff",
+        ));
+    }
+    if petition.desk_event_id.is_some() {
+        errors.push(FieldError::new(
+            "desk_event_id",
+            "desk_event_not_allowed",
+            "only a desk operator registers petitions at a desk event",
+        ));
+    }
+    if errors.is_empty() { Ok(()) } else { Err(Error::Validation(errors)) }
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -31,6 +31,8 @@ pub(crate) struct NewPetition {
     pub letter: Option<Letter>,
     /// The answer given face to face when resolved on the spot at a desk
     pub on_spot_answer: Option<String>,
+    /// The partner client that filed it (gRPC partners, Open311), if any
+    pub filed_by: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +95,8 @@ pub(crate) async fn contact(pool: &PgPool, petition_id: Uuid) -> Result<Option<C
 /// GeoReport `GET requests` filters; all optional but the province.
 pub(crate) struct RequestFilter {
     pub province: String,
+    /// the partner asking: it lists only what it filed
+    pub filed_by: String,
     pub tracking_codes: Option<Vec<String>>,
     pub categories: Option<Vec<String>>,
     pub from: Option<DateTime<Utc>>,
@@ -115,7 +119,7 @@ pub(crate) async fn requests(pool: &PgPool, filter: &RequestFilter) -> Result<Ve
          WHERE province = $1 AND ($2::text[] IS NULL OR tracking_code = ANY($2)) \
          AND ($3::text[] IS NULL OR category = ANY($3)) AND ($4::timestamptz IS NULL OR created_at >= $4) \
          AND ($5::timestamptz IS NULL OR created_at <= $5) AND ($6::bool IS NULL OR resolved_on_spot = $6) \
-         ORDER BY created_at DESC LIMIT 1000",
+         AND filed_by = $7 ORDER BY created_at DESC LIMIT 1000",
     )
     .bind(&filter.province)
     .bind(&filter.tracking_codes)
@@ -123,6 +127,7 @@ pub(crate) async fn requests(pool: &PgPool, filter: &RequestFilter) -> Result<Ve
     .bind(filter.from)
     .bind(filter.until)
     .bind(filter.closed)
+    .bind(&filter.filed_by)
     .fetch_all(pool)
     .await?;
     Ok(rows

@@ -319,9 +319,10 @@ async fn insert_petitions(
 ) -> Result<HashMap<Uuid, DateTime<Utc>>> {
     let rows = sqlx::query(
         "INSERT INTO petitions (id, province, tracking_code, national_id, mobile, citizen_ref, category, kind, channel, \
-         body, desk_event_id, county, attachments, letter, resolved_on_spot, on_spot_answer) \
+         body, desk_event_id, county, attachments, letter, resolved_on_spot, on_spot_answer, filed_by) \
          SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-         $8::text[], $9::text[], $10::text[], $11::uuid[], $12::text[], $13::jsonb[], $14::jsonb[], $15::bool[], $16::text[]) \
+         $8::text[], $9::text[], $10::text[], $11::uuid[], $12::text[], $13::jsonb[], $14::jsonb[], $15::bool[], $16::text[], \
+         $17::text[]) \
          ON CONFLICT (province, tracking_code) DO NOTHING RETURNING id, created_at",
     )
     .bind(petitions.iter().map(|p| p.id).collect::<Vec<_>>())
@@ -340,6 +341,7 @@ async fn insert_petitions(
     .bind(petitions.iter().map(|p| p.letter.clone().map(Json)).collect::<Vec<_>>())
     .bind(petitions.iter().map(|p| p.on_spot_answer.is_some()).collect::<Vec<_>>())
     .bind(petitions.iter().map(|p| p.on_spot_answer.clone()).collect::<Vec<_>>())
+    .bind(petitions.iter().map(|p| p.filed_by.clone()).collect::<Vec<_>>())
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows.iter().map(|r| (r.get("id"), r.get("created_at"))).collect())

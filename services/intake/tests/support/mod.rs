@@ -4,7 +4,7 @@
 use pasokh_intake::{App, Settings};
 use pasokh_platform::config::{ListenSettings, Secret};
 use pasokh_platform::db::DatabaseSettings;
-use pasokh_testkit::{RunningService, Stack, Topics, start_service};
+use pasokh_testkit::{Provider, RunningService, Stack, Topics, start_service};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -14,6 +14,8 @@ pub const MOBILE: &str = "09121234567";
 pub struct TestIntake {
     pub http: String,
     pub grpc: String,
+    pub internal_grpc: String,
+    pub provider: Provider,
     pub pool: PgPool,
     pub topics: Topics,
     service: RunningService,
@@ -32,6 +34,7 @@ impl TestIntake {
         kafka_bootstrap: &str,
         adjust: impl FnOnce(&mut Settings),
     ) -> Self {
+        let provider = Provider::from_env();
         let mut kafka = stack.kafka_settings(topics, "intake");
         kafka.bootstrap_servers = kafka_bootstrap.to_owned();
         // fail fast when the broker is unreachable, so the test sees the row stay in the outbox
@@ -43,6 +46,11 @@ impl TestIntake {
             kafka,
             citizen_ref_key: Secret::new("test-key"),
             routing_grpc_url: "http://127.0.0.1:1".into(),
+            auth: provider.auth_settings("pasokh-intake", Some("pasokh-intake")),
+            partners: pasokh_intake::config::PartnerSettings {
+                clients: ["partner-call-centre".to_owned()].into(),
+                per_minute: 100_000,
+            },
             shutdown_drain_secs: 5,
             ..Settings::default()
         };
@@ -54,7 +62,15 @@ impl TestIntake {
         adjust(&mut settings);
         let service = start_service::<App>(&settings).await;
         let pool = sqlx::PgPool::connect(database_url).await.unwrap();
-        Self { http: service.http.clone(), grpc: service.grpc.clone(), pool, topics: topics.clone(), service }
+        Self {
+            http: service.http.clone(),
+            grpc: service.grpc.clone(),
+            internal_grpc: service.internal_grpc.clone().unwrap(),
+            provider,
+            pool,
+            topics: topics.clone(),
+            service,
+        }
     }
 
     pub async fn fresh(stack: &Stack) -> Self {

@@ -2,13 +2,13 @@
 use std::sync::Arc;
 
 use pasokh_events::consumer::{EventHandler, HandlerError, Received};
+use pasokh_platform::auth::grpc::AuthorizedChannel;
 use pasokh_proto::events::v1::PetitionEvent;
 use pasokh_proto::events::v1::petition_event::Body;
 use pasokh_proto::routing::v1::GetCitizenMessageRequest;
 use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;
 use sqlx::PgConnection;
 use tokio::sync::Notify;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::store;
@@ -19,7 +19,7 @@ pub(crate) const SMS: &str = "sms";
 pub(crate) struct RecordDeliveries {
     pub dispatcher_waker: Arc<Notify>,
     /// what officers wrote to the citizen (a question, an answer, an interim reason) stays in routing
-    pub routing: CaseLookupClient<Channel>,
+    pub routing: CaseLookupClient<AuthorizedChannel>,
 }
 
 impl RecordDeliveries {

@@ -7,13 +7,13 @@ use chrono::Utc;
 use pasokh_domain::{CaseAction, CaseStatus, text_similarity};
 use pasokh_events::consumer::{EventHandler, HandlerError, Received};
 use pasokh_events::lifecycle::{self, timestamp};
+use pasokh_platform::auth::grpc::AuthorizedChannel;
 use pasokh_proto::events::v1::petition_event::Body;
 use pasokh_proto::events::v1::{Closed, InfoProvided, PetitionEvent, Rated, Routed, Submitted};
 use pasokh_proto::intake::v1::GetTextRequest;
-use pasokh_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use pasokh_proto::intake::v1::intake_internal_client::IntakeInternalClient;
 use sqlx::PgConnection;
 use tokio::sync::Notify;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::Error;
@@ -24,7 +24,7 @@ use crate::workflow::{Actor, Change, Workflow, deadline, warning_at};
 pub(crate) struct CaseEvents {
     pub workflow: Workflow,
     pub rules: RuleBook,
-    pub intake: IntakeServiceClient<Channel>,
+    pub intake: IntakeInternalClient<AuthorizedChannel>,
     pub relay_waker: Arc<Notify>,
 }
 

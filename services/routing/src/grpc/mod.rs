@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use pasokh_domain::{Action, Reach, Role, reach};
 use pasokh_domain::{CaseStatus, tehran, tehran_date};
 use pasokh_events::lifecycle::timestamp;
-use pasokh_platform::auth::{AuthSettings, Claims, Role};
+use pasokh_platform::auth::grpc::ClientGuard;
+use pasokh_platform::auth::{Staff, TokenVerifier};
 use pasokh_proto::routing::v1::case_lookup_server::CaseLookup;
 use pasokh_proto::routing::v1::case_service_server::CaseService;
 use pasokh_proto::routing::v1::{
@@ -29,11 +31,14 @@ fn petition_id(field: &'static str, value: &str) -> Result<Uuid> {
 
 pub(crate) struct CaseLookupGrpc {
     pub pool: PgPool,
+    /// Pasokh's own services allowed to look cases up
+    pub services: ClientGuard,
 }
 
 #[tonic::async_trait]
 impl CaseLookup for CaseLookupGrpc {
     async fn get_case(&self, request: Request<GetCaseRequest>) -> Result<Response<Case>, Status> {
+        self.services.check(&request).await?;
         let id = petition_id("petition_id", &request.get_ref().petition_id)?;
         let case = store::case(&self.pool, id).await?.ok_or(Error::NotFound("case"))?;
         Ok(Response::new(Case {
@@ -54,6 +59,7 @@ impl CaseLookup for CaseLookupGrpc {
         &self,
         request: Request<GetCitizenMessageRequest>,
     ) -> Result<Response<CitizenMessage>, Status> {
+        self.services.check(&request).await?;
         let id = petition_id("petition_id", &request.get_ref().petition_id)?;
         let event_id = petition_id("event_id", &request.get_ref().event_id)?;
         let text = store::citizen_message(&self.pool, id, event_id).await?.ok_or(Error::NotFound("message"))?;
@@ -63,7 +69,7 @@ impl CaseLookup for CaseLookupGrpc {
 
 pub(crate) struct CaseServiceGrpc {
     pub pool: PgPool,
-    pub auth: Arc<AuthSettings>,
+    pub verifier: Arc<TokenVerifier>,
     pub workflow: Workflow,
     pub relay_waker: Arc<Notify>,
 }
@@ -71,31 +77,40 @@ pub(crate) struct CaseServiceGrpc {
 /// The caller, from their token: who they are and which cases they may see.
 struct Caller {
     actor: Actor,
-    role: Role,
     scope: ScopeFilter,
 }
 
-fn caller_of(claims: Claims) -> Result<Caller> {
-    let (role_name, scope) = match claims.role {
-        Role::Officer if !claims.province.is_empty() && !claims.organisation.is_empty() => (
-            "officer",
-            ScopeFilter { province: Some(claims.province.clone()), organisation: Some(claims.organisation.clone()) },
-        ),
-        Role::Officer => return Err(Error::Forbidden("an officer's token must name a province and an organisation")),
-        Role::Supervisor if !claims.province.is_empty() => {
-            ("supervisor", ScopeFilter { province: Some(claims.province.clone()), organisation: None })
-        }
-        Role::Supervisor => return Err(Error::Forbidden("a supervisor's token must name a province")),
-        Role::Inspector => ("inspector", ScopeFilter::default()),
-        Role::Operator => return Err(Error::Forbidden("desk operators do not handle cases")),
+/// What the permission table lets `staff` do with `action`, as the cases it reaches.
+fn caller_of(staff: Staff, action: Action) -> Result<Caller> {
+    let Some(granted) = reach(staff.role, action, staff.may_act_nationally()) else {
+        return Err(Error::Forbidden(match (staff.role, action) {
+            (Role::Operator, _) => "desk operators do not handle cases",
+            (Role::Inspector, _) => "HQ inspection reads cases; changing one needs the hq-action permission",
+            (_, Action::ReopenCases) => "only a provincial director or HQ inspection reopens a case",
+            _ => "this role may not do this",
+        }));
     };
-    Ok(Caller { actor: Actor { name: claims.sub, role: role_name }, role: claims.role, scope })
+    let province = staff.province.map(|p| p.to_string());
+    let scope = match granted {
+        Reach::National => ScopeFilter::default(),
+        Reach::Province => ScopeFilter {
+            province: Some(province.ok_or(Error::Forbidden("a supervisor's token must name a province"))?),
+            organisation: None,
+        },
+        Reach::OrganisationInProvince => match (province, staff.organisation.clone()) {
+            (Some(province), Some(organisation)) => {
+                ScopeFilter { province: Some(province), organisation: Some(organisation) }
+            }
+            _ => return Err(Error::Forbidden("an officer's token must name a province and an organisation")),
+        },
+    };
+    Ok(Caller { actor: Actor { name: staff.name, role: staff.role.as_str() }, scope })
 }
 
 impl CaseServiceGrpc {
-    fn caller<T>(&self, request: &Request<T>) -> Result<Caller> {
+    async fn caller<T>(&self, request: &Request<T>, action: Action) -> Result<Caller> {
         let header = request.metadata().get("authorization").and_then(|v| v.to_str().ok());
-        caller_of(self.auth.verify_header(header)?)
+        caller_of(self.verifier.staff(header).await?, action)
     }
 
     /// Locks the case if the caller may see it, lets `decide` change it, records the change.
@@ -105,7 +120,17 @@ impl CaseServiceGrpc {
         id: impl FnOnce(&T) -> &str,
         decide: impl FnOnce(&Workflow, &mut CaseRecord, &Caller) -> Result<Change>,
     ) -> Result<Response<CaseDetail>, Status> {
-        let caller = self.caller(&request)?;
+        self.command_as(Action::WorkCases, request, id, decide).await
+    }
+
+    async fn command_as<T>(
+        &self,
+        action: Action,
+        request: Request<T>,
+        id: impl FnOnce(&T) -> &str,
+        decide: impl FnOnce(&Workflow, &mut CaseRecord, &Caller) -> Result<Change>,
+    ) -> Result<Response<CaseDetail>, Status> {
+        let caller = self.caller(&request, action).await?;
         let id = petition_id("petition_id", id(request.get_ref()))?;
         let mut tx = self.pool.begin().await.map_err(Error::from)?;
         let mut case =
@@ -183,7 +208,7 @@ const MAX_PAGE: u32 = 200;
 #[tonic::async_trait]
 impl CaseService for CaseServiceGrpc {
     async fn list_queue(&self, request: Request<ListQueueRequest>) -> Result<Response<ListQueueResponse>, Status> {
-        let caller = self.caller(&request)?;
+        let caller = self.caller(&request, Action::ReadCases).await?;
         let query = request.get_ref();
         let statuses = if query.statuses.is_empty() {
             store::OPEN.iter().map(|s| (*s).to_owned()).collect()
@@ -237,7 +262,7 @@ impl CaseService for CaseServiceGrpc {
     }
 
     async fn get_case_detail(&self, request: Request<CaseRef>) -> Result<Response<CaseDetail>, Status> {
-        let caller = self.caller(&request)?;
+        let caller = self.caller(&request, Action::ReadCases).await?;
         let id = petition_id("petition_id", &request.get_ref().petition_id)?;
         Ok(Response::new(self.detail(&caller.scope, id).await?))
     }
@@ -294,21 +319,17 @@ impl CaseService for CaseServiceGrpc {
 
     async fn reopen(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
         let note = request.get_ref().message.clone();
-        self.command(
+        self.command_as(
+            Action::ReopenCases,
             request,
             |r| &r.petition_id,
-            |w, case, caller| {
-                if caller.role == Role::Officer {
-                    return Err(Error::Forbidden("only a provincial director or HQ inspection reopens a case"));
-                }
-                w.reopen(case, "supervisor", &note, &caller.actor, Utc::now())
-            },
+            |w, case, caller| w.reopen(case, "supervisor", &note, &caller.actor, Utc::now()),
         )
         .await
     }
 
     async fn merge(&self, request: Request<MergeRequest>) -> Result<Response<CaseDetail>, Status> {
-        let caller = self.caller(&request)?;
+        let caller = self.caller(&request, Action::WorkCases).await?;
         let id = petition_id("petition_id", &request.get_ref().petition_id)?;
         let into_id = petition_id("into_petition_id", &request.get_ref().into_petition_id)?;
         let mut tx = self.pool.begin().await.map_err(Error::from)?;

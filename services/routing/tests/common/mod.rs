@@ -4,13 +4,15 @@
 
 use std::time::Duration;
 
-use pasokh_platform::auth::{self, AuthSettings, Role};
+use pasokh_domain::Role;
+use pasokh_platform::auth::dev;
 use pasokh_platform::config::ListenSettings;
 use pasokh_platform::db::DatabaseSettings;
 use pasokh_proto::events::v1::PetitionEvent;
+use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;
 use pasokh_proto::routing::v1::case_service_client::CaseServiceClient;
 use pasokh_routing::{App, Settings};
-use pasokh_testkit::{RunningService, Stack, Topics, eventually, free_port, national_id, start_service};
+use pasokh_testkit::{Provider, RunningService, Stack, Topics, eventually, free_port, national_id, start_service};
 use prost::Message as _;
 use rdkafka::message::Message as _;
 use serde_json::{Value, json};
@@ -20,6 +22,7 @@ use uuid::Uuid;
 
 pub struct World {
     pub stack: Stack,
+    pub provider: Provider,
     pub topics: Topics,
     pub pool: PgPool,
     pub settings: Settings,
@@ -42,32 +45,39 @@ pub struct Filed {
 impl World {
     pub async fn start(province: &str, adjust: impl FnOnce(&mut Settings)) -> Self {
         let stack = Stack::from_env();
+        let provider = Provider::from_env();
         let topics = stack.fresh_topics("routing").await;
-        let intake_grpc_port = free_port();
-        let routing_grpc_port = free_port();
+        let intake_internal_port = free_port();
+        let routing_internal_port = free_port();
         let db = stack.fresh_database("routing").await;
+        let mut auth = provider.auth_settings("pasokh-routing", Some("pasokh-routing"));
+        // the workflow tests speak for officers of every organisation with development tokens
+        auth.dev_tokens.enabled = true;
         let mut settings = Settings {
-            listen: ListenSettings::new(0, routing_grpc_port),
+            listen: ListenSettings::new(0, 0).with_internal(routing_internal_port),
             database: DatabaseSettings::at(&db),
             kafka: stack.kafka_settings(&topics, "routing"),
-            intake_grpc_url: format!("http://127.0.0.1:{intake_grpc_port}"),
+            intake_grpc_url: format!("http://127.0.0.1:{intake_internal_port}"),
+            auth,
             shutdown_drain_secs: 5,
             ..Settings::default()
         };
         adjust(&mut settings);
         let intake_settings = pasokh_intake::Settings {
             province: province.into(),
-            listen: ListenSettings::new(0, intake_grpc_port),
+            listen: ListenSettings::new(0, 0).with_internal(intake_internal_port),
             database: DatabaseSettings::at(&stack.fresh_database("intake").await),
             kafka: stack.kafka_settings(&topics, "intake"),
-            routing_grpc_url: format!("http://127.0.0.1:{routing_grpc_port}"),
+            routing_grpc_url: format!("http://127.0.0.1:{routing_internal_port}"),
+            auth: provider.auth_settings("pasokh-intake", Some("pasokh-intake")),
+            dev_citizen_ref_key: true,
             shutdown_drain_secs: 5,
             ..pasokh_intake::Settings::default()
         };
         let intake = start_service::<pasokh_intake::App>(&intake_settings).await;
         let routing = start_service::<App>(&settings).await;
         let pool = PgPool::connect(&db).await.unwrap();
-        Self { stack, topics, pool, settings, intake, routing, http: reqwest::Client::new() }
+        Self { stack, provider, topics, pool, settings, intake, routing, http: reqwest::Client::new() }
     }
 
     pub async fn stop(self) {
@@ -127,6 +137,16 @@ impl World {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Routing's internal `CaseLookup`, and a request carrying notification's service token for it.
+    pub async fn lookup(&self) -> CaseLookupClient<Channel> {
+        CaseLookupClient::connect(self.routing.internal_grpc.clone().unwrap()).await.unwrap()
+    }
+
+    pub async fn as_notification<T>(&self, message: T) -> tonic::Request<T> {
+        let token = self.provider.client_token("pasokh-notification", "pasokh-routing").await;
+        pasokh_testkit::with_bearer(message, &token)
+    }
+
     pub async fn cases(&self) -> CaseServiceClient<Channel> {
         CaseServiceClient::connect(self.routing.grpc.clone()).await.unwrap()
     }
@@ -147,11 +167,15 @@ impl World {
     }
 }
 
-/// A bearer token signed with the development key routing trusts by default.
+/// A development token (the tests' routing turns them on) for any role, province and organisation.
 pub fn token(role: Role, province: &str, organisation: &str) -> String {
-    let settings = AuthSettings::default();
-    let claims = settings.claims(&format!("{role:?}-{province}-{organisation}"), role, province, organisation, 3600);
-    auth::mint(&claims, auth::DEV_KEY_ID, auth::DEV_KEY)
+    token_with(role, province, organisation, &[])
+}
+
+pub fn token_with(role: Role, province: &str, organisation: &str, permissions: &[&str]) -> String {
+    let sub = format!("{role:?}-{province}-{organisation}");
+    let claims = dev::claims(&sub, role.as_str(), province, organisation, permissions, "pasokh-routing", 3600);
+    dev::mint(&claims, pasokh_platform::auth::DEV_KEY)
 }
 
 /// A gRPC request carrying the token.

@@ -1,0 +1,191 @@
+//! Who may do what: the one permission table of Pasokh's staff roles.
+//!
+//! Every service asks [`reach`] before it acts for a member of staff, and the
+//! answer says how far the permission extends (a province, an organisation in
+//! a province, or the whole country), so the caller can scope its query.
+use std::fmt;
+
+use crate::error::FieldError;
+
+/// A member of staff's role, as the identity provider's `role` claim names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// desk operator: registers walk-ins and letters in their province
+    Operator,
+    /// service-desk supervisor or provincial director: runs the province's desk events and supervises its cases
+    Supervisor,
+    /// case officer of one organisation in one province
+    Officer,
+    /// HQ inspection: reads everything nationally; acts only with the `hq-action` permission
+    Inspector,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Operator, Role::Supervisor, Role::Officer, Role::Inspector];
+
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        match input.trim() {
+            "operator" => Ok(Role::Operator),
+            "supervisor" => Ok(Role::Supervisor),
+            "officer" => Ok(Role::Officer),
+            "inspector" => Ok(Role::Inspector),
+            _ => Err(FieldError::new(
+                "role",
+                "role_unknown",
+                "role must be one of operator, supervisor, officer, inspector",
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Supervisor => "supervisor",
+            Role::Officer => "officer",
+            Role::Inspector => "inspector",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The permission that lets an HQ inspector change cases, not only read them.
+pub const HQ_ACTION: &str = "hq-action";
+
+/// Something a member of staff asks a service to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    /// register a walk-in or a letter at a service desk, list the desk events
+    FileAtDesk,
+    /// open a desk event
+    ManageDeskEvents,
+    /// read cases: queue, detail, history
+    ReadCases,
+    /// change a case: acknowledge, ask, answer, refer, escalate, close, reject, merge
+    WorkCases,
+    /// reopen an answered or closed case on the citizen's behalf
+    ReopenCases,
+    /// read indicators and reports
+    ReadReports,
+}
+
+impl Action {
+    pub const ALL: [Action; 6] = [
+        Action::FileAtDesk,
+        Action::ManageDeskEvents,
+        Action::ReadCases,
+        Action::WorkCases,
+        Action::ReopenCases,
+        Action::ReadReports,
+    ];
+}
+
+/// How far a granted permission extends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// the holder's own province
+    Province,
+    /// the holder's own organisation in their own province
+    OrganisationInProvince,
+    /// every province and organisation
+    National,
+}
+
+/// The permission table: how far `role` may do `action`, or `None` when it may not.
+/// `hq_action` is the inspector's explicit permission to act, not only read.
+pub fn reach(role: Role, action: Action, hq_action: bool) -> Option<Reach> {
+    use Action::*;
+    use Reach::*;
+    match (role, action) {
+        (Role::Operator, FileAtDesk) => Some(Province),
+        (Role::Operator, _) => None,
+        (Role::Supervisor, FileAtDesk | ManageDeskEvents | ReadCases | WorkCases | ReopenCases | ReadReports) => {
+            Some(Province)
+        }
+        (Role::Officer, ReadCases | WorkCases) => Some(OrganisationInProvince),
+        (Role::Officer, _) => None,
+        (Role::Inspector, ReadCases | ReadReports) => Some(National),
+        (Role::Inspector, WorkCases | ReopenCases) if hq_action => Some(National),
+        (Role::Inspector, _) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table as the programme states it, written out independently of `reach`.
+    fn expected(role: Role, action: Action, hq_action: bool) -> Option<Reach> {
+        let rows: &[(Role, &[(Action, Reach)])] = &[
+            (Role::Operator, &[(Action::FileAtDesk, Reach::Province)]),
+            (
+                Role::Supervisor,
+                &[
+                    (Action::FileAtDesk, Reach::Province),
+                    (Action::ManageDeskEvents, Reach::Province),
+                    (Action::ReadCases, Reach::Province),
+                    (Action::WorkCases, Reach::Province),
+                    (Action::ReopenCases, Reach::Province),
+                    (Action::ReadReports, Reach::Province),
+                ],
+            ),
+            (
+                Role::Officer,
+                &[
+                    (Action::ReadCases, Reach::OrganisationInProvince),
+                    (Action::WorkCases, Reach::OrganisationInProvince),
+                ],
+            ),
+            (Role::Inspector, &[(Action::ReadCases, Reach::National), (Action::ReadReports, Reach::National)]),
+        ];
+        let acting_inspector: &[(Action, Reach)] = &[
+            (Action::ReadCases, Reach::National),
+            (Action::WorkCases, Reach::National),
+            (Action::ReopenCases, Reach::National),
+            (Action::ReadReports, Reach::National),
+        ];
+        let row = if role == Role::Inspector && hq_action {
+            acting_inspector
+        } else {
+            rows.iter().find(|(r, _)| *r == role).map(|(_, grants)| *grants).unwrap_or_default()
+        };
+        row.iter().find(|(a, _)| *a == action).map(|(_, reach)| *reach)
+    }
+
+    #[test]
+    fn every_role_and_action_pair_matches_the_programmes_table() {
+        for role in Role::ALL {
+            for action in Action::ALL {
+                for hq_action in [false, true] {
+                    assert_eq!(
+                        reach(role, action, hq_action),
+                        expected(role, action, hq_action),
+                        "{role} {action:?} hq_action={hq_action}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_inspector_reads_everything_and_changes_nothing_without_hq_action() {
+        assert_eq!(reach(Role::Inspector, Action::ReadCases, false), Some(Reach::National));
+        assert_eq!(reach(Role::Inspector, Action::WorkCases, false), None);
+        assert_eq!(reach(Role::Inspector, Action::WorkCases, true), Some(Reach::National));
+        // hq-action only widens an inspector: it gives an operator nothing
+        assert_eq!(reach(Role::Operator, Action::WorkCases, true), None);
+    }
+
+    #[test]
+    fn roles_parse_from_the_claim_and_nothing_else() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Ok(role));
+        }
+        assert_eq!(Role::parse("admin").unwrap_err().code, "role_unknown");
+        assert!(Role::parse("Inspector").is_err());
+    }
+}
