@@ -61,6 +61,39 @@ async fn one_mobile_is_limited_for_filing_and_for_lookups() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn one_tracking_code_is_limited_whatever_mobiles_are_guessed_and_the_mobile_travels_in_the_body() {
+    let stack = Stack::from_env();
+    let intake = TestIntake::fresh_with(&stack, |s| s.limits.lookups_per_tracking_code_per_hour = 3).await;
+    let (_, _, body) = intake.post("/v1/petitions", &valid_petition(), None).await;
+    let code = body["tracking_code"].as_str().unwrap().to_owned();
+    let lookup = |mobile: String| {
+        let url = format!("{}/v1/petitions/{code}/status", intake.http);
+        async move { reqwest::Client::new().post(url).json(&serde_json::json!({ "mobile": mobile })).send().await.unwrap() }
+    };
+    let found = lookup("09121234567".into()).await;
+    assert_eq!(found.status(), 200);
+    let found: serde_json::Value = found.json().await.unwrap();
+    assert_eq!(found["tracking_code"], code.as_str());
+    // someone who saw the code guesses mobiles: each guess is another mobile, the code's budget runs out
+    assert_eq!(lookup("09120000001".into()).await.status(), 404);
+    assert_eq!(lookup("09120000002".into()).await.status(), 404);
+    let refused = lookup("09120000003".into()).await;
+    assert_eq!(refused.status(), 429);
+    let problem: serde_json::Value = refused.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().contains("tracking code"), "{problem}");
+    assert_eq!(lookup("09121234567".into()).await.status(), 429, "the right mobile too, until the window passes");
+
+    // the GET look-up still answers during its deprecation period, and says so
+    let (_, _, other) = intake.post("/v1/petitions", &with_mobile("09130000000"), None).await;
+    let other = other["tracking_code"].as_str().unwrap();
+    let old = reqwest::get(format!("{}/v1/petitions/{other}?mobile=09130000000", intake.http)).await.unwrap();
+    assert_eq!(old.status(), 200);
+    assert_eq!(old.headers()["deprecation"], "true");
+    assert!(old.headers()["link"].to_str().unwrap().contains(&format!("/v1/petitions/{other}/status")));
+    intake.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_province_rate_caps_the_whole_deployment() {
     let stack = Stack::from_env();
     let intake = TestIntake::fresh_with(&stack, |s| s.limits.province_per_second = 2).await;

@@ -374,18 +374,21 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
         );
     }
 
-    // the citizen's status lookup goes intake → routing over gRPC
+    // the citizen's status lookup goes intake → routing's internal listener over gRPC, with intake's token
     // JoinSet answers in completion order: pick a Tehran petition for Tehran's intake
     let first = filed.iter().find(|f| f.tracking_code.starts_with("23")).expect("a Tehran petition");
-    let status: Value = reqwest::get(format!(
-        "http://127.0.0.1:{}/v1/petitions/{}?mobile={}",
-        system.intakes["IR-23"].http_port, first.tracking_code, first.mobile
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let status: Value = reqwest::Client::new()
+        .post(format!(
+            "http://127.0.0.1:{}/v1/petitions/{}/status",
+            system.intakes["IR-23"].http_port, first.tracking_code
+        ))
+        .json(&json!({ "mobile": first.mobile }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["status"], "routed", "{status}");
     assert_eq!(status["status_is_current"], true);
 

@@ -62,11 +62,7 @@ async fn petition_and_status(
     if !errors.errors.is_empty() {
         return Ok(None); // every field's problem at once, before anything is looked up
     }
-    state
-        .limits
-        .lookups_per_mobile
-        .check(mobile.as_str())
-        .map_err(|wait| Error::RateLimited(wait, "too many requests for this mobile"))?;
+    state.limits.check_citizen_lookup(code.as_str(), mobile.as_str())?;
     let petition = store::find_for_citizen(&state.pool, &code, &mobile).await?.ok_or(Error::NotFound("petition"))?;
     let mut request = tonic::Request::new(GetCaseRequest { petition_id: petition.id.to_string() });
     request.set_timeout(Duration::from_secs(2));

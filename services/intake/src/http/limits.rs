@@ -23,15 +23,19 @@ pub struct LimitSettings {
     pub per_ip_per_minute: u32,
     /// Petitions filed per hour with one mobile number
     pub petitions_per_mobile_per_hour: u32,
-    /// Status lookups per hour for one mobile number
+    /// Status lookups, replies and ratings per hour for one mobile number
     pub lookups_per_mobile_per_hour: u32,
+    /// Status lookups, replies and ratings per hour for one tracking code, whatever mobile is tried:
+    /// bounds guessing the mobile of a code seen on a topic or a receipt
+    pub lookups_per_tracking_code_per_hour: u32,
     /// Requests per second this deployment (province) accepts on the public API
     pub province_per_second: u32,
     /// Requests processed at once; more are refused with 503 instead of queueing
     pub max_in_flight: usize,
     pub request_timeout_ms: u64,
     pub body_limit_bytes: usize,
-    /// Take the client IP from the first `X-Forwarded-For` entry (behind a trusted ingress only)
+    /// Behind a trusted ingress: take the client address from the right-most `X-Forwarded-For` entry,
+    /// the one the ingress itself added (entries to its left are whatever the client sent)
     pub trust_forwarded_for: bool,
 }
 
@@ -41,6 +45,7 @@ impl Default for LimitSettings {
             per_ip_per_minute: 120,
             petitions_per_mobile_per_hour: 10,
             lookups_per_mobile_per_hour: 60,
+            lookups_per_tracking_code_per_hour: 30,
             province_per_second: 500,
             max_in_flight: 512,
             request_timeout_ms: 10_000,
@@ -86,6 +91,7 @@ pub(crate) struct Limits {
     per_ip: RateLimiter,
     pub petitions_per_mobile: RateLimiter,
     pub lookups_per_mobile: RateLimiter,
+    pub lookups_per_tracking_code: RateLimiter,
     province: RateLimiter,
     in_flight: Arc<Semaphore>,
 }
@@ -96,19 +102,52 @@ impl Limits {
             per_ip: RateLimiter::new(settings.per_ip_per_minute, Duration::from_secs(60)),
             petitions_per_mobile: RateLimiter::new(settings.petitions_per_mobile_per_hour, Duration::from_secs(3600)),
             lookups_per_mobile: RateLimiter::new(settings.lookups_per_mobile_per_hour, Duration::from_secs(3600)),
+            lookups_per_tracking_code: RateLimiter::new(
+                settings.lookups_per_tracking_code_per_hour,
+                Duration::from_secs(3600),
+            ),
             province: RateLimiter::new(settings.province_per_second, Duration::from_secs(1)),
             in_flight: Arc::new(Semaphore::new(settings.max_in_flight.max(1))),
             settings,
         }
     }
 
+    /// The key the per-client limit counts: the client's address (the right-most forwarded hop behind a
+    /// trusted ingress, else the peer), IPv6 aggregated per /64 — one subscriber's whole prefix, which a
+    /// client can rotate through freely.
     fn client_ip(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
         let forwarded = self
             .settings
             .trust_forwarded_for
-            .then(|| headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next()?.trim().parse::<IpAddr>().ok())
+            .then(|| {
+                let header = headers.get_all("x-forwarded-for").iter().next_back()?.to_str().ok()?;
+                header.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
+            })
             .flatten();
-        forwarded.or_else(|| peer.map(|p| p.ip())).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+        forwarded.or_else(|| peer.map(|p| p.ip())).map_or_else(|| "unknown".to_owned(), client_key)
+    }
+
+    /// Applies the per-tracking-code and per-mobile limits of a citizen's look-up, reply or rating.
+    pub(crate) fn check_citizen_lookup(&self, tracking_code: &str, mobile: &str) -> Result<(), crate::Error> {
+        self.lookups_per_tracking_code
+            .check(tracking_code)
+            .map_err(|wait| crate::Error::RateLimited(wait, "too many requests for this tracking code"))?;
+        self.lookups_per_mobile
+            .check(mobile)
+            .map_err(|wait| crate::Error::RateLimited(wait, "too many requests for this mobile"))
+    }
+}
+
+fn client_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
     }
 }
 
@@ -171,6 +210,34 @@ mod tests {
         let wait = limiter.check("a").unwrap_err();
         assert!(wait > Duration::from_secs(19) && wait <= Duration::from_secs(20), "{wait:?}");
         assert!(limiter.check("b").is_ok(), "keys are independent");
+    }
+
+    #[test]
+    fn the_client_is_the_right_most_forwarded_hop_and_ipv6_counts_per_64() {
+        let limits = Limits::new(LimitSettings { trust_forwarded_for: true, ..LimitSettings::default() });
+        let peer: SocketAddr = "10.0.0.9:443".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        // the client wrote the first entry itself; the ingress appended the address it saw
+        headers.insert("x-forwarded-for", HeaderValue::from_static("1.2.3.4, 203.0.113.7"));
+        assert_eq!(limits.client_ip(&headers, Some(peer)), "203.0.113.7");
+        headers.insert("x-forwarded-for", HeaderValue::from_static("2001:db8:1:2:aaaa::1"));
+        let one = limits.client_ip(&headers, Some(peer));
+        headers.insert("x-forwarded-for", HeaderValue::from_static("2001:db8:1:2:bbbb:cccc::9"));
+        assert_eq!(limits.client_ip(&headers, Some(peer)), one, "one /64 is one client");
+        assert_eq!(one, "2001:db8:1:2::/64");
+        headers.insert("x-forwarded-for", HeaderValue::from_static("::ffff:198.51.100.1"));
+        assert_eq!(limits.client_ip(&headers, Some(peer)), "198.51.100.1");
+        let untrusted = Limits::new(LimitSettings::default());
+        assert_eq!(untrusted.client_ip(&headers, Some(peer)), "10.0.0.9", "forwarded headers ignored unless trusted");
+    }
+
+    #[test]
+    fn a_tracking_code_gets_its_own_budget_whatever_mobile_is_tried() {
+        let limits = Limits::new(LimitSettings { lookups_per_tracking_code_per_hour: 2, ..LimitSettings::default() });
+        assert!(limits.check_citizen_lookup("231234567890", "09120000001").is_ok());
+        assert!(limits.check_citizen_lookup("231234567890", "09120000002").is_ok());
+        assert!(limits.check_citizen_lookup("231234567890", "09120000003").is_err(), "a third mobile for one code");
+        assert!(limits.check_citizen_lookup("239999999999", "09120000003").is_ok(), "another code");
     }
 
     #[test]

@@ -41,11 +41,14 @@ pub(crate) struct AppState {
     pub open311_keys: Arc<Vec<(String, [u8; 32])>>,
 }
 
+// the deprecated GET look-up stays routed for a deprecation period
+#[allow(deprecated)]
 pub(crate) fn router(state: AppState) -> Router {
     let limits = state.limits.clone();
     Router::new()
         .route("/v1/petitions", post(petitions::submit))
         .route("/v1/petitions/{tracking_code}", get(petitions::status))
+        .route("/v1/petitions/{tracking_code}/status", post(petitions::lookup))
         .route("/v1/petitions/{tracking_code}/replies", post(conversation::reply))
         .route("/v1/petitions/{tracking_code}/rating", post(conversation::rate))
         .route("/v1/desk-events", post(desk::create_event).get(desk::list_events))

@@ -128,6 +128,8 @@ impl Modify for BearerAuth {
     }
 }
 
+// the deprecated GET look-up is documented as deprecated until clients moved to the POST
+#[allow(deprecated)]
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -137,6 +139,7 @@ impl Modify for BearerAuth {
     ),
     paths(
         super::petitions::submit,
+        super::petitions::lookup,
         super::petitions::status,
         super::conversation::reply,
         super::conversation::rate,
@@ -169,6 +172,7 @@ mod tests {
         for path in [
             "/v1/petitions",
             "/v1/petitions/{tracking_code}",
+            "/v1/petitions/{tracking_code}/status",
             "/v1/desk-events",
             "/v1/desk-events/{id}/petitions",
             "/v1/desk-events/{id}/meetings",
@@ -178,5 +182,6 @@ mod tests {
         ] {
             assert!(json["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
         }
+        assert_eq!(json["paths"]["/v1/petitions/{tracking_code}"]["get"]["deprecated"], true);
     }
 }

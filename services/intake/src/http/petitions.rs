@@ -4,8 +4,8 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use pasokh_domain::{CaseStatus, Channel, FieldError, Mobile, TrackingCode, ValidationErrors, format_jalali};
 use pasokh_events::lifecycle::from_timestamp;
@@ -92,7 +92,41 @@ pub(crate) struct StatusResponse {
     status_is_current: bool,
 }
 
-/// `GET /v1/petitions/{tracking_code}?mobile=…`: both must match, or the answer is the same 404.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct LookupInput {
+    /// the mobile the petition was filed with
+    mobile: Option<String>,
+}
+
+/// `POST /v1/petitions/{tracking_code}/status` with `{"mobile": …}`: the mobile stays out of URLs,
+/// proxy logs and browser history. Both must match, or the answer is the same 404.
+#[utoipa::path(post, path = "/v1/petitions/{tracking_code}/status", tag = "petitions",
+    params(("tracking_code" = String, Path, description = "12 digits")),
+    request_body(content = LookupInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the petition's current status", body = StatusResponse),
+        (status = 400, description = "malformed tracking code, mobile or body", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "no petition with this code and mobile", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "not JSON", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 429, description = "too many lookups for this code, mobile or address", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "unavailable", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn lookup(
+    State(state): State<AppState>,
+    Path(raw_code): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<StatusResponse>> {
+    let body = super::body_or_413(body)?;
+    let value = idempotency::json_body(&headers, &body)?;
+    let input: LookupInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
+    current_status(&state, &raw_code, input.mobile.as_deref()).await
+}
+
+/// `GET /v1/petitions/{tracking_code}?mobile=…`: deprecated for the POST look-up, which keeps the
+/// mobile out of URLs; answered with `Deprecation` and a `Link` to its successor until clients moved.
 #[utoipa::path(get, path = "/v1/petitions/{tracking_code}", tag = "petitions",
     params(("tracking_code" = String, Path, description = "12 digits"), StatusQuery),
     responses(
@@ -103,14 +137,26 @@ pub(crate) struct StatusResponse {
         (status = 503, description = "unavailable", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
     )
 )]
+#[deprecated = "use POST /v1/petitions/{tracking_code}/status"]
 pub(crate) async fn status(
     State(state): State<AppState>,
     Path(raw_code): Path<String>,
     Query(query): Query<StatusQuery>,
-) -> Result<Json<StatusResponse>> {
+) -> Result<Response> {
+    let found = current_status(&state, &raw_code, query.mobile.as_deref()).await?;
+    let mut response = found.into_response();
+    let headers = response.headers_mut();
+    headers.insert("deprecation", HeaderValue::from_static("true"));
+    if let Ok(link) = HeaderValue::from_str(&format!("</v1/petitions/{raw_code}/status>; rel=\"successor-version\"")) {
+        headers.insert(axum::http::header::LINK, link);
+    }
+    Ok(response)
+}
+
+async fn current_status(state: &AppState, raw_code: &str, raw_mobile: Option<&str>) -> Result<Json<StatusResponse>> {
     let mut errors = ValidationErrors::default();
-    let code = errors.check("tracking_code", TrackingCode::parse(&raw_code));
-    let mobile = match query.mobile.as_deref() {
+    let code = errors.check("tracking_code", TrackingCode::parse(raw_code));
+    let mobile = match raw_mobile {
         Some(raw) => errors.check("mobile", Mobile::parse(raw)),
         None => {
             errors.push(pasokh_domain::FieldError::new("mobile", "field_missing", "mobile is required"));
@@ -120,11 +166,7 @@ pub(crate) async fn status(
     let (Some(code), Some(mobile)) = (code, mobile) else {
         return Err(errors.into());
     };
-    state
-        .limits
-        .lookups_per_mobile
-        .check(mobile.as_str())
-        .map_err(|wait| Error::RateLimited(wait, "too many status lookups for this mobile"))?;
+    state.limits.check_citizen_lookup(code.as_str(), mobile.as_str())?;
     let petition = store::find_for_citizen(&state.pool, &code, &mobile).await?.ok_or(Error::NotFound("petition"))?;
 
     let mut routing = state.routing.clone();

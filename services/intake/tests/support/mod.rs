@@ -58,6 +58,7 @@ impl TestIntake {
         settings.limits.per_ip_per_minute = 100_000;
         settings.limits.petitions_per_mobile_per_hour = 100_000;
         settings.limits.lookups_per_mobile_per_hour = 100_000;
+        settings.limits.lookups_per_tracking_code_per_hour = 100_000;
         settings.limits.province_per_second = 100_000;
         adjust(&mut settings);
         let service = start_service::<App>(&settings).await;
