@@ -17,6 +17,9 @@ run: ## bring up the stack and all services (intake for IR-23 and IR-25); Ctrl-C
 
 test: stack-up build ## stack up, then unit, integration and end-to-end tests against real PostgreSQL, Kafka and Keycloak, API fuzzing and the Helm checks
 	scripts/stack.sh drop-test-dbs
+	@# the realm as the services expect it: real tokens of every client, user and grant
+	timeout --signal=KILL 2m python3 stack/keycloak/check-realm.py >.local/check-realm.log \
+	  || { cat .local/check-realm.log; exit 1; }
 	@# a hung test must fail the run, not hold CI until its deadline
 	timeout --signal=KILL 30m $(CARGO) test --workspace --no-fail-fast
 	timeout --signal=KILL 10m scripts/api-fuzz.sh

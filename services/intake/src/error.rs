@@ -57,17 +57,18 @@ impl IntoResponse for Error {
                     .with_detail(detail)
             }
             Error::Unauthenticated(reason) => {
-                let mut response =
-                    Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", "a valid bearer token is required")
-                        .with_detail(reason.to_string())
-                        .into_response();
+                let code = ErrorCode::Unauthenticated;
+                let mut response = Problem::new(code.http_status(), code.as_str(), "a valid bearer token is required")
+                    .with_detail(reason.to_string())
+                    .into_response();
                 response
                     .headers_mut()
                     .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
                 return response;
             }
             Error::Forbidden(detail) => {
-                Problem::new(StatusCode::FORBIDDEN, "forbidden", "this token may not do this").with_detail(detail)
+                let code = ErrorCode::Forbidden;
+                Problem::new(code.http_status(), code.as_str(), "this token may not do this").with_detail(detail)
             }
             Error::Conflict(code, detail) => Problem::new(StatusCode::CONFLICT, code, detail),
             Error::BodyRejected(413, detail) => {
