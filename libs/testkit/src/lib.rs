@@ -434,3 +434,55 @@ pub fn national_id(n: u32) -> String {
     let check = if rest < 2 { rest } else { 11 - rest };
     format!("{body}{check}")
 }
+
+/// A TCP forwarder in front of a real server, whose link can be cut and restored: a network fault
+/// between a service and its dependency, with the real dependency behind it. Cutting also breaks the
+/// connections already open, as a failed link does.
+pub struct TcpProxy {
+    pub address: String,
+    open: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TcpProxy {
+    /// Forwards connections to `target` (`host:port`) from a free local port.
+    pub async fn start(target: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let (open, gate) = tokio::sync::watch::channel(true);
+        let target = target.to_owned();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                if !*gate.borrow() {
+                    drop(inbound); // refused: the link is cut
+                    continue;
+                }
+                let (target, mut gate) = (target.clone(), gate.clone());
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = gate.wait_for(|open| !*open) => {}
+                    }
+                });
+            }
+        });
+        Self { address, open, task }
+    }
+
+    /// Breaks open connections and drops new ones until [`Self::restore`].
+    pub fn cut(&self) {
+        self.open.send_replace(false);
+    }
+
+    pub fn restore(&self) {
+        self.open.send_replace(true);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
