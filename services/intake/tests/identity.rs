@@ -11,7 +11,7 @@ use std::time::Duration;
 use pasokh_platform::auth::{DEV_KEY, dev};
 use pasokh_proto::intake::v1::intake_internal_client::IntakeInternalClient;
 use pasokh_proto::intake::v1::{GetContactRequest, GetTextRequest};
-use pasokh_testkit::{Provider, Stack, with_bearer};
+use pasokh_testkit::{Caller, Provider, Stack, internal_rpc_refusals, serve_in_background, with_bearer};
 use serde_json::{Value, json};
 use support::{TestIntake, valid_petition};
 use tonic::Code;
@@ -27,130 +27,45 @@ struct Shared {
 fn shared() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
     SHARED.get_or_init(|| {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
-                let stack = Stack::from_env();
-                // development tokens on, so the HS256 refusal is the internal RPCs' own and not the default's
-                let intake = TestIntake::fresh_with(&stack, |s| {
-                    s.auth.dev_tokens.enabled = true;
-                    s.internal_clients.insert("pasokh-test-short-lived".into());
-                })
-                .await;
-                let (status, body) = intake.submit(&valid_petition()).await;
-                assert_eq!(status, 201, "{body}");
-                let shared = Shared {
-                    internal_grpc: intake.internal_grpc.clone(),
-                    petition_id: body["id"].as_str().unwrap().to_owned(),
-                };
-                sender.send(shared).unwrap();
-                std::future::pending::<()>().await;
-            });
-        });
-        receiver.recv().unwrap()
+        serve_in_background(|| async {
+            let stack = Stack::from_env();
+            // development tokens on, so the HS256 refusal is the internal RPCs' own and not the default's
+            let intake = TestIntake::fresh_with(&stack, |s| {
+                s.auth.dev_tokens.enabled = true;
+                s.internal_clients.insert("pasokh-test-short-lived".into());
+            })
+            .await;
+            let (status, body) = intake.submit(&valid_petition()).await;
+            assert_eq!(status, 201, "{body}");
+            let shared = Shared {
+                internal_grpc: intake.internal_grpc.clone(),
+                petition_id: body["id"].as_str().unwrap().to_owned(),
+            };
+            // kept serving for the other tests of this binary
+            std::mem::forget(intake);
+            shared
+        })
     })
 }
 
-/// The token each refusal case presents; `None` sends no `authorization` at all.
-async fn token_for(case: Case) -> Option<String> {
-    let provider = Provider::from_env();
-    match case {
-        Case::Anonymous => None,
-        Case::Expired => {
-            let token = provider.client_token("pasokh-test-short-lived", "pasokh-intake").await;
-            // its tokens live one second; the test intake tolerates no clock skew
-            tokio::time::sleep(Duration::from_millis(2100)).await;
-            Some(token)
-        }
-        Case::OtherAudience => Some(provider.client_token("pasokh-notification", "pasokh-routing").await),
-        Case::Hs256 => {
-            let claims = dev::claims("pasokh-notification", "", "", "", &[], "pasokh-intake", 600);
-            Some(dev::mint(&claims, DEV_KEY))
-        }
-        Case::NotAllowListed => Some(provider.client_token("partner-unlisted", "pasokh-intake").await),
-        Case::AllowListed => Some(provider.client_token("pasokh-notification", "pasokh-intake").await),
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Case {
-    Anonymous,
-    Expired,
-    OtherAudience,
-    Hs256,
-    NotAllowListed,
-    AllowListed,
-}
-
-async fn get_contact(case: Case) -> Result<(), tonic::Status> {
+async fn get_contact(caller: Caller) -> Result<(), tonic::Status> {
     let shared = shared();
     let mut client = IntakeInternalClient::connect(shared.internal_grpc.clone()).await.unwrap();
     let message = GetContactRequest { petition_id: shared.petition_id.clone() };
-    let request = match token_for(case).await {
-        Some(token) => with_bearer(message, &token),
-        None => tonic::Request::new(message),
-    };
+    let request = caller.request(message, "pasokh-intake").await;
     let contact = client.get_contact(request).await?.into_inner();
     assert_eq!(contact.mobile, support::MOBILE);
     Ok(())
 }
 
-async fn get_text(case: Case) -> Result<(), tonic::Status> {
+async fn get_text(caller: Caller) -> Result<(), tonic::Status> {
     let shared = shared();
     let mut client = IntakeInternalClient::connect(shared.internal_grpc.clone()).await.unwrap();
     let message = GetTextRequest { petition_id: shared.petition_id.clone(), reply_id: String::new() };
-    let request = match token_for(case).await {
-        Some(token) => with_bearer(message, &token),
-        None => tonic::Request::new(message),
-    };
+    let request = caller.request(message, "pasokh-intake").await;
     let text = client.get_text(request).await?.into_inner();
     assert!(text.text.contains("مستمری"), "{}", text.text);
     Ok(())
-}
-
-fn refused(outcome: Result<(), tonic::Status>, code: Code, reason: &str) {
-    let status = outcome.expect_err("the call must be refused");
-    assert_eq!(status.code(), code, "{status:?}");
-    assert!(status.message().contains(reason), "{:?} should say {reason:?}", status.message());
-}
-
-macro_rules! internal_rpc_refusals {
-    ($rpc:ident) => {
-        mod $rpc {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn without_a_token_is_unauthenticated() {
-                refused(super::$rpc(Case::Anonymous).await, Code::Unauthenticated, "no bearer token");
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn with_an_expired_token_is_unauthenticated() {
-                refused(super::$rpc(Case::Expired).await, Code::Unauthenticated, "expired");
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn with_a_token_for_another_audience_is_unauthenticated() {
-                refused(super::$rpc(Case::OtherAudience).await, Code::Unauthenticated, "another audience");
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn with_an_hs256_token_is_unauthenticated() {
-                refused(super::$rpc(Case::Hs256).await, Code::Unauthenticated, "HS256");
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn from_a_client_not_on_the_allow_list_is_permission_denied() {
-                refused(super::$rpc(Case::NotAllowListed).await, Code::PermissionDenied, "partner-unlisted");
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn from_an_allow_listed_service_answers() {
-                super::$rpc(Case::AllowListed).await.unwrap();
-            }
-        }
-    };
 }
 
 internal_rpc_refusals!(get_contact);

@@ -7,15 +7,13 @@
 mod common;
 
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use common::World;
-use pasokh_platform::auth::{DEV_KEY, dev};
 use pasokh_platform::config::ListenSettings;
 use pasokh_platform::db::DatabaseSettings;
 use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;
 use pasokh_proto::routing::v1::{CaseCommand, CaseRef, GetCaseRequest, GetCitizenMessageRequest, ListQueueRequest};
-use pasokh_testkit::{Provider, Stack, start_service, with_bearer};
+use pasokh_testkit::{Caller, Provider, Stack, internal_rpc_refusals, serve_in_background, start_service, with_bearer};
 use tonic::Code;
 use uuid::Uuid;
 
@@ -23,133 +21,49 @@ use uuid::Uuid;
 fn internal_grpc() -> &'static str {
     static SHARED: OnceLock<String> = OnceLock::new();
     SHARED.get_or_init(|| {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
-                let stack = Stack::from_env();
-                let provider = Provider::from_env();
-                let topics = stack.fresh_topics("routing_identity").await;
-                let mut settings = pasokh_routing::Settings {
-                    listen: ListenSettings::new(0, 0),
-                    database: DatabaseSettings::at(&stack.fresh_database("routing_identity").await),
-                    kafka: stack.kafka_settings(&topics, "routing"),
-                    auth: provider.auth_settings("pasokh-routing", Some("pasokh-routing")),
-                    ..pasokh_routing::Settings::default()
-                };
-                // development tokens on, so the HS256 refusal is the internal RPCs' own and not the default's
-                settings.auth.dev_tokens.enabled = true;
-                settings.internal_clients.insert("pasokh-test-short-lived".into());
-                let routing = start_service::<pasokh_routing::App>(&settings).await;
-                sender.send(routing.internal_grpc.clone().unwrap()).unwrap();
-                std::future::pending::<()>().await;
-            });
-        });
-        receiver.recv().unwrap()
+        serve_in_background(|| async {
+            let stack = Stack::from_env();
+            let provider = Provider::from_env();
+            let topics = stack.fresh_topics("routing_identity").await;
+            let mut settings = pasokh_routing::Settings {
+                listen: ListenSettings::new(0, 0),
+                database: DatabaseSettings::at(&stack.fresh_database("routing_identity").await),
+                kafka: stack.kafka_settings(&topics, "routing"),
+                auth: provider.auth_settings("pasokh-routing", Some("pasokh-routing")),
+                ..pasokh_routing::Settings::default()
+            };
+            // development tokens on, so the HS256 refusal is the internal RPCs' own and not the default's
+            settings.auth.dev_tokens.enabled = true;
+            settings.internal_clients.insert("pasokh-test-short-lived".into());
+            let routing = start_service::<pasokh_routing::App>(&settings).await;
+            let address = routing.internal_grpc.clone().unwrap();
+            // kept serving for the other tests of this binary
+            std::mem::forget(routing);
+            address
+        })
     })
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Case {
-    Anonymous,
-    Expired,
-    OtherAudience,
-    Hs256,
-    NotAllowListed,
-    AllowListed,
-}
-
-async fn token_for(case: Case) -> Option<String> {
-    let provider = Provider::from_env();
-    match case {
-        Case::Anonymous => None,
-        Case::Expired => {
-            let token = provider.client_token("pasokh-test-short-lived", "pasokh-routing").await;
-            // its tokens live one second; the test routing tolerates no clock skew
-            tokio::time::sleep(Duration::from_millis(2100)).await;
-            Some(token)
-        }
-        Case::OtherAudience => Some(provider.client_token("pasokh-notification", "pasokh-intake").await),
-        Case::Hs256 => {
-            let claims = dev::claims("pasokh-notification", "", "", "", &[], "pasokh-routing", 600);
-            Some(dev::mint(&claims, DEV_KEY))
-        }
-        Case::NotAllowListed => Some(provider.client_token("partner-unlisted", "pasokh-routing").await),
-        Case::AllowListed => Some(provider.client_token("pasokh-notification", "pasokh-routing").await),
-    }
-}
-
-fn request<T>(message: T, token: Option<String>) -> tonic::Request<T> {
-    match token {
-        Some(token) => with_bearer(message, &token),
-        None => tonic::Request::new(message),
-    }
-}
-
 /// Looks up a case nobody filed: an admitted caller gets NOT_FOUND, a refused one never gets that far.
-async fn get_case(case: Case) -> Result<(), tonic::Status> {
+async fn get_case(caller: Caller) -> Result<(), tonic::Status> {
     let mut client = CaseLookupClient::connect(internal_grpc().to_owned()).await.unwrap();
     let message = GetCaseRequest { petition_id: Uuid::now_v7().to_string() };
-    match client.get_case(request(message, token_for(case).await)).await {
+    match client.get_case(caller.request(message, "pasokh-routing").await).await {
         Err(status) if status.code() == Code::NotFound => Ok(()),
         Err(status) => Err(status),
         Ok(found) => panic!("no such case exists: {found:?}"),
     }
 }
 
-async fn get_citizen_message(case: Case) -> Result<(), tonic::Status> {
+async fn get_citizen_message(caller: Caller) -> Result<(), tonic::Status> {
     let mut client = CaseLookupClient::connect(internal_grpc().to_owned()).await.unwrap();
     let message =
         GetCitizenMessageRequest { petition_id: Uuid::now_v7().to_string(), event_id: Uuid::now_v7().to_string() };
-    match client.get_citizen_message(request(message, token_for(case).await)).await {
+    match client.get_citizen_message(caller.request(message, "pasokh-routing").await).await {
         Err(status) if status.code() == Code::NotFound => Ok(()),
         Err(status) => Err(status),
         Ok(found) => panic!("no such message exists: {found:?}"),
     }
-}
-
-fn refused(outcome: Result<(), tonic::Status>, code: Code, reason: &str) {
-    let status = outcome.expect_err("the call must be refused");
-    assert_eq!(status.code(), code, "{status:?}");
-    assert!(status.message().contains(reason), "{:?} should say {reason:?}", status.message());
-}
-
-macro_rules! internal_rpc_refusals {
-    ($rpc:ident) => {
-        mod $rpc {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn without_a_token_is_unauthenticated() {
-                refused(super::$rpc(Case::Anonymous).await, Code::Unauthenticated, "no bearer token");
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn with_an_expired_token_is_unauthenticated() {
-                refused(super::$rpc(Case::Expired).await, Code::Unauthenticated, "expired");
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn with_a_token_for_another_audience_is_unauthenticated() {
-                refused(super::$rpc(Case::OtherAudience).await, Code::Unauthenticated, "another audience");
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn with_an_hs256_token_is_unauthenticated() {
-                refused(super::$rpc(Case::Hs256).await, Code::Unauthenticated, "HS256");
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn from_a_client_not_on_the_allow_list_is_permission_denied() {
-                refused(super::$rpc(Case::NotAllowListed).await, Code::PermissionDenied, "partner-unlisted");
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn from_an_allow_listed_service_is_answered() {
-                super::$rpc(Case::AllowListed).await.unwrap();
-            }
-        }
-    };
 }
 
 internal_rpc_refusals!(get_case);

@@ -178,20 +178,22 @@ impl TokenVerifier {
     }
 
     async fn fetch_keys(&self, url: &str) -> Result<HashMap<String, (Algorithm, DecodingKey)>, AuthError> {
-        let unavailable = |e: reqwest::Error| AuthError::ProviderUnavailable(e.without_url().to_string());
-        let body: serde_json::Value = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(unavailable)?
-            .error_for_status()
-            .map_err(unavailable)?
-            .json()
-            .await
-            .map_err(unavailable)?;
-        Ok(signing_keys(&body))
+        Ok(signing_keys(&get_json::<serde_json::Value>(&self.http, url).await?))
     }
+}
+
+/// A JSON document of the provider; any failure is the provider being unavailable (URL left out of the message).
+async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &str) -> Result<T, AuthError> {
+    let unavailable = |e: reqwest::Error| AuthError::ProviderUnavailable(e.without_url().to_string());
+    http.get(url)
+        .send()
+        .await
+        .map_err(unavailable)?
+        .error_for_status()
+        .map_err(unavailable)?
+        .json()
+        .await
+        .map_err(unavailable)
 }
 
 /// The signing keys of a JWKS document, by `kid`; encryption keys and algorithms other than RS256/ES256 are left out.
@@ -229,17 +231,7 @@ pub struct Discovery {
 /// Reads `<issuer>/.well-known/openid-configuration`.
 pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Discovery, AuthError> {
     let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
-    let unavailable = |e: reqwest::Error| AuthError::ProviderUnavailable(e.without_url().to_string());
-    let discovery: Discovery = http
-        .get(&url)
-        .send()
-        .await
-        .map_err(unavailable)?
-        .error_for_status()
-        .map_err(unavailable)?
-        .json()
-        .await
-        .map_err(unavailable)?;
+    let discovery: Discovery = get_json(http, &url).await?;
     if discovery.issuer != issuer {
         return Err(AuthError::ProviderUnavailable(format!(
             "the discovery document names issuer {} instead of {issuer}",
