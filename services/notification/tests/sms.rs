@@ -65,7 +65,7 @@ impl World {
             .post(format!("{}/v1/petitions", self.intake_http))
             .json(&json!({
                 "national_id": "0084575948", "mobile": "09351234567", "category": "unpaid-wages",
-                "kind": "complaint", "channel": "desk", "text": "حقوق سه ماه گذشته پرداخت نشده است"
+                "kind": "complaint", "channel": "web", "text": "حقوق سه ماه گذشته پرداخت نشده است"
             }))
             .send()
             .await
