@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 import unittest
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -58,6 +59,65 @@ def env_of(container):
     return {e["name"]: e for e in container.get("env", [])}
 
 
+def configs(docs):
+    """(ConfigMap name, component, parsed config.json) of every service."""
+    for doc in docs:
+        if doc["kind"] == "ConfigMap" and "config.json" in doc["data"]:
+            yield doc["metadata"]["name"], doc["metadata"]["labels"]["app.kubernetes.io/component"], json.loads(
+                doc["data"]["config.json"]
+            )
+
+
+def values_of(*files):
+    """The chart's values with the overlays merged over them, as helm merges maps."""
+    def merge(base, over):
+        for key, value in over.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                merge(base[key], value)
+            else:
+                base[key] = value
+        return base
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    for file in files:
+        merge(values, yaml.safe_load((CHART / file).read_text()) or {})
+    return values
+
+
+def selects(selector, labels):
+    """Whether a NetworkPolicy label selector (matchLabels only, as the chart renders) matches labels."""
+    return set(selector) == {"matchLabels"} and selector["matchLabels"].items() <= labels.items()
+
+
+def pod_templates(docs):
+    """(kind/name, pod labels) of everything that runs pods."""
+    for doc in docs:
+        if doc["kind"] in ("Deployment", "Job"):
+            yield f"{doc['kind']}/{doc['metadata']['name']}", doc["spec"]["template"]["metadata"]["labels"]
+        elif doc["kind"] == "Pod":
+            yield f"Pod/{doc['metadata']['name']}", doc["metadata"]["labels"]
+
+
+# who calls whose internal gRPC listener (IntakeInternal, CaseLookup)
+INTERNAL_CALLERS = {"intake": {"notification", "routing"}, "routing": {"intake", "notification"}}
+# components whose settings have `environment` and `auth` (reporting has neither)
+AUTHENTICATED = ("intake", "routing", "notification")
+# what must never be rendered again: the shared HS256 key, its switches, the built-in development keys
+SYMMETRIC_KEY_MARKERS = (
+    "PASOKH__AUTH__KEYS",
+    "PASOKH__AUTH__ALLOW_DEV_KEY",
+    "PASOKH__AUTH__DEV_TOKENS",
+    "PASOKH__OPEN311__API_KEYS",
+    "PASOKH__OPEN311__ALLOW_DEV_KEY",
+    "PASOKH__DEV_CITIZEN_REF_KEY",
+    "pasokh-auth",
+    "pasokh-open311",
+    "HS256",
+    "dev-only-jwt-key",
+    "dev-open311-key",
+    "dev-only-citizen-ref-key",
+)
+
+
 OVERLAYS = {
     "default": (),
     "dev": ("values-dev.yaml",),
@@ -71,6 +131,7 @@ class Rendered(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.docs = {name: render(*files) for name, files in OVERLAYS.items()}
+        cls.values = {name: values_of(*files) for name, files in OVERLAYS.items()}
 
     def intakes(self, overlay):
         return {
@@ -138,8 +199,14 @@ class Rendered(unittest.TestCase):
         self.assertEqual(after[("PodDisruptionBudget", tehran)]["spec"]["minAvailable"], 6)
         container = after[("Deployment", tehran)]["spec"]["template"]["spec"]["containers"][0]
         self.assertEqual(container["resources"]["limits"]["cpu"], "2")
-        limits = json.loads(after[("ConfigMap", tehran)]["data"]["config.json"])["limits"]
+        config = json.loads(after[("ConfigMap", tehran)]["data"]["config.json"])
+        limits = config["limits"]
         self.assertEqual((limits["province_per_second"], limits["per_ip_per_minute"]), (1500, 600))
+        # the call centre may file more for Tehran; who may file does not change
+        before_config = json.loads(before[("ConfigMap", tehran)]["data"]["config.json"])
+        self.assertEqual(config["partners"]["per_minute"], 1800)
+        self.assertEqual(config["partners"]["clients"], before_config["partners"]["clients"])
+        self.assertNotEqual(before_config["partners"]["per_minute"], 1800)
 
     def test_no_container_runs_as_root_or_can_gain_privileges(self):
         for overlay, docs in self.docs.items():
@@ -202,10 +269,164 @@ class Rendered(unittest.TestCase):
                     if "PASOKH__DATABASE__URL" in env:
                         self.assertIn("secretKeyRef", env["PASOKH__DATABASE__URL"]["valueFrom"], name)
                     for key, entry in env.items():
-                        if "KEY" in key and key != "PASOKH__AUTH__ALLOW_DEV_KEY":
-                            self.assertIn("valueFrom", entry, f"{name}: {key} comes from a Secret")
-                    if env.get("PASOKH__AUTH__ALLOW_DEV_KEY"):
-                        self.assertEqual(env["PASOKH__AUTH__ALLOW_DEV_KEY"]["value"], "false")
+                        if "KEY" in key or "SECRET" in key or "URL" in key:
+                            self.assertIn("secretKeyRef", entry.get("valueFrom", {}), f"{name}: {key} comes from a Secret")
+
+    def test_each_services_client_secret_comes_from_its_secret_key_ref(self):
+        for overlay, docs in self.docs.items():
+            values = self.values[overlay]
+            for doc in (d for d in docs if d["kind"] == "Deployment"):
+                component = doc["metadata"]["labels"]["app.kubernetes.io/component"]
+                with self.subTest(overlay=overlay, deployment=doc["metadata"]["name"]):
+                    env = env_of(doc["spec"]["template"]["spec"]["containers"][0])
+                    if component not in AUTHENTICATED:
+                        self.assertNotIn("PASOKH__AUTH__CLIENT__SECRET", env)
+                        continue
+                    client = values[component]["auth"]["client"]
+                    self.assertEqual(
+                        env["PASOKH__AUTH__CLIENT__SECRET"],
+                        {
+                            "name": "PASOKH__AUTH__CLIENT__SECRET",
+                            "valueFrom": {"secretKeyRef": {"name": client["existingSecret"], "key": client["secretKey"]}},
+                        },
+                    )
+                    config = json.loads(by_key(docs)[("ConfigMap", doc["metadata"]["name"])]["data"]["config.json"])
+                    self.assertEqual(config["auth"]["client"]["id"], client["id"])
+                    self.assertNotIn("secret", config["auth"]["client"], "the secret is never in the ConfigMap")
+            # migrations and the helm-test pod hold no client secret
+            for name, spec in pod_specs(docs):
+                if not name.startswith("Deployment/"):
+                    self.assertNotIn("PASOKH__AUTH__CLIENT__SECRET", env_of(spec["containers"][0]), name)
+        docs = by_key(render(sets=["routing.auth.client.existingSecret=routing-sso", "routing.auth.client.secretKey=s"]))
+        container = docs[("Deployment", "pasokh-routing")]["spec"]["template"]["spec"]["containers"][0]
+        self.assertEqual(
+            env_of(container)["PASOKH__AUTH__CLIENT__SECRET"]["valueFrom"]["secretKeyRef"], {"name": "routing-sso", "key": "s"}
+        )
+
+    def test_no_rendered_object_mounts_or_references_a_symmetric_auth_key(self):
+        for overlay, docs in self.docs.items():
+            text = yaml.safe_dump_all(docs)
+            for marker in SYMMETRIC_KEY_MARKERS:
+                self.assertNotIn(marker, text, f"{overlay}: {marker}")
+            for name, spec in pod_specs(docs):
+                with self.subTest(overlay=overlay, workload=name):
+                    # the only Secrets mounted as files are Kafka's certificates
+                    mounted = {v["secret"]["secretName"] for v in spec.get("volumes", []) if "secret" in v}
+                    allowed = {"pasokh-kafka-cluster-ca-cert"} | {f"pasokh-{c}" for c in ("intake", "routing", "notification", "reporting")}
+                    self.assertLessEqual(mounted, allowed)
+                    for container in spec["containers"]:
+                        self.assertFalse(container.get("envFrom"), "no Secret is poured into the environment whole")
+                        for entry in container.get("env", []):
+                            ref = entry.get("valueFrom", {}).get("secretKeyRef")
+                            if ref:
+                                self.assertIn(
+                                    entry["name"],
+                                    {"PASOKH__DATABASE__URL", "PASOKH__CITIZEN_REF_KEY", "PASOKH__AUTH__CLIENT__SECRET"},
+                                )
+            for name, component, config in configs(docs):
+                if component in AUTHENTICATED:
+                    auth = config["auth"]
+                    self.assertFalse({"keys", "allow_dev_key"} & set(auth), name)
+                    self.assertEqual(auth["dev_tokens"], {"enabled": False}, f"{name}: no development key configured")
+                if component == "intake":
+                    self.assertNotIn("api_keys", config["open311"], name)
+
+    def test_every_service_config_is_production_with_the_provider_from_values(self):
+        for overlay, docs in self.docs.items():
+            values = self.values[overlay]
+            seen = set()
+            for name, component, config in configs(docs):
+                seen.add(component)
+                with self.subTest(overlay=overlay, config=name):
+                    if component not in AUTHENTICATED:
+                        # reporting checks no tokens and refuses settings it does not have
+                        self.assertFalse({"environment", "auth"} & set(config))
+                        continue
+                    self.assertEqual(config["environment"], "production")
+                    auth = config["auth"]
+                    self.assertTrue(auth["issuer"], "an empty issuer accepts nothing")
+                    self.assertEqual(auth["issuer"], values["auth"]["issuer"])
+                    self.assertEqual(auth["jwks_url"], values["auth"]["jwksUrl"])
+                    self.assertEqual(auth["max_lifetime_secs"], values["auth"]["maxLifetimeSecs"])
+                    self.assertEqual(auth["audience"], values[component]["auth"]["audience"])
+                    self.assertIs(auth["dev_tokens"]["enabled"], False)
+                    if component == "intake":
+                        self.assertIs(config["dev_citizen_ref_key"], False)
+                        self.assertIs(config["open311"]["allow_dev_key"], False)
+                        self.assertEqual(config["open311"]["api_key_sha256"], values["intake"]["open311"]["apiKeySha256"])
+                        self.assertEqual(sorted(config["internal_clients"]), sorted(values["intake"]["internalClients"]))
+                        self.assertIn("per_minute", config["partners"])
+                    if component == "routing":
+                        self.assertEqual(sorted(config["internal_clients"]), sorted(values["routing"]["internalClients"]))
+            self.assertEqual(seen, {"intake", "routing", "notification", "reporting"}, overlay)
+        # production: https only, and the audiences the services are known by
+        for name, component, config in configs(self.docs["production"]):
+            if component in AUTHENTICATED:
+                self.assertTrue(config["auth"]["issuer"].startswith("https://"), name)
+                self.assertEqual(config["auth"]["audience"], f"pasokh-{component}")
+        hashes = json.loads(by_key(self.docs["all-features"])[("ConfigMap", "pasokh-intake-ir-23")]["data"]["config.json"])
+        self.assertEqual(set(hashes["open311"]["api_key_sha256"]), {"callcentre"})
+        self.assertEqual(hashes["partners"], {"clients": ["partner-call-centre"], "per_minute": 120})
+
+    def test_identity_values_reach_every_service(self):
+        docs = render(
+            sets=[
+                "auth.issuer=https://idp.example/realms/x",
+                "auth.jwksUrl=https://idp.example/keys",
+                "auth.maxLifetimeSecs=600",
+                "notification.auth.audience=notify",
+                "intake.defaults.partners.clients={partner-a,partner-b}",
+            ]
+        )
+        for name, component, config in configs(docs):
+            if component in AUTHENTICATED:
+                self.assertEqual(config["auth"]["issuer"], "https://idp.example/realms/x", name)
+                self.assertEqual(config["auth"]["jwks_url"], "https://idp.example/keys", name)
+                self.assertEqual(config["auth"]["max_lifetime_secs"], 600, name)
+            if component == "notification":
+                self.assertEqual(config["auth"]["audience"], "notify")
+            if component == "intake":
+                self.assertEqual(config["partners"]["clients"], ["partner-a", "partner-b"])
+
+    def test_internal_urls_point_at_the_callees_internal_ports(self):
+        for overlay, docs in self.docs.items():
+            keyed = by_key(docs)
+            own = {component: config for _, component, config in configs(docs)}
+            internal_ports = {c: own[c]["listen"]["internal_grpc_port"] for c in INTERNAL_CALLERS}
+            urls = {
+                ("intake", "routing"): own["intake"]["routing_grpc_url"],
+                ("routing", "intake"): own["routing"]["intake_grpc_url"],
+                ("notification", "intake"): own["notification"]["intake_grpc_url"],
+                ("notification", "routing"): own["notification"]["routing_grpc_url"],
+            }
+            for (caller, callee), url in urls.items():
+                with self.subTest(overlay=overlay, caller=caller, callee=callee):
+                    self.assertIn(caller, INTERNAL_CALLERS[callee])
+                    parts = urlsplit(url)
+                    self.assertEqual(parts.port, internal_ports[callee])
+                    self.assertNotEqual(parts.port, own[callee]["listen"]["grpc_port"], "not the partners' port")
+                    service = keyed[("Service", parts.hostname)]
+                    port = next(p for p in service["spec"]["ports"] if p["port"] == parts.port)
+                    self.assertEqual((port["name"], port["targetPort"]), ("grpc-internal", "grpc-internal"))
+                    self.assertEqual(service["spec"]["selector"]["app.kubernetes.io/component"], callee)
+                    # the named port on the callee's pods is the port its config listens on
+                    for doc in docs:
+                        if doc["kind"] == "Deployment" and selects({"matchLabels": service["spec"]["selector"]}, doc["spec"]["template"]["metadata"]["labels"]):
+                            ports = {p["name"]: p["containerPort"] for p in doc["spec"]["template"]["spec"]["containers"][0]["ports"]}
+                            self.assertEqual(ports["grpc-internal"], internal_ports[callee])
+                            self.assertNotEqual(ports["grpc"], internal_ports[callee])
+            # every intake and routing Service offers both gRPC ports, separately; the others no internal one
+            for (kind, name), doc in keyed.items():
+                if kind != "Service":
+                    continue
+                names = {p["name"] for p in doc["spec"]["ports"]}
+                component = doc["spec"]["selector"]["app.kubernetes.io/component"]
+                if name == "pasokh-intake-internal":
+                    self.assertEqual(names, {"grpc-internal"})
+                elif component in INTERNAL_CALLERS:
+                    self.assertEqual(names, {"http", "grpc", "grpc-internal"}, name)
+                else:
+                    self.assertEqual(names, {"http", "grpc"}, name)
 
     def test_migrations_run_before_install_and_upgrade_one_job_per_database(self):
         jobs = [d for d in self.docs["default"] if d["kind"] == "Job"]
@@ -238,25 +459,99 @@ class Rendered(unittest.TestCase):
         self.assertEqual(path_mode["spec"]["tls"][0]["secretName"], "pasokh-tls")
 
     def test_optional_resources_are_off_by_default_and_render_when_enabled(self):
-        optional = {"ServiceMonitor", "PrometheusRule", "NetworkPolicy", "Ingress", "KafkaTopic", "KafkaUser"}
+        optional = {"ServiceMonitor", "PrometheusRule", "Ingress", "KafkaTopic", "KafkaUser"}
         self.assertFalse(optional & {d["kind"] for d in self.docs["default"]})
+        self.assertIn("NetworkPolicy", {d["kind"] for d in self.docs["default"]}, "NetworkPolicies are on by default")
         self.assertLessEqual(optional, {d["kind"] for d in self.docs["all-features"]})
         rules = next(d for d in self.docs["production"] if d["kind"] == "PrometheusRule")
         alerts = {r["alert"] for r in rules["spec"]["groups"][0]["rules"]}
         self.assertEqual(alerts, {"PasokhSlaBreachRate", "PasokhConsumerLag", "PasokhOutboxBacklog", "PasokhHttp5xxRate"})
 
-    def test_only_our_own_pods_reach_grpc_and_only_the_ingress_reaches_intake_http(self):
-        policies = {d["metadata"]["name"]: d for d in self.docs["production"] if d["kind"] == "NetworkPolicy"}
-        self.assertEqual(set(policies), {f"pasokh-{c}" for c in ("intake", "routing", "notification", "reporting")})
-        for name, policy in policies.items():
-            grpc = [rule for rule in policy["spec"]["ingress"] if rule["ports"][0]["port"] == "grpc"]
-            self.assertEqual(len(grpc), 1, name)
-            self.assertEqual(grpc[0]["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"], "pasokh")
-        intake_http = [r for r in policies["pasokh-intake"]["spec"]["ingress"] if r["ports"][0]["port"] == "http"]
-        sources = [r["from"][0] for r in intake_http]
+    def policies(self, overlay):
+        return {
+            d["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]: d
+            for d in self.docs[overlay]
+            if d["kind"] == "NetworkPolicy"
+        }
+
+    def test_network_policies_are_on_in_every_overlay_and_cover_every_component(self):
+        for overlay, docs in self.docs.items():
+            policies = self.policies(overlay)
+            self.assertEqual(set(policies), {"intake", "routing", "notification", "reporting"}, overlay)
+            for component, policy in policies.items():
+                self.assertEqual(policy["spec"]["policyTypes"], ["Ingress"])
+                self.assertEqual(
+                    policy["spec"]["podSelector"]["matchLabels"],
+                    {"app.kubernetes.io/name": "pasokh", "app.kubernetes.io/instance": "pasokh", "app.kubernetes.io/component": component},
+                )
+                for rule in policy["spec"]["ingress"]:
+                    self.assertTrue(rule.get("ports"), f"{overlay}/{component}: a rule without ports opens every port")
+
+    def test_the_internal_grpc_port_admits_only_the_components_that_call_it(self):
+        for overlay, docs in self.docs.items():
+            pods = dict(pod_templates(docs))
+            for callee, callers in INTERNAL_CALLERS.items():
+                with self.subTest(overlay=overlay, callee=callee):
+                    policy = self.policies(overlay)[callee]
+                    internal = [r for r in policy["spec"]["ingress"] if any(p["port"] == "grpc-internal" for p in r["ports"])]
+                    self.assertEqual(len(internal), 1, "one rule for the internal port")
+                    rule = internal[0]
+                    self.assertEqual([p["port"] for p in rule["ports"]], ["grpc-internal"], "that rule opens nothing else")
+                    peers = rule["from"]
+                    for peer in peers:
+                        # same namespace, by all three labels: never a namespace, an address range or the release alone
+                        self.assertEqual(set(peer), {"podSelector"})
+                        self.assertEqual(
+                            set(peer["podSelector"]["matchLabels"]),
+                            {"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component"},
+                        )
+                    self.assertEqual({p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in peers}, callers)
+                    # which rendered pods get in: the callers' Deployments, not the helm-test pod, not the migration Jobs
+                    admitted = {name for name, labels in pods.items() if any(selects(p["podSelector"], labels) for p in peers)}
+                    expected = {
+                        name for name, labels in pods.items()
+                        if name.startswith("Deployment/") and labels["app.kubernetes.io/component"] in callers
+                    }
+                    self.assertEqual(admitted, expected)
+                    self.assertTrue(expected)
+                    self.assertFalse({n for n in admitted if not n.startswith("Deployment/")})
+            # components without an internal listener have no internal port to open
+            for component in ("notification", "reporting"):
+                for rule in self.policies(overlay)[component]["spec"]["ingress"]:
+                    self.assertNotIn("grpc-internal", [p["port"] for p in rule["ports"]])
+
+    def test_partner_and_officer_grpc_and_http_stay_reachable_as_configured(self):
+        def rules(policy, port):
+            return [r for r in policy["spec"]["ingress"] if port in [p["port"] for p in r["ports"]]]
+        for overlay in ("default", "production"):
+            policies = self.policies(overlay)
+            for component in ("intake", "routing"):
+                grpc = rules(policies[component], "grpc")
+                self.assertEqual(len(grpc), 1)
+                self.assertNotIn("from", grpc[0], "partners and officers reach it; their tokens are checked")
+                self.assertEqual([p["port"] for p in grpc[0]["ports"]], ["grpc"])
+        features = self.policies("all-features")
+        self.assertEqual(
+            rules(features["intake"], "grpc")[0]["from"],
+            [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "call-centre"}}}],
+        )
+        self.assertEqual(rules(features["routing"], "grpc")[0]["from"], [{"ipBlock": {"cidr": "10.20.0.0/16"}}])
+        policies = self.policies("production")
+        sources = [r["from"][0] for r in rules(policies["intake"], "http")]
         self.assertIn({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}, sources)
-        routing_http = [r for r in policies["pasokh-routing"]["spec"]["ingress"] if r["ports"][0]["port"] == "http"]
-        self.assertEqual(len(routing_http), 1, "routing's HTTP (metrics) only from monitoring")
+        self.assertIn({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}, sources)
+        self.assertEqual(len(rules(policies["routing"], "http")), 1, "routing's HTTP (metrics) only from monitoring")
+        # the helm-test pod reaches intake's /readyz, and only that port
+        test_rules = [
+            r for r in policies["intake"]["spec"]["ingress"]
+            if r.get("from", [{}])[0].get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") == "test"
+        ]
+        self.assertEqual([[p["port"] for p in r["ports"]] for r in test_rules], [["http"]])
+        # notification's and reporting's gRPC (no partners, no officers): Pasokh's own pods only
+        for component in ("notification", "reporting"):
+            grpc = rules(policies[component], "grpc")
+            self.assertEqual(len(grpc), 1)
+            self.assertEqual(grpc[0]["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"], "pasokh")
 
     def test_agencies_get_read_only_access_to_their_topics_and_nothing_else(self):
         users = [d for d in self.docs["production"] if d["kind"] == "KafkaUser" and d["metadata"]["name"].startswith("agency-")]
@@ -316,8 +611,12 @@ class Rendered(unittest.TestCase):
         self.assertNotIn("kafka-client", str(self.docs["default"]), "no TLS unless asked for")
 
     def test_every_rendered_config_is_accepted_by_its_service(self):
-        """The services refuse unknown settings: each ConfigMap is loaded by the real binary."""
-        for overlay in ("production", "all-features"):
+        """The services refuse unknown settings: each ConfigMap is loaded by the real binary, which
+        also says which development credentials the settings turn on: none, ever."""
+        # only what the chart renders: nothing from the shell running the tests
+        clean_env = {k: v for k, v in os.environ.items() if not k.startswith("PASOKH_")}
+        for overlay in OVERLAYS:
+            values = self.values[overlay]
             for doc in (d for d in self.docs[overlay] if d["kind"] == "ConfigMap"):
                 component = doc["metadata"]["labels"]["app.kubernetes.io/component"]
                 with self.subTest(overlay=overlay, config=doc["metadata"]["name"]), tempfile.TemporaryDirectory() as dir:
@@ -327,12 +626,31 @@ class Rendered(unittest.TestCase):
                         [str(BIN / f"pasokh-{component}"), "print-config", "--config", str(Path(dir, "config.json"))],
                         capture_output=True,
                         text=True,
+                        env=clean_env,
                     )
                     self.assertEqual(result.returncode, 0, result.stderr)
                     printed = json.loads(result.stdout)
                     self.assertEqual(printed["listen"]["http_port"], 8080)
+                    self.assertEqual(printed["active_development_credentials"], [])
                     if component == "routing" and overlay == "all-features":
                         self.assertEqual(printed["rules_file"], "/etc/pasokh/config/routing-rules.toml")
+                    if component not in AUTHENTICATED:
+                        continue
+                    # what the service will run with, defaults included
+                    self.assertEqual(printed["environment"], "production")
+                    auth = printed["auth"]
+                    self.assertEqual(auth["issuer"], values["auth"]["issuer"])
+                    self.assertEqual(auth["max_lifetime_secs"], values["auth"]["maxLifetimeSecs"])
+                    self.assertIs(auth["dev_tokens"]["enabled"], False)
+                    self.assertEqual(auth["client"]["id"], values[component]["auth"]["client"]["id"])
+                    self.assertEqual(auth["client"]["secret"], "[redacted]")
+                    if component in INTERNAL_CALLERS:
+                        self.assertEqual(sorted(printed["internal_clients"]), sorted(values[component]["internalClients"]))
+                        self.assertNotIn(printed["listen"]["internal_grpc_port"], (0, printed["listen"]["grpc_port"]))
+                    if component == "intake":
+                        self.assertIs(printed["dev_citizen_ref_key"], False)
+                        self.assertIs(printed["open311"]["allow_dev_key"], False)
+                        self.assertEqual(printed["open311"]["api_key_sha256"], values["intake"]["open311"]["apiKeySha256"])
 
 
 class Schema(unittest.TestCase):
@@ -355,6 +673,37 @@ class Schema(unittest.TestCase):
 
     def test_a_valid_override_is_accepted(self):
         result = helm_template(sets=["intake.provinces.IR-25.replicas=3"])
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_the_old_symmetric_key_settings_and_development_switches_are_refused(self):
+        self.assert_refused("secrets.auth.name=pasokh-auth", "additional properties 'auth' not allowed")
+        self.assert_refused("secrets.open311.name=pasokh-open311", "additional properties 'open311' not allowed")
+        self.assert_refused("auth.allowDevKey=true", "additional properties 'allowDevKey' not allowed")
+        self.assert_refused("auth.devTokens.enabled=true", "additional properties 'devTokens' not allowed")
+        self.assert_refused("intake.open311.allowDevKey=true", "additional properties 'allowDevKey' not allowed")
+        self.assert_refused("routing.config.environment=development", "additional properties 'environment' not allowed")
+        self.assert_refused("routing.config.auth.issuer=x", "additional properties 'auth' not allowed")
+        self.assert_refused("notification.config.environment=development", "additional properties 'environment' not allowed")
+
+    def test_identity_values_are_checked(self):
+        self.assert_refused("auth.issuer=", "/auth/issuer")
+        self.assert_refused("auth.issuer=sso.example", "/auth/issuer")
+        self.assert_refused("auth.maxLifetimeSecs=604800", "/auth/maxLifetimeSecs")
+        # a key, not its hash
+        self.assert_refused("intake.open311.apiKeySha256.callcentre=k-123", "/intake/open311/apiKeySha256/callcentre")
+        self.assert_refused("intake.auth.client.existingSecret=", "/intake/auth/client/existingSecret")
+        self.assert_refused("networkPolicy.grpcFrom.intake[0].podSelektor.x=y", "additional properties 'podSelektor' not allowed")
+
+    def test_an_allow_list_without_a_caller_the_chart_deploys_fails_the_render(self):
+        self.assert_refused("intake.internalClients={pasokh-notification}", "intake.internalClients must list routing's client id")
+        self.assert_refused("routing.auth.client.id=routing-2", "intake.internalClients must list routing's client id \"routing-2\"")
+        result = helm_template(
+            sets=[
+                "notification.auth.client.id=notify",
+                "intake.internalClients={notify,pasokh-routing}",
+                "routing.internalClients={pasokh-intake,notify}",
+            ]
+        )
         self.assertEqual(result.returncode, 0, result.stderr)
 
 

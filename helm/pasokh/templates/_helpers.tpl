@@ -38,12 +38,29 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 
-{{/* In-cluster gRPC addresses */}}
+{{/*
+Ports: HTTP 8080 (public API, ops endpoints), gRPC 9090 (partners' and officers' APIs), and the
+internal gRPC 9091 that only intake and routing serve (IntakeInternal, CaseLookup) and only Pasokh's
+own callers reach (templates/networkpolicy.yaml).
+*/}}
+{{- define "pasokh.internalGrpcPort" -}}9091{{- end -}}
+
+{{/* Components serving the internal gRPC listener */}}
+{{- define "pasokh.hasInternalGrpc" -}}
+{{- if has .component (list "intake" "routing") }}true{{ end -}}
+{{- end -}}
+
+{{/* Who calls whose internal gRPC: callee → callers (the NetworkPolicy and the allow-list checks) */}}
+{{- define "pasokh.internalCallers" -}}
+{{- toJson (dict "intake" (list "notification" "routing") "routing" (list "intake" "notification")) -}}
+{{- end -}}
+
+{{/* In-cluster addresses of the internal gRPC listeners: routing's, and all intakes' (they share one database) */}}
 {{- define "pasokh.routingGrpc" -}}
-{{- printf "http://%s-routing:9090" .Release.Name -}}
+{{- printf "http://%s-routing:%s" .Release.Name (include "pasokh.internalGrpcPort" .) -}}
 {{- end -}}
 {{- define "pasokh.intakeGrpc" -}}
-{{- printf "http://%s-intake-grpc:9090" .Release.Name -}}
+{{- printf "http://%s-intake-internal:%s" .Release.Name (include "pasokh.internalGrpcPort" .) -}}
 {{- end -}}
 
 {{/* Settings every service shares, as its config file spells them */}}
@@ -60,10 +77,55 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- $database := dict "max_connections" (index $root.Values.database.maxConnections .component) -}}
 {{- $telemetry := dict "log_filter" $root.Values.telemetry.logFilter "log_format" "json" "otlp_endpoint" $root.Values.telemetry.otlpEndpoint -}}
 {{- $listen := dict "host" "0.0.0.0" "http_port" 8080 "grpc_port" 9090 -}}
-{{- toYaml (dict "listen" $listen "kafka" $kafka "telemetry" $telemetry "database" $database "shutdown_drain_secs" $root.Values.pod.drainSeconds) -}}
+{{- if include "pasokh.hasInternalGrpc" . -}}
+{{- $_ := set $listen "internal_grpc_port" (include "pasokh.internalGrpcPort" . | int) -}}
+{{- end -}}
+{{- $common := dict "listen" $listen "kafka" $kafka "telemetry" $telemetry "database" $database "shutdown_drain_secs" $root.Values.pod.drainSeconds -}}
+{{- if has .component (list "intake" "routing" "notification") -}}
+{{- /* always production: a production start refuses every development credential, and the chart turns none on */ -}}
+{{- $_ := set $common "environment" "production" -}}
+{{- $_ := set $common "auth" (include "pasokh.authConfig" . | fromYaml) -}}
+{{- end -}}
+{{- toYaml $common -}}
 {{- end -}}
 
-{{/* Secrets as environment: the database URL always, JWT keys where tokens are verified */}}
+{{/*
+A service's `auth` settings: the provider chart-wide, the audience and own client per service.
+The client's secret comes from the environment (pasokh.secretEnv); development tokens stay off.
+*/}}
+{{- define "pasokh.authConfig" -}}
+{{- $values := .root.Values -}}
+{{- $own := index $values .component "auth" -}}
+{{- $client := dict "id" $own.client.id "token_url" $values.auth.tokenUrl "scope_template" $values.auth.scopeTemplate -}}
+{{- toYaml (dict
+  "issuer" $values.auth.issuer
+  "jwks_url" $values.auth.jwksUrl
+  "audience" $own.audience
+  "leeway_secs" $values.auth.leewaySecs
+  "max_lifetime_secs" $values.auth.maxLifetimeSecs
+  "jwks_cache_secs" $values.auth.jwksCacheSecs
+  "jwks_min_refresh_secs" $values.auth.jwksMinRefreshSecs
+  "dev_tokens" (dict "enabled" false)
+  "client" $client) -}}
+{{- end -}}
+
+{{/*
+The allow-lists must admit the chart's own callers, or internal calls fail with PERMISSION_DENIED
+(petitions would not be routed, SMS not sent): refuse to render such values.
+*/}}
+{{- define "pasokh.checkIdentity" -}}
+{{- $values := .Values -}}
+{{- range $callee, $callers := include "pasokh.internalCallers" . | fromJson -}}
+{{- range $caller := $callers -}}
+{{- $id := (index $values $caller "auth").client.id -}}
+{{- if not (has $id (index $values $callee "internalClients")) -}}
+{{- fail (printf "%s.internalClients must list %s's client id %q (%s.auth.client.id): %s calls %s's internal gRPC" $callee $caller $id $caller $caller $callee) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Secrets as environment: the database URL always; the service's own OIDC client secret where it calls other services */}}
 {{- define "pasokh.secretEnv" -}}
 {{- $root := .root -}}
 - name: PASOKH__DATABASE__URL
@@ -71,16 +133,13 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
     secretKeyRef:
       name: {{ $root.Values.secrets.database.name }}
       key: {{ index $root.Values.secrets.database.keys .component }}
-{{- if has .component (list "intake" "routing") }}
-- name: PASOKH__AUTH__ALLOW_DEV_KEY
-  value: "false"
-{{- range $root.Values.secrets.auth.kids }}
-- name: PASOKH__AUTH__KEYS__{{ upper . }}
+{{- if has .component (list "intake" "routing" "notification") }}
+{{- $client := (index $root.Values .component "auth").client }}
+- name: PASOKH__AUTH__CLIENT__SECRET
   valueFrom:
     secretKeyRef:
-      name: {{ $root.Values.secrets.auth.name }}
-      key: {{ . }}
-{{- end }}
+      name: {{ $client.existingSecret }}
+      key: {{ $client.secretKey }}
 {{- end }}
 {{- end -}}
 
@@ -175,6 +234,11 @@ spec:
             - name: grpc
               containerPort: 9090
               protocol: TCP
+            {{- if include "pasokh.hasInternalGrpc" . }}
+            - name: grpc-internal
+              containerPort: {{ include "pasokh.internalGrpcPort" . }}
+              protocol: TCP
+            {{- end }}
           env:
             {{- include "pasokh.secretEnv" . | nindent 12 }}
             {{- with .env }}
@@ -263,6 +327,13 @@ spec:
       targetPort: grpc
       protocol: TCP
       appProtocol: grpc
+    {{- if include "pasokh.hasInternalGrpc" . }}
+    - name: grpc-internal
+      port: {{ include "pasokh.internalGrpcPort" . }}
+      targetPort: grpc-internal
+      protocol: TCP
+      appProtocol: grpc
+    {{- end }}
 {{- end -}}
 
 {{- define "pasokh.hpa" -}}

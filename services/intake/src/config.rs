@@ -61,7 +61,7 @@ pub struct PartnerSettings {
 #[serde(deny_unknown_fields)]
 pub struct Open311Settings {
     /// SHA-256 (hex) of each partner system's `api_key`, by partner name; the keys themselves are never
-    /// configured, so a leaked ConfigMap or `print-config` gives nobody a key (`pasokhctl open311-key` makes one)
+    /// configured, so a leaked ConfigMap or `print-config` gives nobody a key (`printf %s "$KEY" | sha256sum`)
     #[serde(default)]
     pub api_key_sha256: std::collections::BTreeMap<String, String>,
     /// Accept the public development partner `dev` with key `dev-open311-key` (local runs only)
