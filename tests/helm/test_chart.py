@@ -388,6 +388,16 @@ class Rendered(unittest.TestCase):
             if component == "intake":
                 self.assertEqual(config["partners"]["clients"], ["partner-a", "partner-b"])
 
+    def test_callers_ask_for_the_audience_their_callee_accepts(self):
+        docs = render(sets=["intake.auth.audience=intake-api", "routing.auth.audience=routing-api"])
+        for name, component, config in configs(docs):
+            if component == "intake":
+                self.assertEqual((config["auth"]["audience"], config["routing_audience"]), ("intake-api", "routing-api"), name)
+            if component == "routing":
+                self.assertEqual((config["auth"]["audience"], config["intake_audience"]), ("routing-api", "intake-api"))
+            if component == "notification":
+                self.assertEqual((config["intake_audience"], config["routing_audience"]), ("intake-api", "routing-api"))
+
     def test_internal_urls_point_at_the_callees_internal_ports(self):
         for overlay, docs in self.docs.items():
             keyed = by_key(docs)

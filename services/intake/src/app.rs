@@ -84,7 +84,7 @@ impl Service for App {
         let tokens = TokenSource::from_settings(&settings.auth).map(Arc::new);
         let routing_channel = AuthorizedChannel::connect_lazy(
             &settings.routing_grpc_url,
-            "pasokh-routing",
+            &settings.routing_audience,
             tokens,
             Duration::from_secs(5),
         )

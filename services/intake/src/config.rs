@@ -28,6 +28,8 @@ pub struct Settings {
     pub dev_citizen_ref_key: bool,
     /// Routing's internal gRPC endpoint (`CaseLookup`), for status lookups
     pub routing_grpc_url: String,
+    /// Routing's audience at the provider: intake's tokens for `CaseLookup` ask for it
+    pub routing_audience: String,
     /// Seconds in-flight work gets after SIGTERM
     pub shutdown_drain_secs: u64,
     /// How long an `Idempotency-Key` answers retries
@@ -108,6 +110,7 @@ impl Default for Settings {
             citizen_ref_key: Secret::default(),
             dev_citizen_ref_key: false,
             routing_grpc_url: "http://127.0.0.1:9183".into(),
+            routing_audience: "pasokh-routing".into(),
             shutdown_drain_secs: 20,
             idempotency_ttl_secs: 24 * 3600,
             writer: WriterSettings::default(),

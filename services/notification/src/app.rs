@@ -61,7 +61,7 @@ impl Service for App {
         let tokens = TokenSource::from_settings(&settings.auth).map(Arc::new);
         let routing_channel = AuthorizedChannel::connect_lazy(
             &settings.routing_grpc_url,
-            "pasokh-routing",
+            &settings.routing_audience,
             tokens.clone(),
             Duration::from_secs(10),
         )
@@ -77,9 +77,13 @@ impl Service for App {
             },
             metrics: backbone.event_metrics.clone(),
         };
-        let intake_channel =
-            AuthorizedChannel::connect_lazy(&settings.intake_grpc_url, "pasokh-intake", tokens, Duration::from_secs(5))
-                .map_err(|e| Error::Config(format!("intake_grpc_url: {e}")))?;
+        let intake_channel = AuthorizedChannel::connect_lazy(
+            &settings.intake_grpc_url,
+            &settings.intake_audience,
+            tokens,
+            Duration::from_secs(5),
+        )
+        .map_err(|e| Error::Config(format!("intake_grpc_url: {e}")))?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(settings.sms.timeout_ms))
             .build()

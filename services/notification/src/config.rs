@@ -18,6 +18,9 @@ pub struct Settings {
     pub intake_grpc_url: String,
     /// Routing's internal gRPC endpoint, for what officers wrote to the citizen (`GetCitizenMessage`)
     pub routing_grpc_url: String,
+    /// The callees' audiences at the provider: notification's tokens for each ask for its own
+    pub intake_audience: String,
+    pub routing_audience: String,
     /// Notification's own client at the identity provider, for its calls to intake and routing
     pub auth: AuthSettings,
     pub sms: SmsSettings,
@@ -46,6 +49,8 @@ impl Default for Settings {
             telemetry: TelemetrySettings::default(),
             intake_grpc_url: "http://127.0.0.1:9181".into(),
             routing_grpc_url: "http://127.0.0.1:9183".into(),
+            intake_audience: "pasokh-intake".into(),
+            routing_audience: "pasokh-routing".into(),
             auth: AuthSettings::for_audience("pasokh-notification"),
             sms: SmsSettings {
                 gateway_url: "http://127.0.0.1:8089/send".into(),

@@ -125,7 +125,7 @@ impl Service for App {
         let tokens = TokenSource::from_settings(&settings.auth).map(Arc::new);
         let intake_channel = AuthorizedChannel::connect_lazy(
             &settings.intake_grpc_url,
-            "pasokh-intake",
+            &settings.intake_audience,
             tokens,
             Duration::from_secs(10),
         )

@@ -18,6 +18,8 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     /// Intake's internal gRPC endpoint: petition texts and the citizens' replies (`GetText`)
     pub intake_grpc_url: String,
+    /// Intake's audience at the provider: routing's tokens for `IntakeInternal` ask for it
+    pub intake_audience: String,
     /// Whether Thursday is a day off in the working-day count (Friday always is)
     pub thursday_off: bool,
     /// Official holidays (`jalali_date,basis,rule,name_fa,name_en`); empty: the built-in 1404–1406 file
@@ -73,6 +75,7 @@ impl Default for Settings {
             kafka: KafkaSettings::local("pasokh-routing"),
             telemetry: TelemetrySettings::default(),
             intake_grpc_url: "http://127.0.0.1:9181".into(),
+            intake_audience: "pasokh-intake".into(),
             thursday_off: false,
             holidays_file: String::new(),
             rules_file: String::new(),
