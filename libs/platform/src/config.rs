@@ -46,10 +46,7 @@ thread_local! {
 
 /// The settings as pretty JSON with every [`Secret`] replaced by a marker, for `print-config`.
 pub fn to_redacted_json<T: Serialize>(settings: &T) -> String {
-    REDACTING.with(|r| r.set(true));
-    let json = serde_json::to_string_pretty(settings);
-    REDACTING.with(|r| r.set(false));
-    json.unwrap_or_else(|error| format!("{{\"error\": \"settings cannot be shown: {error}\"}}"))
+    serde_json::to_string_pretty(&to_redacted_value(settings)).unwrap_or_default()
 }
 
 /// A configuration value that must not appear in logs or `print-config` output.

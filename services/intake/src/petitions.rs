@@ -18,6 +18,42 @@ use crate::store::NewPetition;
 use crate::store::writer::{Accepted, Recorder};
 use crate::{Error, Result};
 
+/// Who files a petition outside the desk API, and so which channels they can truthfully claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Filer {
+    /// a citizen on the public API: the web only
+    Citizen,
+    /// an authenticated partner system or the call centre: anything but the desk
+    Partner,
+}
+
+/// Desk petitions come only from the desk API, where an operator's token proves the desk event;
+/// a citizen can claim nothing but the web.
+pub(crate) fn check_filer(petition: &NewPetition, filer: Filer) -> std::result::Result<(), ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    match filer {
+        Filer::Citizen if petition.channel != Channel::Web => errors.push(FieldError::new(
+            "channel",
+            "channel_not_allowed",
+            "the public API files web petitions only; desk, letter and phone petitions are registered by staff",
+        )),
+        Filer::Partner if petition.channel == Channel::Desk => errors.push(FieldError::new(
+            "channel",
+            "channel_not_allowed",
+            "desk petitions are registered by a desk operator through the desk API",
+        )),
+        _ => {}
+    }
+    if petition.desk_event_id.is_some() {
+        errors.push(FieldError::new(
+            "desk_event_id",
+            "desk_event_not_allowed",
+            "only a desk operator registers petitions at a desk event",
+        ));
+    }
+    errors.into_result()
+}
+
 /// A petition as a client sent it: every field optional so that a missing one
 /// is reported as a field error next to the others, not as a parse failure.
 /// A petition as filed over HTTP.

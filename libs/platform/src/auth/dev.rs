@@ -1,7 +1,7 @@
 //! HS256 development tokens: `pasokhctl token` mints them, a service accepts
 //! them only with `auth.dev_tokens.enabled`, and never on internal RPCs. The
 //! key is shared and its default is public, which is why production refuses them.
-use jsonwebtoken::{Algorithm, EncodingKey, Header, Validation, decode, encode};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 
 use super::{Audience, AuthError, AuthSettings, Claims};
 
@@ -44,16 +44,8 @@ pub fn claims(
 }
 
 pub(crate) fn verify(settings: &AuthSettings, token: &str) -> Result<Claims, AuthError> {
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.set_issuer(&[DEV_ISSUER]);
-    validation.set_audience(&[settings.audience.as_str()]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    validation.validate_nbf = true;
-    validation.leeway = settings.leeway_secs;
     let key = jsonwebtoken::DecodingKey::from_secret(settings.dev_tokens.key.expose().as_bytes());
-    let claims = decode::<Claims>(token, &key, &validation).map_err(super::verify::from_jwt_error)?.claims;
-    super::verify::check_lifetime(settings, &claims, chrono::Utc::now().timestamp())?;
-    Ok(claims)
+    super::verify::decode_checked(settings, token, &key, Algorithm::HS256, DEV_ISSUER)
 }
 
 #[cfg(test)]

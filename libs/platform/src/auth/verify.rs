@@ -57,10 +57,11 @@ impl TokenVerifier {
     /// The claims of a member of staff's token: a provider token, or a development token when those are on.
     pub async fn staff(&self, authorization: Option<&str>) -> Result<Staff, AuthError> {
         let token = bearer(authorization)?;
-        let claims = match self.algorithm(token)? {
+        let header = decode_header(token).map_err(|_| AuthError::Malformed)?;
+        let claims = match header.alg {
             Algorithm::HS256 if self.settings.dev_tokens.enabled => dev::verify(&self.settings, token)?,
             Algorithm::HS256 => return Err(AuthError::Algorithm("HS256".into())),
-            _ => self.verify_provider_token(token).await?,
+            _ => self.verify_with_header(token, header).await?,
         };
         claims.staff()
     }
@@ -81,13 +82,13 @@ impl TokenVerifier {
         Ok(ServiceCaller { client_id })
     }
 
-    fn algorithm(&self, token: &str) -> Result<Algorithm, AuthError> {
-        Ok(decode_header(token).map_err(|_| AuthError::Malformed)?.alg)
-    }
-
     /// Verifies an RS256/ES256 token signed by the configured provider; returns its claims.
     pub async fn verify_provider_token(&self, token: &str) -> Result<Claims, AuthError> {
         let header = decode_header(token).map_err(|_| AuthError::Malformed)?;
+        self.verify_with_header(token, header).await
+    }
+
+    async fn verify_with_header(&self, token: &str, header: jsonwebtoken::Header) -> Result<Claims, AuthError> {
         if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
             return Err(AuthError::Algorithm(format!("{:?}", header.alg)));
         }
@@ -99,15 +100,7 @@ impl TokenVerifier {
         if algorithm != header.alg {
             return Err(AuthError::Algorithm(format!("{:?}", header.alg)));
         }
-        let mut validation = Validation::new(algorithm);
-        validation.set_issuer(&[self.settings.issuer.as_str()]);
-        validation.set_audience(&[self.settings.audience.as_str()]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = self.settings.leeway_secs;
-        let claims = decode::<Claims>(token, &key, &validation).map_err(from_jwt_error)?.claims;
-        check_lifetime(&self.settings, &claims, chrono::Utc::now().timestamp())?;
-        Ok(claims)
+        decode_checked(&self.settings, token, &key, algorithm, &self.settings.issuer)
     }
 
     async fn key(&self, kid: &str) -> Result<(Algorithm, DecodingKey), AuthError> {
@@ -239,6 +232,26 @@ pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Discovery,
         )));
     }
     Ok(discovery)
+}
+
+/// Decodes a token signed with `key` and checks what every token must satisfy, provider's or
+/// development's alike: its issuer, this service's audience, `exp`, `nbf`, `iat` and the maximum lifetime.
+pub(crate) fn decode_checked(
+    settings: &AuthSettings,
+    token: &str,
+    key: &DecodingKey,
+    algorithm: Algorithm,
+    issuer: &str,
+) -> Result<Claims, AuthError> {
+    let mut validation = Validation::new(algorithm);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[settings.audience.as_str()]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.validate_nbf = true;
+    validation.leeway = settings.leeway_secs;
+    let claims = decode::<Claims>(token, key, &validation).map_err(from_jwt_error)?.claims;
+    check_lifetime(settings, &claims, chrono::Utc::now().timestamp())?;
+    Ok(claims)
 }
 
 /// `iat` not in the future and `exp - iat` within the configured maximum.

@@ -4,9 +4,7 @@
 //! for Pasokh's own allow-listed services only.
 use std::sync::Arc;
 
-use pasokh_domain::{
-    Channel, CitizenRefKey, FieldError, IdempotencyKey, ProvinceCode, ValidationErrors, format_jalali,
-};
+use pasokh_domain::{CitizenRefKey, IdempotencyKey, ProvinceCode, ValidationErrors, format_jalali};
 use pasokh_events::lifecycle::timestamp;
 use pasokh_platform::auth::grpc::ClientGuard;
 use pasokh_proto::intake::v1::intake_internal_server::IntakeInternal;
@@ -21,7 +19,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::http::limits::RateLimiter;
-use crate::petitions::{AttachmentInput, PetitionInput};
+use crate::petitions::{AttachmentInput, Filer, PetitionInput, check_filer};
 use crate::store::writer::{self, IdempotencyClaim, PetitionWriter, Submission, Written};
 use crate::{Error, store};
 
@@ -41,27 +39,6 @@ pub(crate) struct IntakeGrpc {
 pub(crate) struct IntakeInternalGrpc {
     pub pool: PgPool,
     pub services: ClientGuard,
-}
-
-/// A partner files by phone (the call centre), by letter or as itself; desk petitions come only
-/// from the desk API, where an operator's token proves the desk event.
-fn check_partner_channel(request: &SubmitPetitionRequest) -> Result<(), Error> {
-    let mut errors = ValidationErrors::default();
-    if Channel::parse(&request.channel).is_ok_and(|c| c == Channel::Desk) {
-        errors.push(FieldError::new(
-            "channel",
-            "channel_not_allowed",
-            "desk petitions are registered by a desk operator through the desk API",
-        ));
-    }
-    if !request.desk_event_id.trim().is_empty() {
-        errors.push(FieldError::new(
-            "desk_event_id",
-            "desk_event_not_allowed",
-            "only a desk operator registers petitions at a desk event",
-        ));
-    }
-    if errors.is_empty() { Ok(()) } else { Err(Error::Validation(errors)) }
 }
 
 fn non_empty(value: &str) -> Option<String> {
@@ -122,7 +99,6 @@ impl IntakeService for IntakeGrpc {
             return Err(Error::RateLimited(wait, "this partner filed too many petitions; retry later").into());
         }
         let request = request.into_inner();
-        check_partner_channel(&request)?;
         let key = match non_empty(&request.idempotency_key) {
             None => None,
             Some(raw) => Some(
@@ -143,6 +119,7 @@ impl IntakeService for IntakeGrpc {
             return Ok(Response::new(response_from_json(&answer.body)));
         }
         let mut petition = Self::input(&request).parse(self.province, &self.citizen_ref_key).map_err(Error::from)?;
+        check_filer(&petition, Filer::Partner).map_err(Error::from)?;
         petition.filed_by = Some(partner.client_id.clone());
         match self.writer.write(Submission { petition, idempotency: idempotency.clone() }).await? {
             Written::Accepted { accepted, .. } => {

@@ -4,7 +4,8 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use pasokh_domain::{Action, Reach, reach};
-use pasokh_platform::auth::{AuthError, Staff};
+use pasokh_platform::auth::Staff;
+use pasokh_platform::error_code::ErrorCode;
 
 use super::AppState;
 use crate::Error;
@@ -16,14 +17,15 @@ impl FromRequestParts<AppState> for StaffMember {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-        match state.verifier.staff(header).await {
-            Ok(staff) => Ok(StaffMember(staff)),
-            Err(error @ AuthError::ProviderUnavailable(_)) => Err(Error::Unavailable(error.to_string())),
-            Err(error) if error.code() == pasokh_platform::error_code::ErrorCode::Forbidden => {
-                Err(Error::Forbidden(error.to_string()))
-            }
-            Err(error) => Err(Error::Unauthenticated(error)),
-        }
+        let error = match state.verifier.staff(header).await {
+            Ok(staff) => return Ok(StaffMember(staff)),
+            Err(error) => error,
+        };
+        Err(match error.code() {
+            ErrorCode::Unavailable => Error::Unavailable(error.to_string()),
+            ErrorCode::Forbidden => Error::Forbidden(error.to_string()),
+            _ => Error::Unauthenticated(error),
+        })
     }
 }
 

@@ -7,13 +7,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use pasokh_domain::{CaseStatus, Channel, FieldError, Mobile, TrackingCode, ValidationErrors, format_jalali};
+use pasokh_domain::{CaseStatus, Mobile, TrackingCode, ValidationErrors, format_jalali};
 use pasokh_events::lifecycle::from_timestamp;
 use pasokh_proto::routing::v1::GetCaseRequest;
 use serde::{Deserialize, Serialize};
 
 use super::{AppState, idempotency};
-use crate::petitions::PetitionInput;
+use crate::petitions::{Filer, PetitionInput, check_filer};
 use crate::{Error, Result, store};
 
 /// `POST /v1/petitions`: 201 with the tracking code once the petition is durably stored.
@@ -35,31 +35,10 @@ pub(crate) async fn submit(
     idempotency::create_petition(&state, &headers, &body, "/v1/petitions", |value| {
         let input: PetitionInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
         let petition = input.parse(province, &key)?;
-        citizen_channel_only(&petition)?;
+        check_filer(&petition, Filer::Citizen)?;
         Ok(petition)
     })
     .await
-}
-
-/// A citizen on the public API can truthfully claim only the web; desk, letter and phone petitions come
-/// from authenticated staff and partners, and only a desk operator names a desk event.
-fn citizen_channel_only(petition: &crate::store::NewPetition) -> Result<()> {
-    let mut errors = ValidationErrors::default();
-    if petition.channel != Channel::Web {
-        errors.push(FieldError::new(
-            "channel",
-            "channel_not_allowed",
-            "the public API files web petitions only; desk, letter and phone petitions are registered by staff",
-        ));
-    }
-    if petition.desk_event_id.is_some() {
-        errors.push(FieldError::new(
-            "desk_event_id",
-            "desk_event_not_allowed",
-            "only a desk operator registers petitions at a desk event",
-        ));
-    }
-    if errors.is_empty() { Ok(()) } else { Err(Error::Validation(errors)) }
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
