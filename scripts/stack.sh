@@ -261,13 +261,21 @@ kafka_topics() {
   done
 }
 
+# SIGTERM, up to a minute to exit, then SIGKILL for it and any child it left (kc.sh's java)
+stop_process() {
+  local name=$1 pid=$2
+  say "stopping $name (pid $pid)"
+  kill "$pid"
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    pkill -9 -P "$pid" 2>/dev/null || true
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+}
+
 kafka_down() {
   if kafka_running; then
-    local pid; pid=$(kafka_pid)
-    say "stopping Kafka (pid $pid)"
-    kill "$pid"
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+    stop_process Kafka "$(kafka_pid)"
   fi
   rm -f "$KAFKA_DIR/kafka.pid"
 }
@@ -370,15 +378,8 @@ keycloak_up() {
 
 keycloak_down() {
   if keycloak_running; then
-    local pid; pid=$(keycloak_pid)
-    say "stopping Keycloak (pid $pid)"
     # kc.sh passes the signal on to its java process and waits for it
-    kill "$pid"
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
-    if kill -0 "$pid" 2>/dev/null; then
-      pkill -9 -P "$pid" 2>/dev/null || true
-      kill -9 "$pid" 2>/dev/null || true
-    fi
+    stop_process Keycloak "$(keycloak_pid)"
   fi
   rm -f "$KEYCLOAK_DIR/keycloak.pid" "$KEYCLOAK_DIR/started-with"
 }
