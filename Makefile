@@ -7,7 +7,7 @@ export PASOKH_PG_PORT ?= 55432
 export PASOKH_KAFKA_PORT ?= 19092
 export PASOKH_KEYCLOAK_PORT ?= 18180
 
-.PHONY: help run test api-fuzz helm-check test-unit build lint fmt bench bench-intake stack-up stack-down stack-status stack-reset clean
+.PHONY: help run test api-fuzz browser-test helm-check test-unit build lint fmt bench bench-intake stack-up stack-down stack-status stack-reset clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -15,7 +15,7 @@ help: ## list the targets
 run: ## bring up the stack and all services (intake for IR-23 and IR-25); Ctrl-C stops them
 	scripts/run.sh
 
-test: stack-up build ## stack up, then unit, integration and end-to-end tests against real PostgreSQL, Kafka and Keycloak, API fuzzing and the Helm checks
+test: stack-up build ## stack up, then unit, integration and end-to-end tests against real PostgreSQL, Kafka and Keycloak, API fuzzing, browser scenarios and the Helm checks
 	scripts/stack.sh drop-test-dbs
 	@# the realm as the services expect it: real tokens of every client, user and grant
 	timeout --signal=KILL 2m python3 stack/keycloak/check-realm.py >.local/check-realm.log \
@@ -23,10 +23,14 @@ test: stack-up build ## stack up, then unit, integration and end-to-end tests ag
 	@# a hung test must fail the run, not hold CI until its deadline
 	timeout --signal=KILL 30m $(CARGO) test --workspace --no-fail-fast
 	timeout --signal=KILL 10m scripts/api-fuzz.sh
+	timeout --signal=KILL 15m scripts/browser-test.sh
 	timeout --signal=KILL 20m scripts/helm-check.sh
 
 api-fuzz: build ## schemathesis against intake's OpenAPI document (part of make test)
 	scripts/api-fuzz.sh
+
+browser-test: build ## the browser scenarios: Debian chromium + playwright-core + axe-core against every service (part of make test)
+	scripts/browser-test.sh
 
 helm-check: build ## helm lint, template every overlay, validate against Kubernetes 1.30, chart tests (part of make test)
 	scripts/helm-check.sh

@@ -9,6 +9,8 @@
 #   scripts/stack.sh status   say what runs where
 #   scripts/stack.sh reset    down, then delete all local state
 #   scripts/stack.sh kafka-up|kafka-down|keycloak-up|keycloak-down   one piece only
+#   scripts/stack.sh topics PREFIX          create a private copy of the topics, pasokh.PREFIX.… (one test run's)
+#   scripts/stack.sh delete-topics PREFIX   delete those again
 #
 # Idempotent: `up` on a running stack only checks it. Ports come from the
 # environment (PASOKH_PG_PORT, PASOKH_KAFKA_PORT, PASOKH_KEYCLOAK_PORT) so two
@@ -54,7 +56,7 @@ KEYCLOAK_HOME="$KEYCLOAK_DIR/keycloak-$KEYCLOAK_VERSION"
 KEYCLOAK_REALM_FILE="$ROOT/stack/keycloak/pasokh-realm.json"
 KEYCLOAK_URL="http://127.0.0.1:$KEYCLOAK_PORT"
 KEYCLOAK_ISSUER="$KEYCLOAK_URL/realms/pasokh"
-DATABASES=(pasokh_intake pasokh_routing pasokh_notification pasokh_reporting)
+DATABASES=(pasokh_intake pasokh_routing pasokh_notification pasokh_reporting pasokh_web)
 # name:partitions — the lifecycle topic is keyed by petition id, so its
 # partition count bounds consumer parallelism; 12 leaves room to scale
 TOPICS=(
@@ -245,20 +247,55 @@ kafka_up() {
     done
     say "Kafka ready after ${waited} s"
   fi
-  kafka_topics
+  kafka_topics "${TOPICS[@]}"
 }
 
+# creates each name:partitions given that does not exist yet
 kafka_topics() {
   local existing entry name parts
   existing=$(kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --list 2>/dev/null)
-  for entry in "${TOPICS[@]}"; do
+  for entry in "$@"; do
     name=${entry%%:*}; parts=${entry##*:}
-    if ! grep -qx "$name" <<<"$existing"; then
+    if ! grep -qxF "$name" <<<"$existing"; then
       kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
         --create --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 >/dev/null
       say "created topic $name ($parts partitions)"
     fi
   done
+}
+
+# The topics of one automated run (scripts/run.sh with PASOKH_RUN_TOPIC_PREFIX):
+# TOPICS with PREFIX after `pasokh.`, each with the same partitions. The
+# services' dead-letter topic is always `<topic>.dlq`, so the DLQs are these too.
+check_topic_prefix() {
+  [[ ${1:-} =~ ^[A-Za-z0-9_-]{1,100}$ ]] || die "a topic prefix is 1-100 letters, digits, '-' or '_' (got '${1:-}')"
+}
+prefixed_topics() {
+  local entry
+  for entry in "${TOPICS[@]}"; do echo "pasokh.$1.${entry#pasokh.}"; done
+}
+
+kafka_delete_topics() {
+  local existing entry name
+  existing=$(kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --list 2>/dev/null)
+  for entry in "$@"; do
+    name=${entry%%:*}
+    if grep -qxF "$name" <<<"$existing"; then
+      # --topic is a regular expression here: the dots are escaped so it matches this one topic only
+      kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+        --delete --if-exists --topic "${name//./\\.}" >/dev/null
+      say "deleted topic $name"
+    fi
+  done
+}
+
+# topics / delete-topics PREFIX: against this checkout's running broker
+run_topics() {
+  local action=$1 prefix=${2:-} list
+  check_topic_prefix "$prefix"
+  kafka_running || die "Kafka is not running on 127.0.0.1:$KAFKA_PORT (scripts/stack.sh up first)"
+  mapfile -t list < <(prefixed_topics "$prefix")
+  if [ "$action" = create ]; then kafka_topics "${list[@]}"; else kafka_delete_topics "${list[@]}"; fi
 }
 
 # SIGTERM, up to a minute to exit, then SIGKILL for it and any child it left (kc.sh's java)
@@ -417,6 +454,8 @@ case "${1:-}" in
   keycloak-down) keycloak_down ;;
   status) status ;;
   drop-test-dbs) drop_test_databases ;;
+  topics) [ $# = 2 ] || die "usage: $0 topics PREFIX"; run_topics create "$2" ;;
+  delete-topics) [ $# = 2 ] || die "usage: $0 delete-topics PREFIX"; run_topics delete "$2" ;;
   reset) keycloak_down; kafka_down; postgres_down; rm -rf "$PG_BASE" "$KAFKA_DIR" "$KEYCLOAK_DIR"; say "local state removed" ;;
-  *) echo "usage: $0 up|down|status|reset|drop-test-dbs|kafka-up|kafka-down|keycloak-up|keycloak-down" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|reset|drop-test-dbs|kafka-up|kafka-down|keycloak-up|keycloak-down|topics PREFIX|delete-topics PREFIX" >&2; exit 2 ;;
 esac

@@ -99,8 +99,13 @@ def pod_templates(docs):
 
 # who calls whose internal gRPC listener (IntakeInternal, CaseLookup)
 INTERNAL_CALLERS = {"intake": {"notification", "routing"}, "routing": {"intake", "notification"}}
-# components whose settings have `environment` and `auth` (reporting has neither)
+# components whose settings have `environment` and `auth` (reporting has neither; the web has
+# `environment` and, as a sign-in client rather than a token checker, `oidc`)
 AUTHENTICATED = ("intake", "routing", "notification")
+# the web's two listeners: the citizen's site and the desk console, each with the ops endpoints
+WEB_PORTS = {"public": 8086, "staff": 8087}
+# what a NetworkPolicy peer must never be for the desk console: every address
+EVERYWHERE = ({"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}})
 # what must never be rendered again: the shared HS256 key, its switches, the built-in development keys
 SYMMETRIC_KEY_MARKERS = (
     "PASOKH__AUTH__KEYS",
@@ -180,7 +185,7 @@ class Rendered(unittest.TestCase):
         self.assertNotEqual(defaults["province_per_second"], 400)
         self.assertEqual(tehran_limits["per_ip_per_minute"], defaults["per_ip_per_minute"])
 
-    def test_the_friday_prayer_overlay_changes_tehrans_intake_and_nothing_else(self):
+    def test_the_friday_prayer_overlay_changes_tehrans_intake_and_the_webs_replica_range_only(self):
         before, after = by_key(self.docs["production"]), by_key(self.docs["event"])
         self.assertEqual(before.keys(), after.keys(), "no resource appears or disappears")
         changed = {key for key in before if before[key] != after[key]}
@@ -192,8 +197,15 @@ class Rendered(unittest.TestCase):
                 ("ConfigMap", tehran),
                 ("HorizontalPodAutoscaler", tehran),
                 ("PodDisruptionBudget", tehran),
+                # the web gains replicas; its Deployment and ConfigMap are the same, so its pods do not roll
+                ("HorizontalPodAutoscaler", "pasokh-web"),
+                ("PodDisruptionBudget", "pasokh-web"),
             },
         )
+        web = after[("HorizontalPodAutoscaler", "pasokh-web")]["spec"]
+        self.assertEqual((web["minReplicas"], web["maxReplicas"]), (4, 12))
+        self.assertGreater(web["minReplicas"], before[("HorizontalPodAutoscaler", "pasokh-web")]["spec"]["minReplicas"])
+        self.assertLess(after[("PodDisruptionBudget", "pasokh-web")]["spec"]["minAvailable"], web["minReplicas"])
         hpa = after[("HorizontalPodAutoscaler", tehran)]["spec"]
         self.assertEqual((hpa["minReplicas"], hpa["maxReplicas"]), (10, 30))
         self.assertEqual(after[("PodDisruptionBudget", tehran)]["spec"]["minAvailable"], 6)
@@ -321,7 +333,12 @@ class Rendered(unittest.TestCase):
                             if ref:
                                 self.assertIn(
                                     entry["name"],
-                                    {"PASOKH__DATABASE__URL", "PASOKH__CITIZEN_REF_KEY", "PASOKH__AUTH__CLIENT__SECRET"},
+                                    {
+                                        "PASOKH__DATABASE__URL",
+                                        "PASOKH__CITIZEN_REF_KEY",
+                                        "PASOKH__AUTH__CLIENT__SECRET",
+                                        "PASOKH__OIDC__CLIENT_SECRET",
+                                    },
                                 )
             for name, component, config in configs(docs):
                 if component in AUTHENTICATED:
@@ -338,6 +355,12 @@ class Rendered(unittest.TestCase):
             for name, component, config in configs(docs):
                 seen.add(component)
                 with self.subTest(overlay=overlay, config=name):
+                    if component == "web":
+                        # a sign-in client of the same provider: no token checks of its own, no development switch
+                        self.assertEqual(config["environment"], "production")
+                        self.assertNotIn("auth", config)
+                        self.assertEqual(config["oidc"]["issuer"], values["auth"]["issuer"])
+                        continue
                     if component not in AUTHENTICATED:
                         # reporting checks no tokens and refuses settings it does not have
                         self.assertFalse({"environment", "auth"} & set(config))
@@ -358,12 +381,15 @@ class Rendered(unittest.TestCase):
                         self.assertIn("per_minute", config["partners"])
                     if component == "routing":
                         self.assertEqual(sorted(config["internal_clients"]), sorted(values["routing"]["internalClients"]))
-            self.assertEqual(seen, {"intake", "routing", "notification", "reporting"}, overlay)
+            self.assertEqual(seen, {"intake", "routing", "notification", "reporting", "web"}, overlay)
         # production: https only, and the audiences the services are known by
         for name, component, config in configs(self.docs["production"]):
             if component in AUTHENTICATED:
                 self.assertTrue(config["auth"]["issuer"].startswith("https://"), name)
                 self.assertEqual(config["auth"]["audience"], f"pasokh-{component}")
+            if component == "web":
+                self.assertTrue(config["oidc"]["issuer"].startswith("https://"), name)
+                self.assertTrue(config["oidc"]["staff_base_url"].startswith("https://"), name)
         hashes = json.loads(by_key(self.docs["all-features"])[("ConfigMap", "pasokh-intake-ir-23")]["data"]["config.json"])
         self.assertEqual(set(hashes["open311"]["api_key_sha256"]), {"callcentre"})
         self.assertEqual(hashes["partners"], {"clients": ["partner-call-centre"], "per_minute": 120})
@@ -383,6 +409,8 @@ class Rendered(unittest.TestCase):
                 self.assertEqual(config["auth"]["issuer"], "https://idp.example/realms/x", name)
                 self.assertEqual(config["auth"]["jwks_url"], "https://idp.example/keys", name)
                 self.assertEqual(config["auth"]["max_lifetime_secs"], 600, name)
+            if component == "web":
+                self.assertEqual(config["oidc"]["issuer"], "https://idp.example/realms/x", name)
             if component == "notification":
                 self.assertEqual(config["auth"]["audience"], "notify")
             if component == "intake":
@@ -433,6 +461,9 @@ class Rendered(unittest.TestCase):
                 component = doc["spec"]["selector"]["app.kubernetes.io/component"]
                 if name == "pasokh-intake-internal":
                     self.assertEqual(names, {"grpc-internal"})
+                elif component == "web":
+                    # one listener per Service: the public site's and the desk console's
+                    self.assertEqual(names, {name.removeprefix("pasokh-web-")}, name)
                 elif component in INTERNAL_CALLERS:
                     self.assertEqual(names, {"http", "grpc", "grpc-internal"}, name)
                 else:
@@ -442,12 +473,17 @@ class Rendered(unittest.TestCase):
         jobs = [d for d in self.docs["default"] if d["kind"] == "Job"]
         self.assertEqual(
             sorted(j["metadata"]["name"] for j in jobs),
-            sorted(f"pasokh-{c}-migrate" for c in ("intake", "routing", "notification", "reporting")),
+            sorted(f"pasokh-{c}-migrate" for c in ("intake", "routing", "notification", "reporting", "web")),
         )
         for job in jobs:
             self.assertEqual(job["metadata"]["annotations"]["helm.sh/hook"], "pre-install,pre-upgrade")
             container = job["spec"]["template"]["spec"]["containers"][0]
             self.assertEqual(container["args"], ["migrate"])
+        web = by_key(jobs)[("Job", "pasokh-web-migrate")]["spec"]["template"]["spec"]["containers"][0]
+        self.assertEqual(web["command"], ["/usr/local/bin/pasokh-web"])
+        self.assertEqual(
+            env_of(web)["PASOKH__DATABASE__URL"]["valueFrom"]["secretKeyRef"], {"name": "pasokh-database", "key": "web-url"}
+        )
 
     def test_helm_test_checks_every_intakes_readyz(self):
         for overlay in ("dev", "production"):
@@ -459,14 +495,252 @@ class Rendered(unittest.TestCase):
                 self.assertIn(f"http://pasokh-intake-{province.lower()}:8080/readyz", script)
 
     def test_ingress_sends_each_province_to_its_own_intake(self):
-        host_mode = next(d for d in self.docs["production"] if d["kind"] == "Ingress")
+        host_mode = by_key(self.docs["production"])[("Ingress", "pasokh-intake")]
         routes = {r["host"]: r["http"]["paths"][0]["backend"]["service"]["name"] for r in host_mode["spec"]["rules"]}
         self.assertEqual(len(routes), 31)
         self.assertEqual(routes["ir-23.pasokh.mcls.gov.ir"], "pasokh-intake-ir-23")
-        path_mode = next(d for d in self.docs["all-features"] if d["kind"] == "Ingress")
+        path_mode = by_key(self.docs["all-features"])[("Ingress", "pasokh-intake")]
         paths = {p["path"]: p["backend"]["service"]["name"] for p in path_mode["spec"]["rules"][0]["http"]["paths"]}
         self.assertEqual(paths["/ir-25(/|$)(.*)"], "pasokh-intake-ir-25")
         self.assertEqual(path_mode["spec"]["tls"][0]["secretName"], "pasokh-tls")
+
+    def web(self, overlay):
+        docs = by_key(self.docs[overlay])
+        deployment = docs[("Deployment", "pasokh-web")]
+        config = json.loads(docs[("ConfigMap", "pasokh-web")]["data"]["config.json"])
+        return docs, deployment, deployment["spec"]["template"]["spec"]["containers"][0], config
+
+    def test_the_web_serves_the_public_site_and_the_desk_console_on_two_ports_and_services(self):
+        for overlay in OVERLAYS:
+            with self.subTest(overlay=overlay):
+                docs, deployment, container, config = self.web(overlay)
+                self.assertEqual(container["command"], ["/usr/local/bin/pasokh-web"])
+                self.assertEqual(container["args"], ["serve", "--config", "/etc/pasokh/config/config.json"])
+                ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+                self.assertEqual(ports, WEB_PORTS)
+                # the ports the pod declares are the ports the service listens on
+                listen = config["listen"]
+                self.assertEqual((listen["public_port"], listen["staff_port"]), (ports["public"], ports["staff"]))
+                self.assertEqual(listen["host"], "0.0.0.0")
+                for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+                    self.assertEqual(container[probe]["httpGet"]["port"], "public", probe)
+                self.assertEqual(config["shutdown_drain_secs"], self.values[overlay]["pod"]["drainSeconds"])
+                self.assertEqual(config["database"]["max_connections"], self.values[overlay]["database"]["maxConnections"]["web"])
+                self.assertEqual(
+                    env_of(container)["PASOKH__DATABASE__URL"]["valueFrom"]["secretKeyRef"],
+                    {"name": "pasokh-database", "key": "web-url"},
+                )
+                pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+                for listener, port in WEB_PORTS.items():
+                    service = docs[("Service", f"pasokh-web-{listener}")]
+                    self.assertTrue(selects({"matchLabels": service["spec"]["selector"]}, pod_labels))
+                    self.assertEqual(
+                        [(p["name"], p["port"], p["targetPort"]) for p in service["spec"]["ports"]], [(listener, port, listener)]
+                    )
+                web = self.values[overlay]["web"]
+                self.assertIn(("PodDisruptionBudget", "pasokh-web"), docs)
+                self.assertEqual(("HorizontalPodAutoscaler", "pasokh-web") in docs, web["autoscaling"]["enabled"])
+                if web["autoscaling"]["enabled"]:
+                    self.assertNotIn("replicas", deployment["spec"], "the HPA owns the replica count")
+                else:
+                    self.assertEqual(deployment["spec"]["replicas"], web["replicas"])
+                session = config["session"]
+                self.assertEqual((session["idle_minutes"], session["absolute_hours"]), (web["session"]["idleMinutes"], web["session"]["absoluteHours"]))
+        staff = by_key(self.docs["default"])[("Service", "pasokh-web-staff")]["spec"]
+        self.assertEqual(staff["type"], "ClusterIP", "nothing outside the cluster reaches the console by default")
+        # an internal load balancer only with the ministry's ranges, keeping client addresses for the NetworkPolicy
+        staff = by_key(self.docs["all-features"])[("Service", "pasokh-web-staff")]
+        self.assertEqual(staff["spec"]["type"], "LoadBalancer")
+        self.assertEqual(staff["spec"]["loadBalancerSourceRanges"], self.values["all-features"]["web"]["staffAccess"]["cidrs"])
+        self.assertEqual(staff["spec"]["externalTrafficPolicy"], "Local")
+        self.assertEqual(staff["metadata"]["annotations"], {"networking.gke.io/load-balancer-type": "Internal"})
+        result = helm_template(sets=["web.staffAccess.serviceType=LoadBalancer"])
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("web.staffAccess.serviceType LoadBalancer needs web.staffAccess.cidrs", result.stderr)
+
+    def test_the_web_is_configured_for_the_provider_with_its_client_secret_from_a_secret_key_ref(self):
+        for overlay in OVERLAYS:
+            with self.subTest(overlay=overlay):
+                _, _, container, config = self.web(overlay)
+                values = self.values[overlay]
+                secret = values["web"]["oidc"]["clientSecret"]
+                self.assertEqual(
+                    env_of(container)["PASOKH__OIDC__CLIENT_SECRET"],
+                    {
+                        "name": "PASOKH__OIDC__CLIENT_SECRET",
+                        "valueFrom": {"secretKeyRef": {"name": secret["name"], "key": secret["key"]}},
+                    },
+                )
+                self.assertNotIn("client_secret", config["oidc"], "the secret is never in the ConfigMap")
+                self.assertNotIn("PASOKH__AUTH__CLIENT__SECRET", env_of(container))
+                self.assertEqual(
+                    config["oidc"],
+                    {
+                        "issuer": values["auth"]["issuer"],
+                        "browser_issuer": values["web"]["oidc"]["browserIssuer"],
+                        "client_id": values["web"]["oidc"]["clientId"],
+                        "staff_base_url": values["web"]["staffBaseUrl"],
+                    },
+                )
+                self.assertEqual(config["environment"], "production")
+                # behind the Ingress, the citizen's address is the right-most forwarded hop
+                self.assertIs(config["trust_forwarded_for"], True)
+        self.assertEqual(self.web("all-features")[3]["oidc"]["browser_issuer"], "https://login.ci.example/realms/pasokh")
+        self.assertEqual(self.web("production")[3]["oidc"]["staff_base_url"], "https://desk.pasokh.mcls.gov.ir")
+        # a literal secret has nowhere to go: the schema knows only a Secret's name and key
+        result = helm_template(sets=["web.oidc.clientSecret=s3cret"])
+        self.assertNotEqual(result.returncode, 0, "a literal client secret is refused")
+        result = helm_template(sets=["web.oidc.clientSecret.value=s3cret"])
+        self.assertIn("additional properties 'value' not allowed", result.stderr)
+        docs = by_key(render(sets=["web.oidc.clientSecret.name=desk-sso", "web.oidc.clientSecret.key=s"]))
+        container = docs[("Deployment", "pasokh-web")]["spec"]["template"]["spec"]["containers"][0]
+        self.assertEqual(env_of(container)["PASOKH__OIDC__CLIENT_SECRET"]["valueFrom"]["secretKeyRef"], {"name": "desk-sso", "key": "s"})
+
+    def test_the_web_knows_every_deployed_intake_and_reaches_its_http_port(self):
+        for overlay in OVERLAYS:
+            with self.subTest(overlay=overlay):
+                docs, _, _, config = self.web(overlay)
+                urls = config["intake"]["urls"]
+                self.assertEqual(sorted(urls), sorted(self.intakes(overlay)))
+                self.assertEqual(config["intake"]["timeout_ms"], self.values[overlay]["web"]["intake"]["timeoutMs"])
+                for province, url in urls.items():
+                    parts = urlsplit(url)
+                    self.assertEqual((parts.scheme, parts.path), ("http", ""))
+                    service = docs[("Service", parts.hostname)]
+                    self.assertEqual(service["spec"]["selector"]["pasokh.mcls.gov.ir/province"], province)
+                    self.assertEqual(service["spec"]["selector"]["app.kubernetes.io/component"], "intake")
+                    port = next(p for p in service["spec"]["ports"] if p["port"] == parts.port)
+                    self.assertEqual((port["name"], port["targetPort"]), ("http", "http"))
+        self.assertEqual(len(self.web("production")[3]["intake"]["urls"]), 31)
+        docs = by_key(render(sets=["intake.provinces.IR-07.replicas=1"]))
+        urls = json.loads(docs[("ConfigMap", "pasokh-web")]["data"]["config.json"])["intake"]["urls"]
+        self.assertEqual(urls, {"IR-07": "http://pasokh-intake-ir-07:8080", "IR-23": "http://pasokh-intake-ir-23:8080"})
+
+    def test_the_public_host_goes_to_the_public_service_and_the_console_is_in_no_ingress(self):
+        for overlay in OVERLAYS:
+            values = self.values[overlay]
+            staff_host = urlsplit(values["web"]["staffBaseUrl"]).hostname
+            ingresses = [d for d in self.docs[overlay] if d["kind"] == "Ingress"]
+            with self.subTest(overlay=overlay):
+                self.assertEqual(bool(ingresses), values["ingress"]["enabled"])
+                for ingress in ingresses:
+                    for rule in ingress["spec"]["rules"]:
+                        self.assertNotEqual(rule["host"], staff_host, "the console's host is never in an Ingress")
+                        for path in rule["http"]["paths"]:
+                            backend = path["backend"]["service"]
+                            self.assertNotEqual(backend["name"], "pasokh-web-staff")
+                            self.assertNotEqual(backend["port"].get("name"), "staff")
+                            self.assertNotIn(backend["port"].get("number"), (WEB_PORTS["staff"],))
+                    for tls in ingress["spec"].get("tls", []):
+                        self.assertNotIn(staff_host, tls["hosts"])
+        for overlay, host in (("production", "pasokh.mcls.gov.ir"), ("all-features", "www.pasokh.mcls.gov.ir")):
+            with self.subTest(overlay=overlay):
+                public = by_key(self.docs[overlay])[("Ingress", "pasokh-web-public")]["spec"]
+                self.assertEqual(
+                    [(r["host"], p["path"], p["backend"]["service"]["name"], p["backend"]["service"]["port"]["name"])
+                     for r in public["rules"] for p in r["http"]["paths"]],
+                    [(host, "/", "pasokh-web-public", "public")],
+                )
+                self.assertEqual(public["tls"], [{"secretName": "pasokh-tls", "hosts": [host]}])
+        # path mode's rewrite annotations stay on the intakes' Ingress: the citizen's site is served as it is
+        features = by_key(self.docs["all-features"])[("Ingress", "pasokh-web-public")]["metadata"]
+        self.assertEqual(features["annotations"], {"nginx.ingress.kubernetes.io/proxy-body-size": "1m"})
+        # the console's host, or a host the intakes already have, is refused as the public host
+        for sets, fragment in (
+            (["ingress.enabled=true", "web.ingress.publicHost=desk.pasokh.mcls.gov.ir"], "is the desk console's host"),
+            (["ingress.enabled=true", "intake.provinces.IR-23.host=desk.pasokh.mcls.gov.ir"], "is the desk console's host"),
+            (["ingress.enabled=true", "web.ingress.publicHost=ir-23.pasokh.mcls.gov.ir"], "is already an intake host"),
+            (["ingress.enabled=true", "ingress.mode=path"], "is already an intake host"),
+        ):
+            with self.subTest(sets=sets):
+                result = helm_template(sets=sets)
+                self.assertNotEqual(result.returncode, 0)
+                self.assertIn(fragment, result.stderr)
+
+    def test_the_staff_port_admits_only_the_ministry_network(self):
+        def rules(overlay, port):
+            policy = self.policies(overlay)["web"]
+            return [r for r in policy["spec"]["ingress"] if port in [p["port"] for p in r["ports"]]]
+        for overlay in OVERLAYS:
+            with self.subTest(overlay=overlay):
+                policy = self.policies(overlay)["web"]
+                for rule in policy["spec"]["ingress"]:
+                    self.assertIn("from", rule, "a rule without peers admits every source")
+                    self.assertTrue(rule["from"])
+                    if "staff" in [p["port"] for p in rule["ports"]]:
+                        self.assertEqual([p["port"] for p in rule["ports"]], ["staff"], "that rule opens nothing else")
+                        for peer in rule["from"]:
+                            self.assertNotIn(peer, EVERYWHERE)
+                            self.assertNotIn("podSelector", peer)
+                            if "namespaceSelector" in peer:
+                                self.assertTrue(peer["namespaceSelector"].get("matchLabels"), "an empty selector is every namespace")
+                staff = self.values[overlay]["web"]["staffAccess"]
+                if not (staff["cidrs"] or staff["namespaceSelector"]):
+                    self.assertEqual(rules(overlay, "staff"), [], f"{overlay}: nothing configured, nobody admitted")
+                # the citizen's site: from the ingress controller; metrics from monitoring
+                sources = [r["from"] for r in rules(overlay, "public")]
+                network = self.values[overlay]["networkPolicy"]
+                self.assertEqual(
+                    sources,
+                    [
+                        [{"namespaceSelector": {"matchLabels": network["ingressNamespaceSelector"]}}],
+                        [{"namespaceSelector": {"matchLabels": network["monitoringNamespaceSelector"]}}],
+                    ],
+                )
+        self.assertEqual(
+            rules("all-features", "staff")[0]["from"],
+            [
+                {"ipBlock": {"cidr": "10.30.0.0/16"}},
+                {"ipBlock": {"cidr": "fd00:30::/48"}},
+                {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx-ministry"}}},
+            ],
+        )
+        self.assertEqual(len(rules("all-features", "staff")), 1)
+
+    def test_intake_admits_the_web_on_its_http_port_only(self):
+        for overlay, docs in self.docs.items():
+            with self.subTest(overlay=overlay):
+                pods = dict(pod_templates(docs))
+                policy = self.policies(overlay)["intake"]
+                from_web = [
+                    r for r in policy["spec"]["ingress"]
+                    if any(p.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") == "web" for p in r.get("from", []))
+                ]
+                self.assertEqual(len(from_web), 1)
+                self.assertEqual([p["port"] for p in from_web[0]["ports"]], ["http"], "not the internal or the partners' gRPC")
+                peers = from_web[0]["from"]
+                self.assertEqual(
+                    peers,
+                    [{"podSelector": {"matchLabels": {
+                        "app.kubernetes.io/name": "pasokh", "app.kubernetes.io/instance": "pasokh", "app.kubernetes.io/component": "web",
+                    }}}],
+                )
+                admitted = {name for name, labels in pods.items() if selects(peers[0]["podSelector"], labels)}
+                self.assertEqual(admitted, {"Deployment/pasokh-web"}, "not its migration Job")
+
+    def test_the_web_can_be_left_out(self):
+        docs = render("values-production.yaml", sets=["web.enabled=false"])
+        self.assertFalse([d for d in docs if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") in ("web", "web-migrate")])
+        self.assertFalse([d for d in docs if d["metadata"]["name"].startswith("pasokh-web")])
+        intake = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "pasokh-intake")
+        self.assertNotIn("web", yaml.safe_dump(intake["spec"]))
+        monitor = next(d for d in docs if d["kind"] == "ServiceMonitor")
+        self.assertEqual([e["port"] for e in monitor["spec"]["endpoints"]], ["http"])
+        # and nothing else changes
+        without = {k: v for k, v in by_key(self.docs["production"]).items() if not k[1].startswith("pasokh-web")}
+        without.pop(("ServiceMonitor", "pasokh-metrics"))
+        without.pop(("NetworkPolicy", "pasokh-intake"))
+        left = {k: v for k, v in by_key(docs).items() if k not in (("ServiceMonitor", "pasokh-metrics"), ("NetworkPolicy", "pasokh-intake"))}
+        self.assertEqual(left, without)
+
+    def test_prometheus_scrapes_the_web_once_on_its_public_listener(self):
+        monitor = next(d for d in self.docs["production"] if d["kind"] == "ServiceMonitor")
+        endpoints = [e["port"] for e in monitor["spec"]["endpoints"]]
+        self.assertEqual(endpoints, ["http", "public"])
+        services = [d for d in self.docs["production"] if d["kind"] == "Service"]
+        scraped = [s["metadata"]["name"] for s in services if {p["name"] for p in s["spec"]["ports"]} & set(endpoints)]
+        self.assertIn("pasokh-web-public", scraped)
+        self.assertNotIn("pasokh-web-staff", scraped)
 
     def test_optional_resources_are_off_by_default_and_render_when_enabled(self):
         optional = {"ServiceMonitor", "PrometheusRule", "Ingress", "KafkaTopic", "KafkaUser"}
@@ -487,7 +761,7 @@ class Rendered(unittest.TestCase):
     def test_network_policies_are_on_in_every_overlay_and_cover_every_component(self):
         for overlay, docs in self.docs.items():
             policies = self.policies(overlay)
-            self.assertEqual(set(policies), {"intake", "routing", "notification", "reporting"}, overlay)
+            self.assertEqual(set(policies), {"intake", "routing", "notification", "reporting", "web"}, overlay)
             for component, policy in policies.items():
                 self.assertEqual(policy["spec"]["policyTypes"], ["Ingress"])
                 self.assertEqual(
@@ -619,6 +893,10 @@ class Rendered(unittest.TestCase):
             pools = yaml.safe_load((CHART / "values-production.yaml").read_text())["database"]["maxConnections"]
             self.assertEqual(config["database"]["max_connections"], pools[service])
         self.assertNotIn("kafka-client", str(self.docs["default"]), "no TLS unless asked for")
+        # the web talks to no broker: no Kafka settings, no certificate (there is no KafkaUser pasokh-web)
+        web = docs[("Deployment", "pasokh-web")]["spec"]["template"]["spec"]
+        self.assertFalse({v["name"] for v in web["volumes"]} & {"kafka-ca", "kafka-client"})
+        self.assertNotIn("kafka", json.loads(docs[("ConfigMap", "pasokh-web")]["data"]["config.json"]))
 
     def test_every_rendered_config_is_accepted_by_its_service(self):
         """The services refuse unknown settings: each ConfigMap is loaded by the real binary, which
@@ -640,8 +918,20 @@ class Rendered(unittest.TestCase):
                     )
                     self.assertEqual(result.returncode, 0, result.stderr)
                     printed = json.loads(result.stdout)
-                    self.assertEqual(printed["listen"]["http_port"], 8080)
                     self.assertEqual(printed["active_development_credentials"], [])
+                    if component == "web":
+                        self.assertEqual(printed["environment"], "production")
+                        self.assertEqual(
+                            (printed["listen"]["public_port"], printed["listen"]["staff_port"]),
+                            (WEB_PORTS["public"], WEB_PORTS["staff"]),
+                        )
+                        # exactly the chart's intakes: nothing of the built-in defaults left in the map
+                        self.assertEqual(printed["intake"]["urls"], json.loads(doc["data"]["config.json"])["intake"]["urls"])
+                        self.assertEqual(printed["oidc"]["issuer"], values["auth"]["issuer"])
+                        self.assertEqual(printed["oidc"]["client_id"], values["web"]["oidc"]["clientId"])
+                        self.assertEqual(printed["oidc"]["client_secret"], "[redacted]")
+                        continue
+                    self.assertEqual(printed["listen"]["http_port"], 8080)
                     if component == "routing" and overlay == "all-features":
                         self.assertEqual(printed["rules_file"], "/etc/pasokh/config/routing-rules.toml")
                     if component not in AUTHENTICATED:
@@ -703,6 +993,19 @@ class Schema(unittest.TestCase):
         self.assert_refused("intake.open311.apiKeySha256.callcentre=k-123", "/intake/open311/apiKeySha256/callcentre")
         self.assert_refused("intake.auth.client.existingSecret=", "/intake/auth/client/existingSecret")
         self.assert_refused("networkPolicy.grpcFrom.intake[0].podSelektor.x=y", "additional properties 'podSelektor' not allowed")
+
+    def test_the_webs_values_are_checked(self):
+        self.assert_refused("web.replicaz=3", "additional properties 'replicaz' not allowed")
+        self.assert_refused("web.staffAccess.cidrs={0.0.0.0/0}", "/web/staffAccess/cidrs/0")
+        self.assert_refused("web.staffAccess.cidrs={::/0}", "/web/staffAccess/cidrs/0")
+        self.assert_refused("web.staffAccess.cidrs={ministry}", "/web/staffAccess/cidrs/0")
+        self.assert_refused("web.staffAccess.serviceType=NodePort", "/web/staffAccess/serviceType")
+        self.assert_refused("web.staffBaseUrl=https://desk.pasokh.mcls.gov.ir/", "/web/staffBaseUrl")
+        self.assert_refused("web.staffBaseUrl=desk.pasokh.mcls.gov.ir", "/web/staffBaseUrl")
+        self.assert_refused("web.oidc.clientSecret.name=", "/web/oidc/clientSecret/name")
+        self.assert_refused("web.oidc.browserIssuer=sso.example", "/web/oidc/browserIssuer")
+        result = helm_template(sets=["web.staffAccess.cidrs={10.20.0.0/16,2001:db8::/32}"])
+        self.assertEqual(result.returncode, 0, result.stderr)
 
     def test_an_allow_list_without_a_caller_the_chart_deploys_fails_the_render(self):
         self.assert_refused("intake.internalClients={pasokh-notification}", "intake.internalClients must list routing's client id")

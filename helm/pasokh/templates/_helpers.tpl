@@ -3,6 +3,8 @@ Every component renders through the same helpers, from one "component context":
   dict "root" $ "component" "intake" "name" "<release>-intake-ir-23" "province" "IR-23"
        "binary" "pasokh-intake" "settings" <replicas, autoscaling, pdb, resources>
        "config" <the service's settings, rendered as JSON> "env" <extra env list> "extraVolumes" …
+  and, for a component with listeners of its own (the web), "ports" <list of name + port> and
+  "probePort" <the port name the probes use>; without them: http, grpc (and grpc-internal), probes on http.
 */}}
 
 {{- define "pasokh.name" -}}
@@ -41,9 +43,19 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{/*
 Ports: HTTP 8080 (public API, ops endpoints), gRPC 9090 (partners' and officers' APIs), and the
 internal gRPC 9091 that only intake and routing serve (IntakeInternal, CaseLookup) and only Pasokh's
-own callers reach (templates/networkpolicy.yaml).
+own callers reach (templates/networkpolicy.yaml). The web has two HTTP listeners instead, each with
+the ops endpoints: public 8086 (the citizen's site, through the Ingress) and staff 8087 (the desk
+console, for the ministry's network only).
 */}}
 {{- define "pasokh.internalGrpcPort" -}}9091{{- end -}}
+{{- define "pasokh.webPorts" -}}
+{{- toJson (dict "public" 8086 "staff" 8087) -}}
+{{- end -}}
+
+{{/* Components that produce or consume Kafka records (the web talks only to intake and its own database) */}}
+{{- define "pasokh.usesKafka" -}}
+{{- if ne .component "web" }}true{{ end -}}
+{{- end -}}
 
 {{/* Components serving the internal gRPC listener */}}
 {{- define "pasokh.hasInternalGrpc" -}}
@@ -63,6 +75,16 @@ own callers reach (templates/networkpolicy.yaml).
 {{- printf "http://%s-intake-internal:%s" .Release.Name (include "pasokh.internalGrpcPort" .) -}}
 {{- end -}}
 
+{{/* Every deployed province's intake HTTP base URL, by province code (the web's intake.urls) */}}
+{{- define "pasokh.intakeHttpUrls" -}}
+{{- $root := . -}}
+{{- $urls := dict -}}
+{{- range $province, $override := .Values.intake.provinces -}}
+{{- $_ := set $urls $province (printf "http://%s:8080" (include "pasokh.componentName" (dict "root" $root "component" "intake" "province" $province))) -}}
+{{- end -}}
+{{- toJson $urls -}}
+{{- end -}}
+
 {{/* Settings every service shares, as its config file spells them */}}
 {{- define "pasokh.commonConfig" -}}
 {{- $root := .root -}}
@@ -80,10 +102,19 @@ own callers reach (templates/networkpolicy.yaml).
 {{- if include "pasokh.hasInternalGrpc" . -}}
 {{- $_ := set $listen "internal_grpc_port" (include "pasokh.internalGrpcPort" . | int) -}}
 {{- end -}}
-{{- $common := dict "listen" $listen "kafka" $kafka "telemetry" $telemetry "database" $database "shutdown_drain_secs" $root.Values.pod.drainSeconds -}}
-{{- if has .component (list "intake" "routing" "notification") -}}
+{{- if eq .component "web" -}}
+{{- $ports := include "pasokh.webPorts" . | fromJson -}}
+{{- $listen = dict "host" "0.0.0.0" "public_port" $ports.public "staff_port" $ports.staff -}}
+{{- end -}}
+{{- $common := dict "listen" $listen "telemetry" $telemetry "database" $database "shutdown_drain_secs" $root.Values.pod.drainSeconds -}}
+{{- if include "pasokh.usesKafka" . -}}
+{{- $_ := set $common "kafka" $kafka -}}
+{{- end -}}
+{{- if has .component (list "intake" "routing" "notification" "web") -}}
 {{- /* always production: a production start refuses every development credential, and the chart turns none on */ -}}
 {{- $_ := set $common "environment" "production" -}}
+{{- end -}}
+{{- if has .component (list "intake" "routing" "notification") -}}
 {{- $_ := set $common "auth" (include "pasokh.authConfig" . | fromYaml) -}}
 {{- end -}}
 {{- toYaml $common -}}
@@ -125,7 +156,8 @@ The allow-lists must admit the chart's own callers, or internal calls fail with 
 {{- end -}}
 {{- end -}}
 
-{{/* Secrets as environment: the database URL always; the service's own OIDC client secret where it calls other services */}}
+{{/* Secrets as environment: the database URL always; the service's own OIDC client secret where it calls other
+       services, and the web's (its staff sign-in client, web.oidc.clientSecret) */}}
 {{- define "pasokh.secretEnv" -}}
 {{- $root := .root -}}
 - name: PASOKH__DATABASE__URL
@@ -140,6 +172,13 @@ The allow-lists must admit the chart's own callers, or internal calls fail with 
     secretKeyRef:
       name: {{ $client.existingSecret }}
       key: {{ $client.secretKey }}
+{{- end }}
+{{- if eq .component "web" }}
+- name: PASOKH__OIDC__CLIENT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ $root.Values.web.oidc.clientSecret.name }}
+      key: {{ $root.Values.web.oidc.clientSecret.key }}
 {{- end }}
 {{- end -}}
 
@@ -228,6 +267,11 @@ spec:
           command: ["/usr/local/bin/{{ .binary }}"]
           args: ["serve", "--config", "/etc/pasokh/config/config.json"]
           ports:
+            {{- range .ports }}
+            - name: {{ .name }}
+              containerPort: {{ .port }}
+              protocol: TCP
+            {{- else }}
             - name: http
               containerPort: 8080
               protocol: TCP
@@ -239,6 +283,7 @@ spec:
               containerPort: {{ include "pasokh.internalGrpcPort" . }}
               protocol: TCP
             {{- end }}
+            {{- end }}
           env:
             {{- include "pasokh.secretEnv" . | nindent 12 }}
             {{- with .env }}
@@ -247,20 +292,20 @@ spec:
           startupProbe:
             httpGet:
               path: /healthz
-              port: http
+              port: {{ default "http" .probePort }}
             periodSeconds: 2
             failureThreshold: 30
           livenessProbe:
             httpGet:
               path: /healthz
-              port: http
+              port: {{ default "http" .probePort }}
             periodSeconds: 10
             timeoutSeconds: 2
             failureThreshold: 3
           readinessProbe:
             httpGet:
               path: /readyz
-              port: http
+              port: {{ default "http" .probePort }}
             periodSeconds: 5
             timeoutSeconds: 2
             failureThreshold: 2
@@ -276,7 +321,7 @@ spec:
             - name: config
               mountPath: /etc/pasokh/config
               readOnly: true
-            {{- if $root.Values.kafka.tls.enabled }}
+            {{- if and $root.Values.kafka.tls.enabled (include "pasokh.usesKafka" .) }}
             - name: kafka-ca
               mountPath: /etc/pasokh/kafka/ca
               readOnly: true
@@ -288,7 +333,7 @@ spec:
         - name: config
           configMap:
             name: {{ include "pasokh.componentName" . }}
-        {{- if $root.Values.kafka.tls.enabled }}
+        {{- if and $root.Values.kafka.tls.enabled (include "pasokh.usesKafka" .) }}
         - name: kafka-ca
           secret:
             secretName: {{ $root.Values.kafka.tls.caSecret }}
@@ -381,7 +426,7 @@ spec:
       {{- include "pasokh.selectorLabels" . | nindent 6 }}
 {{- end -}}
 
-{{/* All of a component: ConfigMap, Deployment, Service, HPA (when autoscaling), PDB */}}
+{{/* All of a component: ConfigMap, Deployment, Service, HPA (when autoscaling), PDB (the web: templates/web.yaml, two Services) */}}
 {{- define "pasokh.component" -}}
 {{ include "pasokh.configMap" . }}
 ---

@@ -4,14 +4,23 @@ use crate::digits::normalize_digits;
 use crate::error::FieldError;
 
 /// An Iranian national id (کد ملی): ten digits whose last is a mod-11 check digit.
+/// Spreadsheets and some registries store it as a number and drop its leading
+/// zeros; 8 or 9 digits are padded back to ten before the check digit is tested.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct NationalId(String);
 
 impl NationalId {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
-        let digits: String = normalize_digits(input.trim()).chars().filter(|c| *c != '-').collect();
+        let mut digits: String = normalize_digits(input.trim()).chars().filter(|c| *c != '-').collect();
+        if (8..10).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+            digits = format!("{digits:0>10}");
+        }
         if digits.len() != 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(FieldError::new("national_id", "national_id_format", "national id must be exactly 10 digits"));
+            return Err(FieldError::new(
+                "national_id",
+                "national_id_format",
+                "national id must be 10 digits (8 or 9 are padded with leading zeros)",
+            ));
         }
         let d: Vec<u32> = digits.bytes().map(|b| u32::from(b - b'0')).collect();
         if d.iter().all(|x| *x == d[0]) {
@@ -60,6 +69,15 @@ mod tests {
     }
 
     #[test]
+    fn pads_ids_whose_leading_zeros_were_dropped() {
+        // 0084575948 as a spreadsheet keeps it, and 0499370899 as a number-typed column
+        assert_eq!(NationalId::parse("84575948").unwrap().as_str(), "0084575948");
+        assert_eq!(NationalId::parse("۴۹۹۳۷۰۸۹۹").unwrap().as_str(), "0499370899");
+        // padding never rescues a wrong check digit
+        assert_eq!(NationalId::parse("499370898").unwrap_err().code, "national_id_checksum");
+    }
+
+    #[test]
     fn rejects_wrong_check_digit() {
         assert_eq!(NationalId::parse("0499370898").unwrap_err().code, "national_id_checksum");
         assert_eq!(NationalId::parse("1234567890").unwrap_err().code, "national_id_checksum");
@@ -67,7 +85,7 @@ mod tests {
 
     #[test]
     fn rejects_wrong_length_and_letters() {
-        for id in ["", "123", "04993708999", "04993708a9"] {
+        for id in ["", "123", "1234567", "04993708999", "04993708a9", "4993708a9"] {
             assert_eq!(NationalId::parse(id).unwrap_err().code, "national_id_format", "{id}");
         }
     }

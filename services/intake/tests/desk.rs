@@ -241,6 +241,47 @@ async fn a_meeting_with_an_official_is_recorded() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_promise_made_at_a_meeting_is_kept_with_its_due_date() {
+    let stack = Stack::from_env();
+    let intake = TestIntake::fresh(&stack).await;
+    let id = create_event(&intake, friday_prayer(0)).await;
+    let operator = token(Role::Operator, "IR-23").await;
+    let path = format!("/v1/desk-events/{id}/meetings");
+    let due = pasokh_domain::tehran_date(chrono::Utc::now()) + chrono::Duration::days(14);
+    let jalali_due = pasokh_domain::JalaliDate::from_gregorian(due);
+    let meeting = json!({
+        "official_name": "دکتر احمدی", "official_title": "مدیرعامل", "organisation": "sso",
+        "notes": "مستمری معوق", "promise": "پرداخت مستمری معوق تا پایان ماه",
+        "promise_due": format!("{}/{:02}/{:02}", jalali_due.year, jalali_due.month, jalali_due.day),
+    });
+    let (status, _, recorded) =
+        call(&intake, reqwest::Method::POST, &path, Some(&operator), Some(meeting.clone())).await;
+    assert_eq!(status, 201, "{recorded}");
+    assert_eq!(recorded["promise_due"], due.to_string());
+    let (promise, stored_due): (String, chrono::NaiveDate) =
+        sqlx::query_as("SELECT promise, promise_due FROM desk_meetings").fetch_one(&intake.pool).await.unwrap();
+    assert_eq!((promise.as_str(), stored_due), ("پرداخت مستمری معوق تا پایان ماه", due));
+
+    for (change, field, code) in [
+        (json!({"promise_due": null}), "promise_due", "field_missing"),
+        (json!({"promise_due": "1405/13/01"}), "promise_due", "date_invalid"),
+        (json!({"promise_due": "2020-01-01"}), "promise_due", "date_in_past"),
+        (json!({"promise": "", "promise_due": "2030-01-01"}), "promise", "field_missing"),
+    ] {
+        let mut invalid = meeting.clone();
+        for (key, value) in change.as_object().unwrap() {
+            invalid[key] = value.clone();
+        }
+        let (status, _, problem) = call(&intake, reqwest::Method::POST, &path, Some(&operator), Some(invalid)).await;
+        assert_eq!(status, 400, "{change}");
+        assert_eq!(problem["errors"][0]["field"], field, "{change}: {problem}");
+        assert_eq!(problem["errors"][0]["code"], code, "{change}: {problem}");
+    }
+    assert_eq!(intake.count("desk_meetings").await, 1, "refused meetings leave nothing behind");
+    intake.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_scanned_letter_becomes_a_letter_channel_petition() {
     let stack = Stack::from_env();
     let intake = TestIntake::fresh(&stack).await;

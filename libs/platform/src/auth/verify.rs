@@ -219,6 +219,12 @@ pub struct Discovery {
     pub token_endpoint: String,
     #[serde(default)]
     pub device_authorization_endpoint: Option<String>,
+    /// Where browsers sign in (authorization code flow)
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    /// Where browsers sign out at the provider (RP-initiated logout)
+    #[serde(default)]
+    pub end_session_endpoint: Option<String>,
 }
 
 /// Reads `<issuer>/.well-known/openid-configuration`.

@@ -271,6 +271,50 @@ struct MeetingInput {
     organisation: Option<String>,
     tracking_code: Option<String>,
     notes: Option<String>,
+    /// what the official promised to do, up to 2000 characters
+    promise: Option<String>,
+    /// by when: `YYYY-MM-DD` or Jalali `YYYY/MM/DD`; required with a promise, not before today
+    promise_due: Option<String>,
+}
+
+/// An official's promise and its due date: both or neither.
+fn promise(
+    errors: &mut ValidationErrors,
+    text: Option<&str>,
+    due: Option<&str>,
+    today: chrono::NaiveDate,
+) -> (Option<String>, Option<chrono::NaiveDate>) {
+    let text = normalize_text(text.unwrap_or_default());
+    let due = due.map(str::trim).filter(|d| !d.is_empty());
+    if text.is_empty() {
+        if due.is_some() {
+            errors.push(FieldError::new("promise", "field_missing", "a due date needs the promise it is for"));
+        }
+        return (None, None);
+    }
+    if text.chars().count() > 2000 {
+        errors.push(FieldError::new("promise", "text_length", "promise must have at most 2000 characters"));
+    }
+    let due = match due.map(|d| (d, pasokh_domain::parse_date(d))) {
+        None => {
+            errors.push(FieldError::new("promise_due", "field_missing", "a promise needs its due date"));
+            None
+        }
+        Some((_, None)) => {
+            errors.push(FieldError::new(
+                "promise_due",
+                "date_invalid",
+                "promise_due must be YYYY-MM-DD or Jalali YYYY/MM/DD",
+            ));
+            None
+        }
+        Some((_, Some(date))) if date < today => {
+            errors.push(FieldError::new("promise_due", "date_in_past", "promise_due cannot be before today"));
+            None
+        }
+        Some((_, Some(date))) => Some(date),
+    };
+    (Some(text), due)
 }
 
 /// `POST /v1/desk-events/{id}/meetings`: a citizen met an official face to face.
@@ -310,6 +354,12 @@ pub(crate) async fn record_meeting(
     if notes.chars().count() > 4000 {
         errors.push(FieldError::new("notes", "text_length", "notes must have at most 4000 characters"));
     }
+    let (promise, promise_due) = promise(
+        &mut errors,
+        input.promise.as_deref(),
+        input.promise_due.as_deref(),
+        pasokh_domain::tehran_date(Utc::now()),
+    );
     let (Some(official_name), Some(official_title), Some(organisation)) = (name, title, organisation) else {
         return Err(errors.into());
     };
@@ -322,6 +372,8 @@ pub(crate) async fn record_meeting(
         organisation,
         tracking_code,
         notes,
+        promise,
+        promise_due,
     };
     let mut tx = state.pool.begin().await?;
     if let Some(answer) = idempotency::claim(&state, &mut tx, claim.as_ref()).await? {
@@ -337,6 +389,9 @@ pub(crate) async fn record_meeting(
             "official_name": meeting.official_name,
             "organisation": meeting.organisation,
             "tracking_code": meeting.tracking_code,
+            "promise": meeting.promise,
+            "promise_due": meeting.promise_due,
+            "promise_due_jalali": meeting.promise_due.map(format_jalali),
             "recorded_at": recorded_at,
             "recorded_at_jalali": format_jalali(pasokh_domain::tehran_date(recorded_at)),
         }),

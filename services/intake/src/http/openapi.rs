@@ -53,6 +53,10 @@ pub(crate) struct MeetingDocument {
     official_name: String,
     organisation: String,
     tracking_code: Option<String>,
+    promise: Option<String>,
+    /// `YYYY-MM-DD`
+    promise_due: Option<String>,
+    promise_due_jalali: Option<String>,
     recorded_at: String,
     recorded_at_jalali: String,
 }

@@ -76,6 +76,8 @@ pub(crate) struct NewMeeting {
     pub organisation: String,
     pub tracking_code: Option<String>,
     pub notes: String,
+    pub promise: Option<String>,
+    pub promise_due: Option<chrono::NaiveDate>,
 }
 
 pub(crate) async fn insert_meeting(
@@ -84,8 +86,9 @@ pub(crate) async fn insert_meeting(
     recorded_by: &str,
 ) -> Result<DateTime<Utc>> {
     let row = sqlx::query(
-        "INSERT INTO desk_meetings (id, desk_event_id, official_name, official_title, organisation, tracking_code, notes, recorded_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING recorded_at",
+        "INSERT INTO desk_meetings (id, desk_event_id, official_name, official_title, organisation, tracking_code, notes, \
+             recorded_by, promise, promise_due) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING recorded_at",
     )
     .bind(meeting.id)
     .bind(meeting.desk_event_id)
@@ -95,6 +98,8 @@ pub(crate) async fn insert_meeting(
     .bind(&meeting.tracking_code)
     .bind(&meeting.notes)
     .bind(recorded_by)
+    .bind(&meeting.promise)
+    .bind(meeting.promise_due)
     .fetch_one(conn)
     .await?;
     Ok(row.get("recorded_at"))

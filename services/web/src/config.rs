@@ -1,0 +1,88 @@
+use std::collections::BTreeMap;
+
+use pasokh_platform::config::{Environment, Secret};
+use pasokh_platform::db::DatabaseSettings;
+use pasokh_platform::telemetry::TelemetrySettings;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub environment: Environment,
+    pub listen: WebListen,
+    pub database: DatabaseSettings,
+    pub telemetry: TelemetrySettings,
+    pub intake: IntakeSettings,
+    pub oidc: OidcSettings,
+    pub session: SessionSettings,
+    /// behind a proxy (the ingress) that sets `X-Forwarded-For`: the right-most hop is the citizen
+    pub trust_forwarded_for: bool,
+    pub shutdown_drain_secs: u64,
+}
+
+/// Two listeners so the chart can put the public site on the internet and keep
+/// the staff console on the ministry's network; ops endpoints are on both.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebListen {
+    pub host: String,
+    /// the citizen's site; 0 picks a free port (tests)
+    pub public_port: u16,
+    /// the service-desk console
+    pub staff_port: u16,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeSettings {
+    /// province code (`IR-23`) → that province's intake HTTP base URL
+    #[serde(default)]
+    pub urls: BTreeMap<String, String>,
+    pub timeout_ms: u64,
+}
+
+/// The staff console as an OpenID Connect relying party (authorization code + PKCE S256).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSettings {
+    /// the provider as this service reaches it; empty: nobody can sign in
+    pub issuer: String,
+    /// the provider as staff browsers reach it, when that differs (in-cluster vs public name); empty: `issuer`
+    pub browser_issuer: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// the console's own external URL; the redirect URI is `<this>/auth/callback`
+    pub staff_base_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    /// signed out after this long without a request
+    pub idle_minutes: i64,
+    /// signed out this long after signing in, however active
+    pub absolute_hours: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            environment: Environment::Production,
+            listen: WebListen { host: "127.0.0.1".into(), public_port: 8086, staff_port: 8087 },
+            database: DatabaseSettings { max_connections: 5, ..DatabaseSettings::local("pasokh_web") },
+            telemetry: TelemetrySettings::default(),
+            // none by default: the config crate merges maps, so a default entry could never be removed
+            intake: IntakeSettings { urls: BTreeMap::new(), timeout_ms: 5_000 },
+            oidc: OidcSettings {
+                issuer: String::new(),
+                browser_issuer: String::new(),
+                client_id: "pasokh-web".into(),
+                client_secret: Secret::new(""),
+                staff_base_url: "http://127.0.0.1:8087".into(),
+            },
+            session: SessionSettings { idle_minutes: 30, absolute_hours: 12 },
+            trust_forwarded_for: false,
+            shutdown_drain_secs: 20,
+        }
+    }
+}

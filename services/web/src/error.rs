@@ -1,0 +1,53 @@
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("database failed")]
+    Database(#[from] sqlx::Error),
+    #[error("platform failed")]
+    Platform(#[from] pasokh_platform::Error),
+    #[error("rendering a page failed")]
+    Render(#[from] askama::Error),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// no session, or one that timed out: the browser goes to sign in, then back to `0`
+    #[error("sign-in needed")]
+    SignIn(String),
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// a form without the right CSRF token, or sent from another site
+    #[error("the form's CSRF token is missing or wrong")]
+    Csrf,
+    #[error("the identity provider failed: {0}")]
+    Provider(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, message) = match &self {
+            Error::SignIn(return_to) => {
+                let query = serde_urlencoded::to_string([("return_to", return_to.as_str())]).unwrap_or_default();
+                return Redirect::to(&format!("/auth/sign-in?{query}")).into_response();
+            }
+            Error::NotFound(_) => (StatusCode::NOT_FOUND, "صفحه‌ای که خواستید پیدا نشد."),
+            Error::Forbidden(_) => (StatusCode::FORBIDDEN, "شما اجازهٔ دیدن این صفحه را ندارید."),
+            Error::Csrf => {
+                (StatusCode::FORBIDDEN, "فرم منقضی شده است؛ به صفحهٔ قبل برگردید، آن را تازه کنید و دوباره بفرستید.")
+            }
+            Error::Provider(_) => {
+                tracing::warn!(error = %self, "sign-in failed at the provider");
+                (StatusCode::BAD_GATEWAY, "ورود به سامانه انجام نشد؛ دوباره تلاش کنید.")
+            }
+            other => {
+                tracing::error!(error = %pasokh_platform::tasks::error_chain(other), "page failed");
+                (StatusCode::SERVICE_UNAVAILABLE, "سامانه اکنون پاسخ نمی‌دهد؛ چند لحظهٔ دیگر دوباره تلاش کنید.")
+            }
+        };
+        (status, crate::pages::error_page(status, message)).into_response()
+    }
+}

@@ -1,0 +1,68 @@
+// What the scenarios share: where the running system is (exported by
+// `scripts/run.sh --then`), citizens with valid national ids, and the
+// intake database to prove what was (and was not) stored.
+import { execFileSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the browser tests through scripts/browser-test.sh`);
+  return value;
+}
+
+export const env = {
+  get publicUrl() { return required('PASOKH_WEB_PUBLIC_URL'); },
+  get staffUrl() { return required('PASOKH_WEB_STAFF_URL'); },
+  get deskEvent() { return required('PASOKH_DESK_EVENT'); },
+  get intakeDb() { return required('PASOKH_PG_URL_INTAKE'); },
+};
+
+/** A valid national id (mod-11 check digit), different on every call. */
+export function nationalId() {
+  for (;;) {
+    const digits = Array.from({ length: 9 }, () => randomInt(10));
+    if (digits.every((d) => d === digits[0])) continue;
+    const sum = digits.reduce((acc, d, i) => acc + d * (10 - i), 0) % 11;
+    return [...digits, sum < 2 ? sum : 11 - sum].join('');
+  }
+}
+
+/** A mobile number nobody else in this run uses (rate limits are per mobile). */
+export function mobile() {
+  return `0912${String(randomInt(10_000_000)).padStart(7, '0')}`;
+}
+
+const PERSIAN = '۰۱۲۳۴۵۶۷۸۹';
+export function persianDigits(text) {
+  return String(text).replace(/[0-9]/g, (d) => PERSIAN[Number(d)]);
+}
+export function asciiDigits(text) {
+  return String(text).replace(/[۰-۹]/g, (d) => String(PERSIAN.indexOf(d)));
+}
+
+/** One value from intake's database, e.g. a count; `:'p1'`… in `sql` are the quoted `params`. */
+export function intakeScalar(sql, ...params) {
+  const args = [env.intakeDb, '-qAt', '-v', 'ON_ERROR_STOP=1'];
+  params.forEach((p, i) => args.push('-v', `p${i + 1}=${p}`));
+  // variables are interpolated in psql's input, not in -c
+  return execFileSync('psql', args, { encoding: 'utf8', input: `${sql};\n` }).trim();
+}
+
+/** Signs in at the provider's own page as a demo member of staff. */
+export async function signIn(page, user, password = 'pasokh-demo') {
+  await page.locator('#username').fill(user);
+  await page.locator('#password').fill(password);
+  await page.locator('#kc-login').click();
+}
+
+/** Polls `check` until it returns a truthy value or `seconds` pass. */
+export async function eventually(seconds, what, check) {
+  const deadline = Date.now() + seconds * 1000;
+  let last;
+  while (Date.now() < deadline) {
+    last = await check();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${what}: not within ${seconds} s (last: ${last})`);
+}
