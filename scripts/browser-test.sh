@@ -4,7 +4,9 @@
 # on its own ports, databases and topics (so it never meets `make run`'s data).
 # Screenshots of every page go to .local/screenshots.
 #
-#   PASOKH_BROWSER_PORT_BASE  first port of the services (default 28080)
+#   PASOKH_BROWSER_PORT_BASE  first port of the services (default 26080; CI 28080); every
+#                             port stays below 32768, under Linux's ephemeral range, so an
+#                             outgoing connection can never hold one of them first
 #   PASOKH_BROWSER_TESTS      test files to run (default every tests/browser/*.test.mjs)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,7 +14,7 @@ cd "$ROOT"
 say() { printf '[browser-test] %s\n' "$*" >&2; }
 
 scripts/browser-deps.sh
-export PASOKH_RUN_PORT_BASE="${PASOKH_BROWSER_PORT_BASE:-28080}"
+export PASOKH_RUN_PORT_BASE="${PASOKH_BROWSER_PORT_BASE:-26080}"
 export PASOKH_RUN_DB_PREFIX=pasokh_browser_
 export PASOKH_RUN_TOPIC_PREFIX="browser-$(date +%s)"
 export PASOKH_RUN_DIR="$ROOT/.local/browser"

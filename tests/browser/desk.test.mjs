@@ -4,17 +4,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, checkAccessibility, screenshot } from './lib/browser.mjs';
-import { env, nationalId, mobile, asciiDigits, intakeScalar, signIn } from './lib/pasokh.mjs';
+import { env, nationalId, mobile, asciiDigits, intakeScalar, routingScalar, signIn, eventually } from './lib/pasokh.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-async function operatorAtTheDesk() {
+async function operatorAtTheDesk(user = 'operator-tehran') {
   const context = await browser.newContext({ locale: 'fa-IR' });
   const page = await context.newPage();
   await page.goto(`${env.staffUrl}/desk`);
-  await signIn(page, 'operator-tehran');
+  await signIn(page, user);
   await page.getByRole('heading', { name: /میزهای خدمت امروز/ }).waitFor();
   return { context, page };
 }
@@ -25,7 +25,16 @@ async function typeWalkIn(page, walkIn) {
   // the national id field has the focus when the page opens
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'national_id');
   await keyboard.type(walkIn.nationalId);
+  // the citizen's earlier petitions appear as soon as the id is complete
+  await page.locator('#citizen-petitions').getByText(/درخواست/).first().waitFor();
   await keyboard.press('Tab');
+  if (walkIn.repeatOf) {
+    // into the radio group ("a new matter" is chosen), then the arrow picks the open petition
+    assert.equal(await page.evaluate(() => document.activeElement?.name), 'repeat_of');
+    await keyboard.press('ArrowDown');
+    assert.equal(await page.evaluate(() => document.activeElement?.value), walkIn.repeatOf);
+    await keyboard.press('Tab');
+  }
   await keyboard.type(walkIn.mobile);
   await keyboard.press('Tab');
   await keyboard.type(walkIn.category);
@@ -39,6 +48,8 @@ async function typeWalkIn(page, walkIn) {
   } else {
     await keyboard.press('Tab');
   }
+  // past the collapsed "referred to an official" section
+  await keyboard.press('Tab');
   await keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), 'ثبت مراجعه');
   await keyboard.press('Enter');
@@ -57,6 +68,8 @@ test('a desk operator signs in at the provider and registers walk-ins with the k
 
   await page.getByRole('link', { name: 'میز خدمت نماز جمعه تهران' }).first().click();
   await page.getByLabel('کد ملی').waitFor();
+  const registered = async () => asciiDigits(await page.locator('.counters li').first().locator('strong').innerText());
+  const before = Number(await registered());
   await checkAccessibility(page, 'walk-in form');
   await screenshot(page, 'desk-walk-in');
 
@@ -73,12 +86,38 @@ test('a desk operator signs in at the provider and registers walk-ins with the k
   // the slip's "next walk-in" link has the focus: Enter opens a fresh form
   await page.keyboard.press('Enter');
   await page.getByLabel('کد ملی').waitFor();
+  const returning = { nationalId: nationalId(), mobile: mobile() };
   const plain = await typeWalkIn(page, {
-    nationalId: nationalId(), mobile: mobile(), category: 'پرداخت مستمری (سازمان تأمین اجتماعی)',
+    ...returning, category: 'پرداخت مستمری (سازمان تأمین اجتماعی)',
     text: 'مستمری دو ماه گذشته پرداخت نشده است',
   });
   assert.notEqual(plain, resolved);
   assert.equal(intakeScalar(`SELECT count(*) FROM petitions WHERE tracking_code IN (:'p1', :'p2')`, resolved, plain), '2');
+  await eventually(60, 'the plain walk-in is routed', () => routingScalar(`SELECT status FROM cases WHERE tracking_code = :'p1'`, plain) === 'routed');
+
+  // the same citizen comes back about the same matter: the console shows the open petition,
+  // the operator adds the visit to it, and routing merges it into that case
+  await page.keyboard.press('Enter');
+  await page.getByLabel('کد ملی').waitFor();
+  const repeat = await typeWalkIn(page, {
+    ...returning, repeatOf: plain, category: 'پرداخت مستمری (سازمان تأمین اجتماعی)',
+    text: 'برای بار دوم دربارهٔ مستمری پرداخت‌نشده آمده‌ام',
+  });
+  assert.match(await page.locator('dl.summary').innerText(), /افزوده به درخواست/);
+  const merged = await eventually(60, 'the repeat joins the open case', () => {
+    const row = routingScalar(
+      `SELECT c.status || ':' || o.tracking_code FROM cases c JOIN cases o ON o.petition_id = c.merged_into WHERE c.tracking_code = :'p1'`,
+      repeat,
+    );
+    return row || false;
+  });
+  assert.equal(merged, `merged:${plain}`);
+
+  // the counter counts them: three walk-ins, one resolved on the spot
+  await page.keyboard.press('Enter');
+  await page.getByLabel('کد ملی').waitFor();
+  assert.equal(Number(await registered()), before + 3);
+  await checkAccessibility(page, 'walk-in form with the counter');
   await context.close();
 });
 
@@ -126,5 +165,27 @@ test('signing out ends the session here and at the provider', async () => {
   await page.goto(`${env.staffUrl}/desk`);
   // the provider asks for the password again: its session ended too
   await page.locator('#password').waitFor();
+  await context.close();
+});
+
+test('a supervisor opens a desk event from the console and closes it', async () => {
+  const { context, page } = await operatorAtTheDesk('supervisor-tehran');
+  const title = `میز خدمت درب وزارتخانه ${Date.now()}`;
+  await page.getByLabel('عنوان').fill(title);
+  await page.getByLabel('محل').fill('ساختمان مرکزی وزارت');
+  // today in Tehran, written in Jalali with Persian digits, as a supervisor types it
+  const today = new Intl.DateTimeFormat('fa-IR-u-ca-persian-nu-latn', { timeZone: 'Asia/Tehran', year: 'numeric', month: '2-digit', day: '2-digit' })
+    .format(new Date()).replace(/[^0-9/]/g, '');
+  await page.getByLabel('آغاز').fill(`${today} 00:00`);
+  await page.getByLabel('پایان').fill(`${today} 23:59`);
+  await page.getByRole('checkbox', { name: 'سازمان تأمین اجتماعی' }).check();
+  await page.getByRole('button', { name: 'ساختن میز خدمت' }).click();
+  await page.getByRole('status').filter({ hasText: 'میز خدمت ساخته شد' }).waitFor();
+  assert.ok(await page.getByRole('link', { name: title }).isVisible());
+  await checkAccessibility(page, 'desk events as a supervisor');
+  await page.getByRole('button', { name: `بستن میز «${title}»` }).click();
+  await page.getByRole('status').filter({ hasText: 'میز خدمت بسته شد' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: title }).count(), 0, 'a closed desk leaves the list');
+  assert.equal(intakeScalar(`SELECT closed_by FROM desk_events WHERE title = :'p1'`, title), 'supervisor-tehran');
   await context.close();
 });

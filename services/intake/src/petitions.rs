@@ -163,6 +163,7 @@ impl PetitionInput {
                 letter: None,
                 on_spot_answer: None,
                 filed_by: None,
+                repeat_of: None,
             }),
             _ => Err(errors),
         }
@@ -257,6 +258,7 @@ impl Recorder for SubmittedRecorder {
                 county: petition.county.clone().unwrap_or_default(),
                 resolved_on_spot: petition.on_spot_answer.is_some(),
                 attachment_count: petition.attachments.len() as u32,
+                repeat_of: petition.repeat_of.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default(),
             }),
         );
         let source = format!("//pasokh/intake/{}", petition.province);

@@ -311,3 +311,97 @@ async fn a_scanned_letter_becomes_a_letter_channel_petition() {
     assert_eq!(intake.count("petitions").await, 1);
     intake.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_desk_counts_its_work_finds_a_citizens_earlier_petitions_and_closes() {
+    let stack = Stack::from_env();
+    let intake = TestIntake::fresh(&stack).await;
+    let id = create_event(&intake, friday_prayer(0)).await;
+    let operator = token(Role::Operator, "IR-23").await;
+    let (post, get) = (reqwest::Method::POST, reqwest::Method::GET);
+    let walk_in = json!({
+        "national_id": "0084575948", "mobile": "09351234567", "category": "civil-pension",
+        "text": "حکم بازنشستگی من صادر نشده است", "resolved_on_spot": {"answer": "حکم همان‌جا صادر شد"}
+    });
+    let (status, _, filed) =
+        call(&intake, post.clone(), &format!("/v1/desk-events/{id}/petitions"), Some(&operator), Some(walk_in)).await;
+    assert_eq!(status, 201, "{filed}");
+    let meeting = json!({"official_name": "دکتر احمدی", "official_title": "مدیرعامل", "organisation": "cspf",
+        "promise": "پیگیری حکم", "promise_due": "2099-01-01"});
+    let (status, _, _) =
+        call(&intake, post.clone(), &format!("/v1/desk-events/{id}/meetings"), Some(&operator), Some(meeting)).await;
+    assert_eq!(status, 201);
+
+    let (status, _, counts) = call(&intake, get, &format!("/v1/desk-events/{id}/summary"), Some(&operator), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(counts, json!({"registered": 1, "resolved_on_spot": 1, "meetings": 1, "promises": 1}));
+
+    // the citizen's earlier petitions, found by the national id in the body (leading zeros dropped, Persian digits)
+    let lookup = format!("/v1/desk-events/{id}/citizen-petitions");
+    let (status, _, found) =
+        call(&intake, post.clone(), &lookup, Some(&operator), Some(json!({"national_id": "۸۴۵۷۵۹۴۸"}))).await;
+    assert_eq!(status, 200, "{found}");
+    let petitions = found["petitions"].as_array().unwrap();
+    assert_eq!(petitions.len(), 1);
+    assert_eq!(petitions[0]["tracking_code"], filed["tracking_code"]);
+    assert_eq!((petitions[0]["status"].as_str(), petitions[0]["open"].as_bool()), (Some("closed"), Some(false)));
+    let (status, _, none) =
+        call(&intake, post.clone(), &lookup, Some(&operator), Some(json!({"national_id": "0499370899"}))).await;
+    assert_eq!((status, none["petitions"].as_array().map(Vec::len)), (200, Some(0)), "another citizen's are not shown");
+    let (status, _, problem) =
+        call(&intake, post.clone(), &lookup, Some(&operator), Some(json!({"national_id": "123"}))).await;
+    assert_eq!((status, problem["errors"][0]["code"].as_str()), (400, Some("national_id_format")));
+
+    // only a supervisor closes it; then nothing more is registered there, and it leaves the list
+    let close = format!("/v1/desk-events/{id}/close");
+    let (status, _, _) = call(&intake, post.clone(), &close, Some(&operator), None).await;
+    assert_eq!(status, 403);
+    let supervisor = token(Role::Supervisor, "IR-23").await;
+    let (status, _, closed) = call(&intake, post.clone(), &close, Some(&supervisor), None).await;
+    assert_eq!(status, 200, "{closed}");
+    let again = json!({"national_id": "0499370899", "mobile": "09121234567", "category": "pension-payment",
+        "text": "مستمری این ماه من واریز نشده است"});
+    let (status, _, problem) =
+        call(&intake, post, &format!("/v1/desk-events/{id}/petitions"), Some(&operator), Some(again)).await;
+    assert_eq!((status, problem["code"].as_str()), (409, Some("desk_event_closed")));
+    let (_, _, listed) = call(&intake, reqwest::Method::GET, "/v1/desk-events", Some(&operator), None).await;
+    assert!(listed["events"].as_array().unwrap().iter().all(|e| e["id"] != id.as_str()), "{listed}");
+    assert_eq!(intake.count("petitions").await, 1);
+    intake.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_confirmed_repeat_travels_in_the_submitted_event_and_stays_in_its_province() {
+    let stack = Stack::from_env();
+    let intake = TestIntake::fresh(&stack).await;
+    let id = create_event(&intake, friday_prayer(0)).await;
+    let operator = token(Role::Operator, "IR-23").await;
+    let path = format!("/v1/desk-events/{id}/petitions");
+    let first = json!({"national_id": "0499370899", "mobile": "09121234567", "category": "pension-payment",
+        "text": "مستمری این ماه من واریز نشده است"});
+    let (_, _, original) = call(&intake, reqwest::Method::POST, &path, Some(&operator), Some(first.clone())).await;
+    let code = original["tracking_code"].as_str().unwrap().to_owned();
+
+    let mut foreign = first.clone();
+    foreign["repeat_of"] = json!("250000000000");
+    let (status, _, problem) = call(&intake, reqwest::Method::POST, &path, Some(&operator), Some(foreign)).await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "repeat_of");
+
+    let mut repeat = first;
+    repeat["repeat_of"] = json!(code);
+    repeat["text"] = json!("دوباره دربارهٔ مستمری آمده‌ام");
+    let (status, _, filed) = call(&intake, reqwest::Method::POST, &path, Some(&operator), Some(repeat)).await;
+    assert_eq!(status, 201, "{filed}");
+    let records = stack.read_topic(&intake.topics.lifecycle, 2, std::time::Duration::from_secs(20)).await;
+    let repeats: Vec<String> = records
+        .iter()
+        .filter_map(|r| PetitionEvent::decode(r.payload().unwrap()).ok())
+        .filter_map(|e| match e.body {
+            Some(Body::Submitted(s)) => Some(s.repeat_of),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(repeats, ["".to_owned(), code], "the repeat names the original; the original names none");
+    intake.stop().await;
+}

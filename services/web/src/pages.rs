@@ -178,6 +178,26 @@ pub(crate) struct DeskEvents {
     pub(crate) done: Option<&'static str>,
 }
 
+/// A walk-in's earlier petition, offered so a repeat joins the open case.
+#[derive(Debug, Clone)]
+pub(crate) struct EarlierPetition {
+    pub(crate) tracking_code: String,
+    pub(crate) tracking_code_fa: String,
+    pub(crate) category: String,
+    pub(crate) status: String,
+    pub(crate) submitted: String,
+    pub(crate) open: bool,
+}
+
+/// The desk event's live counter.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub(crate) struct Counts {
+    pub(crate) registered: String,
+    pub(crate) resolved_on_spot: String,
+    pub(crate) meetings: String,
+    pub(crate) promises: String,
+}
+
 #[derive(Template)]
 #[template(path = "desk/walk_in.html")]
 pub(crate) struct WalkIn {
@@ -185,6 +205,24 @@ pub(crate) struct WalkIn {
     pub(crate) event: DeskEvent,
     pub(crate) form: Form,
     pub(crate) categories: Vec<Choice>,
+    /// the event's organisations, for a referral to an official at the desk
+    pub(crate) organisations: Vec<Choice>,
+    /// looked up once the national id is known: none before
+    pub(crate) earlier: Option<Vec<EarlierPetition>>,
+    pub(crate) counts: Counts,
+}
+
+#[derive(Template)]
+#[template(path = "desk/fragment_petitions.html")]
+pub(crate) struct PetitionsFragment {
+    pub(crate) form: Form,
+    pub(crate) earlier: Option<Vec<EarlierPetition>>,
+}
+
+#[derive(Template)]
+#[template(path = "desk/fragment_counter.html")]
+pub(crate) struct CounterFragment {
+    pub(crate) counts: Counts,
 }
 
 /// The slip printed for a walk-in.
@@ -197,6 +235,10 @@ pub(crate) struct Slip {
     pub(crate) submitted: String,
     pub(crate) mobile_fa: String,
     pub(crate) resolved: bool,
+    /// the open petition this visit was added to
+    pub(crate) repeat_of_fa: Option<String>,
+    /// the official at the desk the citizen was sent to
+    pub(crate) referred_to: Option<String>,
 }
 
 #[derive(Template)]

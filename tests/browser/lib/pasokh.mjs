@@ -42,7 +42,16 @@ export function asciiDigits(text) {
 
 /** One value from intake's database, e.g. a count; `:'p1'`… in `sql` are the quoted `params`. */
 export function intakeScalar(sql, ...params) {
-  const args = [env.intakeDb, '-qAt', '-v', 'ON_ERROR_STOP=1'];
+  return scalar(env.intakeDb, sql, params);
+}
+
+/** One value from routing's database (its cases), next to intake's on the same server. */
+export function routingScalar(sql, ...params) {
+  return scalar(env.intakeDb.replace(/intake$/, 'routing'), sql, params);
+}
+
+function scalar(database, sql, params) {
+  const args = [database, '-qAt', '-v', 'ON_ERROR_STOP=1'];
   params.forEach((p, i) => args.push('-v', `p${i + 1}=${p}`));
   // variables are interpolated in psql's input, not in -c
   return execFileSync('psql', args, { encoding: 'utf8', input: `${sql};\n` }).trim();

@@ -149,6 +149,7 @@ pub(crate) async fn create_event(
         starts_at,
         ends_at,
         organisations,
+        closed_at: None,
     };
     let mut tx = state.pool.begin().await?;
     if let Some(answer) = idempotency::claim(&state, &mut tx, claim.as_ref()).await? {
@@ -173,13 +174,22 @@ pub(crate) async fn list_events(State(state): State<AppState>, staff: StaffMembe
     Ok(Json(serde_json::json!({ "events": events.iter().map(event_json).collect::<Vec<_>>() })).into_response())
 }
 
-/// The event, if the holder may register at it now.
-async fn open_event(state: &AppState, staff: &StaffMember, id: &str) -> Result<DeskEvent> {
-    let claims = staff.require(Action::FileAtDesk, state)?;
+/// The event of this province, if the holder may do `action` at its desks.
+async fn province_event(state: &AppState, staff: &StaffMember, id: &str, action: Action) -> Result<DeskEvent> {
+    let claims = staff.require(action, state)?;
     let id = Uuid::parse_str(id).map_err(|_| Error::NotFound("desk event"))?;
     let event = desk::event(&state.pool, id).await?.ok_or(Error::NotFound("desk event"))?;
     if claims.province.is_none_or(|p| p.to_string() != event.province) {
         return Err(Error::Forbidden("this desk event belongs to another province".into()));
+    }
+    Ok(event)
+}
+
+/// The event, if the holder may register at it now.
+async fn open_event(state: &AppState, staff: &StaffMember, id: &str) -> Result<DeskEvent> {
+    let event = province_event(state, staff, id, Action::FileAtDesk).await?;
+    if event.closed_at.is_some() {
+        return Err(Error::Conflict("desk_event_closed", "this desk event was closed".into()));
     }
     let now = Utc::now();
     // a day's grace either side: desks set up early and paperwork finishes late
@@ -187,6 +197,119 @@ async fn open_event(state: &AppState, staff: &StaffMember, id: &str) -> Result<D
         return Err(Error::Conflict("desk_event_closed", "this desk event is not open for registration".into()));
     }
     Ok(event)
+}
+
+/// `POST /v1/desk-events/{id}/close` (supervisor of this province): the desk packed up; closing twice is harmless.
+#[utoipa::path(post, path = "/v1/desk-events/{id}/close", tag = "service desk", security(("bearer" = [])),
+    params(("id" = String, Path, description = "desk event id")),
+    responses(
+        (status = 200, description = "closed", body = crate::http::openapi::DeskEventDocument),
+        crate::http::openapi::AuthProblems,
+        crate::http::openapi::DeskEventProblems,
+    )
+)]
+pub(crate) async fn close_event(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    staff: StaffMember,
+) -> Result<Response> {
+    let event = province_event(&state, &staff, &id, Action::ManageDeskEvents).await?;
+    if desk::close_event(&state.pool, event.id, &staff.0.name).await? {
+        tracing::info!(desk_event = %event.id, "desk event closed");
+    }
+    let event = desk::event(&state.pool, event.id).await?.ok_or(Error::NotFound("desk event"))?;
+    Ok(Json(event_json(&event)).into_response())
+}
+
+/// `GET /v1/desk-events/{id}/summary`: the event's live counter.
+#[utoipa::path(get, path = "/v1/desk-events/{id}/summary", tag = "service desk", security(("bearer" = [])),
+    params(("id" = String, Path, description = "desk event id")),
+    responses(
+        (status = 200, description = "counts so far", body = crate::store::desk::EventCounts),
+        crate::http::openapi::AuthProblems,
+        crate::http::openapi::DeskEventProblems,
+    )
+)]
+pub(crate) async fn event_summary(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    staff: StaffMember,
+) -> Result<Response> {
+    let event = province_event(&state, &staff, &id, Action::FileAtDesk).await?;
+    Ok(Json(desk::event_counts(&state.pool, &event).await?).into_response())
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct CitizenLookup {
+    /// the walk-in's national id (8–10 digits, any digit set); in the body, never in a URL
+    national_id: Option<String>,
+}
+
+/// `POST /v1/desk-events/{id}/citizen-petitions` with `{"national_id": …}`: the citizen's petitions
+/// in this province of the last year, with their status at routing, so a repeat joins the open case.
+#[utoipa::path(post, path = "/v1/desk-events/{id}/citizen-petitions", tag = "service desk", security(("bearer" = [])),
+    params(("id" = String, Path, description = "desk event id")),
+    request_body(content = CitizenLookup, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the citizen's petitions, newest first", body = crate::http::openapi::CitizenPetitions),
+        (status = 400, description = "malformed national id", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        crate::http::openapi::AuthProblems,
+        crate::http::openapi::DeskEventProblems,
+    )
+)]
+pub(crate) async fn citizen_petitions(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    staff: StaffMember,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let event = open_event(&state, &staff, &id).await?;
+    let body = super::body_or_413(body)?;
+    let input: CitizenLookup = serde_json::from_value(idempotency::json_body(&headers, &body)?)
+        .map_err(|e| Error::MalformedJson(e.to_string()))?;
+    let mut errors = ValidationErrors::default();
+    let national_id = match input.national_id.as_deref() {
+        Some(raw) => errors.check("national_id", pasokh_domain::NationalId::parse(raw)),
+        None => {
+            errors.push(FieldError::new("national_id", "field_missing", "national_id is required"));
+            None
+        }
+    };
+    let Some(national_id) = national_id else { return Err(errors.into()) };
+    let citizen_ref = pasokh_domain::CitizenRef::derive(&state.citizen_ref_key, &national_id);
+    let earlier = desk::petitions_of_citizen(&state.pool, &event.province, citizen_ref.as_str()).await?;
+    let mut listed = Vec::with_capacity(earlier.len());
+    for petition in earlier {
+        let status = case_status(&state, petition.id).await;
+        let status = status.unwrap_or(if petition.resolved_on_spot {
+            pasokh_domain::CaseStatus::Closed
+        } else {
+            pasokh_domain::CaseStatus::Submitted
+        });
+        let category = pasokh_domain::CategoryCode::parse(&petition.category).ok();
+        listed.push(serde_json::json!({
+            "tracking_code": petition.tracking_code,
+            "category": petition.category,
+            "category_fa": category.map(|c| c.category().name_fa.clone()),
+            "submitted_at": petition.created_at,
+            "submitted_at_jalali": format_jalali(pasokh_domain::tehran_date(petition.created_at)),
+            "status": status.as_str(),
+            "status_fa": status.label_fa(),
+            "open": !matches!(status, pasokh_domain::CaseStatus::Closed | pasokh_domain::CaseStatus::Rejected | pasokh_domain::CaseStatus::Merged),
+        }));
+    }
+    Ok(Json(serde_json::json!({ "petitions": listed })).into_response())
+}
+
+/// The case's status at routing; none when routing does not know it (yet) or cannot be asked.
+async fn case_status(state: &AppState, petition_id: Uuid) -> Option<pasokh_domain::CaseStatus> {
+    let mut routing = state.routing.clone();
+    let mut request =
+        tonic::Request::new(pasokh_proto::routing::v1::GetCaseRequest { petition_id: petition_id.to_string() });
+    request.set_timeout(std::time::Duration::from_secs(2));
+    let case = routing.get_case(request).await.ok()?.into_inner();
+    pasokh_domain::CaseStatus::parse(&case.status)
 }
 
 /// The answer given face to face.
@@ -206,6 +329,8 @@ struct WalkInInput {
     county: Option<String>,
     attachments: Option<Vec<AttachmentInput>>,
     resolved_on_spot: Option<OnSpot>,
+    /// tracking code of the citizen's open petition this visit repeats: routing adds it to that case
+    repeat_of: Option<String>,
 }
 
 /// `POST /v1/desk-events/{id}/petitions`: registers a walk-in; optionally resolved on the spot.
@@ -248,10 +373,32 @@ pub(crate) async fn register_walk_in(
         let answer = input
             .resolved_on_spot
             .map(|spot| bounded_text(&mut errors, "resolved_on_spot.answer", spot.answer.as_deref(), 10, 4000));
+        let repeat_of = match input.repeat_of.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            None => None,
+            Some(raw) => match errors.check("repeat_of", pasokh_domain::TrackingCode::parse(raw)) {
+                Some(code) if code.province() != province => {
+                    errors.push(FieldError::new(
+                        "repeat_of",
+                        "repeat_of_other_province",
+                        "a repeat joins a petition of this province",
+                    ));
+                    None
+                }
+                code => code,
+            },
+        };
+        if repeat_of.is_some() && answer.is_some() {
+            errors.push(FieldError::new(
+                "repeat_of",
+                "repeat_resolved_on_spot",
+                "a visit resolved on the spot is its own petition, not a repeat",
+            ));
+        }
         let parsed = petition.parse(province, &key);
         match parsed {
             Ok(mut petition) if errors.is_empty() => {
                 petition.on_spot_answer = answer.flatten();
+                petition.repeat_of = repeat_of;
                 Ok(petition)
             }
             Ok(_) => Err(errors.into()),

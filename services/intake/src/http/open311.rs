@@ -552,6 +552,7 @@ fn parse_request(state: &AppState, params: &HashMap<String, String>) -> Result<N
                 letter: None,
                 on_spot_answer: None,
                 filed_by: None,
+                repeat_of: None,
             })
         }
         _ => Err(errors),

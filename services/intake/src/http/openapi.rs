@@ -45,6 +45,27 @@ pub(crate) struct DeskEventList {
     events: Vec<DeskEventDocument>,
 }
 
+/// A citizen's earlier petition, as the desk sees it.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct CitizenPetition {
+    tracking_code: String,
+    category: String,
+    category_fa: Option<String>,
+    submitted_at: String,
+    submitted_at_jalali: String,
+    status: String,
+    status_fa: String,
+    /// not closed, rejected or merged: a repeat joins it
+    open: bool,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct CitizenPetitions {
+    petitions: Vec<CitizenPetition>,
+}
+
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub(crate) struct MeetingDocument {
@@ -149,6 +170,9 @@ impl Modify for BearerAuth {
         super::conversation::rate,
         super::desk::create_event,
         super::desk::list_events,
+        super::desk::close_event,
+        super::desk::event_summary,
+        super::desk::citizen_petitions,
         super::desk::register_walk_in,
         super::desk::record_meeting,
         super::desk::register_letter,

@@ -14,6 +14,8 @@ pub(crate) struct DeskEvent {
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub organisations: Vec<String>,
+    /// set when a supervisor closed the desk
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
 pub(crate) async fn insert_event(conn: &mut sqlx::PgConnection, event: &DeskEvent, created_by: &str) -> Result<()> {
@@ -43,12 +45,13 @@ fn event_from_row(row: &sqlx::postgres::PgRow) -> DeskEvent {
         starts_at: row.get("starts_at"),
         ends_at: row.get("ends_at"),
         organisations: row.get("organisations"),
+        closed_at: row.get("closed_at"),
     }
 }
 
 pub(crate) async fn event(pool: &PgPool, id: Uuid) -> Result<Option<DeskEvent>> {
     let row = sqlx::query(
-        "SELECT id, province, title, venue, starts_at, ends_at, organisations FROM desk_events WHERE id = $1",
+        "SELECT id, province, title, venue, starts_at, ends_at, organisations, closed_at FROM desk_events WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -56,11 +59,12 @@ pub(crate) async fn event(pool: &PgPool, id: Uuid) -> Result<Option<DeskEvent>> 
     Ok(row.as_ref().map(event_from_row))
 }
 
-/// Events of a province that have not ended more than a day ago, soonest first.
+/// Events of a province that are not closed and have not ended more than a day ago, soonest first.
 pub(crate) async fn current_events(pool: &PgPool, province: &str) -> Result<Vec<DeskEvent>> {
     let rows = sqlx::query(
-        "SELECT id, province, title, venue, starts_at, ends_at, organisations FROM desk_events \
-         WHERE province = $1 AND ends_at > now() - interval '1 day' ORDER BY starts_at LIMIT 200",
+        "SELECT id, province, title, venue, starts_at, ends_at, organisations, closed_at FROM desk_events \
+         WHERE province = $1 AND closed_at IS NULL AND ends_at > now() - interval '1 day' \
+         ORDER BY starts_at LIMIT 200",
     )
     .bind(province)
     .fetch_all(pool)
@@ -103,4 +107,84 @@ pub(crate) async fn insert_meeting(
     .fetch_one(conn)
     .await?;
     Ok(row.get("recorded_at"))
+}
+
+/// Closes an open event; false when it was closed already.
+pub(crate) async fn close_event(pool: &PgPool, id: Uuid, closed_by: &str) -> Result<bool> {
+    let closed =
+        sqlx::query("UPDATE desk_events SET closed_at = now(), closed_by = $2 WHERE id = $1 AND closed_at IS NULL")
+            .bind(id)
+            .bind(closed_by)
+            .execute(pool)
+            .await?;
+    Ok(closed.rows_affected() == 1)
+}
+
+/// What a desk event has done so far: the live counter of the console.
+#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct EventCounts {
+    /// walk-ins registered
+    pub registered: i64,
+    /// of which answered face to face
+    pub resolved_on_spot: i64,
+    /// meetings with officials
+    pub meetings: i64,
+    /// promises officials made at those meetings
+    pub promises: i64,
+}
+
+pub(crate) async fn event_counts(pool: &PgPool, event: &DeskEvent) -> Result<EventCounts> {
+    let row = sqlx::query(
+        "SELECT (SELECT count(*) FROM petitions WHERE province = $2 AND desk_event_id = $1) AS registered, \
+                (SELECT count(*) FROM petitions WHERE province = $2 AND desk_event_id = $1 AND resolved_on_spot) AS on_spot, \
+                (SELECT count(*) FROM desk_meetings WHERE desk_event_id = $1) AS meetings, \
+                (SELECT count(*) FROM desk_meetings WHERE desk_event_id = $1 AND promise IS NOT NULL) AS promises",
+    )
+    .bind(event.id)
+    .bind(&event.province)
+    .fetch_one(pool)
+    .await?;
+    Ok(EventCounts {
+        registered: row.get("registered"),
+        resolved_on_spot: row.get("on_spot"),
+        meetings: row.get("meetings"),
+        promises: row.get("promises"),
+    })
+}
+
+/// A citizen's earlier petition, as the desk sees it before registering a new one.
+#[derive(Debug, Clone)]
+pub(crate) struct EarlierPetition {
+    pub id: Uuid,
+    pub tracking_code: String,
+    pub category: String,
+    pub created_at: DateTime<Utc>,
+    pub resolved_on_spot: bool,
+}
+
+/// The citizen's petitions in this province of the last year, newest first.
+pub(crate) async fn petitions_of_citizen(
+    pool: &PgPool,
+    province: &str,
+    citizen_ref: &str,
+) -> Result<Vec<EarlierPetition>> {
+    let rows = sqlx::query(
+        "SELECT id, tracking_code, category, created_at, resolved_on_spot FROM petitions \
+         WHERE province = $1 AND citizen_ref = $2 AND created_at > now() - interval '1 year' \
+         ORDER BY created_at DESC LIMIT 10",
+    )
+    .bind(province)
+    .bind(citizen_ref)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| EarlierPetition {
+            id: r.get("id"),
+            tracking_code: r.get("tracking_code"),
+            category: r.get("category"),
+            created_at: r.get("created_at"),
+            resolved_on_spot: r.get("resolved_on_spot"),
+        })
+        .collect())
 }

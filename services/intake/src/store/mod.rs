@@ -33,6 +33,8 @@ pub(crate) struct NewPetition {
     pub on_spot_answer: Option<String>,
     /// The partner client that filed it (gRPC partners, Open311), if any
     pub filed_by: Option<String>,
+    /// The citizen's open petition this walk-in repeats (the desk operator's confirmation)
+    pub repeat_of: Option<pasokh_domain::TrackingCode>,
 }
 
 #[derive(Debug, Clone)]

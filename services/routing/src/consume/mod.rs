@@ -133,8 +133,16 @@ impl CaseEvents {
             rating: None,
             updated_at: Utc::now(),
         };
+        // a repeat the desk confirmed with the citizen joins that case whatever its wording;
+        // otherwise an open case of the citizen's in the category with similar text is a duplicate
+        let confirmed_repeat = match submitted.repeat_of.as_str() {
+            "" => None,
+            code => store::open_case_of_citizen(conn, &case.citizen_ref, code, case.petition_id).await?,
+        };
         let duplicate_of = if submitted.resolved_on_spot || submitted.citizen_ref.is_empty() {
             None
+        } else if let Some(original) = confirmed_repeat {
+            Some((original, 1.0))
         } else {
             self.open_duplicate(conn, &case).await?
         };
@@ -170,7 +178,8 @@ impl CaseEvents {
                 message: String::new(),
             }
         } else if let Some((original, similarity)) = &duplicate_of {
-            self.workflow.merge(&mut case, original, *similarity, true, &Actor::system())?
+            let automatic = submitted.repeat_of != original.tracking_code;
+            self.workflow.merge(&mut case, original, *similarity, automatic, &Actor::system())?
         } else {
             case.status = CaseStatus::Submitted.apply(CaseAction::Route)?.as_str().into();
             Change {

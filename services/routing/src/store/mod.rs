@@ -177,6 +177,26 @@ pub(crate) async fn open_cases_of(
     .await?)
 }
 
+/// The citizen's open case with this tracking code, locked: the case a desk operator confirmed
+/// a walk-in repeats. None when it is another citizen's, not open, or unknown.
+pub(crate) async fn open_case_of_citizen(
+    conn: &mut PgConnection,
+    citizen_ref: &str,
+    tracking_code: &str,
+    excluding: Uuid,
+) -> Result<Option<CaseRecord>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM cases WHERE citizen_ref = $1 AND tracking_code = $2 AND petition_id <> $3 \
+         AND status = ANY($4) FOR UPDATE"
+    ))
+    .bind(citizen_ref)
+    .bind(tracking_code)
+    .bind(excluding)
+    .bind(OPEN)
+    .fetch_optional(conn)
+    .await?)
+}
+
 /// One line of a case's history.
 pub(crate) struct HistoryLine<'a> {
     pub petition_id: Uuid,

@@ -172,8 +172,108 @@ fn category_code(typed: &str) -> String {
         .map_or_else(|| typed.to_owned(), |c| c.value)
 }
 
-fn walk_in_page(session: &StaffSession, event: DeskEvent, form: Form) -> pages::WalkIn {
-    pages::WalkIn { chrome: Chrome::staff(Some(session)), event, form, categories: category_choices() }
+/// What the walk-in page shows besides the form: the event's counter, and the citizen's earlier petitions.
+async fn walk_in_page(
+    state: &AppState,
+    session: &mut StaffSession,
+    province: ProvinceCode,
+    event: DeskEvent,
+    form: Form,
+    earlier: Option<Vec<pages::EarlierPetition>>,
+) -> Result<pages::WalkIn> {
+    let counts = counts(state, session, province, &event.id).await?;
+    let organisations = organisation_choices(&event.organisations, &[]);
+    Ok(pages::WalkIn {
+        chrome: Chrome::staff(Some(session)),
+        event,
+        form,
+        categories: category_choices(),
+        organisations,
+        earlier,
+        counts,
+    })
+}
+
+/// The event's counts so far; zeros shown as such when intake cannot say.
+async fn counts(
+    state: &AppState,
+    session: &mut StaffSession,
+    province: ProvinceCode,
+    id: &str,
+) -> Result<pages::Counts> {
+    let token = session.bearer(state).await?;
+    let path = format!("/v1/desk-events/{id}/summary");
+    let answer = state.intake.call(Method::GET, province, &path, Caller::Staff(&token), None, None).await;
+    let count =
+        |value: &Value, key: &str| fa::digits(&value[key].as_i64().map_or_else(|| "؟".to_owned(), |n| n.to_string()));
+    Ok(match answer {
+        Ok(value) => pages::Counts {
+            registered: count(&value, "registered"),
+            resolved_on_spot: count(&value, "resolved_on_spot"),
+            meetings: count(&value, "meetings"),
+            promises: count(&value, "promises"),
+        },
+        Err(refusal) => {
+            tracing::warn!(?refusal, "desk event counts unavailable");
+            let unknown = "؟".to_owned();
+            pages::Counts {
+                registered: unknown.clone(),
+                resolved_on_spot: unknown.clone(),
+                meetings: unknown.clone(),
+                promises: unknown,
+            }
+        }
+    })
+}
+
+#[derive(Deserialize)]
+struct EarlierJson {
+    tracking_code: String,
+    category: String,
+    #[serde(default)]
+    category_fa: Option<String>,
+    status_fa: String,
+    submitted_at: DateTime<Utc>,
+    open: bool,
+}
+
+/// The citizen's earlier petitions, or the reason they could not be shown (beside the national id).
+async fn earlier_petitions(
+    state: &AppState,
+    session: &mut StaffSession,
+    province: ProvinceCode,
+    event_id: &str,
+    national_id: &str,
+    form: &mut Form,
+) -> Result<Option<Vec<pages::EarlierPetition>>> {
+    if national_id.trim().is_empty() {
+        return Ok(None);
+    }
+    let token = session.bearer(state).await?;
+    let path = format!("/v1/desk-events/{event_id}/citizen-petitions");
+    let body = json!({ "national_id": national_id });
+    match state.intake.call(Method::POST, province, &path, Caller::Staff(&token), None, Some(&body)).await {
+        Ok(value) => {
+            let found: Vec<EarlierJson> = serde_json::from_value(value["petitions"].clone()).unwrap_or_default();
+            Ok(Some(
+                found
+                    .into_iter()
+                    .map(|p| pages::EarlierPetition {
+                        tracking_code_fa: fa::digits(&p.tracking_code),
+                        tracking_code: p.tracking_code,
+                        category: p.category_fa.unwrap_or(p.category),
+                        status: p.status_fa,
+                        submitted: fa::date(p.submitted_at),
+                        open: p.open,
+                    })
+                    .collect(),
+            ))
+        }
+        Err(refusal) => {
+            form.refused(&refusal, walk_in_field);
+            Ok(None)
+        }
+    }
 }
 
 pub(crate) async fn walk_in_form(
@@ -181,8 +281,9 @@ pub(crate) async fn walk_in_form(
     mut session: StaffSession,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    let (_, event) = event_of(&state, &mut session, &id).await?;
-    Ok(pages::render(&walk_in_page(&session, event, Form::new())))
+    let (province, event) = event_of(&state, &mut session, &id).await?;
+    let page = walk_in_page(&state, &mut session, province, event, Form::new(), None).await?;
+    Ok(pages::render(&page))
 }
 
 /// Intake's walk-in fields as the form's.
@@ -209,7 +310,15 @@ pub(crate) async fn walk_in(
     check_csrf(&session, &posted)?;
     let (province, event) = event_of(&state, &mut session, &id).await?;
     let mut form = Form::submitted(posted.values.clone());
+    if posted.get("action") == "lookup" {
+        // without script, the operator asks for the citizen's earlier petitions with a button
+        let earlier =
+            earlier_petitions(&state, &mut session, province, &event.id, posted.get("national_id"), &mut form).await?;
+        let page = walk_in_page(&state, &mut session, province, event, form, earlier).await?;
+        return Ok(pages::render(&page));
+    }
     let resolved = posted.get("resolved_on_spot") == "yes";
+    let referral = Referral::from(&posted, &mut form);
     let mut body = json!({
         "national_id": posted.get("national_id"),
         "mobile": posted.get("mobile"),
@@ -219,19 +328,40 @@ pub(crate) async fn walk_in(
     if resolved {
         body["resolved_on_spot"] = json!({ "answer": posted.get("answer") });
     }
+    if !posted.get("repeat_of").is_empty() {
+        body["repeat_of"] = json!(posted.get("repeat_of"));
+    }
     let token = session.bearer(&state).await?;
     let path = format!("/v1/desk-events/{}/petitions", event.id);
-    let answer = state
-        .intake
-        .call(Method::POST, province, &path, Caller::Staff(&token), Some(&form.idempotency_key), Some(&body))
-        .await;
-    let filed: Filed = match answer.map(serde_json::from_value::<Filed>) {
-        Ok(Ok(filed)) => filed,
-        Ok(Err(error)) => return Err(Error::Config(format!("intake's receipt: {error}"))),
-        Err(refusal) => {
-            form.refused(&refusal, walk_in_field);
-            return Ok((StatusCode::BAD_REQUEST, pages::render(&walk_in_page(&session, event, form))).into_response());
+    let answer = if form.has_errors() {
+        None
+    } else {
+        Some(
+            state
+                .intake
+                .call(Method::POST, province, &path, Caller::Staff(&token), Some(&form.idempotency_key), Some(&body))
+                .await,
+        )
+    };
+    let filed: Filed = match answer.map(|a| a.map(serde_json::from_value::<Filed>)) {
+        Some(Ok(Ok(filed))) => filed,
+        Some(Ok(Err(error))) => return Err(Error::Config(format!("intake's receipt: {error}"))),
+        refused => {
+            if let Some(Err(refusal)) = &refused {
+                form.refused(refusal, walk_in_field);
+            }
+            let national_id = posted.get("national_id").to_owned();
+            let earlier =
+                earlier_petitions(&state, &mut session, province, &event.id, &national_id, &mut Form::new()).await?;
+            let page = walk_in_page(&state, &mut session, province, event, form, earlier).await?;
+            return Ok((StatusCode::BAD_REQUEST, pages::render(&page)).into_response());
         }
+    };
+    let referred_to = match referral {
+        Some(referral) => {
+            Some(referral.record(&state, &mut session, province, &event.id, &filed.tracking_code, &form).await?)
+        }
+        None => None,
     };
     let slip = Slip {
         tracking_code_fa: fa::digits(&filed.tracking_code),
@@ -241,9 +371,116 @@ pub(crate) async fn walk_in(
         submitted: fa::date_time(filed.submitted_at),
         mobile_fa: fa::digits(&normalize_digits(posted.get("mobile"))),
         resolved,
+        repeat_of_fa: Some(posted.get("repeat_of")).filter(|c| !c.is_empty()).map(fa::digits),
+        referred_to,
     };
     let token = keep_receipt(&state.pool, &slip).await?;
     Ok(see_other(&format!("/desk/slips/{token}")))
+}
+
+/// "Referred to the official at the desk": recorded as a meeting with that official about this petition.
+struct Referral {
+    name: String,
+    title: String,
+    organisation: String,
+}
+
+impl Referral {
+    /// The referral the operator filled in, if any; a half-filled one is marked on the form.
+    fn from(posted: &Posted, form: &mut Form) -> Option<Self> {
+        let (name, title, organisation) =
+            (posted.get("official_name"), posted.get("official_title"), posted.get("official_organisation"));
+        if name.is_empty() && title.is_empty() && organisation.is_empty() {
+            return None;
+        }
+        for (field, value) in
+            [("official_name", name), ("official_title", title), ("official_organisation", organisation)]
+        {
+            if value.is_empty() {
+                form.reject(field, "field_missing");
+            }
+        }
+        Some(Self { name: name.to_owned(), title: title.to_owned(), organisation: organisation.to_owned() })
+    }
+
+    /// Records the meeting; answers who the citizen was sent to, for the slip.
+    async fn record(
+        self,
+        state: &AppState,
+        session: &mut StaffSession,
+        province: ProvinceCode,
+        event_id: &str,
+        tracking_code: &str,
+        form: &Form,
+    ) -> Result<String> {
+        let token = session.bearer(state).await?;
+        let body = json!({
+            "official_name": self.name, "official_title": self.title, "organisation": self.organisation,
+            "tracking_code": tracking_code, "notes": "ارجاع در میز خدمت",
+        });
+        let path = format!("/v1/desk-events/{event_id}/meetings");
+        // its own key, derived from the walk-in's: a retried walk-in records the referral once
+        let key = format!("{}-referral", form.idempotency_key);
+        let answer =
+            state.intake.call(Method::POST, province, &path, Caller::Staff(&token), Some(&key), Some(&body)).await;
+        if let Err(refusal) = answer {
+            // the petition is filed; the slip says the referral was not recorded rather than losing the petition
+            tracing::warn!(?refusal, tracking_code, "referral not recorded");
+            return Ok(format!("{} (ثبت ارجاع انجام نشد؛ در بخش دیدارها ثبت کنید)", self.name));
+        }
+        Ok(format!("{}، {} ({})", self.name, self.title, organisation_name(&self.organisation)))
+    }
+}
+
+/// `POST /desk/events/{id}/citizen-petitions`: the earlier-petitions block alone, for the page's script.
+pub(crate) async fn citizen_petitions(
+    State(state): State<AppState>,
+    mut session: StaffSession,
+    Path(id): Path<String>,
+    Posted_(pairs): Posted_<Vec<(String, String)>>,
+) -> Result<Response> {
+    let posted = Posted::new(pairs);
+    check_csrf(&session, &posted)?;
+    let (province, event) = event_of(&state, &mut session, &id).await?;
+    let mut form = Form::submitted(posted.values.clone());
+    let earlier =
+        earlier_petitions(&state, &mut session, province, &event.id, posted.get("national_id"), &mut form).await?;
+    Ok(pages::render(&pages::PetitionsFragment { form, earlier }))
+}
+
+/// `GET /desk/events/{id}/counter`: the counter alone, refreshed by the page's script.
+pub(crate) async fn counter(
+    State(state): State<AppState>,
+    mut session: StaffSession,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let province = desk_province(&session, Action::FileAtDesk)?;
+    let counts = counts(&state, &mut session, province, &id).await?;
+    Ok(pages::render(&pages::CounterFragment { counts }))
+}
+
+/// `POST /desk/events/{id}/close` (supervisors): the desk packed up.
+pub(crate) async fn close_event(
+    State(state): State<AppState>,
+    mut session: StaffSession,
+    Path(id): Path<String>,
+    Posted_(pairs): Posted_<Vec<(String, String)>>,
+) -> Result<Response> {
+    let posted = Posted::new(pairs);
+    check_csrf(&session, &posted)?;
+    let province = desk_province(&session, Action::ManageDeskEvents)?;
+    let token = session.bearer(&state).await?;
+    let path = format!("/v1/desk-events/{id}/close");
+    let answer = state.intake.call(Method::POST, province, &path, Caller::Staff(&token), None, None).await;
+    let mut form = Form::new();
+    let done = match answer {
+        Ok(_) => Some("میز خدمت بسته شد."),
+        Err(refusal) => {
+            form.refused(&refusal, str::to_owned);
+            None
+        }
+    };
+    events_page(&state, session, form, &[], done).await
 }
 
 pub(crate) async fn slip(
