@@ -8,6 +8,7 @@
 #                             port stays below 32768, under Linux's ephemeral range, so an
 #                             outgoing connection can never hold one of them first
 #   PASOKH_BROWSER_TESTS      test files to run (default every tests/browser/*.test.mjs)
+#   PASOKH_BROWSER_GREP       only the scenarios whose name matches this pattern
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -23,8 +24,10 @@ export PASOKH_SCREENSHOT_DIR="$ROOT/.local/screenshots"
 mkdir -p "$PASOKH_SCREENSHOT_DIR"
 read -r -a tests <<<"${PASOKH_BROWSER_TESTS:-$(echo tests/browser/*.test.mjs)}"
 say "running ${tests[*]} against services from port $PASOKH_RUN_PORT_BASE (logs in $PASOKH_RUN_DIR/logs)"
+filter=()
+[ -z "${PASOKH_BROWSER_GREP:-}" ] || filter=(--test-name-pattern "$PASOKH_BROWSER_GREP")
 status=0
-scripts/run.sh --then node --test --test-concurrency=1 --test-reporter=spec "${tests[@]}" || status=$?
+scripts/run.sh --then node --test --test-concurrency=1 --test-reporter=spec "${filter[@]}" "${tests[@]}" || status=$?
 if [ "$status" != 0 ]; then
   say "failed; the services' last log lines:"
   for log in "$PASOKH_RUN_DIR"/logs/*.log; do

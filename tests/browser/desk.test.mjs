@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, checkAccessibility, screenshot } from './lib/browser.mjs';
-import { env, nationalId, mobile, asciiDigits, intakeScalar, routingScalar, signIn, eventually } from './lib/pasokh.mjs';
+import { env, nationalId, mobile, asciiDigits, persianDigits, intakeScalar, routingScalar, signIn, eventually } from './lib/pasokh.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -187,5 +187,48 @@ test('a supervisor opens a desk event from the console and closes it', async () 
   await page.getByRole('status').filter({ hasText: 'میز خدمت بسته شد' }).waitFor();
   assert.equal(await page.getByRole('link', { name: title }).count(), 0, 'a closed desk leaves the list');
   assert.equal(intakeScalar(`SELECT closed_by FROM desk_events WHERE title = :'p1'`, title), 'supervisor-tehran');
+  await context.close();
+});
+
+test('offline, the desk keeps registering walk-ins and sends each exactly once when the network returns', async () => {
+  const { context, page } = await operatorAtTheDesk();
+  await page.goto(`${env.staffUrl}/desk/events/${env.deskEvent}`);
+  await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+  // once the worker controls the page, the page and its assets are in its cache
+  await page.reload();
+  assert.ok(await page.evaluate(() => Boolean(navigator.serviceWorker.controller)), 'the service worker serves the page');
+
+  const scriptErrors = [];
+  page.on('pageerror', (error) => scriptErrors.push(error.message));
+  await context.setOffline(true);
+  const banner = page.locator('#offline-banner');
+  const stamp = Date.now();
+  const texts = [1, 2, 3].map((n) => `مراجعهٔ شمارهٔ ${n} در زمان قطع شبکه ${stamp}`);
+  for (const [i, text] of texts.entries()) {
+    await page.getByLabel('کد ملی').fill(nationalId());
+    await page.getByLabel('شمارهٔ همراه').fill(mobile());
+    await page.getByLabel('موضوع').fill('پرداخت مستمری (سازمان تأمین اجتماعی)');
+    await page.getByLabel('خلاصهٔ درخواست').fill(text);
+    await page.getByRole('button', { name: 'ثبت مراجعه' }).click();
+    await banner.filter({ hasText: `${persianDigits(i + 1)} مراجعه در صف` }).waitFor();
+    assert.equal(await page.getByLabel('کد ملی').inputValue(), '', 'the form is ready for the next citizen');
+  }
+  const filed = () => intakeScalar(`SELECT count(*) FROM petitions WHERE body LIKE :'p1'`, `%${stamp}`);
+  assert.equal(filed(), '0', 'nothing left the desk while offline');
+
+  // still offline, the page comes back from the service worker and the queue from IndexedDB
+  await page.reload();
+  await banner.filter({ hasText: `${persianDigits(3)} مراجعه در صف` }).waitFor();
+  await checkAccessibility(page, 'walk-in page offline');
+  await screenshot(page, 'desk-offline');
+
+  await context.setOffline(false);
+  await banner.filter({ hasText: 'فرستاده و ثبت شد' }).waitFor({ timeout: 30_000 });
+  assert.equal(filed(), '3', 'intake holds exactly the three queued walk-ins');
+  // back online for good: a reload sends nothing more
+  await page.reload();
+  await page.waitForTimeout(2000);
+  assert.equal(filed(), '3');
+  assert.deepEqual(scriptErrors, [], 'the page script ran without errors');
   await context.close();
 });
