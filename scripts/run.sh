@@ -24,6 +24,7 @@
 #                                 (created here, deleted on exit), and consumer groups
 #                                 pasokh-<prefix>-<service>
 #   PASOKH_RUN_SKIP_BUILD=1       no cargo build: the binaries are there already
+#   PASOKH_RUN_INTAKE_TOML (TOML appended to intake's settings, e.g. the benchmark's limits),
 #   PASOKH_STATE_DIR (the stack's state), PASOKH_RUN_DIR (logs and settings; default PASOKH_STATE_DIR), PASOKH_PROFILE, CARGO_TARGET_DIR, and the stack's
 #   PASOKH_PG_PORT, PASOKH_KAFKA_PORT, PASOKH_KEYCLOAK_PORT
 #
@@ -202,6 +203,7 @@ allow_dev_key = true
 [partners]
 clients = ["partner-call-centre"]
 $(auth_table intake)
+${PASOKH_RUN_INTAKE_TOML:-}
 EOF
 cat >"$CONFIG/routing.toml" <<EOF
 environment = "development"
@@ -230,6 +232,7 @@ grpc_port = $GRPC_REPORTING
 EOF
 cat >"$CONFIG/web.toml" <<EOF
 environment = "development"
+notification_url = "$(local_url "$HTTP_NOTIFICATION")"
 [listen]
 public_port = $HTTP_WEB_PUBLIC
 staff_port = $HTTP_WEB_STAFF

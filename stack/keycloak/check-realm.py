@@ -25,7 +25,7 @@ BASE = sys.argv[1] if len(sys.argv) > 1 else f"http://127.0.0.1:{os.environ.get(
 ISSUER = f"{BASE}/realms/pasokh"
 OIDC = f"{ISSUER}/protocol/openid-connect"
 PASSWORD = "pasokh-demo"
-AUDIENCES = {"pasokh-intake", "pasokh-routing", "pasokh-reporting", "pasokh-web"}
+AUDIENCES = {"pasokh-intake", "pasokh-routing", "pasokh-reporting", "pasokh-web", "pasokh-notification"}
 # client id -> the audiences it may ask for (its optional aud-* scopes)
 SERVICES = {
     "pasokh-intake": ["pasokh-routing"],
@@ -191,6 +191,13 @@ def main():
         for aud in sorted(AUDIENCES - set(allowed)):
             status, body = client_credentials(client, f"aud-{aud}")
             check(status == 400 and body.get("error") == "invalid_scope", f"{client} scope=aud-{aud}: refused ({status} {body.get('error')})")
+    # the web's own service account: notification (the citizen's one-time codes) only when asked for
+    status, body = client_credentials("pasokh-web", "aud-pasokh-notification")
+    claims = decode(body["access_token"])[1] if status == 200 else {}
+    check("pasokh-notification" in audiences(claims), f"pasokh-web scope=aud-pasokh-notification: aud {claims.get('aud')}")
+    status, body = client_credentials("pasokh-web")
+    claims = decode(body["access_token"])[1] if status == 200 else {}
+    check("pasokh-notification" not in audiences(claims), f"pasokh-web without scope: no notification audience (aud {claims.get('aud')})")
     status, body = token({"grant_type": "client_credentials", "client_id": "pasokh-routing", "client_secret": "wrong"})
     check(status == 401, f"wrong client secret refused ({status} {body.get('error')})")
     status, body = client_credentials("pasokh-test-short-lived", "aud-pasokh-intake")

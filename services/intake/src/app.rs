@@ -101,6 +101,7 @@ impl Service for App {
             limits: Arc::new(crate::http::limits::Limits::new(settings.limits.clone())),
             verifier: verifier.clone(),
             open311_keys: Arc::new(settings.open311.active_key_hashes().map_err(Error::Config)?),
+            citizen_listing_clients: Arc::new(settings.citizen_listing_clients.clone()),
         };
         let grpc = tonic::service::Routes::new(IntakeServiceServer::new(IntakeGrpc {
             pool: backbone.pool.clone(),

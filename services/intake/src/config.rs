@@ -43,6 +43,10 @@ pub struct Settings {
     /// Clients that may call the internal RPCs (`IntakeInternal`: contacts and texts)
     #[serde(default)]
     pub internal_clients: BTreeSet<String>,
+    /// Clients that may list a mobile's petitions (`POST /v1/citizens/petitions`): the web's service
+    /// account, which asks only after the citizen proved they hold the phone
+    #[serde(default)]
+    pub citizen_listing_clients: BTreeSet<String>,
     /// Partner clients that may file over gRPC (`IntakeService.SubmitPetition`), and their limit
     pub partners: PartnerSettings,
     /// Open311 GeoReport v2 partners
@@ -117,6 +121,7 @@ impl Default for Settings {
             limits: LimitSettings::default(),
             auth: AuthSettings::for_audience("pasokh-intake"),
             internal_clients: ["pasokh-routing", "pasokh-notification"].map(String::from).into(),
+            citizen_listing_clients: ["pasokh-web".to_owned()].into(),
             partners: PartnerSettings { clients: BTreeSet::new(), per_minute: 600 },
             open311: Open311Settings::default(),
         }

@@ -40,6 +40,18 @@ pub enum Error {
     Config(String),
 }
 
+/// A refused token, by the shared error code: the provider down, a caller not allowed, or no valid token.
+impl From<pasokh_platform::auth::AuthError> for Error {
+    fn from(error: pasokh_platform::auth::AuthError) -> Self {
+        use pasokh_platform::error_code::ErrorCode;
+        match error.code() {
+            ErrorCode::Unavailable => Error::Unavailable(error.to_string()),
+            ErrorCode::Forbidden => Error::Forbidden(error.to_string()),
+            _ => Error::Unauthenticated(error),
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl IntoResponse for Error {

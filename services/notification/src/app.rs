@@ -98,10 +98,18 @@ impl Service for App {
             wake: dispatcher_waker,
             relay_waker: relay.waker(),
         };
+        let codes = crate::codes::CodeSender {
+            verifier: Arc::new(pasokh_platform::auth::TokenVerifier::new(settings.auth.clone())),
+            allowed: settings.one_time_code_clients.clone(),
+            http: dispatcher.http.clone(),
+            gateway_url: settings.sms.gateway_url.clone(),
+        };
+        let routes =
+            axum::Router::new().route("/v1/one-time-codes", axum::routing::post(crate::codes::send)).with_state(codes);
         // no gRPC API of its own yet: the port serves health and reflection
         let servers = Servers::bind(
             &settings.listen,
-            backbone.http_router(axum::Router::new(), KafkaReadiness::Required),
+            backbone.http_router(routes, KafkaReadiness::Required),
             "pasokh.notification",
             tonic::service::Routes::default(),
             pasokh_proto::FILE_DESCRIPTOR_SET,

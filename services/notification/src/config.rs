@@ -24,6 +24,9 @@ pub struct Settings {
     /// Notification's own client at the identity provider, for its calls to intake and routing
     pub auth: AuthSettings,
     pub sms: SmsSettings,
+    /// Clients that may have one-time codes texted (`POST /v1/one-time-codes`): the web's service account
+    #[serde(default)]
+    pub one_time_code_clients: std::collections::BTreeSet<String>,
     pub shutdown_drain_secs: u64,
 }
 
@@ -52,6 +55,7 @@ impl Default for Settings {
             intake_audience: "pasokh-intake".into(),
             routing_audience: "pasokh-routing".into(),
             auth: AuthSettings::for_audience("pasokh-notification"),
+            one_time_code_clients: ["pasokh-web".to_owned()].into(),
             sms: SmsSettings {
                 gateway_url: "http://127.0.0.1:8089/send".into(),
                 timeout_ms: 5_000,

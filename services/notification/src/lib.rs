@@ -6,6 +6,7 @@
 //! Kafka consumer, and the ledger's unique key stops duplicates.
 
 pub mod app;
+mod codes;
 pub mod config;
 mod consume;
 mod dispatch;

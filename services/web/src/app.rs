@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use pasokh_platform::auth::{AuthSettings, TokenSource};
 use pasokh_platform::config::Environment;
 use pasokh_platform::db::DatabaseSettings;
 use pasokh_platform::http::{Readiness, with_ops};
@@ -25,6 +26,14 @@ pub struct App {
     public: (TcpListener, axum::Router),
     staff: (TcpListener, axum::Router),
     drain: Duration,
+}
+
+/// The web's own client at the provider, as a service account (client credentials).
+fn service_account(oidc: &crate::config::OidcSettings) -> AuthSettings {
+    let mut settings = AuthSettings { issuer: oidc.issuer.clone(), ..AuthSettings::for_audience(&oidc.client_id) };
+    settings.client.id = oidc.client_id.clone();
+    settings.client.secret = oidc.client_secret.clone();
+    settings
 }
 
 /// `https://sso.example` of `https://sso.example/realms/pasokh`.
@@ -67,6 +76,13 @@ impl Service for App {
             session: settings.session.clone(),
             content_security_policy: routes::content_security_policy(origin(browser_issuer).as_deref()),
             trust_forwarded_for: settings.trust_forwarded_for,
+            tokens: TokenSource::from_settings(&service_account(&settings.oidc)).map(Arc::new),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_millis(settings.intake.timeout_ms))
+                .build()
+                .map_err(|e| crate::Error::Config(format!("HTTP client: {e}")))?,
+            notification_url: settings.notification_url.clone(),
+            one_time_code: settings.one_time_code.clone(),
         };
         let mut registry = Registry::with_prefix("pasokh");
         let metrics = HttpMetrics::register(&mut registry);

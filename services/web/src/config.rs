@@ -15,6 +15,9 @@ pub struct Settings {
     pub intake: IntakeSettings,
     pub oidc: OidcSettings,
     pub session: SessionSettings,
+    /// notification's HTTP base URL: it texts the citizen's one-time codes
+    pub notification_url: String,
+    pub one_time_code: OneTimeCodeSettings,
     /// behind a proxy (the ingress) that sets `X-Forwarded-For`: the right-most hop is the citizen
     pub trust_forwarded_for: bool,
     pub shutdown_drain_secs: u64,
@@ -64,6 +67,19 @@ pub struct SessionSettings {
     pub absolute_hours: i64,
 }
 
+/// "My petitions": a code texted to the mobile, then the mobile's petitions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OneTimeCodeSettings {
+    pub lifetime_secs: i64,
+    /// wrong codes before the code is locked
+    pub max_attempts: i32,
+    /// codes a mobile may be sent in ten minutes
+    pub per_mobile_per_10_minutes: i64,
+    /// codes one address may ask for in ten minutes
+    pub per_ip_per_10_minutes: i64,
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -81,6 +97,13 @@ impl Default for Settings {
                 staff_base_url: "http://127.0.0.1:8087".into(),
             },
             session: SessionSettings { idle_minutes: 30, absolute_hours: 12 },
+            notification_url: "http://127.0.0.1:8084".into(),
+            one_time_code: OneTimeCodeSettings {
+                lifetime_secs: 120,
+                max_attempts: 5,
+                per_mobile_per_10_minutes: 3,
+                per_ip_per_10_minutes: 10,
+            },
             trust_forwarded_for: false,
             shutdown_drain_secs: 20,
         }

@@ -26,6 +26,8 @@ pub(crate) struct Form {
     pub(crate) banner: Option<&'static str>,
     /// carried in a hidden field so a double click or a retry files once
     pub(crate) idempotency_key: String,
+    /// attempts left, where a form counts them (one-time codes)
+    pub(crate) remaining: Option<String>,
 }
 
 impl Form {

@@ -57,6 +57,8 @@ pub(crate) enum Caller<'a> {
     Citizen(Option<std::net::IpAddr>),
     /// a member of staff, with their provider access token
     Staff(&'a str),
+    /// the web itself, with its service account's token (a mobile's petitions, once the citizen proved the phone)
+    Service(&'a str),
 }
 
 impl Intake {
@@ -73,6 +75,10 @@ impl Intake {
             .build()
             .map_err(|e| crate::Error::Config(format!("HTTP client: {e}")))?;
         Ok(Self { http, urls })
+    }
+
+    pub(crate) fn provinces(&self) -> impl Iterator<Item = ProvinceCode> + '_ {
+        self.urls.keys().copied()
     }
 
     pub(crate) fn serves(&self, province: ProvinceCode) -> bool {
@@ -102,7 +108,7 @@ impl Intake {
         let base = self.urls.get(&province).ok_or(Refusal::NoIntake)?;
         let mut request = self.http.request(method, format!("{base}{path}"));
         match caller {
-            Caller::Staff(token) => request = request.bearer_auth(token),
+            Caller::Staff(token) | Caller::Service(token) => request = request.bearer_auth(token),
             Caller::Citizen(Some(address)) => request = request.header("x-forwarded-for", address.to_string()),
             Caller::Citizen(None) => {}
         }

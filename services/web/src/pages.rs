@@ -258,3 +258,40 @@ pub(crate) struct Meeting {
     pub(crate) organisations: Vec<Choice>,
     pub(crate) done: Option<&'static str>,
 }
+
+#[derive(Template)]
+#[template(path = "public/mine_ask.html")]
+pub(crate) struct MineAsk {
+    pub(crate) chrome: Chrome,
+    pub(crate) csrf: String,
+    pub(crate) form: Form,
+}
+
+#[derive(Template)]
+#[template(path = "public/mine_verify.html")]
+pub(crate) struct MineVerify {
+    pub(crate) chrome: Chrome,
+    pub(crate) csrf: String,
+    pub(crate) id: String,
+    pub(crate) form: Form,
+}
+
+/// One of a mobile's petitions, as "my petitions" lists it.
+pub(crate) struct MinePetition {
+    pub(crate) tracking_code_fa: String,
+    pub(crate) category: String,
+    pub(crate) organisation: String,
+    pub(crate) status: String,
+    pub(crate) submitted: String,
+    pub(crate) due: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "public/mine_list.html")]
+pub(crate) struct MineList {
+    pub(crate) chrome: Chrome,
+    pub(crate) mobile_fa: String,
+    pub(crate) petitions: Vec<MinePetition>,
+    /// false when a province's intake could not answer
+    pub(crate) complete: bool,
+}

@@ -50,6 +50,18 @@ export function routingScalar(sql, ...params) {
   return scalar(env.intakeDb.replace(/intake$/, 'routing'), sql, params);
 }
 
+/** One value from the web's own database (its sessions and one-time codes). */
+export function webScalar(sql, ...params) {
+  return scalar(env.intakeDb.replace(/intake$/, 'web'), sql, params);
+}
+
+/** The messages the SMS gateway sink received for `mobile` (ASCII digits), oldest first. */
+export async function smsTo(mobile) {
+  const response = await fetch(`${required('PASOKH_SMS_URL')}/messages`);
+  const all = await response.json();
+  return all.filter((m) => m.to === mobile);
+}
+
 function scalar(database, sql, params) {
   const args = [database, '-qAt', '-v', 'ON_ERROR_STOP=1'];
   params.forEach((p, i) => args.push('-v', `p${i + 1}=${p}`));

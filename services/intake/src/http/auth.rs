@@ -5,7 +5,6 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use pasokh_domain::{Action, Reach, reach};
 use pasokh_platform::auth::Staff;
-use pasokh_platform::error_code::ErrorCode;
 
 use super::AppState;
 use crate::Error;
@@ -17,15 +16,7 @@ impl FromRequestParts<AppState> for StaffMember {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let error = match state.verifier.staff(header).await {
-            Ok(staff) => return Ok(StaffMember(staff)),
-            Err(error) => error,
-        };
-        Err(match error.code() {
-            ErrorCode::Unavailable => Error::Unavailable(error.to_string()),
-            ErrorCode::Forbidden => Error::Forbidden(error.to_string()),
-            _ => Error::Unauthenticated(error),
-        })
+        Ok(StaffMember(state.verifier.staff(header).await?))
     }
 }
 

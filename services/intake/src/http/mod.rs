@@ -39,6 +39,8 @@ pub(crate) struct AppState {
     pub verifier: Arc<TokenVerifier>,
     /// Open311 partners: the SHA-256 of each one's api key
     pub open311_keys: Arc<Vec<(String, [u8; 32])>>,
+    /// the service accounts that may list a mobile's petitions (the web's)
+    pub citizen_listing_clients: Arc<std::collections::BTreeSet<String>>,
 }
 
 // the deprecated GET look-up stays routed for a deprecation period
@@ -50,6 +52,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/petitions/{tracking_code}", get(petitions::status))
         .route("/v1/petitions/{tracking_code}/status", post(petitions::lookup))
         .route("/v1/petitions/{tracking_code}/replies", post(conversation::reply))
+        .route("/v1/citizens/petitions", post(petitions::of_mobile))
         .route("/v1/petitions/{tracking_code}/rating", post(conversation::rate))
         .route("/v1/desk-events", post(desk::create_event).get(desk::list_events))
         .route("/v1/desk-events/{id}/petitions", post(desk::register_walk_in))

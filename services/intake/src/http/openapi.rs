@@ -60,6 +60,27 @@ pub(crate) struct CitizenPetition {
     open: bool,
 }
 
+/// A mobile's petition, as "my petitions" lists it.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct MobilePetition {
+    tracking_code: String,
+    category: String,
+    kind: String,
+    channel: String,
+    status: String,
+    status_fa: String,
+    organisation: Option<String>,
+    submitted_at: String,
+    resolution_due: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct MobilePetitions {
+    petitions: Vec<MobilePetition>,
+}
+
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub(crate) struct CitizenPetitions {
@@ -166,6 +187,7 @@ impl Modify for BearerAuth {
         super::petitions::submit,
         super::petitions::lookup,
         super::petitions::status,
+        super::petitions::of_mobile,
         super::conversation::reply,
         super::conversation::rate,
         super::desk::create_event,

@@ -179,3 +179,63 @@ async fn current_status(state: &AppState, raw_code: &str, raw_mobile: Option<&st
         status_is_current,
     }))
 }
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct MobileInput {
+    /// the mobile whose petitions are listed
+    mobile: Option<String>,
+}
+
+/// `POST /v1/citizens/petitions` with `{"mobile": …}`, for the web's service account only: the
+/// mobile's petitions in this province with their status. The web asks only after the citizen
+/// proved, with a one-time code sent to that mobile, that the phone is theirs.
+#[utoipa::path(post, path = "/v1/citizens/petitions", tag = "petitions", security(("bearer" = [])),
+    request_body(content = MobileInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the mobile's petitions, newest first", body = crate::http::openapi::MobilePetitions),
+        (status = 400, description = "malformed mobile", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        crate::http::openapi::AuthProblems,
+    )
+)]
+pub(crate) async fn of_mobile(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let authorization = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    state.verifier.service(authorization, &state.citizen_listing_clients).await.map_err(Error::from)?;
+    let body = super::body_or_413(body)?;
+    let input: MobileInput = serde_json::from_value(idempotency::json_body(&headers, &body)?)
+        .map_err(|e| Error::MalformedJson(e.to_string()))?;
+    let mut errors = ValidationErrors::default();
+    let mobile = match input.mobile.as_deref() {
+        Some(raw) => errors.check("mobile", Mobile::parse(raw)),
+        None => {
+            errors.push(pasokh_domain::FieldError::new("mobile", "field_missing", "mobile is required"));
+            None
+        }
+    };
+    let Some(mobile) = mobile else { return Err(errors.into()) };
+    let petitions = store::petitions_of_mobile(&state.pool, &state.province.to_string(), &mobile).await?;
+    let mut listed = Vec::with_capacity(petitions.len());
+    for petition in petitions {
+        let mut routing = state.routing.clone();
+        let mut request = tonic::Request::new(GetCaseRequest { petition_id: petition.id.to_string() });
+        request.set_timeout(Duration::from_secs(2));
+        let case = routing.get_case(request).await.ok().map(tonic::Response::into_inner);
+        let status = case.as_ref().and_then(|c| CaseStatus::parse(&c.status)).unwrap_or(CaseStatus::Submitted);
+        let due = case.as_ref().and_then(|c| from_timestamp(c.resolution_due.as_ref()));
+        listed.push(serde_json::json!({
+            "tracking_code": petition.tracking_code,
+            "category": petition.category,
+            "kind": petition.kind,
+            "channel": petition.channel,
+            "status": status.as_str(),
+            "status_fa": status.label_fa(),
+            "organisation": case.as_ref().map(|c| c.organisation.clone()).filter(|o| !o.is_empty()),
+            "submitted_at": petition.created_at,
+            "resolution_due": due,
+        }));
+    }
+    Ok(Json(serde_json::json!({ "petitions": listed })).into_response())
+}

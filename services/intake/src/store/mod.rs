@@ -81,6 +81,31 @@ pub(crate) async fn find_for_citizen(
     }))
 }
 
+/// A mobile's petitions in this province of the last two years, newest first.
+pub(crate) async fn petitions_of_mobile(pool: &PgPool, province: &str, mobile: &Mobile) -> Result<Vec<StoredPetition>> {
+    let rows = sqlx::query(
+        "SELECT id, province, tracking_code, category, kind, channel, created_at FROM petitions \
+         WHERE province = $1 AND mobile = $2 AND created_at > now() - interval '2 years' \
+         ORDER BY created_at DESC LIMIT 20",
+    )
+    .bind(province)
+    .bind(mobile.as_str())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| StoredPetition {
+            id: r.get("id"),
+            province: r.get("province"),
+            tracking_code: r.get("tracking_code"),
+            category: r.get("category"),
+            kind: r.get("kind"),
+            channel: r.get("channel"),
+            created_at: r.get("created_at"),
+        })
+        .collect())
+}
+
 pub(crate) async fn contact(pool: &PgPool, petition_id: Uuid) -> Result<Option<Contact>> {
     let row = sqlx::query("SELECT id, province, tracking_code, mobile FROM petitions WHERE id = $1")
         .bind(petition_id)

@@ -17,6 +17,7 @@ use crate::{Error, Result, assets};
 
 mod auth;
 mod desk;
+mod mine;
 mod public;
 
 #[derive(Clone)]
@@ -29,6 +30,11 @@ pub(crate) struct AppState {
     pub(crate) content_security_policy: HeaderValue,
     /// behind the ingress: the citizen is the right-most `X-Forwarded-For` hop, not the peer
     pub(crate) trust_forwarded_for: bool,
+    /// the web's own service account: tokens for notification (one-time codes) and intake (a mobile's petitions)
+    pub(crate) tokens: Option<Arc<pasokh_platform::auth::TokenSource>>,
+    pub(crate) http: reqwest::Client,
+    pub(crate) notification_url: String,
+    pub(crate) one_time_code: crate::config::OneTimeCodeSettings,
 }
 
 /// The citizen's address, passed on to intake so its per-client limits count citizens.
@@ -73,6 +79,9 @@ pub(crate) fn public(state: AppState) -> Router {
         .route("/track", get(public::track_form).post(public::track))
         .route("/track/reply", post(public::reply))
         .route("/track/rate", post(public::rate))
+        .route("/my-petitions", get(mine::ask_form))
+        .route("/my-petitions/code", post(mine::send_code))
+        .route("/my-petitions/verify/{id}", get(mine::verify_form).post(mine::verify))
         .route("/assets/{file}", get(assets::serve))
         .layer(axum::middleware::map_response_with_state(state.clone(), security_headers))
         .with_state(state)
