@@ -405,3 +405,38 @@ async fn a_confirmed_repeat_travels_in_the_submitted_event_and_stays_in_its_prov
     assert_eq!(repeats, ["".to_owned(), code], "the repeat names the original; the original names none");
     intake.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mobiles_petitions_are_listed_for_the_webs_service_account_only() {
+    let stack = Stack::from_env();
+    let intake = TestIntake::fresh(&stack).await;
+    let petition = json!({"national_id": "0499370899", "mobile": "09121234567", "category": "pension-payment",
+        "kind": "request", "channel": "web", "text": "مستمری این ماه من واریز نشده است"});
+    let (status, _, filed) = call(&intake, reqwest::Method::POST, "/v1/petitions", None, Some(petition)).await;
+    assert_eq!(status, 201, "{filed}");
+    let web = Provider::from_env().client_token("pasokh-web", "pasokh-intake").await;
+    let list = |token: String, mobile: &'static str| {
+        let intake = &intake;
+        async move {
+            call(intake, reqwest::Method::POST, "/v1/citizens/petitions", Some(&token), Some(json!({"mobile": mobile})))
+                .await
+        }
+    };
+    let (status, _, listed) = list(web.clone(), "+98 912 123 4567").await;
+    assert_eq!(status, 200, "{listed}");
+    let codes: Vec<&str> =
+        listed["petitions"].as_array().unwrap().iter().map(|p| p["tracking_code"].as_str().unwrap()).collect();
+    assert_eq!(codes, [filed["tracking_code"].as_str().unwrap()]);
+    let (_, _, other) = list(web.clone(), "09351234567").await;
+    assert_eq!(other["petitions"], json!([]), "another mobile's are not listed");
+    let (status, _, problem) = list(web, "0912").await;
+    assert_eq!((status, problem["errors"][0]["code"].as_str()), (400, Some("mobile_format")));
+    // a member of staff, or another service, is not the web
+    let operator = token(Role::Operator, "IR-23").await;
+    let (status, _, _) = list(operator, "09121234567").await;
+    assert_eq!(status, 403);
+    let routing = Provider::from_env().client_token("pasokh-routing", "pasokh-intake").await;
+    let (status, _, _) = list(routing, "09121234567").await;
+    assert_eq!(status, 403);
+    intake.stop().await;
+}

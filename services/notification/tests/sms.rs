@@ -157,3 +157,52 @@ async fn an_sms_waits_for_a_gateway_that_is_down_and_goes_out_when_it_is_back() 
     world.stop().await;
     sink.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_one_time_code_is_texted_at_once_for_the_webs_service_account_and_nobody_else() {
+    let sink = SmsSink::start().await;
+    let world = World::start(sink.send_url()).await;
+    let provider = pasokh_testkit::Provider::from_env();
+    let url = format!("{}/v1/one-time-codes", world.notification.http);
+    let send = |token: Option<String>, body: Value| {
+        let url = url.clone();
+        async move {
+            let mut request = reqwest::Client::new().post(url).json(&body);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let code = json!({"mobile": "۰۹۳۵۱۲۳۴۵۶۷", "code": "042517", "request_id": "otp-1"});
+
+    let web = provider.client_token("pasokh-web", "pasokh-notification").await;
+    let (status, _) = send(Some(web.clone()), code.clone()).await;
+    assert_eq!(status, 202);
+    let messages = eventually(Duration::from_secs(5), "the code at the gateway", || async {
+        let messages = sink.messages().await;
+        (!messages.is_empty()).then_some(messages)
+    })
+    .await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].to, "09351234567");
+    assert!(messages[0].text.contains("۰۴۲۵۱۷"), "{}", messages[0].text);
+
+    // another service's token, no token, a malformed code: nothing is sent
+    let intake = provider.client_token("pasokh-intake", "pasokh-routing").await;
+    let (status, problem) = send(Some(intake), code.clone()).await;
+    assert_eq!(status, 401, "a token for another audience: {problem}");
+    let (status, _) = send(None, code.clone()).await;
+    assert_eq!(status, 401);
+    let (status, problem) = send(Some(web), json!({"mobile": "0935", "code": "12345", "request_id": "otp-2"})).await;
+    assert_eq!(status, 400);
+    let fields: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["mobile", "code"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().await.len(), 1, "refused requests send nothing");
+    world.stop().await;
+    sink.stop().await;
+}
