@@ -79,6 +79,12 @@ test('a citizen files, gets a receipt, and tracks the petition until it is route
   assert.ok(routed);
   assert.ok(!page.url().includes(asciiDigits(citizen.mobile)), 'the mobile stays out of the URL');
   assert.match(await page.locator('dl.summary').innerText(), /سازمان تامین اجتماعی|تأمین اجتماعی/);
+  assert.match(await page.locator('dl.summary').innerText(), /واحد رسیدگی/, 'the unit handling it is named');
+  // the timeline, oldest first, in Jalali dates
+  const steps = await page.locator('ol.timeline > li').allInnerTexts();
+  assert.match(steps[0], /درخواست ثبت شد/);
+  assert.ok(steps.some((s) => /به واحد رسیدگی ارجاع شد/.test(s)), steps.join(' | '));
+  assert.match(steps[0], /(فروردین|اردیبهشت|خرداد|تیر|مرداد|شهریور|مهر|آبان|آذر|دی|بهمن|اسفند) [۰-۹]{4}/);
   await checkAccessibility(page, 'status');
   await screenshot(page, 'citizen-status');
   await context.close();

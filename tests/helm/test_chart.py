@@ -2,6 +2,7 @@
 claims is what it renders. Run by scripts/helm-check.sh (make helm-check, part
 of make test) with HELM and PASOKH_BIN set; needs PyYAML (installed with
 kubernetes-validate into the project's venv)."""
+import copy
 import json
 import os
 import subprocess
@@ -616,6 +617,74 @@ class Rendered(unittest.TestCase):
         urls = json.loads(docs[("ConfigMap", "pasokh-web")]["data"]["config.json"])["intake"]["urls"]
         self.assertEqual(urls, {"IR-07": "http://pasokh-intake-ir-07:8080", "IR-23": "http://pasokh-intake-ir-23:8080"})
 
+    def test_the_web_has_notification_text_its_codes_through_notifications_http_port(self):
+        for overlay in OVERLAYS:
+            with self.subTest(overlay=overlay):
+                docs, _, _, config = self.web(overlay)
+                parts = urlsplit(config["notification_url"])
+                self.assertEqual((parts.scheme, parts.path), ("http", ""))
+                service = docs[("Service", parts.hostname)]
+                self.assertEqual(service["spec"]["selector"]["app.kubernetes.io/component"], "notification")
+                port = next(p for p in service["spec"]["ports"] if p["port"] == parts.port)
+                self.assertEqual((port["name"], port["targetPort"]), ("http", "http"), "not its gRPC")
+                # the named port on notification's pods is the port its config listens on
+                notification = json.loads(docs[("ConfigMap", "pasokh-notification")]["data"]["config.json"])
+                container = docs[("Deployment", "pasokh-notification")]["spec"]["template"]["spec"]["containers"][0]
+                ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+                self.assertEqual(ports["http"], notification["listen"]["http_port"])
+                code = self.values[overlay]["web"]["oneTimeCode"]
+                self.assertEqual(
+                    config["one_time_code"],
+                    {
+                        "lifetime_secs": code["lifetimeSecs"],
+                        "max_attempts": code["maxAttempts"],
+                        "per_mobile_per_10_minutes": code["perMobilePer10Minutes"],
+                        "per_ip_per_10_minutes": code["perIpPer10Minutes"],
+                    },
+                )
+        self.assertEqual(
+            self.web("default")[3]["one_time_code"],
+            {"lifetime_secs": 120, "max_attempts": 5, "per_mobile_per_10_minutes": 3, "per_ip_per_10_minutes": 10},
+            "the issue's figures: 2 minutes, 5 attempts",
+        )
+        docs = by_key(render(sets=["web.oneTimeCode.perMobilePer10Minutes=2", "web.oneTimeCode.lifetimeSecs=180"]))
+        code = json.loads(docs[("ConfigMap", "pasokh-web")]["data"]["config.json"])["one_time_code"]
+        self.assertEqual((code["per_mobile_per_10_minutes"], code["lifetime_secs"], code["max_attempts"]), (2, 180, 5))
+        # another release name: another notification Service
+        result = subprocess.run(
+            [HELM, "template", "desk", str(CHART), "--kube-version", KUBE_VERSION], capture_output=True, text=True
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        other = by_key(d for d in yaml.safe_load_all(result.stdout) if d)
+        url = json.loads(other[("ConfigMap", "desk-web")]["data"]["config.json"])["notification_url"]
+        self.assertEqual(url, "http://desk-notification:8080")
+        self.assertIn(("Service", "desk-notification"), other)
+
+    def test_only_the_webs_client_may_have_codes_texted_or_a_mobiles_petitions_listed(self):
+        def allow_lists(docs):
+            lists = {}
+            for name, component, config in configs(docs):
+                if component == "notification":
+                    lists[name] = config["one_time_code_clients"]
+                if component == "intake":
+                    lists[name] = config["citizen_listing_clients"]
+            return lists
+        for overlay in OVERLAYS:
+            with self.subTest(overlay=overlay):
+                lists = allow_lists(self.docs[overlay])
+                self.assertIn("pasokh-notification", lists)
+                self.assertEqual(
+                    {n for n in lists if n.startswith("pasokh-intake-")}, {f"pasokh-intake-{p.lower()}" for p in self.intakes(overlay)}
+                )
+                for name, clients in lists.items():
+                    self.assertEqual(clients, [self.values[overlay]["web"]["oidc"]["clientId"]], name)
+        # the web's client renamed: both lists follow it, and nobody else is on them
+        for name, clients in allow_lists(render(sets=["web.oidc.clientId=desk-2"])).items():
+            self.assertEqual(clients, ["desk-2"], name)
+        # without the web, nobody
+        for name, clients in allow_lists(render("values-production.yaml", sets=["web.enabled=false"])).items():
+            self.assertEqual(clients, [], name)
+
     def test_the_public_host_goes_to_the_public_service_and_the_console_is_in_no_ingress(self):
         for overlay in OVERLAYS:
             values = self.values[overlay]
@@ -697,41 +766,63 @@ class Rendered(unittest.TestCase):
         )
         self.assertEqual(len(rules("all-features", "staff")), 1)
 
-    def test_intake_admits_the_web_on_its_http_port_only(self):
+    def test_intake_and_notification_admit_the_web_on_their_http_port_only(self):
+        web_pods = [{"podSelector": {"matchLabels": {
+            "app.kubernetes.io/name": "pasokh", "app.kubernetes.io/instance": "pasokh", "app.kubernetes.io/component": "web",
+        }}}]
         for overlay, docs in self.docs.items():
-            with self.subTest(overlay=overlay):
-                pods = dict(pod_templates(docs))
-                policy = self.policies(overlay)["intake"]
-                from_web = [
-                    r for r in policy["spec"]["ingress"]
-                    if any(p.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") == "web" for p in r.get("from", []))
-                ]
-                self.assertEqual(len(from_web), 1)
-                self.assertEqual([p["port"] for p in from_web[0]["ports"]], ["http"], "not the internal or the partners' gRPC")
-                peers = from_web[0]["from"]
-                self.assertEqual(
-                    peers,
-                    [{"podSelector": {"matchLabels": {
-                        "app.kubernetes.io/name": "pasokh", "app.kubernetes.io/instance": "pasokh", "app.kubernetes.io/component": "web",
-                    }}}],
-                )
-                admitted = {name for name, labels in pods.items() if selects(peers[0]["podSelector"], labels)}
-                self.assertEqual(admitted, {"Deployment/pasokh-web"}, "not its migration Job")
+            pods = dict(pod_templates(docs))
+            network = self.values[overlay]["networkPolicy"]
+            # intake: petitions filed and looked up; notification: the citizens' one-time codes
+            for component in ("intake", "notification"):
+                with self.subTest(overlay=overlay, component=component):
+                    policy = self.policies(overlay)[component]
+                    from_web = [
+                        r for r in policy["spec"]["ingress"]
+                        if any(p.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") == "web" for p in r.get("from", []))
+                    ]
+                    self.assertEqual(len(from_web), 1)
+                    self.assertEqual([p["port"] for p in from_web[0]["ports"]], ["http"], "not the internal or the partners' gRPC")
+                    peers = from_web[0]["from"]
+                    self.assertEqual(peers, web_pods)
+                    admitted = {name for name, labels in pods.items() if selects(peers[0]["podSelector"], labels)}
+                    self.assertEqual(admitted, {"Deployment/pasokh-web"}, "not its migration Job")
+            # notification's HTTP: monitoring and the web's pods, nobody else (no Ingress reaches it)
+            http = [r["from"] for r in self.policies(overlay)["notification"]["spec"]["ingress"] if "http" in [p["port"] for p in r["ports"]]]
+            self.assertEqual(http, [[{"namespaceSelector": {"matchLabels": network["monitoringNamespaceSelector"]}}], web_pods], overlay)
 
     def test_the_web_can_be_left_out(self):
         docs = render("values-production.yaml", sets=["web.enabled=false"])
         self.assertFalse([d for d in docs if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") in ("web", "web-migrate")])
         self.assertFalse([d for d in docs if d["metadata"]["name"].startswith("pasokh-web")])
-        intake = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "pasokh-intake")
-        self.assertNotIn("web", yaml.safe_dump(intake["spec"]))
+        for component in ("intake", "notification"):
+            policy = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == f"pasokh-{component}")
+            self.assertNotIn("web", yaml.safe_dump(policy["spec"]), component)
         monitor = next(d for d in docs if d["kind"] == "ServiceMonitor")
         self.assertEqual([e["port"] for e in monitor["spec"]["endpoints"]], ["http"])
-        # and nothing else changes
-        without = {k: v for k, v in by_key(self.docs["production"]).items() if not k[1].startswith("pasokh-web")}
-        without.pop(("ServiceMonitor", "pasokh-metrics"))
-        without.pop(("NetworkPolicy", "pasokh-intake"))
-        left = {k: v for k, v in by_key(docs).items() if k not in (("ServiceMonitor", "pasokh-metrics"), ("NetworkPolicy", "pasokh-intake"))}
-        self.assertEqual(left, without)
+        # and nothing else changes, but for the allow-lists of the endpoints only the web uses: empty now
+        # (so notification's and every intake's pods roll, through their config checksum)
+        with_web = {k: v for k, v in by_key(self.docs["production"]).items() if not k[1].startswith("pasokh-web")}
+        without = by_key(docs)
+        self.assertEqual(with_web.keys(), without.keys())
+        changed = {k for k in with_web if with_web[k] != without[k]}
+        intakes = {f"pasokh-intake-{p.lower()}" for p in self.intakes("production")}
+        self.assertEqual(
+            changed,
+            {("ServiceMonitor", "pasokh-metrics"), ("NetworkPolicy", "pasokh-intake"), ("NetworkPolicy", "pasokh-notification")}
+            | {(kind, name) for name in intakes | {"pasokh-notification"} for kind in ("ConfigMap", "Deployment")},
+        )
+        allow_list = {"pasokh-notification": "one_time_code_clients"} | dict.fromkeys(intakes, "citizen_listing_clients")
+        for name, key in allow_list.items():
+            before = json.loads(with_web[("ConfigMap", name)]["data"]["config.json"])
+            after = json.loads(without[("ConfigMap", name)]["data"]["config.json"])
+            self.assertEqual((before.pop(key), after.pop(key)), (["pasokh-web"], []), name)
+            self.assertEqual(before, after, f"{name}: only {key} changes")
+            # copies: the rendered overlays are shared by every test
+            deployments = [copy.deepcopy(with_web[("Deployment", name)]), copy.deepcopy(without[("Deployment", name)])]
+            for deployment in deployments:
+                deployment["spec"]["template"]["metadata"]["annotations"].pop("checksum/config")
+            self.assertEqual(deployments[0], deployments[1], f"{name}: only the config checksum changes")
 
     def test_prometheus_scrapes_the_web_once_on_its_public_listener(self):
         monitor = next(d for d in self.docs["production"] if d["kind"] == "ServiceMonitor")
@@ -930,6 +1021,18 @@ class Rendered(unittest.TestCase):
                         self.assertEqual(printed["oidc"]["issuer"], values["auth"]["issuer"])
                         self.assertEqual(printed["oidc"]["client_id"], values["web"]["oidc"]["clientId"])
                         self.assertEqual(printed["oidc"]["client_secret"], "[redacted]")
+                        # "my petitions": the release's notification, and the code's settings from values
+                        self.assertEqual(printed["notification_url"], "http://pasokh-notification:8080")
+                        code = values["web"]["oneTimeCode"]
+                        self.assertEqual(
+                            printed["one_time_code"],
+                            {
+                                "lifetime_secs": code["lifetimeSecs"],
+                                "max_attempts": code["maxAttempts"],
+                                "per_mobile_per_10_minutes": code["perMobilePer10Minutes"],
+                                "per_ip_per_10_minutes": code["perIpPer10Minutes"],
+                            },
+                        )
                         continue
                     self.assertEqual(printed["listen"]["http_port"], 8080)
                     if component == "routing" and overlay == "all-features":
@@ -947,10 +1050,15 @@ class Rendered(unittest.TestCase):
                     if component in INTERNAL_CALLERS:
                         self.assertEqual(sorted(printed["internal_clients"]), sorted(values[component]["internalClients"]))
                         self.assertNotIn(printed["listen"]["internal_grpc_port"], (0, printed["listen"]["grpc_port"]))
+                    # the endpoints only the citizen's site uses: the web's service account, nothing of the defaults
+                    web_clients = [values["web"]["oidc"]["clientId"]]
+                    if component == "notification":
+                        self.assertEqual(printed["one_time_code_clients"], web_clients)
                     if component == "intake":
                         self.assertIs(printed["dev_citizen_ref_key"], False)
                         self.assertIs(printed["open311"]["allow_dev_key"], False)
                         self.assertEqual(printed["open311"]["api_key_sha256"], values["intake"]["open311"]["apiKeySha256"])
+                        self.assertEqual(printed["citizen_listing_clients"], web_clients)
 
 
 class Schema(unittest.TestCase):
@@ -1004,6 +1112,11 @@ class Schema(unittest.TestCase):
         self.assert_refused("web.staffBaseUrl=desk.pasokh.mcls.gov.ir", "/web/staffBaseUrl")
         self.assert_refused("web.oidc.clientSecret.name=", "/web/oidc/clientSecret/name")
         self.assert_refused("web.oidc.browserIssuer=sso.example", "/web/oidc/browserIssuer")
+        # the SMS and the page promise 2 minutes: a shorter code would expire before the citizen was told it would
+        self.assert_refused("web.oneTimeCode.lifetimeSecs=60", "/web/oneTimeCode/lifetimeSecs")
+        self.assert_refused("web.oneTimeCode.maxAttempts=0", "/web/oneTimeCode/maxAttempts")
+        self.assert_refused("web.oneTimeCode.perIpPer10Minutes=0", "/web/oneTimeCode/perIpPer10Minutes")
+        self.assert_refused("web.oneTimeCode.maxAttempt=5", "additional properties 'maxAttempt' not allowed")
         result = helm_template(sets=["web.staffAccess.cidrs={10.20.0.0/16,2001:db8::/32}"])
         self.assertEqual(result.returncode, 0, result.stderr)
 

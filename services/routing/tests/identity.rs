@@ -66,8 +66,19 @@ async fn get_citizen_message(caller: Caller) -> Result<(), tonic::Status> {
     }
 }
 
+async fn get_citizen_timeline(caller: Caller) -> Result<(), tonic::Status> {
+    let mut client = CaseLookupClient::connect(internal_grpc().to_owned()).await.unwrap();
+    let message = GetCaseRequest { petition_id: Uuid::now_v7().to_string() };
+    match client.get_citizen_timeline(caller.request(message, "pasokh-routing").await).await {
+        Err(status) if status.code() == Code::NotFound => Ok(()),
+        Err(status) => Err(status),
+        Ok(found) => panic!("no such case exists: {found:?}"),
+    }
+}
+
 internal_rpc_refusals!(get_case);
 internal_rpc_refusals!(get_citizen_message);
+internal_rpc_refusals!(get_citizen_timeline);
 
 /// What a call's outcome says about the permission table: admitted (whatever the workflow then said),
 /// refused by role, or the case out of the caller's reach (NOT_FOUND, as if it did not exist).

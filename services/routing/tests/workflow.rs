@@ -140,6 +140,24 @@ async fn an_officer_takes_a_case_from_queue_to_closed_and_every_step_is_history_
         .unwrap()
         .into_inner();
     assert_eq!(words.text, answer);
+    // the citizen's timeline: every change of status and the unit's words, without officers' notes
+    let timeline = lookup
+        .get_citizen_timeline(
+            world
+                .as_notification(pasokh_proto::routing::v1::GetCaseRequest {
+                    petition_id: filed.petition_id.to_string(),
+                })
+                .await,
+        )
+        .await
+        .unwrap()
+        .into_inner();
+    let statuses: Vec<&str> = timeline.entries.iter().map(|e| e.status.as_str()).collect();
+    assert_eq!(statuses.first(), Some(&"submitted"));
+    assert_eq!(statuses.last(), Some(&"closed"));
+    assert!(timeline.entries.iter().any(|e| e.action == "responded to" && e.message == answer), "{timeline:?}");
+    let seconds: Vec<i64> = timeline.entries.iter().map(|e| e.at.as_ref().map_or(0, |t| t.seconds)).collect();
+    assert!(seconds.windows(2).all(|w| w[0] <= w[1]) && seconds[0] > 0, "oldest first: {seconds:?}");
     world.stop().await;
 }
 

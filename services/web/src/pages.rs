@@ -136,10 +136,22 @@ pub(crate) struct CitizenStatus {
     pub(crate) organisation: String,
     pub(crate) submitted: String,
     pub(crate) due: Option<String>,
+    pub(crate) first_response_due: Option<String>,
+    /// the unit handling it, by its Persian name
+    pub(crate) unit: Option<String>,
+    pub(crate) timeline: Vec<TimelineStep>,
     /// false when routing could not be asked
     pub(crate) current: bool,
     pub(crate) may_reply: bool,
     pub(crate) may_rate: bool,
+}
+
+/// A step of the petition's history, as the citizen reads it.
+pub(crate) struct TimelineStep {
+    pub(crate) when: String,
+    pub(crate) title: String,
+    /// the unit's own words (a question, a response), if it wrote any
+    pub(crate) message: String,
 }
 
 #[derive(Template)]

@@ -69,6 +69,28 @@ pub(crate) struct StatusResponse {
     resolution_due: Option<DateTime<Utc>>,
     /// false when routing could not be asked and the status is intake's own
     status_is_current: bool,
+    /// the unit handling it, e.g. `sso/IR-23`, once routed
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    first_response_due: Option<DateTime<Utc>>,
+    /// each change of status and what the unit wrote to the citizen with it, oldest first
+    timeline: Vec<TimelineItem>,
+}
+
+/// One step of the petition's history as its citizen reads it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct TimelineItem {
+    #[schema(value_type = String, format = DateTime)]
+    at: DateTime<Utc>,
+    at_jalali: String,
+    status: String,
+    status_fa: &'static str,
+    /// submitted, routed, info_requested, responded, …
+    action: String,
+    /// the unit's question, response or interim reason; empty when it wrote nothing
+    message: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -161,6 +183,10 @@ async fn current_status(state: &AppState, raw_code: &str, raw_mobile: Option<&st
     };
     let status_is_current = case.is_some();
     let case = case.flatten();
+    let timeline = match &case {
+        Some(_) => citizen_timeline(state, petition.id).await,
+        None => Vec::new(),
+    };
     let status = case.as_ref().and_then(|c| CaseStatus::parse(&c.status)).unwrap_or(CaseStatus::Submitted);
     let resolution_due = case.as_ref().and_then(|c| from_timestamp(c.resolution_due.as_ref()));
     Ok(Json(StatusResponse {
@@ -177,7 +203,39 @@ async fn current_status(state: &AppState, raw_code: &str, raw_mobile: Option<&st
         resolution_due_jalali: resolution_due.map(|d| format_jalali(pasokh_domain::tehran_date(d))),
         resolution_due,
         status_is_current,
+        unit: case.as_ref().map(|c| c.unit.clone()).filter(|u| !u.is_empty()),
+        first_response_due: case.as_ref().and_then(|c| from_timestamp(c.first_response_due.as_ref())),
+        timeline,
     }))
+}
+
+/// The case's history for its citizen, from routing; empty when routing cannot say (the status still shows).
+async fn citizen_timeline(state: &AppState, petition_id: uuid::Uuid) -> Vec<TimelineItem> {
+    let mut routing = state.routing.clone();
+    let mut request = tonic::Request::new(GetCaseRequest { petition_id: petition_id.to_string() });
+    request.set_timeout(Duration::from_secs(2));
+    let entries = match routing.get_citizen_timeline(request).await {
+        Ok(timeline) => timeline.into_inner().entries,
+        Err(status) => {
+            tracing::warn!(error = %status, "routing gave no timeline");
+            return Vec::new();
+        }
+    };
+    entries
+        .into_iter()
+        .filter_map(|entry| {
+            let at = from_timestamp(entry.at.as_ref())?;
+            let status = CaseStatus::parse(&entry.status)?;
+            Some(TimelineItem {
+                at,
+                at_jalali: format_jalali(pasokh_domain::tehran_date(at)),
+                status: status.as_str().to_owned(),
+                status_fa: status.label_fa(),
+                action: entry.action,
+                message: entry.message,
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -65,6 +65,28 @@ impl CaseLookup for CaseLookupGrpc {
         let text = store::citizen_message(&self.pool, id, event_id).await?.ok_or(Error::NotFound("message"))?;
         Ok(Response::new(CitizenMessage { text }))
     }
+
+    async fn get_citizen_timeline(
+        &self,
+        request: Request<GetCaseRequest>,
+    ) -> Result<Response<pasokh_proto::routing::v1::CitizenTimeline>, Status> {
+        self.services.check(&request).await?;
+        let id = petition_id("petition_id", &request.get_ref().petition_id)?;
+        let lines = store::citizen_timeline(&self.pool, id).await?;
+        if lines.is_empty() {
+            return Err(Error::NotFound("case").into());
+        }
+        let entries = lines
+            .into_iter()
+            .map(|line| pasokh_proto::routing::v1::CitizenTimelineEntry {
+                at: Some(pasokh_events::lifecycle::timestamp(line.at)),
+                status: line.to_status,
+                action: line.action,
+                message: line.message,
+            })
+            .collect();
+        Ok(Response::new(pasokh_proto::routing::v1::CitizenTimeline { entries }))
+    }
 }
 
 pub(crate) struct CaseServiceGrpc {

@@ -289,6 +289,26 @@ pub(crate) async fn citizen_message(pool: &PgPool, petition_id: Uuid, event_id: 
     .await?)
 }
 
+/// A line of the case's history as its citizen may read it.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CitizenLine {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub to_status: String,
+    pub action: String,
+    pub message: String,
+}
+
+/// The case's changes of status and what the citizen was told, oldest first; no internal notes.
+pub(crate) async fn citizen_timeline(pool: &PgPool, petition_id: Uuid) -> Result<Vec<CitizenLine>> {
+    Ok(sqlx::query_as(
+        "SELECT at, to_status, action, message FROM case_history \
+         WHERE petition_id = $1 AND (from_status IS DISTINCT FROM to_status OR message <> '') ORDER BY id LIMIT 200",
+    )
+    .bind(petition_id)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// Which cases a caller may see: `None` fields are not restricted.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ScopeFilter {

@@ -172,7 +172,44 @@ struct Status {
     organisation: Option<String>,
     #[serde(default)]
     resolution_due: Option<DateTime<Utc>>,
+    #[serde(default)]
+    first_response_due: Option<DateTime<Utc>>,
+    #[serde(default)]
+    unit: Option<String>,
+    #[serde(default)]
+    timeline: Vec<Step>,
     status_is_current: bool,
+}
+
+#[derive(Deserialize)]
+struct Step {
+    at: DateTime<Utc>,
+    status_fa: String,
+    action: String,
+    message: String,
+}
+
+/// What a step of the timeline says happened, in plain Persian.
+fn step_title(action: &str, status_fa: &str) -> String {
+    // routing's history names its actions in English (CaseAction::as_str and a few of its own)
+    let what = match action {
+        "submitted" => "درخواست ثبت شد",
+        "routed" => "به واحد رسیدگی ارجاع شد",
+        "acknowledged" => "کارشناس درخواست را دید",
+        "started" => "رسیدگی آغاز شد",
+        "asked for information" => "کارشناس از شما پرسید",
+        "given information" => "پاسخ شما به کارشناس رسید",
+        "responded to" => "کارشناس پاسخ داد",
+        "expected date set" => "زمان پاسخ اعلام شد",
+        "referred" => "به واحد دیگری ارجاع شد",
+        "escalated" => "به مدیر بالاتر رسید",
+        "reopened" => "برای تجدیدنظر بازگشایی شد",
+        "closed" | "closed on the spot" => "مختومه شد",
+        "rejected" => "رد شد",
+        "merged" => "به درخواست دیگر شما افزوده شد",
+        _ => return status_fa.to_owned(),
+    };
+    what.to_owned()
 }
 
 /// Asks the petition's province (from its tracking code) for its status.
@@ -217,6 +254,17 @@ async fn look_up(
         ),
         submitted: fa::date_time(status.submitted_at),
         due: status.resolution_due.map(fa::date),
+        first_response_due: status.first_response_due.map(fa::date),
+        unit: status.unit.as_deref().and_then(pasokh_domain::unit).map(|u| u.name_fa.clone()),
+        timeline: status
+            .timeline
+            .iter()
+            .map(|step| pages::TimelineStep {
+                when: fa::date_time(step.at),
+                title: step_title(&step.action, &step.status_fa),
+                message: step.message.clone(),
+            })
+            .collect(),
         current: status.status_is_current,
         may_reply: status.status == "info_requested",
         may_rate: status.status == "responded",
