@@ -57,6 +57,18 @@ pub(crate) async fn send_code(
             return Ok((StatusCode::BAD_REQUEST, ask_page(csrf, form)).into_response());
         }
     };
+    // the same form sent twice (a double click, a retry) gets the code already sent
+    let request_key = form.idempotency_key.clone();
+    let earlier: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM one_time_codes WHERE request_key = $1 AND mobile = $2 AND created_at > now() - interval '10 minutes'",
+    )
+    .bind(&request_key)
+    .bind(mobile.as_str())
+    .fetch_optional(&state.pool)
+    .await?;
+    if let Some(id) = earlier {
+        return Ok(see_other(&format!("/my-petitions/verify/{id}")));
+    }
     let address = client.map_or_else(|| "unknown".to_owned(), |ip: IpAddr| ip.to_string());
     let settings = &state.one_time_code;
     let (for_mobile, for_address): (i64, i64) = sqlx::query_as(
@@ -74,17 +86,26 @@ pub(crate) async fn send_code(
     }
     let id = random_token();
     let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
-    sqlx::query(
-        "INSERT INTO one_time_codes (id, mobile, code_sha256, client_ip, expires_at) \
-         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
+    let inserted = sqlx::query(
+        "INSERT INTO one_time_codes (id, mobile, code_sha256, client_ip, expires_at, request_key) \
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6) ON CONFLICT (request_key) DO NOTHING",
     )
     .bind(&id)
     .bind(mobile.as_str())
     .bind(code_hash(&id, &code))
     .bind(&address)
     .bind(settings.lifetime_secs as f64)
+    .bind(&request_key)
     .execute(&state.pool)
     .await?;
+    if inserted.rows_affected() == 0 {
+        // the twin request won the race: it sends the code, this one shows where to type it
+        let id: String = sqlx::query_scalar("SELECT id FROM one_time_codes WHERE request_key = $1")
+            .bind(&request_key)
+            .fetch_one(&state.pool)
+            .await?;
+        return Ok(see_other(&format!("/my-petitions/verify/{id}")));
+    }
     if let Err(error) = text_code(&state, &mobile, &code, &id).await {
         tracing::warn!(%error, "one-time code not sent");
         // not sent: it must not count against the citizen's next try
