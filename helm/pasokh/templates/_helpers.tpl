@@ -52,7 +52,7 @@ console, for the ministry's network only).
 {{- toJson (dict "public" 8086 "staff" 8087) -}}
 {{- end -}}
 
-{{/* Components that produce or consume Kafka records (the web talks only to intake and its own database) */}}
+{{/* Components that produce or consume Kafka records (the web talks only to intake, notification and its own database) */}}
 {{- define "pasokh.usesKafka" -}}
 {{- if ne .component "web" }}true{{ end -}}
 {{- end -}}
@@ -83,6 +83,26 @@ console, for the ministry's network only).
 {{- $_ := set $urls $province (printf "http://%s:8080" (include "pasokh.componentName" (dict "root" $root "component" "intake" "province" $province))) -}}
 {{- end -}}
 {{- toJson $urls -}}
+{{- end -}}
+
+{{/* Notification's HTTP base URL (the web's notification_url: it has notification text one-time codes) */}}
+{{- define "pasokh.notificationHttpUrl" -}}
+{{- printf "http://%s:8080" (include "pasokh.componentName" (dict "root" . "component" "notification")) -}}
+{{- end -}}
+
+{{/*
+Who may use the two HTTP endpoints that exist only for the citizen's site: notification's
+POST /v1/one-time-codes (one_time_code_clients) and intake's POST /v1/citizens/petitions
+(citizen_listing_clients). Both are the web's own service account, web.oidc.clientId, and nobody
+else; without the web, nobody. Derived, not a value of its own, so it cannot miss the web's client
+or admit another: a JSON list.
+*/}}
+{{- define "pasokh.webServiceClients" -}}
+{{- if .Values.web.enabled -}}
+{{- toJson (list .Values.web.oidc.clientId) -}}
+{{- else -}}
+{{- toJson list -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Settings every service shares, as its config file spells them */}}
