@@ -1,6 +1,7 @@
 // The citizen's site in a real browser (Debian's chromium), against the whole
 // running system: intake, routing, notification, Kafka, PostgreSQL.
 import { test, before, after } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { launch, checkAccessibility, screenshot } from './lib/browser.mjs';
 import { env, nationalId, mobile, asciiDigits, persianDigits, intakeScalar, eventually } from './lib/pasokh.mjs';
@@ -25,6 +26,8 @@ async function fillPetition(page, citizen, text) {
 
 test('a citizen files, gets a receipt, and tracks the petition until it is routed', async () => {
   const { context, page } = await newPage();
+  const missing = [];
+  page.on('response', (r) => { if (r.status() === 404) missing.push(r.url()); });
   await page.goto(env.publicUrl);
   assert.equal(await page.locator('html').getAttribute('dir'), 'rtl');
   assert.equal(await page.locator('html').getAttribute('lang'), 'fa');
@@ -55,6 +58,11 @@ test('a citizen files, gets a receipt, and tracks the petition until it is route
 
   await page.getByLabel('کد ملی').fill(citizen.nationalId);
   await page.getByLabel('متن درخواست').fill(text);
+  // a scanned letter as attachment metadata: the page computes its SHA-256
+  const letter = Buffer.from('%PDF-1.4 نامهٔ صندوق بازنشستگی');
+  await page.getByLabel('پیوست (اختیاری)').setInputFiles({ name: 'نامه.pdf', mimeType: 'application/pdf', buffer: letter });
+  const checksum = `sha256:${createHash('sha256').update(letter).digest('hex')}`;
+  await page.waitForFunction((expected) => document.querySelector('input[name=attachment_checksum]').value === expected, checksum);
   await page.getByRole('button', { name: 'ثبت درخواست' }).click();
   await page.getByRole('heading', { name: 'درخواست شما ثبت شد' }).waitFor();
   await checkAccessibility(page, 'receipt');
@@ -64,6 +72,10 @@ test('a citizen files, gets a receipt, and tracks the petition until it is route
   const code = asciiDigits(shownCode);
   assert.ok(await page.getByRole('img', { name: /کد رهگیری/ }).isVisible(), 'the QR code is named');
   assert.equal(intakeScalar(`SELECT count(*) FROM petitions WHERE tracking_code = :'p1' AND channel = 'web'`, code), '1');
+  assert.equal(
+    intakeScalar(`SELECT attachments->0->>'name' || '|' || (attachments->0->>'checksum') FROM petitions WHERE tracking_code = :'p1'`, code),
+    `نامه.pdf|${checksum}`,
+  );
 
   // track by code + mobile, sent in a POST body: the URL never carries the mobile
   await page.getByRole('link', { name: 'درخواست را پیگیری کنید' }).click();
@@ -87,6 +99,7 @@ test('a citizen files, gets a receipt, and tracks the petition until it is route
   assert.match(steps[0], /(فروردین|اردیبهشت|خرداد|تیر|مرداد|شهریور|مهر|آبان|آذر|دی|بهمن|اسفند) [۰-۹]{4}/);
   await checkAccessibility(page, 'status');
   await screenshot(page, 'citizen-status');
+  assert.deepEqual(missing, [], 'every page found all it asked for');
   await context.close();
 });
 

@@ -33,6 +33,12 @@ const SOURCES: &[Source] = &[
         compress: true,
     },
     Source {
+        name: "citizen.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/citizen.js"),
+        compress: true,
+    },
+    Source {
         name: "htmx.min.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../assets/vendor/htmx.min.js"),
@@ -187,6 +193,13 @@ mod tests {
         let text = String::from_utf8_lossy(&css.identity);
         assert!(text.contains(&format!("url(\"{}\")", font.url)), "the stylesheet links the hashed font");
         assert!(!text.contains("/assets/font-400"));
+    }
+
+    #[test]
+    fn every_asset_the_pages_name_is_served() {
+        for name in ["site.css", "desk.js", "citizen.js", "vazirmatn-ui-nl-400.woff2", "vazirmatn-ui-nl-700.woff2"] {
+            assert_ne!(url(name), "/assets/missing", "{name}");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub(crate) struct Chrome {
     pub(crate) css_url: &'static str,
     pub(crate) font_url: &'static str,
     pub(crate) desk_js_url: &'static str,
+    pub(crate) citizen_js_url: &'static str,
     /// the staff console's masthead and script
     pub(crate) staff: bool,
     pub(crate) signed_in_as: Option<String>,
@@ -26,6 +27,7 @@ impl Chrome {
             css_url: assets::url("site.css"),
             font_url: assets::url("vazirmatn-ui-nl-400.woff2"),
             desk_js_url: assets::url("desk.js"),
+            citizen_js_url: assets::url("citizen.js"),
             staff: false,
             signed_in_as: None,
             csrf: String::new(),

@@ -73,7 +73,10 @@ pub(crate) async fn file_form(State(state): State<AppState>, headers: HeaderMap)
 
 /// Intake's field names as the form's: attachments and nested fields land beside their inputs.
 fn petition_field(field: &str) -> String {
-    field.split(['[', '.']).next().unwrap_or(field).to_owned()
+    match field.split(['[', '.']).next().unwrap_or(field) {
+        "attachments" => "attachment".to_owned(),
+        other => other.to_owned(),
+    }
 }
 
 /// The working day the unit must answer by: the category's resolution days on the business calendar.
@@ -116,6 +119,14 @@ pub(crate) async fn file(
     });
     if !posted.get("county").is_empty() {
         body["county"] = json!(posted.get("county"));
+    }
+    if !posted.get("attachment_name").is_empty() {
+        body["attachments"] = json!([{
+            "name": posted.get("attachment_name"),
+            "type": posted.get("attachment_type"),
+            "size": posted.get("attachment_size").parse::<u64>().unwrap_or_default(),
+            "checksum": posted.get("attachment_checksum"),
+        }]);
     }
     let answer = state
         .intake
