@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, checkAccessibility, screenshot } from './lib/browser.mjs';
-import { env, nationalId, mobile, asciiDigits, persianDigits, intakeScalar, routingScalar, signIn, eventually } from './lib/pasokh.mjs';
+import { env, nationalId, mobile, asciiDigits, persianDigits, intakeScalar, routingScalar, webScalar, signIn, eventually } from './lib/pasokh.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -230,5 +230,37 @@ test('offline, the desk keeps registering walk-ins and sends each exactly once w
   await page.waitForTimeout(2000);
   assert.equal(filed(), '3');
   assert.deepEqual(scriptErrors, [], 'the page script ran without errors');
+  await context.close();
+});
+
+test('a walk-in referred to the official at the desk is recorded as a meeting about that petition', async () => {
+  const { context, page } = await operatorAtTheDesk();
+  await page.goto(`${env.staffUrl}/desk/events/${env.deskEvent}`);
+  await page.getByLabel('کد ملی').fill(nationalId());
+  await page.getByLabel('شمارهٔ همراه').fill(mobile());
+  await page.getByLabel('موضوع').fill('تسهیلات و حساب بانک رفاه (بانک رفاه کارگران)');
+  await page.getByLabel('خلاصهٔ درخواست').fill('درخواست وام ازدواج از بانک رفاه');
+  await page.getByText('ارجاع به مسئول حاضر در میز').click();
+  const official = `مهندس کریمی ${Date.now()}`;
+  await page.getByLabel('نام مسئول').fill(official);
+  await page.getByLabel('سمت مسئول').fill('مدیر شعبه');
+  await page.getByLabel('دستگاه مسئول').selectOption('refah-bank');
+  await page.getByRole('button', { name: 'ثبت مراجعه' }).click();
+  await page.getByRole('heading', { name: /مراجعه ثبت/ }).waitFor();
+  assert.match(await page.locator('dl.summary').innerText(), new RegExp(`ارجاع به\\s*${official}`));
+  const code = asciiDigits(await page.locator('.panel .code bdi').innerText());
+  assert.equal(intakeScalar(`SELECT tracking_code FROM desk_meetings WHERE official_name = :'p1'`, official), code);
+  await context.close();
+});
+
+test('an idle session ends: the console asks for the sign-in again', async () => {
+  const { context, page } = await operatorAtTheDesk();
+  // thirty minutes without a request, as the session's clock in the web's database says
+  webScalar(`UPDATE staff_sessions SET last_seen_at = now() - interval '31 minutes' WHERE display_name = 'operator-tehran' RETURNING 1`);
+  // the console no longer knows the cookie: it sends the browser to sign in (the provider may then
+  // sign it in again by itself while its own session lasts; its idle limit is the provider's)
+  const answer = await page.request.get(`${env.staffUrl}/desk`, { maxRedirects: 0 });
+  assert.equal(answer.status(), 303);
+  assert.match(answer.headers().location, /^\/auth\/sign-in\?return_to=/);
   await context.close();
 });
