@@ -83,6 +83,7 @@ impl Service for App {
                 .map_err(|e| crate::Error::Config(format!("HTTP client: {e}")))?,
             notification_url: settings.notification_url.clone(),
             one_time_code: settings.one_time_code.clone(),
+            desk_events: Arc::default(),
         };
         let mut registry = Registry::with_prefix("pasokh");
         let metrics = HttpMetrics::register(&mut registry);

@@ -173,7 +173,9 @@ async fn current_status(state: &AppState, raw_code: &str, raw_mobile: Option<&st
     let mut routing = state.routing.clone();
     let mut request = tonic::Request::new(GetCaseRequest { petition_id: petition.id.to_string() });
     request.set_timeout(Duration::from_secs(2));
-    let case = match routing.get_case(request).await {
+    // the case and its timeline are asked for at once: a look-up waits for one round trip, not two
+    let (case, timeline) = tokio::join!(routing.get_case(request), citizen_timeline(state, petition.id));
+    let case = match case {
         Ok(response) => Some(Some(response.into_inner())),
         Err(status) if status.code() == tonic::Code::NotFound => Some(None),
         Err(status) => {
@@ -183,10 +185,7 @@ async fn current_status(state: &AppState, raw_code: &str, raw_mobile: Option<&st
     };
     let status_is_current = case.is_some();
     let case = case.flatten();
-    let timeline = match &case {
-        Some(_) => citizen_timeline(state, petition.id).await,
-        None => Vec::new(),
-    };
+    let timeline = if case.is_some() { timeline } else { Vec::new() };
     let status = case.as_ref().and_then(|c| CaseStatus::parse(&c.status)).unwrap_or(CaseStatus::Submitted);
     let resolution_due = case.as_ref().and_then(|c| from_timestamp(c.resolution_due.as_ref()));
     Ok(Json(StatusResponse {
@@ -216,6 +215,7 @@ async fn citizen_timeline(state: &AppState, petition_id: uuid::Uuid) -> Vec<Time
     request.set_timeout(Duration::from_secs(2));
     let entries = match routing.get_citizen_timeline(request).await {
         Ok(timeline) => timeline.into_inner().entries,
+        Err(status) if status.code() == tonic::Code::NotFound => return Vec::new(),
         Err(status) => {
             tracing::warn!(error = %status, "routing gave no timeline");
             return Vec::new();

@@ -42,13 +42,28 @@ fn organisation_name(code: &str) -> String {
     organisations().iter().find(|o| o.code == code).map_or_else(|| code.to_owned(), |o| o.name_fa.clone())
 }
 
+/// How long a province's list of desk events is reused; creating or closing one forgets it at once.
+const EVENTS_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(15);
+
 async fn events_of(state: &AppState, session: &mut StaffSession, province: ProvinceCode) -> Result<Vec<DeskEvent>> {
-    let token = session.bearer(state).await?;
-    let answer = state.intake.call(Method::GET, province, "/v1/desk-events", Caller::Staff(&token), None, None).await;
-    let listed = match answer {
-        Ok(value) => value,
-        Err(Refusal::Problem { code, .. }) if code == "unauthenticated" => return Err(Error::SignIn("/desk".into())),
-        Err(refusal) => return Err(Error::Provider(format!("intake: {refusal:?}"))),
+    let cached =
+        state.desk_events.lock().await.get(&province).filter(|(at, _)| at.elapsed() < EVENTS_FRESH_FOR).cloned();
+    let listed = match cached {
+        Some((_, listed)) => listed,
+        None => {
+            let token = session.bearer(state).await?;
+            let answer =
+                state.intake.call(Method::GET, province, "/v1/desk-events", Caller::Staff(&token), None, None).await;
+            let listed = match answer {
+                Ok(value) => value,
+                Err(Refusal::Problem { code, .. }) if code == "unauthenticated" => {
+                    return Err(Error::SignIn("/desk".into()));
+                }
+                Err(refusal) => return Err(Error::Provider(format!("intake: {refusal:?}"))),
+            };
+            state.desk_events.lock().await.insert(province, (std::time::Instant::now(), listed.clone()));
+            listed
+        }
     };
     let events: Vec<EventJson> = serde_json::from_value(listed["events"].clone()).unwrap_or_default();
     Ok(events
@@ -148,7 +163,10 @@ pub(crate) async fn create_event(
             )
             .await;
         match answer {
-            Ok(_) => return events_page(&state, session, Form::new(), &[], Some("میز خدمت ساخته شد.")).await,
+            Ok(_) => {
+                state.desk_events.lock().await.remove(&province);
+                return events_page(&state, session, Form::new(), &[], Some("میز خدمت ساخته شد.")).await;
+            }
             Err(refusal) => form.refused(&refusal, |f| f.split('[').next().unwrap_or(f).to_owned()),
         }
     }
@@ -473,6 +491,7 @@ pub(crate) async fn close_event(
     let path = format!("/v1/desk-events/{id}/close");
     let answer = state.intake.call(Method::POST, province, &path, Caller::Staff(&token), None, None).await;
     let mut form = Form::new();
+    state.desk_events.lock().await.remove(&province);
     let done = match answer {
         Ok(_) => Some("میز خدمت بسته شد."),
         Err(refusal) => {

@@ -35,6 +35,13 @@ pub(crate) struct AppState {
     pub(crate) http: reqwest::Client,
     pub(crate) notification_url: String,
     pub(crate) one_time_code: crate::config::OneTimeCodeSettings,
+    /// each province's desk events as intake last listed them, briefly: every walk-in names its
+    /// event, and asking intake for the list each time would double the desk's round trips
+    pub(crate) desk_events: Arc<
+        tokio::sync::Mutex<
+            std::collections::HashMap<pasokh_domain::ProvinceCode, (std::time::Instant, serde_json::Value)>,
+        >,
+    >,
 }
 
 /// The citizen's address, passed on to intake so its per-client limits count citizens.
