@@ -50,7 +50,18 @@ lookups_per_mobile_per_hour = 100000000
 lookups_per_tracking_code_per_hour = 100000000
 province_per_second = 1000000
 max_in_flight = 100000'
-mkdir -p "$(dirname "$BENCH_WEB_OUT")"
+mkdir -p "$(dirname "$BENCH_WEB_OUT")" "$PASOKH_RUN_DIR"
+
+# One run at a time: run.sh drops and recreates the pasokh_bench_web_* databases,
+# which would pull them from under a run already going.
+exec 9>"$PASOKH_RUN_DIR/lock"
+flock -n 9 || { say "another bench-web run holds $PASOKH_RUN_DIR/lock; wait for it to finish"; exit 1; }
+for port in $((PASOKH_RUN_PORT_BASE + 1)) $((PASOKH_RUN_PORT_BASE + 6)) $((PASOKH_RUN_PORT_BASE + 7)) $((PASOKH_RUN_PORT_BASE + 9)); do
+  if (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    say "port $port is in use already; stop what listens there or set BENCH_WEB_PORT_BASE"
+    exit 1
+  fi
+done
 
 say "services from port $PASOKH_RUN_PORT_BASE (logs in $PASOKH_RUN_DIR/logs); results to ${BENCH_WEB_OUT#"$ROOT"/}"
 status=0

@@ -188,13 +188,19 @@ async function inParallel(n, width, work) {
   return results;
 }
 
+/** How busy this load generator was over a phase: CPU time used / wall time (1.0 = one core). */
+function clientCpu(startCpu, startWall) {
+  const used = process.cpuUsage(startCpu);
+  return round((used.user + used.system) / 1000 / (performance.now() - startWall), 2);
+}
+
 /** Time spent per route by a service, from its /metrics (request-duration histogram sums and counts). */
 async function serverTimes(base) {
   const totals = {};
   try {
     const text = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     for (const line of text.split('\n')) {
-      const m = line.match(/^http_request_duration_seconds_(sum|count)\{([^}]*)\} ([0-9.eE+-]+)/);
+      const m = line.match(/^(?:[a-z]+_)?http_request_duration_seconds_(sum|count)\{(.*)\} ([0-9.eE+-]+)$/);
       if (!m) continue;
       const labels = Object.fromEntries([...m[2].matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
       const key = `${labels.method} ${labels.route}`;
@@ -281,7 +287,11 @@ async function walkIns() {
   const started = performance.now();
   const measureFrom = started + warmup * 1000;
   let timesBefore = null;
-  const reading = sleep(warmup * 1000).then(async () => { timesBefore = await serviceTimes(); });
+  let cpuBefore = null;
+  const reading = sleep(warmup * 1000).then(async () => {
+    cpuBefore = [process.cpuUsage(), performance.now()];
+    timesBefore = await serviceTimes();
+  });
   const end = measureFrom + seconds * 1000;
   let lastDone = measureFrom;
 
@@ -334,6 +344,7 @@ async function walkIns() {
     }
   }));
   await reading;
+  const loadGeneratorCpu = clientCpu(...cpuBefore);
   const server = serviceDelta(timesBefore, await serviceTimes());
   const measuredSeconds = (Math.max(lastDone, end) - measureFrom) / 1000;
   const stats = summary(latencies);
@@ -350,6 +361,8 @@ async function walkIns() {
     warmup: { slips: warmupDone, errors: warmupErrors.toJSON() },
     latency: 'POST /desk/events/{id}/walk-ins sent → 303 → GET /desk/slips/{token} body fully received',
     server_side: server,
+    load_generator_cpu_cores: loadGeneratorCpu,
+    load_average_after: os.loadavg().map((x) => round(x, 2)),
   };
   say(`walk-ins: ${result.slips} slips (${result.slips_per_s}/s), p50 ${stats.p50_ms} ms, p99 ${stats.p99_ms} ms, ` +
     `max ${stats.max_ms} ms, ${errors.total} errors`);
@@ -408,6 +421,7 @@ async function tracking() {
   let maxSendLagMs = 0;
   const inFlightDone = [];
   const timesBefore = await serviceTimes();
+  const cpuBefore = [process.cpuUsage(), performance.now()];
   const t0 = performance.now() + 100;
 
   const track = async (i, due) => {
@@ -456,6 +470,7 @@ async function tracking() {
   }
   const sendSeconds = (performance.now() - t0) / 1000;
   await Promise.all(inFlightDone);
+  const loadGeneratorCpu = clientCpu(...cpuBefore);
   const server = serviceDelta(timesBefore, await serviceTimes());
   const stats = summary(latencies);
   const result = {
@@ -474,6 +489,8 @@ async function tracking() {
     errors: errors.toJSON(),
     latency: 'POST /track scheduled send time → status page body fully received (open loop)',
     server_side: server,
+    load_generator_cpu_cores: loadGeneratorCpu,
+    load_average_after: os.loadavg().map((x) => round(x, 2)),
   };
   say(`tracking: ${result.answered} answered (${result.answered_per_s}/s of ${rate}/s), p50 ${stats.p50_ms} ms, ` +
     `p99 ${stats.p99_ms} ms, max ${stats.max_ms} ms, ${errors.total} errors`);
@@ -701,11 +718,17 @@ function machine() {
     memory_gib: round(os.totalmem() / 1024 ** 3),
     kernel: os.release(),
     node: process.version,
+    // other work on the machine shows here: the figures are only comparable when this is low
+    load_average_at_start: os.loadavg().map((x) => round(x, 2)),
   };
 }
 
 async function main() {
   say(`settings: ${JSON.stringify(SETTINGS)}; measuring ${[...ONLY].join(', ')}`);
+  const [load1] = os.loadavg();
+  if (load1 > os.cpus().length) {
+    say(`WARNING: load average ${load1.toFixed(1)} on ${os.cpus().length} CPUs before the run: other work competes with the services`);
+  }
   const result = {
     walk_in_p99_ms: null,
     track_p99_ms: null,
