@@ -13,6 +13,11 @@
 //              CDP `Network.loadingFinished.encodedDataLength` of the page and of the
 //              desk's service worker
 //
+// Before each load phase the system drains (routing has a case for every petition, the machine
+// is quiet), so a phase does not measure the previous one's backlog. Each phase also records
+// the time per route inside the web and intake (/metrics), the CPU per process (/proc), and the
+// load generator's own CPU and event-loop delay: where the time went.
+//
 // Settings (environment; defaults in parentheses):
 //   BENCH_WEB_SESSIONS (50)           concurrent desk sessions
 //   BENCH_WEB_WALK_IN_SECONDS (20)    measured closed-loop time
@@ -28,11 +33,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { launch } from '../../tests/browser/lib/browser.mjs';
-import { env, nationalId, mobile, asciiDigits, signIn } from '../../tests/browser/lib/pasokh.mjs';
+import { env, nationalId, mobile, asciiDigits, signIn, intakeScalar, routingScalar } from '../../tests/browser/lib/pasokh.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -188,6 +194,12 @@ async function inParallel(n, width, work) {
   return results;
 }
 
+/** How late this load generator's own event loop ran its callbacks (ms): a late loop inflates latencies. */
+function eventLoopDelay(histogram) {
+  const ms = (ns) => round(ns / 1e6);
+  return { p50_ms: ms(histogram.percentile(50)), p99_ms: ms(histogram.percentile(99)), max_ms: ms(histogram.max) };
+}
+
 /** How busy this load generator was over a phase: CPU time used / wall time (1.0 = one core). */
 function clientCpu(startCpu, startWall) {
   const used = process.cpuUsage(startCpu);
@@ -231,6 +243,123 @@ async function serviceTimes() {
 }
 function serviceDelta(before, after) {
   return { web: serverDelta(before.web, after.web), intake_ir23: serverDelta(before.intake_ir23, after.intake_ir23) };
+}
+
+// --- who used the CPU: /proc, per phase ----------------------------------------------
+
+const RUN_DIR = process.env.PASOKH_RUN_DIR || '';
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** What a process is, for the CPU breakdown; null for anything not named here. */
+function classify(pid, cmdline) {
+  if (Number(pid) === process.pid) return 'load generator (node)';
+  if (RUN_DIR && cmdline.includes(`${RUN_DIR}/run/`)) {
+    const service = cmdline.match(/\/run\/(\w+)\.toml/)?.[1];
+    if (service === 'intake') {
+      let environ = '';
+      try { environ = readFileSync(`/proc/${pid}/environ`, 'latin1'); } catch { /* ended */ }
+      return `intake ${environ.match(/PASOKH__PROVINCE=([A-Z0-9-]+)/)?.[1] ?? '?'}`;
+    }
+    return service ?? null;
+  }
+  if (RUN_DIR && cmdline.includes('sms_sink.py') && cmdline.includes(RUN_DIR)) return 'sms sink';
+  if (cmdline.startsWith('postgres: ')) {
+    return cmdline.includes(' pasokh_bench_web_') ? 'postgres (this run\'s databases)' : 'postgres (WAL, checkpoints, other databases)';
+  }
+  if (cmdline.includes('kafka.Kafka') && cmdline.includes(`${ROOT}/.local`)) return 'kafka';
+  if (cmdline.includes('keycloak') && cmdline.includes(`${ROOT}/.local`)) return 'keycloak';
+  return null;
+}
+
+/**
+ * CPU ticks so far: the whole machine's busy time, and per named process. Read synchronously
+ * (a few milliseconds): under load, hundreds of asynchronous reads would wait behind the
+ * benchmark's own traffic and the snapshot would be taken seconds late.
+ */
+function cpuSnapshot() {
+  const snapshot = { at: performance.now(), machineBusy: 0, byPid: new Map() };
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = fields;
+    snapshot.machineBusy = user + nice + system + irq + softirq + steal;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+        const group = classify(pid, cmdline);
+        if (!group) continue;
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        snapshot.byPid.set(pid, { group, ticks: Number(rest[11]) + Number(rest[12]) });
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+  } catch (error) {
+    say(`no CPU breakdown: ${error.message}`);
+  }
+  snapshot.at = performance.now();
+  return snapshot;
+}
+
+/** Cores used per group between two snapshots (1.0 = one core busy all the time). */
+function cpuDelta(before, after) {
+  const seconds = (after.at - before.at) / 1000;
+  const cores = (ticks) => round(ticks / CLOCK_TICKS / seconds, 2);
+  const groups = {};
+  let named = 0;
+  for (const [pid, now] of after.byPid) {
+    const ticks = now.ticks - (before.byPid.get(pid)?.ticks ?? 0);
+    groups[now.group] = (groups[now.group] ?? 0) + ticks;
+    named += ticks;
+  }
+  const machine = after.machineBusy - before.machineBusy;
+  const result = Object.fromEntries(Object.entries(groups).sort((a, b) => b[1] - a[1]).map(([g, t]) => [g, cores(t)]));
+  result['everything else on the machine'] = cores(Math.max(0, machine - named));
+  result[`machine busy (of ${os.cpus().length} cores)`] = cores(machine);
+  return result;
+}
+
+/**
+ * Waits until the system has finished the work a phase left behind: routing holds a case for
+ * every petition intake stored (the lifecycle events went through Kafka), and then the machine
+ * is quiet (under 0.5 cores busy for 3 s running) as notification, reporting and the SMS sink
+ * catch up. Without this, a phase measures the previous phase's backlog too.
+ */
+async function drain(label, timeoutSeconds = 180) {
+  const started = performance.now();
+  const deadline = started + timeoutSeconds * 1000;
+  let petitions = null;
+  let cases = null;
+  try {
+    for (;;) {
+      petitions = Number(intakeScalar('SELECT count(*) FROM petitions'));
+      cases = Number(routingScalar('SELECT count(*) FROM cases'));
+      if (cases >= petitions || performance.now() > deadline) break;
+      await sleep(1000);
+    }
+  } catch (error) {
+    say(`${label}: could not compare intake's petitions with routing's cases: ${error.message.split('\n')[0]}`);
+  }
+  let quietFor = 0;
+  let busy = null;
+  while (quietFor < 3 && performance.now() < deadline) {
+    const before = cpuSnapshot();
+    await sleep(1000);
+    const after = cpuSnapshot();
+    busy = (after.machineBusy - before.machineBusy) / CLOCK_TICKS / ((after.at - before.at) / 1000);
+    quietFor = busy < 0.5 ? quietFor + 1 : 0;
+  }
+  const result = {
+    seconds: round((performance.now() - started) / 1000, 1),
+    petitions_in_intake: petitions,
+    cases_in_routing: cases,
+    quiet: quietFor >= 3,
+    last_busy_cores: round(busy, 2),
+  };
+  say(`${label}: drained in ${result.seconds} s (${cases}/${petitions} petitions routed; ` +
+    `${result.quiet ? 'machine quiet' : `machine still busy (${result.last_busy_cores} cores): going on anyway`})`);
+  return result;
 }
 
 // --- desk sessions: sign-in at Keycloak over plain HTTP --------------------------
@@ -277,19 +406,26 @@ async function walkIns() {
     return { jar, csrf, action: new URL(decodeEntities(action), staffUrl()).href };
   });
   const signInSeconds = (performance.now() - signInStarted) / 1000;
+  const drained = await drain('walk-ins');
   say(`walk-ins: ${desks.length} sessions signed in in ${signInSeconds.toFixed(1)} s; ` +
     `${warmup} s warm-up, then ${seconds} s closed loop`);
 
   const latencies = [];
+  const postLatencies = [];
+  const slipLatencies = [];
   const errors = new Errors();
   const warmupErrors = new Errors();
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   let warmupDone = 0;
   const started = performance.now();
   const measureFrom = started + warmup * 1000;
   let timesBefore = null;
   let cpuBefore = null;
+  let procBefore = null;
   const reading = sleep(warmup * 1000).then(async () => {
     cpuBefore = [process.cpuUsage(), performance.now()];
+    procBefore = cpuSnapshot();
+    loopDelay.enable();
     timesBefore = await serviceTimes();
   });
   const end = measureFrom + seconds * 1000;
@@ -316,6 +452,7 @@ async function walkIns() {
         sink.add(`POST ${posted.status}${where}`, textOf(posted.body).slice(0, 200));
         return;
       }
+      const tPosted = performance.now();
       const slip = await send(desk.jar, posted.location);
       const t1 = performance.now();
       if (slip.status !== 200 || !/class="code"><bdi>[۰-۹]{12}<\/bdi>/.test(slip.body)) {
@@ -324,6 +461,8 @@ async function walkIns() {
       }
       if (counting) {
         latencies.push(t1 - t0);
+        postLatencies.push(tPosted - t0);
+        slipLatencies.push(t1 - tPosted);
         lastDone = Math.max(lastDone, t1);
       } else {
         warmupDone += 1;
@@ -344,7 +483,9 @@ async function walkIns() {
     }
   }));
   await reading;
+  loopDelay.disable();
   const loadGeneratorCpu = clientCpu(...cpuBefore);
+  const cpu = cpuDelta(procBefore, cpuSnapshot());
   const server = serviceDelta(timesBefore, await serviceTimes());
   const measuredSeconds = (Math.max(lastDone, end) - measureFrom) / 1000;
   const stats = summary(latencies);
@@ -354,14 +495,19 @@ async function walkIns() {
     seconds,
     warmup_seconds: warmup,
     sign_in_seconds: round(signInSeconds, 2),
+    drained_before: drained,
     slips: latencies.length,
     slips_per_s: round(latencies.length / measuredSeconds, 1),
     ...stats,
     errors: errors.toJSON(),
     warmup: { slips: warmupDone, errors: warmupErrors.toJSON() },
     latency: 'POST /desk/events/{id}/walk-ins sent → 303 → GET /desk/slips/{token} body fully received',
+    post_to_303: summary(postLatencies),
+    slip_page: summary(slipLatencies),
     server_side: server,
+    cpu_cores: cpu,
     load_generator_cpu_cores: loadGeneratorCpu,
+    load_generator_event_loop_delay: eventLoopDelay(loopDelay),
     load_average_after: os.loadavg().map((x) => round(x, 2)),
   };
   say(`walk-ins: ${result.slips} slips (${result.slips_per_s}/s), p50 ${stats.p50_ms} ms, p99 ${stats.p99_ms} ms, ` +
@@ -409,7 +555,10 @@ async function tracking() {
   const filingStarted = performance.now();
   const petitions = await inParallel(count, 5, () => filePetition());
   const filingSeconds = (performance.now() - filingStarted) / 1000;
-  say(`tracking: ${petitions.length} petitions filed in ${filingSeconds.toFixed(1)} s; open loop at ${rate}/s for ${seconds} s`);
+  say(`tracking: ${petitions.length} petitions filed in ${filingSeconds.toFixed(1)} s`);
+  // the walk-ins' backlog (routing, notification, SMS) and these petitions' routing finish first
+  const drained = await drain('tracking');
+  say(`tracking: open loop at ${rate}/s for ${seconds} s`);
 
   const total = Math.round(rate * seconds);
   const interval = 1000 / rate;
@@ -419,9 +568,13 @@ async function tracking() {
   let maxInFlight = 0;
   let inFlight = 0;
   let maxSendLagMs = 0;
+  let withoutRouting = 0;
   const inFlightDone = [];
   const timesBefore = await serviceTimes();
   const cpuBefore = [process.cpuUsage(), performance.now()];
+  const procBefore = cpuSnapshot();
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const t0 = performance.now() + 100;
 
   const track = async (i, due) => {
@@ -439,6 +592,8 @@ async function tracking() {
         errors.add(`status ${answer.status}`, textOf(alert ?? answer.body).slice(0, 200));
       } else {
         latencies.push(done - due);
+        // intake answered from its own record: routing (the case's status) did not answer in time
+        if (answer.body.includes('وضعیت نهایی از واحد رسیدگی در دسترس نبود')) withoutRouting += 1;
       }
     } catch (error) {
       errors.add(`exception ${error.name}`, error.message);
@@ -470,12 +625,15 @@ async function tracking() {
   }
   const sendSeconds = (performance.now() - t0) / 1000;
   await Promise.all(inFlightDone);
+  loopDelay.disable();
   const loadGeneratorCpu = clientCpu(...cpuBefore);
+  const cpu = cpuDelta(procBefore, cpuSnapshot());
   const server = serviceDelta(timesBefore, await serviceTimes());
   const stats = summary(latencies);
   const result = {
     petitions: petitions.length,
     filing_seconds: round(filingSeconds, 2),
+    drained_before: drained,
     rate_per_s: rate,
     seconds,
     scheduled: total,
@@ -483,13 +641,16 @@ async function tracking() {
     sent_per_s: round(sent / sendSeconds, 1),
     answered: latencies.length,
     answered_per_s: round(latencies.length / sendSeconds, 1),
+    answered_without_routing: withoutRouting,
     ...stats,
     max_in_flight: maxInFlight,
     max_send_lag_ms: round(maxSendLagMs),
     errors: errors.toJSON(),
     latency: 'POST /track scheduled send time → status page body fully received (open loop)',
     server_side: server,
+    cpu_cores: cpu,
     load_generator_cpu_cores: loadGeneratorCpu,
+    load_generator_event_loop_delay: eventLoopDelay(loopDelay),
     load_average_after: os.loadavg().map((x) => round(x, 2)),
   };
   say(`tracking: ${result.answered} answered (${result.answered_per_s}/s of ${rate}/s), p50 ${stats.p50_ms} ms, ` +
@@ -657,7 +818,11 @@ async function pageBytes() {
     // Network domain reports; Playwright sees the request, so its size is added as served
     const swScriptBytes = await answerSize(`${staffUrl()}/desk/sw.js`, { 'accept-encoding': 'gzip, deflate, br, zstd' });
     const visit = (phase) => {
-      const { bytes, items } = traffic.of(phase);
+      // the worker's own script is counted once, at its served size, for every fetch Playwright saw:
+      // CDP reports it at most partly (headers only, and only when the worker's target was attached in time)
+      const all = traffic.of(phase).items;
+      const items = all.filter((r) => shortUrl(r.url) !== '/desk/sw.js');
+      const bytes = items.reduce((sum, r) => sum + (r.bytes ?? 0), 0);
       const scriptFetches = swScriptFetches.filter((p) => p === phase).length;
       const total = bytes + scriptFetches * swScriptBytes;
       return {
@@ -699,8 +864,8 @@ async function pageBytes() {
         'context (empty HTTP cache, no service worker) whose cache is also cleared with CDP Network.clearBrowserCache; ' +
         'bytes = sum of CDP Network.loadingFinished.encodedDataLength (response headers + body as received) over the page ' +
         'target and the service-worker target, from navigation until the network is idle for 1.5 s; the worker script ' +
-        '(fetched by the registration job, which CDP does not report) is added at its served size when Playwright saw it ' +
-        'fetched. Repeat visit: the same page navigates to the walk-in page again with the HTTP cache warm and the service ' +
+        '(fetched by the registration job, which CDP reports at most partly) is counted at its served size for each fetch ' +
+        'Playwright saw. Repeat visit: the same page navigates to the walk-in page again with the HTTP cache warm and the service ' +
         'worker in control.',
     };
   } finally {
@@ -720,6 +885,9 @@ function machine() {
     node: process.version,
     // other work on the machine shows here: the figures are only comparable when this is low
     load_average_at_start: os.loadavg().map((x) => round(x, 2)),
+    // the load generator's scheduling group (bench-web.sh starts it in a session of its own)
+    load_generator_autogroup: (() => { try { return readFileSync('/proc/self/autogroup', 'utf8').trim(); } catch { return null; } })(),
+    sched_autogroup: (() => { try { return readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1'; } catch { return null; } })(),
   };
 }
 
