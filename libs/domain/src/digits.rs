@@ -10,9 +10,26 @@ pub fn normalize_digits(input: &str) -> String {
         .collect()
 }
 
+/// ASCII digits as Persian ones (۰–۹), for what people read; other characters pass through.
+pub fn persian_digits(input: &str) -> String {
+    input
+        .chars()
+        .map(|c| match c {
+            '0'..='9' => char::from_u32('۰' as u32 + (c as u32 - '0' as u32)).unwrap_or(c),
+            other => other,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_digits_become_persian_and_back() {
+        assert_eq!(persian_digits("کد 230012345678"), "کد ۲۳۰۰۱۲۳۴۵۶۷۸");
+        assert_eq!(normalize_digits(&persian_digits("09121234567")), "09121234567");
+    }
 
     #[test]
     fn persian_and_arabic_indic_digits_become_ascii() {

@@ -58,11 +58,7 @@ pub fn tehran_date(at: chrono::DateTime<chrono::Utc>) -> NaiveDate {
 
 /// `1405/09/08` with Persian digits, as printed on SMS and pages for citizens.
 pub fn format_jalali(date: NaiveDate) -> String {
-    JalaliDate::from_gregorian(date)
-        .to_string()
-        .chars()
-        .map(|c| if c.is_ascii_digit() { char::from_u32('۰' as u32 + (c as u32 - '0' as u32)).unwrap_or(c) } else { c })
-        .collect()
+    crate::persian_digits(&JalaliDate::from_gregorian(date).to_string())
 }
 
 #[cfg(test)]

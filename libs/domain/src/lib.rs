@@ -25,7 +25,7 @@ pub use attachment::{Attachment, parse_county};
 pub use calendar::{BusinessCalendar, Holiday, HolidayBasis, built_in_holidays, parse_holidays};
 pub use catalog::{Category, CategoryCode, Organisation, Unit, UnitRole, categories, organisations, unit, units};
 pub use citizen_ref::{CitizenRef, CitizenRefKey};
-pub use digits::normalize_digits;
+pub use digits::{normalize_digits, persian_digits};
 pub use error::{FieldError, ValidationErrors};
 pub use idempotency::IdempotencyKey;
 pub use jalali::{JalaliDate, format_jalali, jalali_to_gregorian, parse_date, tehran, tehran_date};

@@ -38,12 +38,6 @@ struct SmsRequest<'a> {
     text: String,
 }
 
-fn persian_digits(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_ascii_digit() { char::from_u32('۰' as u32 + (c as u32 - '0' as u32)).unwrap_or(c) } else { c })
-        .collect()
-}
-
 /// `POST /v1/one-time-codes` `{mobile, code, request_id}`: 202 once the gateway took the message.
 pub(crate) async fn send(State(sender): State<CodeSender>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
@@ -83,7 +77,7 @@ pub(crate) async fn send(State(sender): State<CodeSender>, headers: HeaderMap, b
         to: mobile.as_str(),
         text: format!(
             "سامانه پاسخ: کد یکبارمصرف شما {} است و تا ۲ دقیقه اعتبار دارد. آن را به کسی ندهید.",
-            persian_digits(code)
+            pasokh_domain::persian_digits(code)
         ),
     };
     match sender.http.post(&sender.gateway_url).json(&message).send().await {

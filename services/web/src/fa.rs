@@ -3,14 +3,27 @@
 use chrono::{DateTime, Utc};
 use pasokh_domain::{JalaliDate, tehran_date};
 
-/// ASCII digits as Persian ones (۰–۹), for display only; inputs accept both.
-pub(crate) fn digits(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '0'..='9' => char::from_u32('۰' as u32 + (c as u32 - '0' as u32)).unwrap_or(c),
-            other => other,
-        })
-        .collect()
+/// ASCII digits as Persian ones, for display only; inputs accept both.
+pub(crate) use pasokh_domain::persian_digits as digits;
+
+/// An organisation's Persian name; its code when the catalogue does not know it.
+pub(crate) fn organisation(code: &str) -> String {
+    pasokh_domain::organisations()
+        .iter()
+        .find(|o| o.code == code)
+        .map_or_else(|| code.to_owned(), |o| o.name_fa.clone())
+}
+
+/// A petition's category and organisation as people read them: the category's Persian name (its
+/// code when unknown) and the organisation routing named, or else the category's own.
+pub(crate) fn category_and_organisation(category: &str, organisation: Option<&str>) -> (String, String) {
+    let known = pasokh_domain::CategoryCode::parse(category).ok().map(|c| c.category());
+    let organisation = match (organisation, known) {
+        (Some(code), _) => self::organisation(code),
+        (None, Some(category)) => self::organisation(&category.organisation),
+        (None, None) => String::new(),
+    };
+    (known.map_or_else(|| category.to_owned(), |c| c.name_fa.clone()), organisation)
 }
 
 /// A Jalali date in Tehran's day, with Persian digits: `۱۴ آذر ۱۴۰۵`.
@@ -97,11 +110,6 @@ pub(crate) const SCORES: &[(&str, &str)] =
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn digits_become_persian_and_other_text_stays() {
-        assert_eq!(digits("کد 230012345678"), "کد ۲۳۰۰۱۲۳۴۵۶۷۸");
-    }
 
     #[test]
     fn dates_are_jalali_in_tehran_with_persian_digits() {

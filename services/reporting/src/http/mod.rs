@@ -51,7 +51,7 @@ fn escape(text: &str) -> String {
 }
 
 fn to_persian_digits(n: u64) -> String {
-    n.to_string().chars().map(|c| char::from_u32('۰' as u32 + (c as u32 - '0' as u32)).unwrap_or(c)).collect()
+    pasokh_domain::persian_digits(&n.to_string())
 }
 
 async fn dashboard(State(pool): State<PgPool>, Query(query): Query<SummaryQuery>) -> Response {

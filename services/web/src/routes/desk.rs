@@ -38,10 +38,6 @@ struct EventJson {
     organisations: Vec<String>,
 }
 
-fn organisation_name(code: &str) -> String {
-    organisations().iter().find(|o| o.code == code).map_or_else(|| code.to_owned(), |o| o.name_fa.clone())
-}
-
 /// How long a province's list of desk events is reused; creating or closing one forgets it at once.
 const EVENTS_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(15);
 
@@ -89,7 +85,7 @@ fn organisation_choices(codes: &[String], checked: &[String]) -> Vec<Choice> {
     let all: Vec<String> =
         if codes.is_empty() { organisations().iter().map(|o| o.code.clone()).collect() } else { codes.to_vec() };
     all.iter()
-        .map(|code| Choice { checked: checked.contains(code), ..Choice::new(code.clone(), organisation_name(code)) })
+        .map(|code| Choice { checked: checked.contains(code), ..Choice::new(code.clone(), fa::organisation(code)) })
         .collect()
 }
 
@@ -177,7 +173,7 @@ pub(crate) async fn create_event(
 fn category_choices() -> Vec<Choice> {
     categories()
         .iter()
-        .map(|c| Choice::new(c.code.as_str(), format!("{} ({})", c.name_fa, organisation_name(&c.organisation))))
+        .map(|c| Choice::new(c.code.as_str(), format!("{} ({})", c.name_fa, fa::organisation(&c.organisation))))
         .collect()
 }
 
@@ -446,7 +442,7 @@ impl Referral {
             tracing::warn!(?refusal, tracking_code, "referral not recorded");
             return Ok(format!("{} (ثبت ارجاع انجام نشد؛ در بخش دیدارها ثبت کنید)", self.name));
         }
-        Ok(format!("{}، {} ({})", self.name, self.title, organisation_name(&self.organisation)))
+        Ok(format!("{}، {} ({})", self.name, self.title, fa::organisation(&self.organisation)))
     }
 }
 

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use pasokh_domain::{CategoryCode, Mobile, organisations};
+use pasokh_domain::Mobile;
 use rand::Rng;
 use reqwest::Method;
 use serde::Deserialize;
@@ -247,19 +247,13 @@ async fn petitions_of(state: &AppState, mobile: &Mobile) -> (Vec<MinePetition>, 
             }
         };
         for petition in listed {
-            let category = CategoryCode::parse(&petition.category).ok();
-            let organisation = petition
-                .organisation
-                .or_else(|| category.as_ref().map(|c| c.category().organisation.clone()))
-                .map(|code| {
-                    organisations().iter().find(|o| o.code == code).map_or_else(|| code.clone(), |o| o.name_fa.clone())
-                })
-                .unwrap_or_default();
+            let (category, organisation) =
+                fa::category_and_organisation(&petition.category, petition.organisation.as_deref());
             found.push((
                 petition.submitted_at,
                 MinePetition {
                     tracking_code_fa: fa::digits(&petition.tracking_code),
-                    category: category.map_or_else(|| petition.category.clone(), |c| c.category().name_fa.clone()),
+                    category,
                     organisation,
                     status: petition.status_fa,
                     submitted: fa::date(petition.submitted_at),

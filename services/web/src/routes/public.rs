@@ -24,10 +24,6 @@ pub(crate) async fn home() -> Response {
     pages::render(&pages::Home { chrome: Chrome::public(), organisations })
 }
 
-fn organisation_name(code: &str) -> String {
-    organisations().iter().find(|o| o.code == code).map_or_else(|| code.to_owned(), |o| o.name_fa.clone())
-}
-
 /// Categories grouped by organisation, in the catalogue's order.
 fn category_groups() -> Vec<ChoiceGroup> {
     organisations()
@@ -153,7 +149,7 @@ pub(crate) async fn file(
         tracking_code_fa: fa::digits(&submitted.tracking_code),
         tracking_code: submitted.tracking_code,
         category: category.category().name_fa.clone(),
-        organisation: organisation_name(&category.category().organisation),
+        organisation: fa::organisation(&category.category().organisation),
         submitted: fa::date_time(submitted.submitted_at),
         expected: expected_answer(&category, submitted.submitted_at),
     };
@@ -253,16 +249,13 @@ async fn look_up(
             return None;
         }
     };
-    let category = CategoryCode::parse(&status.category).ok();
+    let (category, organisation) = fa::category_and_organisation(&status.category, status.organisation.as_deref());
     Some(CitizenStatus {
         tracking_code_fa: fa::digits(&status.tracking_code),
         tracking_code: status.tracking_code,
         label: status.status_fa,
-        category: category.as_ref().map_or_else(|| status.category.clone(), |c| c.category().name_fa.clone()),
-        organisation: status.organisation.as_deref().map_or_else(
-            || category.as_ref().map_or_else(String::new, |c| organisation_name(&c.category().organisation)),
-            organisation_name,
-        ),
+        category,
+        organisation,
         submitted: fa::date_time(status.submitted_at),
         due: status.resolution_due.map(fa::date),
         first_response_due: status.first_response_due.map(fa::date),
