@@ -226,9 +226,11 @@ gateway_url = "$SMS_URL/send"
 $(auth_table notification)
 EOF
 cat >"$CONFIG/reporting.toml" <<EOF
+environment = "development"
 [listen]
 http_port = $HTTP_REPORTING
 grpc_port = $GRPC_REPORTING
+$(auth_table reporting)
 EOF
 cat >"$CONFIG/web.toml" <<EOF
 environment = "development"

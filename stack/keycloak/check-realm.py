@@ -48,6 +48,7 @@ USERS = {
     "officer-sso-qom": {"role": "officer", "organisation": "sso", "province": "IR-25"},
     "inspector-hq": {"role": "inspector"},
     "inspector-hq-action": {"role": "inspector", "permissions": ["hq-action"]},
+    "manager-sso": {"role": "manager", "organisation": "sso"},
 }
 STAFF_CLAIMS = ("role", "province", "organisation", "permissions")
 

@@ -130,11 +130,11 @@ or admit another: a JSON list.
 {{- if include "pasokh.usesKafka" . -}}
 {{- $_ := set $common "kafka" $kafka -}}
 {{- end -}}
-{{- if has .component (list "intake" "routing" "notification" "web") -}}
+{{- if has .component (list "intake" "routing" "notification" "reporting" "web") -}}
 {{- /* always production: a production start refuses every development credential, and the chart turns none on */ -}}
 {{- $_ := set $common "environment" "production" -}}
 {{- end -}}
-{{- if has .component (list "intake" "routing" "notification") -}}
+{{- if has .component (list "intake" "routing" "notification" "reporting") -}}
 {{- $_ := set $common "auth" (include "pasokh.authConfig" . | fromYaml) -}}
 {{- end -}}
 {{- toYaml $common -}}

@@ -18,10 +18,12 @@ pub enum Role {
     Officer,
     /// HQ inspection: reads everything nationally; acts only with the `hq-action` permission
     Inspector,
+    /// an organisation's manager at HQ: reads the reports of their organisation in every province
+    Manager,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Operator, Role::Supervisor, Role::Officer, Role::Inspector];
+    pub const ALL: [Role; 5] = [Role::Operator, Role::Supervisor, Role::Officer, Role::Inspector, Role::Manager];
 
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         match input.trim() {
@@ -29,10 +31,11 @@ impl Role {
             "supervisor" => Ok(Role::Supervisor),
             "officer" => Ok(Role::Officer),
             "inspector" => Ok(Role::Inspector),
+            "manager" => Ok(Role::Manager),
             _ => Err(FieldError::new(
                 "role",
                 "role_unknown",
-                "role must be one of operator, supervisor, officer, inspector",
+                "role must be one of operator, supervisor, officer, inspector, manager",
             )),
         }
     }
@@ -43,6 +46,7 @@ impl Role {
             Role::Supervisor => "supervisor",
             Role::Officer => "officer",
             Role::Inspector => "inspector",
+            Role::Manager => "manager",
         }
     }
 }
@@ -69,12 +73,19 @@ pub enum Action {
     WorkCases,
     /// reopen an answered or closed case on the citizen's behalf
     ReopenCases,
+    /// read reporting's indicators, rankings, event reports and exports
+    ReadReports,
 }
 
 impl Action {
-    // reading reports joins when reporting's API is scoped by the caller's token
-    pub const ALL: [Action; 5] =
-        [Action::FileAtDesk, Action::ManageDeskEvents, Action::ReadCases, Action::WorkCases, Action::ReopenCases];
+    pub const ALL: [Action; 6] = [
+        Action::FileAtDesk,
+        Action::ManageDeskEvents,
+        Action::ReadCases,
+        Action::WorkCases,
+        Action::ReopenCases,
+        Action::ReadReports,
+    ];
 }
 
 /// How far a granted permission extends.
@@ -84,6 +95,8 @@ pub enum Reach {
     Province,
     /// the holder's own organisation in their own province
     OrganisationInProvince,
+    /// the holder's own organisation in every province
+    Organisation,
     /// every province and organisation
     National,
 }
@@ -96,10 +109,14 @@ pub fn reach(role: Role, action: Action, hq_action: bool) -> Option<Reach> {
     match (role, action) {
         (Role::Operator, FileAtDesk) => Some(Province),
         (Role::Operator, _) => None,
-        (Role::Supervisor, FileAtDesk | ManageDeskEvents | ReadCases | WorkCases | ReopenCases) => Some(Province),
-        (Role::Officer, ReadCases | WorkCases) => Some(OrganisationInProvince),
+        (Role::Supervisor, FileAtDesk | ManageDeskEvents | ReadCases | WorkCases | ReopenCases | ReadReports) => {
+            Some(Province)
+        }
+        (Role::Officer, ReadCases | WorkCases | ReadReports) => Some(OrganisationInProvince),
         (Role::Officer, _) => None,
-        (Role::Inspector, ReadCases) => Some(National),
+        (Role::Manager, ReadReports) => Some(Organisation),
+        (Role::Manager, _) => None,
+        (Role::Inspector, ReadCases | ReadReports) => Some(National),
         (Role::Inspector, WorkCases | ReopenCases) if hq_action => Some(National),
         (Role::Inspector, _) => None,
     }
@@ -121,6 +138,7 @@ mod tests {
                     (Action::ReadCases, Reach::Province),
                     (Action::WorkCases, Reach::Province),
                     (Action::ReopenCases, Reach::Province),
+                    (Action::ReadReports, Reach::Province),
                 ],
             ),
             (
@@ -128,12 +146,15 @@ mod tests {
                 &[
                     (Action::ReadCases, Reach::OrganisationInProvince),
                     (Action::WorkCases, Reach::OrganisationInProvince),
+                    (Action::ReadReports, Reach::OrganisationInProvince),
                 ],
             ),
-            (Role::Inspector, &[(Action::ReadCases, Reach::National)]),
+            (Role::Inspector, &[(Action::ReadCases, Reach::National), (Action::ReadReports, Reach::National)]),
+            (Role::Manager, &[(Action::ReadReports, Reach::Organisation)]),
         ];
         let acting_inspector: &[(Action, Reach)] = &[
             (Action::ReadCases, Reach::National),
+            (Action::ReadReports, Reach::National),
             (Action::WorkCases, Reach::National),
             (Action::ReopenCases, Reach::National),
         ];

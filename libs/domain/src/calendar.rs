@@ -116,6 +116,23 @@ impl BusinessCalendar {
         date
     }
 
+    /// How many working days lie after `from` up to and including `to` (0 when `to` is not later):
+    /// the inverse of [`Self::add_working_days`] for a working `to`.
+    pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> u32 {
+        let mut count = 0;
+        let mut date = from;
+        while date < to {
+            date = match date.succ_opt() {
+                Some(next) => next,
+                None => break,
+            };
+            if self.is_working_day(date) {
+                count += 1;
+            }
+        }
+        count
+    }
+
     /// Whether the holiday data reaches `date`'s Jalali year; beyond it only weekends are skipped.
     pub fn covers(&self, date: NaiveDate) -> bool {
         let year = JalaliDate::from_gregorian(date).year;
@@ -126,6 +143,21 @@ impl BusinessCalendar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn working_days_between_inverts_adding_them() {
+        let calendar = BusinessCalendar::iranian(false);
+        let start = g(2026, 11, 28); // a Saturday
+        for days in 0..40 {
+            let end = calendar.add_working_days(start, days);
+            assert_eq!(calendar.working_days_between(start, end), days);
+        }
+        assert_eq!(calendar.working_days_between(start, start), 0);
+        assert_eq!(calendar.working_days_between(start, g(2026, 11, 20)), 0, "an earlier end counts nothing");
+        // Saturday to the next Saturday: six days pass, Friday is not a working day
+        let week = calendar.working_days_between(start, g(2026, 12, 5));
+        assert!((5..=6).contains(&week), "{week}");
+    }
 
     fn g(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()

@@ -107,6 +107,19 @@ impl CaseStatus {
         }
     }
 
+    /// Work is still owed to the citizen: the case counts in a backlog.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            Self::Submitted
+                | Self::Routed
+                | Self::Acknowledged
+                | Self::InProgress
+                | Self::InfoRequested
+                | Self::Reopened
+        )
+    }
+
     /// No action applies any more.
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Rejected | Self::Merged)

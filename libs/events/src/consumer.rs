@@ -211,30 +211,42 @@ impl<H: EventHandler> ConsumerLoop<H> {
         dlq: &FutureProducer,
         token: &CancellationToken,
     ) -> Option<()> {
-        let dlq_topic = format!("{}.dlq", record.topic());
-        let mut headers = header_map_of(record.headers());
-        headers.insert("pasokh_dlq_reason".into(), reason.to_owned());
-        headers.insert("pasokh_dlq_topic".into(), record.topic().to_owned());
-        headers.insert("pasokh_dlq_partition".into(), record.partition().to_string());
-        headers.insert("pasokh_dlq_offset".into(), record.offset().to_string());
-        headers.insert("pasokh_dlq_group".into(), self.group.clone());
-        tracing::error!(reason, topic = record.topic(), offset = record.offset(), dlq = %dlq_topic, "record dead-lettered");
-        loop {
-            let mut out = FutureRecord::to(&dlq_topic).headers(to_kafka_headers(&headers));
-            if let Some(key) = record.key() {
-                out = out.key(key);
-            }
-            if let Some(payload) = record.payload() {
-                out = out.payload(payload);
-            }
-            match dlq.send(out, Duration::from_secs(10)).await {
-                Ok(_) => return Some(()),
-                Err((error, _)) => {
-                    tracing::warn!(%error, dlq = %dlq_topic, "dead-letter publish failed, retrying");
-                    tokio::select! {
-                        _ = token.cancelled() => return None,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {},
-                    }
+        dead_letter(&record.detach(), &self.group, reason, dlq, token).await
+    }
+}
+
+/// Parks a poison record on `<topic>.dlq` with the reason and where it came from; retried until
+/// Kafka takes it, or `None` at shutdown.
+pub(crate) async fn dead_letter(
+    record: &rdkafka::message::OwnedMessage,
+    group: &str,
+    reason: &str,
+    dlq: &FutureProducer,
+    token: &CancellationToken,
+) -> Option<()> {
+    let dlq_topic = format!("{}.dlq", record.topic());
+    let mut headers = header_map_of(record.headers());
+    headers.insert("pasokh_dlq_reason".into(), reason.to_owned());
+    headers.insert("pasokh_dlq_topic".into(), record.topic().to_owned());
+    headers.insert("pasokh_dlq_partition".into(), record.partition().to_string());
+    headers.insert("pasokh_dlq_offset".into(), record.offset().to_string());
+    headers.insert("pasokh_dlq_group".into(), group.to_owned());
+    tracing::error!(reason, topic = record.topic(), offset = record.offset(), dlq = %dlq_topic, "record dead-lettered");
+    loop {
+        let mut out = FutureRecord::to(&dlq_topic).headers(to_kafka_headers(&headers));
+        if let Some(key) = record.key() {
+            out = out.key(key);
+        }
+        if let Some(payload) = record.payload() {
+            out = out.payload(payload);
+        }
+        match dlq.send(out, Duration::from_secs(10)).await {
+            Ok(_) => return Some(()),
+            Err((error, _)) => {
+                tracing::warn!(%error, dlq = %dlq_topic, "dead-letter publish failed, retrying");
+                tokio::select! {
+                    _ = token.cancelled() => return None,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {},
                 }
             }
         }

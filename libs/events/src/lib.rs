@@ -5,9 +5,11 @@
 //!   a relay publishes it later with an idempotent, `acks=all` producer.
 //! - [`consumer`]: at-least-once consumption with idempotent effects
 //!   (`processed_events` in the handler's transaction), offsets committed
-//!   after, poison messages to `<topic>.dlq`.
+//!   after, poison messages to `<topic>.dlq`; [`batch`]: the same a poll's batch
+//!   per transaction.
 
 pub mod backbone;
+pub mod batch;
 pub mod cloudevents;
 pub mod consumer;
 pub mod dlq;

@@ -47,6 +47,7 @@ pub fn new_event(petition_id: Uuid, province: &str, tracking_code: &str, body: B
         occurred_at: Some(timestamp(now)),
         province: province.to_owned(),
         tracking_code: tracking_code.to_owned(),
+        sequence: 0,
         body: Some(body),
     }
 }

@@ -57,6 +57,16 @@ impl KafkaSettings {
     }
 
     /// Consumer with manual commits: offsets move only after the effect is durable.
+    /// A consumer of `group` for commands that assign partitions themselves and poll (e.g. a rebuild).
+    pub fn base_consumer(&self, group: &str) -> Result<rdkafka::consumer::BaseConsumer> {
+        let mut config = ClientConfig::new();
+        config.set("group.id", group).set("enable.auto.commit", "false").set("auto.offset.reset", "earliest");
+        for (key, value) in self.base().config_map() {
+            config.set(key, value);
+        }
+        Ok(config.create()?)
+    }
+
     pub fn consumer(&self, group: &str) -> Result<StreamConsumer> {
         let mut config = ClientConfig::new();
         config

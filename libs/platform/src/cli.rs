@@ -11,6 +11,9 @@ pub enum Command {
     Migrate,
     /// Print the effective configuration with secrets redacted and exit.
     PrintConfig,
+    /// One of the service's own maintenance tasks (e.g. reporting's `rebuild`), by its index in
+    /// the list the service declares.
+    Task(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -25,6 +28,11 @@ impl Cli {
     }
 
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self> {
+        Self::parse_with_tasks(args, &[])
+    }
+
+    /// Parses the arguments of a service whose own tasks are `tasks` (name, what it does).
+    pub fn parse_with_tasks(args: impl IntoIterator<Item = String>, tasks: &[(&str, &str)]) -> Result<Self> {
         let mut command = None;
         let mut config_file = None;
         let mut args = args.into_iter();
@@ -37,22 +45,27 @@ impl Cli {
                     config_file =
                         Some(PathBuf::from(args.next().ok_or_else(|| Error::Usage("--config needs a file".into()))?))
                 }
-                "-h" | "--help" => return Err(Error::Usage(usage())),
-                other => {
-                    return Err(Error::Usage(format!("unknown argument `{other}`\n{}", usage())));
-                }
+                "-h" | "--help" => return Err(Error::Usage(usage_with(tasks))),
+                other => match tasks.iter().position(|(name, _)| *name == other) {
+                    Some(index) => command = Some(Command::Task(index)),
+                    None => return Err(Error::Usage(format!("unknown argument `{other}`\n{}", usage_with(tasks)))),
+                },
             }
         }
-        let command = command.ok_or_else(|| Error::Usage(usage()))?;
+        let command = command.ok_or_else(|| Error::Usage(usage_with(tasks)))?;
         Ok(Self { command, config_file })
     }
 }
 
-fn usage() -> String {
+fn usage_with(tasks: &[(&str, &str)]) -> String {
     let program = std::env::args().next().unwrap_or_else(|| "pasokh-service".into());
+    let mut commands = vec!["serve", "migrate", "print-config"];
+    commands.extend(tasks.iter().map(|(name, _)| *name));
+    let described: String = tasks.iter().map(|(name, what)| format!("  {name}: {what}\n")).collect();
     format!(
-        "usage: {program} <serve|migrate|print-config> [--config FILE]\n\
-         configuration: defaults, then FILE (or config/<service>.toml when present), then PASOKH__* environment variables"
+        "usage: {program} <{}> [--config FILE]\n{described}\
+         configuration: defaults, then FILE (or config/<service>.toml when present), then PASOKH__* environment variables",
+        commands.join("|")
     )
 }
 

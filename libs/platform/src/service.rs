@@ -44,6 +44,17 @@ pub trait Service: Sized + Send {
         Vec::new()
     }
     fn build(settings: &Self::Settings) -> impl Future<Output = Result<Self, BoxError>> + Send;
+
+    /// The service's own maintenance commands: (name, what it does), run by [`Service::run_task`].
+    fn tasks() -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+
+    /// Runs the task at `index` of [`Service::tasks`] to completion.
+    fn run_task(settings: &Self::Settings, index: usize) -> impl Future<Output = Result<(), BoxError>> + Send {
+        let _ = (settings, index);
+        async { Err::<(), BoxError>("this service has no tasks".into()) }
+    }
     /// Where it listens, for the start-up log line.
     fn addresses(&self) -> Listeners;
     fn run(self, token: CancellationToken) -> impl Future<Output = Result<(), BoxError>> + Send;
@@ -51,7 +62,7 @@ pub trait Service: Sized + Send {
 
 /// Runs a service binary; returns the error chain to print when it fails.
 pub async fn main<S: Service>() -> Result<(), String> {
-    let cli = Cli::from_env().map_err(|e| e.to_string())?;
+    let cli = Cli::parse_with_tasks(std::env::args().skip(1), S::tasks()).map_err(|e| e.to_string())?;
     let settings: S::Settings = crate::config::load(S::NAME, cli.config_file.as_deref())
         .map_err(|e| format!("loading {} configuration: {}", S::NAME, error_chain(&e)))?;
     if cli.command == Command::PrintConfig {
@@ -65,6 +76,10 @@ pub async fn main<S: Service>() -> Result<(), String> {
     let _telemetry = crate::telemetry::init(S::SERVICE_NAME, S::telemetry(&settings)).map_err(|e| e.to_string())?;
     let outcome = match cli.command {
         Command::Migrate => S::migrate(&settings).await.map_err(|e| format!("migrating: {}", error_chain(e.as_ref()))),
+        Command::Task(index) => {
+            let name = S::tasks().get(index).map_or("task", |(name, _)| *name);
+            S::run_task(&settings, index).await.map_err(|e| format!("{name}: {}", error_chain(e.as_ref())))
+        }
         _ => serve::<S>(&settings).await,
     };
     if let Err(error) = &outcome {

@@ -244,7 +244,7 @@ impl Recorder for SubmittedRecorder {
         accepted: &Accepted,
         trace: &BTreeMap<String, String>,
     ) -> Result<OutboxMessage> {
-        let event = lifecycle::new_event(
+        let mut event = lifecycle::new_event(
             petition.id,
             &petition.province.to_string(),
             accepted.tracking_code.as_str(),
@@ -261,6 +261,7 @@ impl Recorder for SubmittedRecorder {
                 repeat_of: petition.repeat_of.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default(),
             }),
         );
+        event.sequence = 1; // intake's first event of every petition
         let source = format!("//pasokh/intake/{}", petition.province);
         let mut message = lifecycle::outbox_message(&self.lifecycle_topic, &source, &event)
             .ok_or_else(|| Error::Config("lifecycle event could not be encoded".into()))?;

@@ -242,9 +242,8 @@ impl System {
         env.push(("PASOKH__ROUTING_GRPC_URL".into(), routing_grpc));
         env.push(("PASOKH__SMS__GATEWAY_URL".into(), sink.send_url()));
         let notification = Service::new("notification", "pasokh-notification", env, &logs);
-        // reporting calls no other service and serves no token-scoped API yet
-        let mut reporting_env = common_env(&stack, &topics, &otlp, &reporting_db, "reporting");
-        reporting_env.retain(|(key, _)| !key.starts_with("PASOKH__AUTH__"));
+        // reporting's API is scoped by staff tokens; it calls no other service
+        let reporting_env = common_env(&stack, &topics, &otlp, &reporting_db, "reporting");
         let reporting = Service::new("reporting", "pasokh-reporting", reporting_env, &logs);
 
         let mut system = Self { collector, stack, topics, sink, intakes, routing, notification, reporting, routing_db };
@@ -261,9 +260,14 @@ impl System {
         system
     }
 
+    /// Reporting's national summary, as HQ inspection reads it.
     async fn summary(&self) -> Value {
+        static INSPECTOR: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+        let token = INSPECTOR
+            .get_or_init(|| async { pasokh_testkit::Provider::from_env().staff_token("inspector-hq").await })
+            .await;
         let url = format!("http://127.0.0.1:{}/v1/summary", self.reporting.http_port);
-        reqwest::get(url).await.unwrap().json().await.unwrap()
+        reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
     }
 
     /// Waits until reporting counts `expected` petitions, all routed, and the sink holds two SMS for each.

@@ -29,7 +29,7 @@ impl StaffMember {
         };
         let here = state.province;
         match granted {
-            Reach::National => Ok(staff),
+            Reach::National | Reach::Organisation => Ok(staff),
             Reach::Province | Reach::OrganisationInProvince if staff.province == Some(here) => Ok(staff),
             Reach::Province | Reach::OrganisationInProvince => Err(Error::Forbidden(format!(
                 "this intake serves {here}; the token is for {}",

@@ -100,7 +100,8 @@ async fn save(
 ) -> Result<Response> {
     let score = message.score.map(|s| s as i32);
     store::insert_message(&mut tx, message.id, petition, message.kind, message.text, score).await?;
-    let event = lifecycle::new_event(petition.id, &petition.province, &petition.tracking_code, message.event);
+    let mut event = lifecycle::new_event(petition.id, &petition.province, &petition.tracking_code, message.event);
+    event.sequence = store::next_event_sequence(&mut tx, petition.id).await?;
     let source = format!("//pasokh/intake/{}", state.province);
     let outbox = lifecycle::outbox_message(&state.lifecycle_topic, &source, &event)
         .ok_or_else(|| Error::Config("lifecycle event could not be encoded".into()))?;
@@ -229,7 +230,12 @@ pub(crate) async fn rate(
     if status == "closed" && store::is_rated(&mut tx, petition.id).await? {
         return Err(Error::Conflict("already_rated", "this petition's response was already rated".into()));
     }
-    let message =
-        Message { id, kind: "rating", text: &comment, score: Some(score), event: Body::Rated(Rated { score }) };
+    let message = Message {
+        id,
+        kind: "rating",
+        text: &comment,
+        score: Some(score),
+        event: Body::Rated(Rated { score, has_comment: !comment.is_empty() }),
+    };
     save(&state, tx, claim.as_ref(), &petition, message).await
 }

@@ -192,6 +192,21 @@ pub(crate) async fn is_rated(conn: &mut sqlx::PgConnection, petition_id: Uuid) -
 }
 
 /// Stores a reply or a rating; `false` if the id was already stored.
+/// The `sequence` of intake's next event of a petition, once its message is inserted in this
+/// transaction: submitted was 1, then one per reply or rating. The transaction-scoped lock makes
+/// two messages of one petition committed at once take different numbers.
+pub(crate) async fn next_event_sequence(conn: &mut sqlx::PgConnection, petition_id: Uuid) -> Result<u64> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))")
+        .bind(petition_id)
+        .execute(&mut *conn)
+        .await?;
+    let messages: i64 = sqlx::query_scalar("SELECT count(*) FROM petition_messages WHERE petition_id = $1")
+        .bind(petition_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(1 + messages.max(0) as u64)
+}
+
 pub(crate) async fn insert_message(
     conn: &mut sqlx::PgConnection,
     id: Uuid,

@@ -125,6 +125,10 @@ fn caller_of(staff: Staff, action: Action) -> Result<Caller> {
             }
             _ => return Err(Error::Forbidden("an officer's token must name a province and an organisation")),
         },
+        Reach::Organisation => match staff.organisation.clone() {
+            Some(organisation) => ScopeFilter { province: None, organisation: Some(organisation) },
+            None => return Err(Error::Forbidden("a manager's token must name an organisation")),
+        },
     };
     Ok(Caller { actor: Actor { name: staff.name, role: staff.role.as_str() }, scope })
 }

@@ -107,6 +107,18 @@ pub(crate) async fn insert_case(conn: &mut PgConnection, case: &CaseRecord) -> R
     Ok(inserted)
 }
 
+/// The `sequence` of the case's next lifecycle event. The case row is already locked by the
+/// change being recorded, so the numbers of one case never collide.
+pub(crate) async fn next_event_sequence(conn: &mut PgConnection, petition_id: Uuid) -> Result<u64> {
+    let sequence: i64 = sqlx::query_scalar(
+        "UPDATE cases SET event_sequence = event_sequence + 1 WHERE petition_id = $1 RETURNING event_sequence",
+    )
+    .bind(petition_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(sequence.max(0) as u64)
+}
+
 /// Writes back everything the workflow may change.
 pub(crate) async fn save_case(conn: &mut PgConnection, case: &CaseRecord) -> Result<()> {
     sqlx::query(

@@ -1,0 +1,257 @@
+//! Reporting, black-box against the real stack: scripted lifecycle events in
+//! (one out of order, one redelivered), indicators, scopes, the desk-event
+//! report and CSV out; a rebuild from the topic gives the same numbers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use pasokh_events::lifecycle;
+use pasokh_platform::config::ListenSettings;
+use pasokh_platform::db::DatabaseSettings;
+use pasokh_proto::events::v1::petition_event::Body;
+use pasokh_proto::events::v1::{Acknowledged, Closed, Merged, Rated, Reopened, Responded, Routed, SlaAlert, Submitted};
+use pasokh_reporting::{App, Settings};
+use pasokh_testkit::{Provider, Stack, eventually, start_service};
+use serde_json::Value;
+use uuid::Uuid;
+
+const DESK_EVENT: &str = "0190f0aa-0000-7000-8000-00000000fa12";
+
+struct Script<'a> {
+    stack: &'a Stack,
+    topic: String,
+}
+
+impl Script<'_> {
+    async fn send(&self, petition: Uuid, province: &str, sequence: u64, body: Body) {
+        let mut event = lifecycle::new_event(petition, province, "231234567890", body);
+        event.sequence = sequence;
+        let message = lifecycle::outbox_message(&self.topic, "//pasokh/test", &event).unwrap();
+        self.stack.publish(&message).await;
+    }
+
+    async fn send_twice(&self, petition: Uuid, province: &str, sequence: u64, body: Body) {
+        let mut event = lifecycle::new_event(petition, province, "231234567890", body);
+        event.sequence = sequence;
+        let message = lifecycle::outbox_message(&self.topic, "//pasokh/test", &event).unwrap();
+        self.stack.publish(&message).await;
+        self.stack.publish(&message).await; // redelivered: the ledger must keep it from counting twice
+    }
+}
+
+fn submitted(category: &str, channel: &str, desk: &str, on_spot: bool) -> Body {
+    Body::Submitted(Submitted {
+        category: category.into(),
+        kind: "request".into(),
+        channel: channel.into(),
+        citizen_ref: "cd".repeat(32),
+        text_length: 40,
+        desk_event_id: desk.into(),
+        resolved_on_spot: on_spot,
+        ..Default::default()
+    })
+}
+
+fn routed(organisation: &str, province: &str) -> Body {
+    Body::Routed(Routed {
+        category: "pension-payment".into(),
+        organisation: organisation.into(),
+        unit: format!("{organisation}/{province}"),
+        rule: "test/x".into(),
+        ..Default::default()
+    })
+}
+
+fn breach(target: &str) -> Body {
+    Body::SlaAlert(SlaAlert { target: target.into(), level: "breach".into(), ..Default::default() })
+}
+
+async fn get(url: &str, token: &str) -> reqwest::Response {
+    reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap()
+}
+
+async fn get_json(url: &str, token: &str) -> Value {
+    let response = get(url, token).await;
+    assert_eq!(response.status(), 200, "{url}");
+    response.json().await.unwrap()
+}
+
+fn settings(stack: &Stack, db: &str, topics: &pasokh_testkit::Topics, group: &str, index_file: &str) -> Settings {
+    Settings {
+        listen: ListenSettings::new(0, 0),
+        database: DatabaseSettings::at(db),
+        kafka: stack.kafka_settings(topics, group),
+        auth: Provider::from_env().auth_settings("pasokh-reporting", None),
+        index_file: index_file.into(),
+        batch_max_wait_ms: 20,
+        shutdown_drain_secs: 5,
+        ..Settings::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn indicators_scopes_event_report_csv_and_rebuild_are_exact() {
+    let stack = Stack::from_env();
+    let provider = Provider::from_env();
+    let topics = stack.fresh_topics("reporting").await;
+    let db = stack.fresh_database("reporting").await;
+    // peer groups small enough for six petitions: Tehran (5) is "large", Qom (1) "small"
+    let index_file = std::env::temp_dir().join(format!("pasokh-index-{}.toml", Uuid::new_v4().simple()));
+    let index = pasokh_reporting_index();
+    std::fs::write(&index_file, index).unwrap();
+    let index_file = index_file.to_string_lossy().to_string();
+    let service = start_service::<App>(&settings(&stack, &db, &topics, "reporting", &index_file)).await;
+    let http = service.http.clone();
+    let script = Script { stack: &stack, topic: topics.lifecycle.clone() };
+
+    let (p1, p2, p3, p4, p5, p6) =
+        (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    // P1 Tehran, SSO: acknowledged, answered on time, rated 5 (the response redelivered)
+    script.send(p1, "IR-23", 1, submitted("pension-payment", "web", "", false)).await;
+    script.send(p1, "IR-23", 1, routed("sso", "IR-23")).await;
+    script.send(p1, "IR-23", 2, Body::Acknowledged(Acknowledged::default())).await;
+    script.send_twice(p1, "IR-23", 3, Body::Responded(Responded::default())).await;
+    script.send(p1, "IR-23", 2, Body::Rated(Rated { score: 5, has_comment: true })).await;
+    // P2 Tehran, SSO: both targets breached, answered late, rated 2, appealed (open again)
+    script.send(p2, "IR-23", 1, submitted("pension-payment", "web", "", false)).await;
+    script.send(p2, "IR-23", 1, routed("sso", "IR-23")).await;
+    script.send(p2, "IR-23", 2, breach("first_response")).await;
+    script.send(p2, "IR-23", 3, breach("resolution")).await;
+    script.send(p2, "IR-23", 4, Body::Responded(Responded::default())).await;
+    script.send(p2, "IR-23", 2, Body::Rated(Rated { score: 2, has_comment: false })).await;
+    script.send(p2, "IR-23", 5, Body::Reopened(Reopened { cause: "appeal".into(), ..Default::default() })).await;
+    // P3 Tehran: a repeat letter, merged into P1 before routing
+    script.send(p3, "IR-23", 1, submitted("pension-payment", "web", "", false)).await;
+    let merged = Merged { into_petition_id: p1.to_string(), automatic: true, ..Default::default() };
+    script.send(p3, "IR-23", 1, Body::Merged(merged)).await;
+    // P4 and P5 at the Tehran Friday-prayer desk: one answered on the spot (SSO), one routed to welfare
+    script.send(p4, "IR-23", 1, submitted("pension-payment", "desk", DESK_EVENT, true)).await;
+    let on_spot = Closed {
+        reason: "resolved_on_spot".into(),
+        category: "pension-payment".into(),
+        organisation: "sso".into(),
+        unit: "sso/IR-23".into(),
+    };
+    script.send(p4, "IR-23", 1, Body::Closed(on_spot)).await;
+    script.send(p5, "IR-23", 1, submitted("pension-payment", "desk", DESK_EVENT, false)).await;
+    script.send(p5, "IR-23", 1, routed("welfare", "IR-23")).await;
+    // P6 Qom, SSO: the acknowledgement arrives before the routing it follows (out of order)
+    script.send(p6, "IR-25", 1, submitted("pension-payment", "web", "", false)).await;
+    script.send(p6, "IR-25", 2, Body::Acknowledged(Acknowledged::default())).await;
+    script.send(p6, "IR-25", 1, routed("sso", "IR-25")).await;
+
+    let inspector = provider.staff_token("inspector-hq").await;
+    let day = format!("{http}/v1/indicators?period=day");
+    let national: Value = eventually(Duration::from_secs(40), "every event folded", || async {
+        let doc = get_json(&day, &inspector).await;
+        (doc["totals"]["submitted"] == 6
+            && doc["totals"]["rated"] == 2
+            && doc["totals"]["reopened"] == 1
+            && doc["totals"]["first_response_decided"] == 4)
+            .then_some(doc)
+    })
+    .await;
+    let i = &national["indicators"];
+    // the hand-computed values (docs/indicators.md has the same example)
+    assert_eq!(i["volume"], 6);
+    assert_eq!(i["backlog"], 3, "P2 reopened, P5 routed, P6 acknowledged");
+    assert_eq!(i["first_response_on_time"], 0.75, "P1, P4, P6 of P1, P2, P4, P6");
+    assert_eq!(i["resolution_on_time"], 2.0 / 3.0, "P1, P4 of P1, P2, P4");
+    assert_eq!(i["breaches"], 2);
+    assert_eq!(i["reopen_rate"], 1.0 / 3.0);
+    assert_eq!(i["appeal_rate"], 0.5);
+    assert_eq!(i["satisfaction_mean"], 3.5);
+    assert_eq!(i["satisfaction_high_share"], 0.5);
+    assert_eq!(i["rated_share"], 1.0);
+    assert_eq!(i["repeat_petition_rate"], 1.0 / 6.0);
+    assert_eq!(i["on_spot_resolution_rate"], 0.5);
+    assert_eq!(i["median_working_days_to_resolution"], 0);
+    assert_eq!(national["totals"]["responded"], 2, "the redelivered response counted once");
+
+    // the out-of-order acknowledgement stays the status; the summary counts current statuses
+    let qom = get_json(&format!("{http}/v1/summary?province=IR-25"), &inspector).await;
+    assert_eq!(qom["by_status"]["acknowledged"], 1, "{qom}");
+    assert_eq!(qom["total"], 1);
+
+    // scopes: each role sees its own, and asking outside it is refused
+    let tehran = get_json(&day, &provider.staff_token("supervisor-tehran").await).await;
+    assert_eq!(tehran["indicators"]["volume"], 5);
+    let officer = get_json(&day, &provider.staff_token("officer-sso-tehran").await).await;
+    assert_eq!(officer["indicators"]["volume"], 3, "P1, P2, P4: SSO in Tehran");
+    let manager = get_json(&day, &provider.staff_token("manager-sso").await).await;
+    assert_eq!(manager["indicators"]["volume"], 4, "SSO in every province: P1, P2, P4, P6");
+    let director_qom = provider.staff_token("director-qom").await;
+    let refused = get(&format!("{day}&province=IR-23"), &director_qom).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(refused.headers()["content-type"], "application/problem+json");
+    assert_eq!(get(&day, &provider.staff_token("operator-tehran").await).await.status(), 403);
+    assert_eq!(reqwest::get(&day).await.unwrap().status(), 401);
+    let bad: Value = get(&format!("{http}/v1/indicators?period=decade"), &inspector).await.json().await.unwrap();
+    assert_eq!((bad["code"].as_str(), bad["errors"][0]["field"].as_str()), (Some("validation_failed"), Some("period")));
+
+    // ranking within peer groups
+    let ranking = get_json(&format!("{http}/v1/ranking?period=day&of=province"), &inspector).await;
+    let group = |name: &str| ranking["groups"].as_array().unwrap().iter().find(|g| g["name"] == name).unwrap().clone();
+    assert_eq!(group("large")["entries"][0]["code"], "IR-23");
+    assert_eq!(group("large")["entries"][0]["rank"], 1);
+    assert_eq!(group("small")["entries"][0]["code"], "IR-25");
+    assert_eq!(group("small")["entries"][0]["volume"], 1);
+
+    // the Friday-prayer desk's report
+    let report = get_json(&format!("{http}/v1/desk-events/{DESK_EVENT}/report"), &inspector).await;
+    assert_eq!(report["people_served"], 2);
+    assert_eq!(report["resolved_on_spot"], 1);
+    assert_eq!(report["follow_up"]["open"], 1);
+    assert_eq!(report["follow_up"]["closed"], 1);
+    let orgs: Vec<&str> =
+        report["by_organisation"].as_array().unwrap().iter().map(|o| o["organisation"].as_str().unwrap()).collect();
+    assert_eq!(orgs, ["sso", "welfare"]);
+    let roll_up = get_json(&format!("{http}/v1/desk-events?period=day"), &inspector).await;
+    assert_eq!(roll_up["events"].as_array().unwrap().len(), 1);
+    assert_eq!(roll_up["provinces"], 1);
+
+    // the backlog's age: everything was filed today
+    let backlog = get_json(&format!("{http}/v1/backlog"), &inspector).await;
+    assert_eq!(backlog["open"], 3);
+    assert_eq!(backlog["ages"][0]["cases"], 3);
+
+    // CSV: BOM, Persian headers, Jalali dates, only the scope's rows, no personal data
+    let csv =
+        get(&format!("{http}/v1/facts.csv?period=day&headers=fa"), &provider.staff_token("supervisor-tehran").await)
+            .await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let bytes = csv.bytes().await.unwrap();
+    assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]), "UTF-8 byte-order mark");
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let lines: Vec<&str> = text.trim_end().split("\r\n").collect();
+    assert!(lines[0].contains("کد رهگیری") && lines[0].contains("تاریخ ثبت"), "{}", lines[0]);
+    assert_eq!(lines.len(), 1 + 5, "Tehran's five petitions");
+    let today = pasokh_domain::JalaliDate::from_gregorian(pasokh_domain::tehran_date(chrono::Utc::now())).to_string();
+    assert!(lines[1].contains(&today), "Jalali date {today} in {}", lines[1]);
+    assert!(lines[1].contains("تهران"));
+    assert!(!text.contains(&"cd".repeat(32)), "no citizen reference");
+    let indicators_csv =
+        get(&format!("{http}/v1/indicators.csv?period=day&headers=fa"), &inspector).await.text().await.unwrap();
+    assert!(indicators_csv.starts_with('\u{feff}') && indicators_csv.contains("شاخص پاسخگویی"));
+
+    service.stop().await;
+
+    // a rebuild from the topic into a fresh read model gives the same numbers
+    let fresh = stack.fresh_database("reporting_rebuild").await;
+    let rebuilt_settings = settings(&stack, &fresh, &topics, "reporting-rebuilt", &index_file);
+    let rebuilt = pasokh_reporting::rebuild::rebuild(&rebuilt_settings).await.unwrap();
+    assert!(rebuilt.duplicates >= 1, "the redelivered response is a duplicate again: {rebuilt:?}");
+    let again = start_service::<App>(&rebuilt_settings).await;
+    let replayed = get_json(&format!("{}/v1/indicators?period=day", again.http), &inspector).await;
+    assert_eq!(replayed["totals"], national["totals"]);
+    assert_eq!(replayed["indicators"], national["indicators"]);
+    again.stop().await;
+}
+
+fn pasokh_reporting_index() -> &'static str {
+    "version = \"test\"\n\
+     [[peer_groups]]\nname = \"large\"\nname_fa = \"پرحجم\"\nmin_volume = 3\n\
+     [[peer_groups]]\nname = \"small\"\nname_fa = \"کم‌حجم\"\nmin_volume = 1\n\
+     [[dimensions]]\nindicator = \"first_response_on_time\"\nweight = 1.0\n\
+     [[dimensions]]\nindicator = \"satisfaction_high_share\"\nweight = 1.0\n"
+}
