@@ -102,7 +102,7 @@ def pod_templates(docs):
 INTERNAL_CALLERS = {"intake": {"notification", "routing"}, "routing": {"intake", "notification"}}
 # components whose settings have `environment` and `auth` (reporting has neither; the web has
 # `environment` and, as a sign-in client rather than a token checker, `oidc`)
-AUTHENTICATED = ("intake", "routing", "notification")
+AUTHENTICATED = ("intake", "routing", "notification", "reporting")
 # the web's two listeners: the citizen's site and the desk console, each with the ops endpoints
 WEB_PORTS = {"public": 8086, "staff": 8087}
 # what a NetworkPolicy peer must never be for the desk console: every address
@@ -292,7 +292,8 @@ class Rendered(unittest.TestCase):
                 component = doc["metadata"]["labels"]["app.kubernetes.io/component"]
                 with self.subTest(overlay=overlay, deployment=doc["metadata"]["name"]):
                     env = env_of(doc["spec"]["template"]["spec"]["containers"][0])
-                    if component not in AUTHENTICATED:
+                    # reporting checks tokens but calls no other service: it has no client, so no secret
+                    if component not in AUTHENTICATED or not values[component]["auth"]["client"]["id"]:
                         self.assertNotIn("PASOKH__AUTH__CLIENT__SECRET", env)
                         continue
                     client = values[component]["auth"]["client"]
@@ -363,7 +364,6 @@ class Rendered(unittest.TestCase):
                         self.assertEqual(config["oidc"]["issuer"], values["auth"]["issuer"])
                         continue
                     if component not in AUTHENTICATED:
-                        # reporting checks no tokens and refuses settings it does not have
                         self.assertFalse({"environment", "auth"} & set(config))
                         continue
                     self.assertEqual(config["environment"], "production")

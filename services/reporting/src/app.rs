@@ -85,11 +85,17 @@ impl Service for App {
     }
 
     fn tasks() -> &'static [(&'static str, &'static str)] {
-        &[("rebuild", "empty the read model and replay the lifecycle topic from its start into it")]
+        &[
+            ("rebuild", "empty the read model and replay the lifecycle topic from its start into it"),
+            ("rollups-from-facts", "recompute every rollup from the facts (after a bulk load or a calendar change)"),
+        ]
     }
 
-    async fn run_task(settings: &Settings, _index: usize) -> Result<(), BoxError> {
-        crate::rebuild::rebuild(settings).await.map(|_| ())
+    async fn run_task(settings: &Settings, index: usize) -> Result<(), BoxError> {
+        match index {
+            0 => crate::rebuild::rebuild(settings).await.map(|_| ()),
+            _ => crate::rebuild::rollups_from_facts(settings).await.map(|_| ()),
+        }
     }
 
     async fn build(settings: &Settings) -> Result<Self, BoxError> {

@@ -119,3 +119,32 @@ pub async fn rebuild(settings: &Settings) -> Result<Rebuilt, BoxError> {
     );
     Ok(done)
 }
+
+/// `pasokh-reporting rollups-from-facts`: recomputes every rollup from the facts as they stand
+/// (after a bulk load of facts, or when the working calendar changed); the facts stay.
+pub async fn rollups_from_facts(settings: &Settings) -> Result<u64, BoxError> {
+    use futures_util::TryStreamExt;
+
+    let pool = settings.database.pool()?;
+    pasokh_platform::db::migrate(&pool, &crate::app::MIGRATOR).await?;
+    let calendar = crate::app::calendar(settings)?;
+    let started = Instant::now();
+    let mut deltas = crate::rollup::Deltas::default();
+    let mut facts: u64 = 0;
+    {
+        let mut rows = sqlx::query_as::<_, crate::facts::Fact>("SELECT * FROM case_facts").fetch(&pool);
+        while let Some(fact) = rows.try_next().await? {
+            deltas.add_fact(&fact, 1, &calendar);
+            facts += 1;
+            if facts.is_multiple_of(1_000_000) {
+                tracing::info!(facts, seconds = started.elapsed().as_secs(), "rollups-from-facts: progress");
+            }
+        }
+    }
+    let mut tx = pool.begin().await?;
+    sqlx::query("TRUNCATE rollup_by_period, rollup_by_desk_event, rollup_by_status").execute(&mut *tx).await?;
+    deltas.apply_in_chunks(&mut tx, 5_000).await?;
+    tx.commit().await?;
+    println!("recomputed the rollups from {facts} facts in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(facts)
+}

@@ -217,12 +217,23 @@ impl Deltas {
 
     /// Writes the non-zero changes.
     pub(crate) async fn apply(self, conn: &mut PgConnection) -> Result<()> {
+        self.apply_in_chunks(conn, usize::MAX).await
+    }
+
+    /// Writes the non-zero changes, at most `chunk` rows per statement (a rollup recomputed from
+    /// millions of facts has hundreds of thousands of rows).
+    pub(crate) async fn apply_in_chunks(self, conn: &mut PgConnection, chunk: usize) -> Result<()> {
+        let chunk = chunk.max(1);
         let periods: Vec<serde_json::Value> =
             self.periods.iter().filter(|(_, m)| !m.is_zero()).map(|(key, m)| row(key, m)).collect();
-        upsert(conn, "rollup_by_period", "grain, period_start, province, organisation", &periods).await?;
+        for rows in periods.chunks(chunk) {
+            upsert(conn, "rollup_by_period", "grain, period_start, province, organisation", rows).await?;
+        }
         let desks: Vec<serde_json::Value> =
             self.desks.iter().filter(|(_, m)| !m.is_zero()).map(|(key, m)| row(key, m)).collect();
-        upsert(conn, "rollup_by_desk_event", "desk_event_id, day, province, organisation, category", &desks).await?;
+        for rows in desks.chunks(chunk) {
+            upsert(conn, "rollup_by_desk_event", "desk_event_id, day, province, organisation, category", rows).await?;
+        }
         #[derive(Serialize)]
         struct StatusRow {
             #[serde(flatten)]
@@ -231,7 +242,7 @@ impl Deltas {
         }
         let statuses: Vec<StatusRow> =
             self.statuses.into_iter().filter(|(_, n)| *n != 0).map(|(key, cases)| StatusRow { key, cases }).collect();
-        if !statuses.is_empty() {
+        for statuses in statuses.chunks(chunk) {
             sqlx::query(
                 "INSERT INTO rollup_by_status AS r SELECT * FROM jsonb_populate_recordset(NULL::rollup_by_status, $1) \
                  ON CONFLICT (province, organisation, category, status) DO UPDATE SET cases = r.cases + EXCLUDED.cases",
