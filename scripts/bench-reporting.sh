@@ -126,17 +126,20 @@ FROM (
     CASE WHEN NOT open_roll AND r_status >= 0.07 AND random() < 0.55
          THEN (ARRAY[1,2,3,3,4,4,4,5,5,5])[1 + floor(random() * 10)::int] END AS rating
   FROM (
-    SELECT g, a.provinces[1 + floor(random() * array_length(a.provinces, 1))::int] AS province,
-      c.i, a.categories[c.i] AS category, a.organisations[c.i] AS organisation,
-      (ARRAY['web','web','web','web','web','desk','desk','phone','phone','letter','open311'])[1 + floor(random() * 11)::int] AS channel,
-      s.submitted_at, floor(-ln(1 - random()) * 1.5) AS first_days,
-      s.submitted_at + (-ln(1 - random()) * 6) * interval '1 day' AS resolved_at,
-      random() AS r_status,
-      -- recent petitions are still open more often than old ones
-      (random() < CASE WHEN s.submitted_at > now() - interval '10 days' THEN 0.45 ELSE 0.02 END) AS open_roll
-    FROM generate_series(1, $n) AS g, bench_arrays a,
-      LATERAL (SELECT 1 + floor(random() * array_length(a.categories, 1))::int AS i) c,
-      LATERAL (SELECT now() - random() * interval '730 days' AS submitted_at) s
+    -- every random() here is per row: nothing below is an uncorrelated subquery PostgreSQL could run once
+    SELECT g, province, a.categories[ci] AS category, a.organisations[ci] AS organisation, channel, submitted_at,
+      first_days, submitted_at + resolution_days * interval '1 day' AS resolved_at, r_status,
+      (random() < CASE WHEN submitted_at > now() - interval '10 days' THEN 0.45 ELSE 0.02 END) AS open_roll
+    FROM (
+      SELECT g, a.provinces[1 + floor(random() * array_length(a.provinces, 1))::int] AS province,
+        1 + floor(random() * array_length(a.categories, 1))::int AS ci,
+        (ARRAY['web','web','web','web','web','desk','desk','phone','phone','letter','open311'])[1 + floor(random() * 11)::int] AS channel,
+        now() - random() * interval '730 days' AS submitted_at,
+        floor(-ln(1 - random()) * 1.5) AS first_days,
+        -ln(1 - random()) * 6 AS resolution_days,
+        random() AS r_status
+      FROM generate_series(1, $n) AS g CROSS JOIN bench_arrays a
+    ) drawn CROSS JOIN bench_arrays a
   ) base
   CROSS JOIN LATERAL (SELECT base.channel = 'desk' AND random() < 0.3 AS on_spot) spot
 ) facts;
@@ -152,6 +155,9 @@ PASOKH__DATABASE__URL="postgres://pasokh:pasokh@127.0.0.1:$PG_PORT/$DB" "$BIN/pa
 rollup_seconds=$(( $(date +%s) - rollup_started ))
 psql_bench "$DB" -c "ANALYZE"
 ROLLUP_ROWS="$(psql_bench "$DB" -c 'SELECT count(*) FROM rollup_by_period')"
+COUNTED="$(psql_bench "$DB" -c "SELECT sum(submitted) FROM rollup_by_period WHERE grain = 'month'")"
+[ "$COUNTED" = "$PETITIONS" ] || { say "the rollups count $COUNTED petitions, not $PETITIONS"; exit 1; }
+say "  $ROLLUP_ROWS rollup rows by period"
 DESK_EVENT="$(psql_bench "$DB" -c "SELECT desk_event_id FROM rollup_by_desk_event WHERE province = 'IR-23' GROUP BY 1 ORDER BY sum(submitted) DESC LIMIT 1")"
 
 # ---------------------------------------------------------------- 2. queries

@@ -28,6 +28,7 @@ pub(crate) struct HttpState {
 pub(crate) fn router(state: HttpState) -> Router {
     Router::new()
         .route("/v1/summary", get(summary))
+        .route("/v1/overview", get(overview))
         .route("/v1/indicators", get(indicators))
         .route("/v1/indicators.csv", get(indicators_csv))
         .route("/v1/ranking", get(ranking))
@@ -104,6 +105,10 @@ async fn summary(State(state): State<HttpState>, Reader(scope): Reader) -> Answe
 
 async fn indicators(State(state): State<HttpState>, Reader(scope): Reader, Query(q): Query<ReportQuery>) -> Answer {
     Ok(json(&state.reports.indicators(&scope, &q.period()?).await?))
+}
+
+async fn overview(State(state): State<HttpState>, Reader(scope): Reader, Query(q): Query<ReportQuery>) -> Answer {
+    Ok(json(&state.reports.overview(&scope, &q.period()?).await?))
 }
 
 fn group_of(q: &ReportQuery) -> Result<GroupBy, Error> {

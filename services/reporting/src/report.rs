@@ -265,6 +265,14 @@ pub(crate) struct DeskEventsDocument {
     pub totals: Indicators,
 }
 
+#[derive(Debug, Serialize)]
+pub(crate) struct OverviewDocument {
+    pub indicators: IndicatorsDocument,
+    pub backlog: BacklogDocument,
+    /// provinces when the scope is national, organisations otherwise
+    pub lines: Vec<RankingEntry>,
+}
+
 const AGE_BUCKETS: [(&str, u32, Option<u32>); 5] = [
     ("تا ۵ روز کاری", 0, Some(5)),
     ("۶ تا ۱۰ روز کاری", 6, Some(10)),
@@ -285,6 +293,40 @@ impl Reports {
             indicators,
             totals,
         })
+    }
+
+    /// Indicators, backlog and a line per province (national scope) or organisation (narrower).
+    pub(crate) async fn overview(&self, scope: &Scope, period: &Period) -> Result<OverviewDocument> {
+        let of = if scope.province.is_none() && scope.organisation.is_none() {
+            GroupBy::Province
+        } else if scope.province.is_some() {
+            GroupBy::Organisation
+        } else {
+            GroupBy::Province
+        };
+        let (indicators, backlog, by) = tokio::try_join!(
+            self.indicators(scope, period),
+            self.backlog(scope),
+            query::totals_by(&self.pool, scope, period, of),
+        )?;
+        let lines = by
+            .into_iter()
+            .map(|(code, totals)| {
+                let indicators = Indicators::of(&totals);
+                RankingEntry {
+                    name_fa: match of {
+                        GroupBy::Province => province_fa(&code),
+                        GroupBy::Organisation => organisation_fa(&code),
+                    },
+                    code,
+                    volume: indicators.volume,
+                    responsiveness_index: self.index.score(&indicators),
+                    rank: None,
+                    indicators,
+                }
+            })
+            .collect();
+        Ok(OverviewDocument { indicators, backlog, lines })
     }
 
     pub(crate) async fn ranking(&self, scope: &Scope, period: &Period, of: GroupBy) -> Result<RankingDocument> {

@@ -10,6 +10,8 @@ use pasokh_platform::config::ListenSettings;
 use pasokh_platform::db::DatabaseSettings;
 use pasokh_proto::events::v1::petition_event::Body;
 use pasokh_proto::events::v1::{Acknowledged, Closed, Merged, Rated, Reopened, Responded, Routed, SlaAlert, Submitted};
+use pasokh_proto::reporting::v1 as pb;
+use pasokh_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
 use pasokh_reporting::{App, Settings};
 use pasokh_testkit::{Provider, Stack, eventually, start_service};
 use serde_json::Value;
@@ -234,6 +236,66 @@ async fn indicators_scopes_event_report_csv_and_rebuild_are_exact() {
         get(&format!("{http}/v1/indicators.csv?period=day&headers=fa"), &inspector).await.text().await.unwrap();
     assert!(indicators_csv.starts_with('\u{feff}') && indicators_csv.contains("شاخص پاسخگویی"));
 
+    // the overview: indicators, backlog and a line per province
+    let overview = get_json(&format!("{http}/v1/overview?period=day"), &inspector).await;
+    assert_eq!(overview["indicators"]["indicators"], national["indicators"]);
+    assert_eq!(overview["backlog"]["open"], 3);
+    let lines: Vec<&str> = overview["lines"].as_array().unwrap().iter().map(|l| l["code"].as_str().unwrap()).collect();
+    assert_eq!(lines, ["IR-23", "IR-25"]);
+
+    // the same reports over gRPC, scoped by the same tokens
+    let mut grpc = ReportingServiceClient::connect(service.grpc.clone()).await.unwrap();
+    let day = || Some(pb::Period { kind: "day".into(), ..Default::default() });
+    let supervisor = provider.staff_token("supervisor-tehran").await;
+    let report = grpc
+        .get_indicators(authed(&supervisor, pb::ReportRequest { period: day(), scope: None }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(report.counted.as_ref().unwrap().province, "IR-23");
+    assert_eq!(report.indicators.as_ref().unwrap().volume, tehran["indicators"]["volume"].as_i64().unwrap());
+    let all = grpc.get_indicators(authed(&inspector, pb::ReportRequest { period: day(), scope: None })).await.unwrap();
+    let all = all.into_inner().indicators.unwrap();
+    assert_eq!(all.first_response_on_time, Some(0.75));
+    assert_eq!(all.repeat_petition_rate, national["indicators"]["repeat_petition_rate"].as_f64());
+    let ranked = grpc
+        .get_ranking(authed(&inspector, pb::RankingRequest { period: day(), scope: None, of: "province".into() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ranked.groups[0].entries[0].code, "IR-23");
+    let desk = grpc
+        .get_desk_event_report(authed(
+            &inspector,
+            pb::DeskEventReportRequest { desk_event_id: DESK_EVENT.into(), scope: None },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((desk.people_served, desk.resolved_on_spot), (2, 1));
+    let trend = grpc
+        .get_trend(authed(&inspector, pb::TrendRequest { period: day(), scope: None, bucket: "day".into() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(trend.points.len(), 1);
+    assert_eq!(trend.points[0].indicators.as_ref().unwrap().volume, 6);
+    let backlog = grpc.get_backlog(authed(&inspector, pb::ReportRequest::default())).await.unwrap().into_inner();
+    assert_eq!(backlog.open, 3);
+    let outside = pb::ReportRequest {
+        period: day(),
+        scope: Some(pb::Scope { province: "IR-25".into(), organisation: String::new() }),
+    };
+    let refused = grpc.get_indicators(authed(&supervisor, outside)).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+    let anonymous = grpc.get_overview(tonic::Request::new(pb::ReportRequest::default())).await.unwrap_err();
+    assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
+    let bad =
+        pb::ReportRequest { period: Some(pb::Period { kind: "decade".into(), ..Default::default() }), scope: None };
+    let invalid = grpc.get_indicators(authed(&inspector, bad)).await.unwrap_err();
+    assert_eq!(invalid.code(), tonic::Code::InvalidArgument);
+    assert!(invalid.message().contains("period"), "{}", invalid.message());
+
     service.stop().await;
 
     // a rebuild from the topic into a fresh read model gives the same numbers
@@ -246,6 +308,12 @@ async fn indicators_scopes_event_report_csv_and_rebuild_are_exact() {
     assert_eq!(replayed["totals"], national["totals"]);
     assert_eq!(replayed["indicators"], national["indicators"]);
     again.stop().await;
+}
+
+fn authed<T>(token: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
 }
 
 fn pasokh_reporting_index() -> &'static str {
