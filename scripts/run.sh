@@ -174,6 +174,7 @@ fi
 if [ -n "$TOPIC_PREFIX" ]; then
   LIFECYCLE_TOPIC="pasokh.$TOPIC_PREFIX.petition.lifecycle.v1"
   DELIVERY_TOPIC="pasokh.$TOPIC_PREFIX.notification.delivery.v1"
+  DESK_TOPIC="pasokh.$TOPIC_PREFIX.desk.activity.v1"
   DELETE_TOPICS=1
   # with their `.dlq` companions, which is where the services dead-letter
   scripts/stack.sh topics "$TOPIC_PREFIX"
@@ -183,6 +184,7 @@ kafka_env() {
   KAFKA_ENV=(PASOKH__KAFKA__BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT")
   if [ -n "$TOPIC_PREFIX" ]; then
     KAFKA_ENV+=(PASOKH__KAFKA__LIFECYCLE_TOPIC="$LIFECYCLE_TOPIC" PASOKH__KAFKA__DELIVERY_TOPIC="$DELIVERY_TOPIC"
+      PASOKH__KAFKA__DESK_TOPIC="$DESK_TOPIC"
       PASOKH__KAFKA__CONSUMER_GROUP="pasokh-$TOPIC_PREFIX-$1")
   fi
 }

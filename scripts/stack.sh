@@ -64,6 +64,8 @@ TOPICS=(
   "pasokh.petition.lifecycle.v1.dlq:3"
   "pasokh.notification.delivery.v1:6"
   "pasokh.notification.delivery.v1.dlq:3"
+  "pasokh.desk.activity.v1:3"
+  "pasokh.desk.activity.v1.dlq:1"
 )
 
 say() { printf '[stack] %s\n' "$*" >&2; }

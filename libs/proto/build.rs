@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
         "pasokh/events/v1/petition_event.proto",
         "pasokh/events/v1/delivery_event.proto",
+        "pasokh/events/v1/desk_activity.proto",
         "pasokh/intake/v1/intake.proto",
         "pasokh/routing/v1/case.proto",
         "pasokh/reporting/v1/reporting.proto",

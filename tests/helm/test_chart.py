@@ -941,7 +941,8 @@ class Rendered(unittest.TestCase):
                     self.assertEqual(acl["resource"]["type"], "group")
                     self.assertEqual(acl["resource"]["patternType"], "prefix")
         topics = {d["spec"]["topicName"]: d["spec"] for d in self.docs["production"] if d["kind"] == "KafkaTopic"}
-        self.assertEqual(set(topics), ours | {f"{t}.dlq" for t in ours})
+        every = ours | {"pasokh.desk.activity.v1"}
+        self.assertEqual(set(topics), every | {f"{t}.dlq" for t in every})
         self.assertEqual(topics["pasokh.petition.lifecycle.v1"]["partitions"], 12)
 
     def test_our_services_get_least_privilege_kafka_users_in_strimzis_namespace(self):
@@ -962,7 +963,13 @@ class Rendered(unittest.TestCase):
                 for op in acl["operations"]
             }
         lifecycle = "pasokh.petition.lifecycle.v1"
-        self.assertEqual(grants("pasokh-intake"), {("topic", lifecycle, "Write"), ("topic", lifecycle, "Describe")})
+        desk = "pasokh.desk.activity.v1"
+        self.assertEqual(
+            grants("pasokh-intake"),
+            {("topic", t, op) for t in (lifecycle, desk) for op in ("Write", "Describe")},
+        )
+        self.assertIn(("topic", desk, "Read"), grants("pasokh-reporting"))
+        self.assertNotIn(("topic", desk, "Write"), grants("pasokh-reporting"))
         self.assertIn(("group", "pasokh-routing", "Read"), grants("pasokh-routing"))
         self.assertNotIn(("topic", "pasokh.notification.delivery.v1", "Write"), grants("pasokh-routing"))
         self.assertIn(("topic", "pasokh.notification.delivery.v1", "Write"), grants("pasokh-notification"))

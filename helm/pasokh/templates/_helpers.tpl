@@ -115,7 +115,7 @@ or admit another: a JSON list.
 {{- $_ := set $properties "ssl.certificate.location" "/etc/pasokh/kafka/client/user.crt" -}}
 {{- $_ := set $properties "ssl.key.location" "/etc/pasokh/kafka/client/user.key" -}}
 {{- end -}}
-{{- $kafka := dict "bootstrap_servers" $root.Values.kafka.bootstrapServers "lifecycle_topic" $root.Values.kafka.lifecycleTopic "delivery_topic" $root.Values.kafka.deliveryTopic "consumer_group" (printf "pasokh-%s" .component) "properties" $properties -}}
+{{- $kafka := dict "bootstrap_servers" $root.Values.kafka.bootstrapServers "lifecycle_topic" $root.Values.kafka.lifecycleTopic "delivery_topic" $root.Values.kafka.deliveryTopic "desk_topic" $root.Values.kafka.deskTopic "consumer_group" (printf "pasokh-%s" .component) "properties" $properties -}}
 {{- $database := dict "max_connections" (index $root.Values.database.maxConnections .component) -}}
 {{- $telemetry := dict "log_filter" $root.Values.telemetry.logFilter "log_format" "json" "otlp_endpoint" $root.Values.telemetry.otlpEndpoint -}}
 {{- $listen := dict "host" "0.0.0.0" "http_port" 8080 "grpc_port" 9090 -}}

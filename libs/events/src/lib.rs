@@ -12,6 +12,7 @@ pub mod backbone;
 pub mod batch;
 pub mod cloudevents;
 pub mod consumer;
+pub mod desk;
 pub mod dlq;
 mod error;
 pub mod lifecycle;

@@ -13,11 +13,18 @@ pub struct KafkaSettings {
     pub bootstrap_servers: String,
     pub lifecycle_topic: String,
     pub delivery_topic: String,
+    /// What happens at service desks besides petitions: desk events opened and closed, meetings with officials
+    #[serde(default = "default_desk_topic")]
+    pub desk_topic: String,
     /// Consumer group of this service (ignored by services that only produce).
     pub consumer_group: String,
     /// Extra librdkafka properties, passed through as they are (e.g. `security.protocol`).
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
+}
+
+fn default_desk_topic() -> String {
+    "pasokh.desk.activity.v1".into()
 }
 
 impl KafkaSettings {
@@ -26,6 +33,7 @@ impl KafkaSettings {
             bootstrap_servers: "127.0.0.1:19092".into(),
             lifecycle_topic: "pasokh.petition.lifecycle.v1".into(),
             delivery_topic: "pasokh.notification.delivery.v1".into(),
+            desk_topic: default_desk_topic(),
             consumer_group: consumer_group.into(),
             properties: BTreeMap::new(),
         }

@@ -58,12 +58,15 @@ impl Stack {
         let topics = Topics {
             lifecycle: format!("test.{label}.{suffix}.lifecycle"),
             delivery: format!("test.{label}.{suffix}.delivery"),
+            desk: format!("test.{label}.{suffix}.desk"),
         };
         let names = [
             (topics.lifecycle.clone(), 6),
             (format!("{}.dlq", topics.lifecycle), 1),
             (topics.delivery.clone(), 3),
             (format!("{}.dlq", topics.delivery), 1),
+            (topics.desk.clone(), 3),
+            (format!("{}.dlq", topics.desk), 1),
         ];
         let admin: AdminClient<DefaultClientContext> =
             ClientConfig::new().set("bootstrap.servers", &self.kafka).create().unwrap();
@@ -84,6 +87,7 @@ impl Stack {
             bootstrap_servers: self.kafka.clone(),
             lifecycle_topic: topics.lifecycle.clone(),
             delivery_topic: topics.delivery.clone(),
+            desk_topic: topics.desk.clone(),
             consumer_group: format!("{group}-{}", Uuid::new_v4().simple()),
             properties: Default::default(),
         }
@@ -116,6 +120,7 @@ impl Stack {
 pub struct Topics {
     pub lifecycle: String,
     pub delivery: String,
+    pub desk: String,
 }
 
 impl Stack {

@@ -96,6 +96,7 @@ impl Service for App {
             relay_waker: relay.waker(),
             routing: CaseLookupClient::new(routing_channel),
             lifecycle_topic: settings.kafka.lifecycle_topic.clone(),
+            desk_topic: settings.kafka.desk_topic.clone(),
             writer: writer.clone(),
             idempotency_ttl,
             limits: Arc::new(crate::http::limits::Limits::new(settings.limits.clone())),

@@ -3,8 +3,9 @@
 
 use chrono::{Duration, Utc};
 use pasokh_domain::Role;
-use pasokh_proto::events::v1::PetitionEvent;
+use pasokh_proto::events::v1::desk_activity::Body as DeskBody;
 use pasokh_proto::events::v1::petition_event::Body;
+use pasokh_proto::events::v1::{DeskActivity, PetitionEvent};
 use pasokh_testkit::{Provider, Stack};
 use prost::Message as _;
 use rdkafka::message::Message as _;
@@ -278,6 +279,24 @@ async fn a_promise_made_at_a_meeting_is_kept_with_its_due_date() {
         assert_eq!(problem["errors"][0]["code"], code, "{change}: {problem}");
     }
     assert_eq!(intake.count("desk_meetings").await, 1, "refused meetings leave nothing behind");
+
+    // the desk's opening and the meeting reach the desk activity topic, without the official's name
+    let records = stack.read_topic(&intake.topics.desk, 2, std::time::Duration::from_secs(30)).await;
+    let activities: Vec<DeskActivity> =
+        records.iter().map(|r| DeskActivity::decode(r.payload().unwrap()).unwrap()).collect();
+    assert_eq!(activities.len(), 2, "opened and one meeting");
+    assert!(activities.iter().all(|a| a.desk_event_id == id && a.province == "IR-23"));
+    let held = activities
+        .iter()
+        .find_map(|a| match &a.body {
+            Some(DeskBody::MeetingHeld(m)) => Some(m.clone()),
+            _ => None,
+        })
+        .expect("a meeting_held activity");
+    assert!(held.has_promise);
+    assert_eq!(held.promise_due, due.to_string());
+    assert_eq!((held.organisation.as_str(), held.official_title.as_str()), ("sso", "مدیرعامل"));
+    assert!(records.iter().all(|r| !String::from_utf8_lossy(r.payload().unwrap()).contains("احمدی")));
     intake.stop().await;
 }
 

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 use crate::consume::FoldLifecycle;
+use crate::desk::FoldDeskActivity;
 use crate::grpc::ReportingGrpc;
 use crate::http::HttpState;
 use crate::indicators::{BUILT_IN_INDEX, IndexDefinition};
@@ -56,6 +57,7 @@ fn index(settings: &Settings) -> Result<IndexDefinition> {
 pub struct App {
     servers: Servers,
     consumer: BatchConsumerLoop<FoldLifecycle>,
+    desk_consumer: BatchConsumerLoop<FoldDeskActivity>,
     drain: Duration,
 }
 
@@ -113,6 +115,19 @@ impl Service for App {
                 max_wait: Duration::from_millis(settings.batch_max_wait_ms),
             },
         };
+        // the same group: each consumer subscribes to its own topic, so the group splits each topic's partitions
+        let desk_consumer = BatchConsumerLoop {
+            settings: settings.kafka.clone(),
+            topic: settings.kafka.desk_topic.clone(),
+            group: settings.kafka.consumer_group.clone(),
+            pool: backbone.pool.clone(),
+            handler: FoldDeskActivity,
+            metrics: backbone.event_metrics.clone(),
+            limits: BatchLimits {
+                max_records: settings.batch_max_records.max(1),
+                max_wait: Duration::from_millis(settings.batch_max_wait_ms),
+            },
+        };
         let verifier = Arc::new(TokenVerifier::new(settings.auth.clone()));
         let reports = Reports { pool: backbone.pool.clone(), calendar, index: Arc::new(index(settings)?) };
         let grpc = tonic::service::Routes::new(ReportingServiceServer::new(ReportingGrpc {
@@ -128,7 +143,7 @@ impl Service for App {
             pasokh_proto::FILE_DESCRIPTOR_SET,
         )
         .await?;
-        Ok(Self { servers, consumer, drain: Duration::from_secs(settings.shutdown_drain_secs) })
+        Ok(Self { servers, consumer, desk_consumer, drain: Duration::from_secs(settings.shutdown_drain_secs) })
     }
 
     fn addresses(&self) -> Listeners {
@@ -138,7 +153,8 @@ impl Service for App {
     async fn run(self, token: CancellationToken) -> Result<(), BoxError> {
         let mut tasks = ServiceTasks::new(token.clone());
         self.servers.spawn(&mut tasks);
-        tasks.spawn("consumer", self.consumer.run(token));
+        tasks.spawn("consumer", self.consumer.run(token.clone()));
+        tasks.spawn("desk consumer", self.desk_consumer.run(token));
         tasks.run(self.drain).await
     }
 }

@@ -7,6 +7,7 @@ use pasokh_proto::reporting::v1 as pb;
 use pasokh_proto::reporting::v1::reporting_service_server::ReportingService;
 use tonic::{Request, Response, Status};
 
+use crate::desk::MeetingCounts;
 use crate::indicators::Indicators;
 use crate::period::{Bucket, Period};
 use crate::query::{GroupBy, Scope};
@@ -80,12 +81,26 @@ fn indicators(i: &Indicators) -> pb::Indicators {
     }
 }
 
+fn meetings(m: &MeetingCounts) -> pb::MeetingCounts {
+    pb::MeetingCounts {
+        held: m.held,
+        promises: m.promises,
+        kept: m.kept,
+        late: m.late,
+        overdue: m.overdue,
+        pending: m.pending,
+        untracked: m.untracked,
+        kept_on_time_share: m.kept_on_time_share,
+    }
+}
+
 fn indicators_report(doc: &IndicatorsDocument) -> pb::IndicatorsReport {
     pb::IndicatorsReport {
         counted: Some(counted(&doc.scope, Some(&doc.period))),
         indicators: Some(indicators(&doc.indicators)),
         responsiveness_index: doc.responsiveness_index,
         index_version: doc.index_version.clone(),
+        meetings: Some(meetings(&doc.meetings)),
     }
 }
 
@@ -189,6 +204,27 @@ fn desk_event(doc: &DeskEventDocument) -> pb::DeskEventReport {
             merged: doc.follow_up.merged,
         }),
         indicators: Some(indicators(&doc.indicators)),
+        title: doc.event.as_ref().map(|e| e.title.clone()).unwrap_or_default(),
+        venue: doc.event.as_ref().map(|e| e.venue.clone()).unwrap_or_default(),
+        starts_at_jalali: doc.event.as_ref().map(|e| e.starts_at_jalali.clone()).unwrap_or_default(),
+        meetings: Some(meetings(&doc.meetings)),
+        promises: doc
+            .promises
+            .iter()
+            .map(|p| pb::Promise {
+                organisation: p.organisation.clone(),
+                organisation_fa: p.organisation_fa.clone(),
+                official_title: p.official_title.clone(),
+                tracking_code: p.tracking_code.clone(),
+                promise_due: p.promise_due.map(|d| d.to_string()).unwrap_or_default(),
+                promise_due_jalali: p.promise_due_jalali.clone(),
+                status: serde_json::to_value(p.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                status_fa: p.status_fa.to_owned(),
+            })
+            .collect(),
     }
 }
 
@@ -200,6 +236,7 @@ fn desk_events(doc: &DeskEventsDocument) -> pb::DeskEvents {
             .iter()
             .map(|e| pb::DeskEventLine {
                 desk_event_id: e.desk_event_id.clone(),
+                title: e.title.clone(),
                 province: e.province.clone(),
                 province_fa: e.province_fa.clone(),
                 people_served: e.people_served,
@@ -209,6 +246,7 @@ fn desk_events(doc: &DeskEventsDocument) -> pb::DeskEvents {
             .collect(),
         provinces: doc.provinces as u32,
         totals: Some(indicators(&doc.totals)),
+        meetings: Some(meetings(&doc.meetings)),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod app;
 pub mod config;
 mod consume;
 mod csv;
+mod desk;
 mod error;
 mod facts;
 mod grpc;

@@ -11,6 +11,7 @@ use pasokh_platform::auth::Staff;
 use serde::Serialize;
 use sqlx::PgPool;
 
+use crate::desk::{self, DeskEventInfo, MeetingCounts, Promise};
 use crate::indicators::{IndexDefinition, Indicators, Totals};
 use crate::period::{Bucket, Period};
 use crate::query::{self, GroupBy, Scope};
@@ -136,6 +137,8 @@ pub(crate) struct IndicatorsDocument {
     pub scope: ScopeDocument,
     pub period: PeriodDocument,
     pub indicators: Indicators,
+    /// meetings with officials held at desks in the period, and how their promises stand
+    pub meetings: MeetingCounts,
     pub responsiveness_index: Option<f64>,
     pub index_version: String,
     pub totals: Totals,
@@ -237,6 +240,8 @@ pub(crate) struct FollowUp {
 #[derive(Debug, Serialize)]
 pub(crate) struct DeskEventDocument {
     pub desk_event_id: String,
+    /// the desk as it was opened (absent when its opening is not known to reporting)
+    pub event: Option<DeskEventInfo>,
     pub scope: ScopeDocument,
     /// petitions registered at the desk (one per citizen served and topic)
     pub people_served: i64,
@@ -244,11 +249,15 @@ pub(crate) struct DeskEventDocument {
     pub by_organisation: Vec<OrganisationCount>,
     pub follow_up: FollowUp,
     pub indicators: Indicators,
+    pub meetings: MeetingCounts,
+    pub promises: Vec<Promise>,
 }
 
 #[derive(Debug, Serialize)]
 pub(crate) struct DeskEventLine {
     pub desk_event_id: String,
+    /// as the desk was opened; empty when reporting has not seen its opening
+    pub title: String,
     pub province: String,
     pub province_fa: String,
     pub people_served: i64,
@@ -263,6 +272,7 @@ pub(crate) struct DeskEventsDocument {
     pub events: Vec<DeskEventLine>,
     pub provinces: usize,
     pub totals: Indicators,
+    pub meetings: MeetingCounts,
 }
 
 #[derive(Debug, Serialize)]
@@ -283,9 +293,13 @@ const AGE_BUCKETS: [(&str, u32, Option<u32>); 5] = [
 
 impl Reports {
     pub(crate) async fn indicators(&self, scope: &Scope, period: &Period) -> Result<IndicatorsDocument> {
-        let totals = query::totals(&self.pool, scope, period).await?;
+        let (totals, meetings) = tokio::try_join!(
+            query::totals(&self.pool, scope, period),
+            desk::meeting_counts(&self.pool, scope, period)
+        )?;
         let indicators = Indicators::of(&totals);
         Ok(IndicatorsDocument {
+            meetings,
             scope: scope.into(),
             period: period.into(),
             responsiveness_index: self.index.score(&indicators),
@@ -447,8 +461,11 @@ impl Reports {
     }
 
     pub(crate) async fn desk_event(&self, scope: &Scope, event_id: &str) -> Result<DeskEventDocument> {
-        let rows = query::desk_event(&self.pool, scope, event_id).await?;
-        if rows.is_empty() {
+        let (rows, (event, meetings, promises)) = tokio::try_join!(
+            query::desk_event(&self.pool, scope, event_id),
+            desk::event_meetings(&self.pool, scope, event_id)
+        )?;
+        if rows.is_empty() && event.is_none() && meetings.held == 0 {
             return Err(Error::NotFound("desk event"));
         }
         let mut all = Totals::default();
@@ -473,6 +490,9 @@ impl Reports {
         }
         Ok(DeskEventDocument {
             desk_event_id: event_id.to_owned(),
+            event,
+            meetings,
+            promises,
             scope: scope.into(),
             people_served: all.submitted,
             resolved_on_spot: all.resolved_on_spot,
@@ -489,7 +509,12 @@ impl Reports {
     }
 
     pub(crate) async fn desk_events(&self, scope: &Scope, period: &Period) -> Result<DeskEventsDocument> {
-        let rows = query::desk_events(&self.pool, scope, period).await?;
+        let (rows, meetings) = tokio::try_join!(
+            query::desk_events(&self.pool, scope, period),
+            desk::meeting_counts(&self.pool, scope, period)
+        )?;
+        let ids: Vec<String> = rows.iter().map(|(id, _, _)| id.clone()).collect();
+        let titles = desk::titles(&self.pool, &ids).await?;
         let mut all = Totals::default();
         let mut provinces = std::collections::BTreeSet::new();
         let events = rows
@@ -498,6 +523,7 @@ impl Reports {
                 all.merge(&totals);
                 provinces.insert(province.clone());
                 DeskEventLine {
+                    title: titles.get(&desk_event_id).cloned().unwrap_or_default(),
                     desk_event_id,
                     province_fa: province_fa(&province),
                     province,
@@ -513,6 +539,7 @@ impl Reports {
             events,
             provinces: provinces.len(),
             totals: Indicators::of(&all),
+            meetings,
         })
     }
 }

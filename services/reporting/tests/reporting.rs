@@ -8,8 +8,11 @@ use std::time::Duration;
 use pasokh_events::lifecycle;
 use pasokh_platform::config::ListenSettings;
 use pasokh_platform::db::DatabaseSettings;
+use pasokh_proto::events::v1::desk_activity::Body as DeskBody;
 use pasokh_proto::events::v1::petition_event::Body;
-use pasokh_proto::events::v1::{Acknowledged, Closed, Merged, Rated, Reopened, Responded, Routed, SlaAlert, Submitted};
+use pasokh_proto::events::v1::{
+    Acknowledged, Closed, DeskOpened, MeetingHeld, Merged, Rated, Reopened, Responded, Routed, SlaAlert, Submitted,
+};
 use pasokh_proto::reporting::v1 as pb;
 use pasokh_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
 use pasokh_reporting::{App, Settings};
@@ -26,19 +29,30 @@ struct Script<'a> {
 
 impl Script<'_> {
     async fn send(&self, petition: Uuid, province: &str, sequence: u64, body: Body) {
-        let mut event = lifecycle::new_event(petition, province, "231234567890", body);
+        let mut event = lifecycle::new_event(petition, province, &code_of(petition), body);
         event.sequence = sequence;
         let message = lifecycle::outbox_message(&self.topic, "//pasokh/test", &event).unwrap();
         self.stack.publish(&message).await;
     }
 
     async fn send_twice(&self, petition: Uuid, province: &str, sequence: u64, body: Body) {
-        let mut event = lifecycle::new_event(petition, province, "231234567890", body);
+        let mut event = lifecycle::new_event(petition, province, &code_of(petition), body);
         event.sequence = sequence;
         let message = lifecycle::outbox_message(&self.topic, "//pasokh/test", &event).unwrap();
         self.stack.publish(&message).await;
         self.stack.publish(&message).await; // redelivered: the ledger must keep it from counting twice
     }
+}
+
+/// A distinct 12-digit tracking code per petition.
+fn code_of(petition: Uuid) -> String {
+    format!("{:012}", petition.as_u128() % 1_000_000_000_000)
+}
+
+async fn desk_activity(stack: &Stack, topic: &str, body: DeskBody) {
+    let desk = Uuid::parse_str(DESK_EVENT).unwrap();
+    let activity = pasokh_events::desk::new_activity(desk, "IR-23", body);
+    stack.publish(&pasokh_events::desk::outbox_message(topic, "//pasokh/test", &activity).unwrap()).await;
 }
 
 fn submitted(category: &str, channel: &str, desk: &str, on_spot: bool) -> Body {
@@ -142,6 +156,28 @@ async fn indicators_scopes_event_report_csv_and_rebuild_are_exact() {
     script.send(p6, "IR-25", 2, Body::Acknowledged(Acknowledged::default())).await;
     script.send(p6, "IR-25", 1, routed("sso", "IR-25")).await;
 
+    // at the desk: the opening, a promise about P4 (answered on the spot today: kept), one made about no
+    // petition (untracked), one about P5 due yesterday and still open (overdue), and a meeting without a promise
+    let today = pasokh_domain::tehran_date(chrono::Utc::now());
+    let opened = DeskOpened {
+        title: "نماز جمعه تهران".into(), venue: "مصلای امام خمینی".into(), ..Default::default()
+    };
+    desk_activity(&stack, &topics.desk, DeskBody::Opened(opened)).await;
+    let meeting = |code: String, promise: Option<chrono::NaiveDate>| {
+        DeskBody::MeetingHeld(MeetingHeld {
+            meeting_id: Uuid::now_v7().to_string(),
+            organisation: "sso".into(),
+            official_title: "مدیرکل".into(),
+            tracking_code: code,
+            has_promise: promise.is_some(),
+            promise_due: promise.map(|d| d.to_string()).unwrap_or_default(),
+        })
+    };
+    desk_activity(&stack, &topics.desk, meeting(code_of(p4), Some(today))).await;
+    desk_activity(&stack, &topics.desk, meeting(String::new(), Some(today + chrono::Duration::days(7)))).await;
+    desk_activity(&stack, &topics.desk, meeting(code_of(p5), Some(today - chrono::Duration::days(1)))).await;
+    desk_activity(&stack, &topics.desk, meeting(String::new(), None)).await;
+
     let inspector = provider.staff_token("inspector-hq").await;
     let day = format!("{http}/v1/indicators?period=day");
     let national: Value = eventually(Duration::from_secs(40), "every event folded", || async {
@@ -149,7 +185,8 @@ async fn indicators_scopes_event_report_csv_and_rebuild_are_exact() {
         (doc["totals"]["submitted"] == 6
             && doc["totals"]["rated"] == 2
             && doc["totals"]["reopened"] == 1
-            && doc["totals"]["first_response_decided"] == 4)
+            && doc["totals"]["first_response_decided"] == 4
+            && doc["meetings"]["held"] == 4)
             .then_some(doc)
     })
     .await;
@@ -208,6 +245,25 @@ async fn indicators_scopes_event_report_csv_and_rebuild_are_exact() {
     let orgs: Vec<&str> =
         report["by_organisation"].as_array().unwrap().iter().map(|o| o["organisation"].as_str().unwrap()).collect();
     assert_eq!(orgs, ["sso", "welfare"]);
+    assert_eq!(report["event"]["title"], "نماز جمعه تهران");
+    let m = &report["meetings"];
+    assert_eq!((m["held"].as_i64(), m["promises"].as_i64()), (Some(4), Some(3)));
+    assert_eq!((m["kept"].as_i64(), m["overdue"].as_i64(), m["untracked"].as_i64()), (Some(1), Some(1), Some(1)));
+    assert_eq!(m["kept_on_time_share"], 0.5, "one kept of the two whose day has come");
+    let statuses: Vec<&str> =
+        report["promises"].as_array().unwrap().iter().map(|p| p["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["kept", "untracked", "overdue"]);
+    assert_eq!(report["promises"][0]["tracking_code"], code_of(p4));
+    // an SSO officer sees the SSO walk-in; the promise about welfare's case keeps its code hidden
+    let sso_view = get_json(
+        &format!("{http}/v1/desk-events/{DESK_EVENT}/report"),
+        &provider.staff_token("officer-sso-tehran").await,
+    )
+    .await;
+    assert_eq!(sso_view["people_served"], 1, "only the SSO walk-in");
+    assert_eq!(sso_view["promises"][2]["tracking_code"], "", "P5 is welfare's case: its code is not shown");
+    assert_eq!(national["meetings"]["held"], 4);
+    assert_eq!(national["meetings"]["promises"], 3);
     let roll_up = get_json(&format!("{http}/v1/desk-events?period=day"), &inspector).await;
     assert_eq!(roll_up["events"].as_array().unwrap().len(), 1);
     assert_eq!(roll_up["provinces"], 1);

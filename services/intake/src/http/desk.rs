@@ -9,6 +9,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use pasokh_domain::Action;
 use pasokh_domain::{FieldError, Letter, ValidationErrors, format_jalali, normalize_text, organisations};
+use pasokh_events::lifecycle;
+use pasokh_proto::events::v1::desk_activity::Body as DeskBody;
+use pasokh_proto::events::v1::{DeskClosed, DeskOpened, MeetingHeld};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -156,7 +159,16 @@ pub(crate) async fn create_event(
         return Ok(answer);
     }
     desk::insert_event(&mut tx, &event, &claims.name).await?;
+    let opened = DeskOpened {
+        title: event.title.clone(),
+        venue: event.venue.clone(),
+        starts_at: Some(lifecycle::timestamp(event.starts_at)),
+        ends_at: Some(lifecycle::timestamp(event.ends_at)),
+        organisations: event.organisations.clone(),
+    };
+    publish_activity(&state, &mut tx, &event, DeskBody::Opened(opened)).await?;
     let created = idempotency::commit_created(tx, claim.as_ref(), event_json(&event)).await?;
+    state.relay_waker.notify_one();
     tracing::info!(desk_event = %event.id, province = %event.province, "desk event created");
     Ok(created)
 }
@@ -172,6 +184,21 @@ pub(crate) async fn list_events(State(state): State<AppState>, staff: StaffMembe
     staff.require(Action::FileAtDesk, &state)?;
     let events = desk::current_events(&state.pool, &state.province.to_string()).await?;
     Ok(Json(serde_json::json!({ "events": events.iter().map(event_json).collect::<Vec<_>>() })).into_response())
+}
+
+/// Enqueues what happened at the desk on the desk activity topic, in the caller's transaction.
+async fn publish_activity(
+    state: &AppState,
+    tx: &mut sqlx::PgConnection,
+    event: &DeskEvent,
+    body: DeskBody,
+) -> Result<()> {
+    let activity = pasokh_events::desk::new_activity(event.id, &event.province, body);
+    let source = format!("//pasokh/intake/{}", state.province);
+    let message = pasokh_events::desk::outbox_message(&state.desk_topic, &source, &activity)
+        .ok_or_else(|| Error::Config("desk activity could not be encoded".into()))?;
+    pasokh_events::outbox::enqueue(tx, &message).await?;
+    Ok(())
 }
 
 /// The event of this province, if the holder may do `action` at its desks.
@@ -214,7 +241,11 @@ pub(crate) async fn close_event(
     staff: StaffMember,
 ) -> Result<Response> {
     let event = province_event(&state, &staff, &id, Action::ManageDeskEvents).await?;
-    if desk::close_event(&state.pool, event.id, &staff.0.name).await? {
+    let mut tx = state.pool.begin().await?;
+    if desk::close_event(&mut tx, event.id, &staff.0.name).await? {
+        publish_activity(&state, &mut tx, &event, DeskBody::Closed(DeskClosed {})).await?;
+        tx.commit().await?;
+        state.relay_waker.notify_one();
         tracing::info!(desk_event = %event.id, "desk event closed");
     }
     let event = desk::event(&state.pool, event.id).await?.ok_or(Error::NotFound("desk event"))?;
@@ -527,7 +558,16 @@ pub(crate) async fn record_meeting(
         return Ok(answer);
     }
     let recorded_at = desk::insert_meeting(&mut tx, &meeting, &staff.0.name).await?;
-    idempotency::commit_created(
+    let held = MeetingHeld {
+        meeting_id: meeting.id.to_string(),
+        organisation: meeting.organisation.clone(),
+        official_title: meeting.official_title.clone(),
+        tracking_code: meeting.tracking_code.clone().unwrap_or_default(),
+        has_promise: meeting.promise.is_some(),
+        promise_due: meeting.promise_due.map(|d| d.to_string()).unwrap_or_default(),
+    };
+    publish_activity(&state, &mut tx, &event, DeskBody::MeetingHeld(held)).await?;
+    let created = idempotency::commit_created(
         tx,
         claim.as_ref(),
         serde_json::json!({
@@ -543,7 +583,9 @@ pub(crate) async fn record_meeting(
             "recorded_at_jalali": format_jalali(pasokh_domain::tehran_date(recorded_at)),
         }),
     )
-    .await
+    .await;
+    state.relay_waker.notify_one();
+    created
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -32,6 +32,8 @@ pub(crate) struct AppState {
     pub routing: CaseLookupClient<AuthorizedChannel>,
     /// where the citizen's replies and ratings are published
     pub lifecycle_topic: String,
+    /// where desk events' openings, meetings and closings are published
+    pub desk_topic: String,
     pub writer: PetitionWriter,
     pub idempotency_ttl: Duration,
     pub limits: Arc<limits::Limits>,

@@ -110,12 +110,12 @@ pub(crate) async fn insert_meeting(
 }
 
 /// Closes an open event; false when it was closed already.
-pub(crate) async fn close_event(pool: &PgPool, id: Uuid, closed_by: &str) -> Result<bool> {
+pub(crate) async fn close_event(conn: &mut sqlx::PgConnection, id: Uuid, closed_by: &str) -> Result<bool> {
     let closed =
         sqlx::query("UPDATE desk_events SET closed_at = now(), closed_by = $2 WHERE id = $1 AND closed_at IS NULL")
             .bind(id)
             .bind(closed_by)
-            .execute(pool)
+            .execute(conn)
             .await?;
     Ok(closed.rows_affected() == 1)
 }
