@@ -53,6 +53,7 @@ async fn accepted_petition_is_stored_normalised_and_published_as_a_cloudevent_wi
     let event = PetitionEvent::decode(record.payload().unwrap()).unwrap();
     assert_eq!(event.event_id, cloud.id.to_string());
     assert_eq!(event.tracking_code, code.as_str());
+    assert_eq!(event.sequence, 1, "intake numbers a petition's submitted event 1");
     let Some(Body::Submitted(submitted)) = event.body else { panic!("expected a Submitted body") };
     assert_eq!(submitted.category, "pension-payment");
     assert_eq!(submitted.citizen_ref.len(), 64);

@@ -224,15 +224,16 @@ impl Deltas {
     /// millions of facts has hundreds of thousands of rows).
     pub(crate) async fn apply_in_chunks(self, conn: &mut PgConnection, chunk: usize) -> Result<()> {
         let chunk = chunk.max(1);
-        let periods: Vec<serde_json::Value> =
-            self.periods.iter().filter(|(_, m)| !m.is_zero()).map(|(key, m)| row(key, m)).collect();
-        for rows in periods.chunks(chunk) {
-            upsert(conn, "rollup_by_period", "grain, period_start, province, organisation", rows).await?;
+        // rows are turned into JSON a chunk at a time: a recomputation holds hundreds of thousands
+        let periods: Vec<(&PeriodKey, &Measures)> = self.periods.iter().filter(|(_, m)| !m.is_zero()).collect();
+        for part in periods.chunks(chunk) {
+            let rows: Vec<serde_json::Value> = part.iter().map(|(key, m)| row(key, m)).collect();
+            upsert(conn, "rollup_by_period", "grain, period_start, province, organisation", &rows).await?;
         }
-        let desks: Vec<serde_json::Value> =
-            self.desks.iter().filter(|(_, m)| !m.is_zero()).map(|(key, m)| row(key, m)).collect();
-        for rows in desks.chunks(chunk) {
-            upsert(conn, "rollup_by_desk_event", "desk_event_id, day, province, organisation, category", rows).await?;
+        let desks: Vec<(&DeskKey, &Measures)> = self.desks.iter().filter(|(_, m)| !m.is_zero()).collect();
+        for part in desks.chunks(chunk) {
+            let rows: Vec<serde_json::Value> = part.iter().map(|(key, m)| row(key, m)).collect();
+            upsert(conn, "rollup_by_desk_event", "desk_event_id, day, province, organisation, category", &rows).await?;
         }
         #[derive(Serialize)]
         struct StatusRow {

@@ -123,6 +123,10 @@ async fn an_officer_takes_a_case_from_queue_to_closed_and_every_step_is_history_
             "closed"
         ]
     );
+    // each producer numbers its own events of the petition: intake submitted 1, info_provided 2, rated 3;
+    // routing 1 … 6 in the order it changed the case
+    let sequences: Vec<u64> = events.iter().map(|e| e.sequence).collect();
+    assert_eq!(sequences, [1, 1, 2, 3, 2, 4, 5, 3, 6]);
     let Some(Body::Closed(closed)) = &events[8].body else { unreachable!() };
     assert_eq!(closed.reason, "accepted");
     // notification gets the officer's words for the SMS from routing, by event
