@@ -368,8 +368,7 @@ cat <<BANNER
     routing                 $ROUTING_URL   gRPC 127.0.0.1:$GRPC_ROUTING   internal gRPC 127.0.0.1:$INTERNAL_ROUTING
     notification            $(local_url "$HTTP_NOTIFICATION")
     reporting               $REPORTING_URL   gRPC 127.0.0.1:$GRPC_REPORTING
-      summary               $REPORTING_URL/v1/summary
-      dashboard (fa)        $REPORTING_URL/dashboard
+      indicators (token)    $REPORTING_URL/v1/indicators?period=day   (docs/indicators.md)
     web (citizen, desk)     $WEB_PUBLIC_URL   $WEB_STAFF_URL
     SMS gateway sink        $SMS_URL/messages
     identity provider       $ISSUER   (admin console http://127.0.0.1:$KEYCLOAK_PORT/admin, admin/admin)
@@ -385,6 +384,7 @@ cat <<BANNER
     director-qom          provincial director, Qom
     inspector-hq          HQ inspection (reads every case)
     inspector-hq-action   HQ inspection with the hq-action permission (may also act)
+    manager-sso           the Social Security Organization's manager at HQ (reads its reports nationally)
   Sign in for a token:  PASOKH_PASSWORD=$DEMO_PASSWORD $BIN/pasokhctl login --issuer $ISSUER --user officer-sso-tehran
   (or --device to confirm a code in the browser instead)
 
@@ -393,7 +393,9 @@ cat <<BANNER
     curl -s -X POST $INTAKE_IR23_URL/v1/petitions -H 'content-type: application/json' \\
       -d '{"national_id":"0499370899","mobile":"09121234567","category":"pension-payment","kind":"complaint","channel":"web","text":"مستمری این ماه من واریز نشده است"}'
 
-  Then: curl -s $REPORTING_URL/v1/summary   and   curl -s $SMS_URL/messages
+  Then: curl -s $SMS_URL/messages   and, as HQ inspection,
+    TOKEN=\$(PASOKH_PASSWORD=$DEMO_PASSWORD $BIN/pasokhctl login --issuer $ISSUER --user inspector-hq)
+    curl -s -H "Authorization: Bearer \$TOKEN" '$REPORTING_URL/v1/indicators?period=day' 
 
   At the Tehran Friday-prayer desk (event $DESK_EVENT), as an operator, resolved on the spot:
 
