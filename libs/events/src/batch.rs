@@ -204,8 +204,29 @@ impl<H: BatchHandler> BatchConsumerLoop<H> {
             messaging.batch.message_count = events.len(),
             messaging.consumer.group.name = %self.group,
         );
+        // one `process` span per record, continuing the trace of the request that produced it
+        // (a batch has as many parents as records); they end when the batch is applied
+        let per_record: Vec<tracing::Span> = events
+            .iter()
+            .map(|event| {
+                let record = tracing::info_span!(
+                    parent: &span,
+                    "process",
+                    otel.name = %format!("process {}", self.topic),
+                    otel.kind = "consumer",
+                    messaging.system = "kafka",
+                    messaging.destination.name = %self.topic,
+                    messaging.kafka.offset = event.offset,
+                    messaging.message.id = %event.cloud.id,
+                    cloudevents.event_type = %event.cloud.event_type,
+                );
+                pasokh_platform::telemetry::continue_trace(&record, event.cloud.parent_context());
+                record
+            })
+            .collect();
         async {
             let (processed, duplicates) = apply_new(&self.pool, &self.handler, events).await?;
+            drop(per_record);
             self.count("processed", processed as u64);
             self.count("duplicate", duplicates as u64);
             Ok(())
