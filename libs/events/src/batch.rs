@@ -15,14 +15,13 @@ use std::time::Duration;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::FutureProducer;
-use rdkafka::{Offset, TopicPartitionList};
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::cloudevents::CloudEvent;
-use crate::consumer::{HandlerError, Received, dead_letter};
+use crate::consumer::{HandlerError, Received, commit_last_positions, dead_letter, positions};
 use crate::metrics::{ConsumedLabels, EventMetrics};
 use crate::{KafkaSettings, Result};
 
@@ -76,27 +75,15 @@ impl<H: BatchHandler> BatchConsumerLoop<H> {
             if self.apply_with_retry(&batch, &dlq, &token).await.is_none() {
                 break; // cancelled: the offsets stay where they were, the batch is redelivered
             }
-            let mut offsets = TopicPartitionList::new();
             for record in &batch {
                 let next = committed.entry(record.partition()).or_insert(0);
                 *next = (*next).max(record.offset() + 1);
             }
-            for (partition, offset) in &committed {
-                offsets.add_partition_offset(&self.topic, *partition, Offset::Offset(*offset))?;
-            }
-            if let Err(error) = consumer.commit(&offsets, CommitMode::Async) {
+            if let Err(error) = consumer.commit(&positions(&self.topic, &committed)?, CommitMode::Async) {
                 tracing::warn!(%error, "offset commit failed; the batch may be redelivered and deduplicated");
             }
         }
-        let mut offsets = TopicPartitionList::new();
-        for (partition, offset) in &committed {
-            offsets.add_partition_offset(&self.topic, *partition, Offset::Offset(*offset))?;
-        }
-        if offsets.count() > 0
-            && let Err(error) = consumer.commit(&offsets, CommitMode::Sync)
-        {
-            tracing::warn!(%error, "final offset commit failed");
-        }
+        commit_last_positions(&consumer, &self.topic, &committed)?;
         tracing::info!(topic = %self.topic, "consumer stopped");
         Ok(())
     }

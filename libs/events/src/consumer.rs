@@ -108,16 +108,7 @@ impl<H: EventHandler> ConsumerLoop<H> {
             committed.insert(record.partition(), record.offset() + 1);
             self.metrics.consumed.get_or_create(&ConsumedLabels { topic: self.topic.clone(), outcome: done }).inc();
         }
-        // make the last positions durable before leaving the group
-        let mut offsets = TopicPartitionList::new();
-        for (partition, offset) in &committed {
-            offsets.add_partition_offset(&self.topic, *partition, Offset::Offset(*offset))?;
-        }
-        if offsets.count() > 0
-            && let Err(error) = consumer.commit(&offsets, CommitMode::Sync)
-        {
-            tracing::warn!(%error, "final offset commit failed");
-        }
+        commit_last_positions(&consumer, &self.topic, &committed)?;
         tracing::info!(topic = %self.topic, "consumer stopped");
         Ok(())
     }
@@ -213,6 +204,33 @@ impl<H: EventHandler> ConsumerLoop<H> {
     ) -> Option<()> {
         dead_letter(&record.detach(), &self.group, reason, dlq, token).await
     }
+}
+
+/// The positions to commit: for each partition, the offset of the next record to read.
+pub(crate) fn positions<'a>(
+    topic: &str,
+    next: impl IntoIterator<Item = (&'a i32, &'a i64)>,
+) -> Result<TopicPartitionList> {
+    let mut offsets = TopicPartitionList::new();
+    for (partition, offset) in next {
+        offsets.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
+    }
+    Ok(offsets)
+}
+
+/// Makes the last positions durable before leaving the group (a failure only means redelivery).
+pub(crate) fn commit_last_positions<'a>(
+    consumer: &StreamConsumer,
+    topic: &str,
+    next: impl IntoIterator<Item = (&'a i32, &'a i64)>,
+) -> Result<()> {
+    let offsets = positions(topic, next)?;
+    if offsets.count() > 0
+        && let Err(error) = consumer.commit(&offsets, CommitMode::Sync)
+    {
+        tracing::warn!(%error, "final offset commit failed");
+    }
+    Ok(())
 }
 
 /// Parks a poison record on `<topic>.dlq` with the reason and where it came from; retried until

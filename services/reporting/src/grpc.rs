@@ -250,14 +250,6 @@ fn desk_events(doc: &DeskEventsDocument) -> pb::DeskEvents {
     }
 }
 
-fn group_of(of: &str) -> Result<GroupBy, Error> {
-    match of.trim() {
-        "" | "province" => Ok(GroupBy::Province),
-        "organisation" => Ok(GroupBy::Organisation),
-        _ => Err(pasokh_domain::FieldError::new("of", "ranking_unknown", "of must be province or organisation").into()),
-    }
-}
-
 #[tonic::async_trait]
 impl ReportingService for ReportingGrpc {
     async fn get_summary(&self, request: Request<pb::GetSummaryRequest>) -> Result<Response<pb::Summary>, Status> {
@@ -305,7 +297,7 @@ impl ReportingService for ReportingGrpc {
     async fn get_ranking(&self, request: Request<pb::RankingRequest>) -> Result<Response<pb::Ranking>, Status> {
         let scope = self.scope(&request, request.get_ref().scope.as_ref()).await?;
         let period = period_of(request.get_ref().period.as_ref())?;
-        let of = group_of(&request.get_ref().of)?;
+        let of = GroupBy::parse(&request.get_ref().of).map_err(Error::from)?;
         Ok(Response::new(ranking(&self.reports.ranking(&scope, &period, of).await?)))
     }
 
@@ -326,14 +318,8 @@ impl ReportingService for ReportingGrpc {
         request: Request<pb::DeskEventReportRequest>,
     ) -> Result<Response<pb::DeskEventReport>, Status> {
         let scope = self.scope(&request, request.get_ref().scope.as_ref()).await?;
-        let id = uuid::Uuid::parse_str(request.get_ref().desk_event_id.trim()).map_err(|_| {
-            Error::Invalid(pasokh_domain::FieldError::new(
-                "desk_event_id",
-                "desk_event_invalid",
-                "a desk event id is a UUID",
-            ))
-        })?;
-        Ok(Response::new(desk_event(&self.reports.desk_event(&scope, &id.to_string()).await?)))
+        let id = crate::report::desk_event_id("desk_event_id", &request.get_ref().desk_event_id)?;
+        Ok(Response::new(desk_event(&self.reports.desk_event(&scope, &id).await?)))
     }
 
     async fn list_desk_events(&self, request: Request<pb::ReportRequest>) -> Result<Response<pb::DeskEvents>, Status> {

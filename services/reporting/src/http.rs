@@ -112,11 +112,7 @@ async fn overview(State(state): State<HttpState>, Reader(scope): Reader, Query(q
 }
 
 fn group_of(q: &ReportQuery) -> Result<GroupBy, Error> {
-    match q.of.as_deref().map(str::trim).unwrap_or("province") {
-        "province" | "" => Ok(GroupBy::Province),
-        "organisation" => Ok(GroupBy::Organisation),
-        _ => Err(FieldError::new("of", "ranking_unknown", "of must be province or organisation").into()),
-    }
+    Ok(GroupBy::parse(q.of.as_deref().unwrap_or_default())?)
 }
 
 async fn ranking(State(state): State<HttpState>, Reader(scope): Reader, Query(q): Query<ReportQuery>) -> Answer {
@@ -137,9 +133,8 @@ async fn desk_events(State(state): State<HttpState>, Reader(scope): Reader, Quer
 }
 
 async fn desk_event(State(state): State<HttpState>, Reader(scope): Reader, Path(id): Path<String>) -> Answer {
-    let id = uuid::Uuid::parse_str(id.trim())
-        .map_err(|_| Error::Invalid(FieldError::new("id", "desk_event_invalid", "a desk event id is a UUID")))?;
-    Ok(json(&state.reports.desk_event(&scope, &id.to_string()).await?))
+    let id = crate::report::desk_event_id("id", &id)?;
+    Ok(json(&state.reports.desk_event(&scope, &id).await?))
 }
 
 fn language(q: &ReportQuery) -> HeaderLanguage {

@@ -63,6 +63,12 @@ fn date_field(field: &'static str, raw: Option<&str>) -> Result<Option<NaiveDate
     }
 }
 
+/// The Saturday that starts the Iranian week `date` falls in.
+fn week_start(date: NaiveDate) -> NaiveDate {
+    let back = (date.weekday().num_days_from_monday() + 7 - Weekday::Sat.num_days_from_monday()) % 7;
+    date - Duration::days(i64::from(back))
+}
+
 fn next_month_start(start: NaiveDate) -> NaiveDate {
     jalali_month_start(start + Duration::days(32))
 }
@@ -81,8 +87,7 @@ impl Period {
         let (from, to) = match kind {
             PeriodKind::Day => (date, date),
             PeriodKind::Week => {
-                let back = (date.weekday().num_days_from_monday() + 7 - Weekday::Sat.num_days_from_monday()) % 7;
-                let start = date - Duration::days(i64::from(back));
+                let start = week_start(date);
                 (start, start + Duration::days(6))
             }
             PeriodKind::Month => {
@@ -180,10 +185,7 @@ impl Bucket {
     pub(crate) fn start_of(self, date: NaiveDate) -> NaiveDate {
         match self {
             Self::Day => date,
-            Self::Week => {
-                let back = (date.weekday().num_days_from_monday() + 7 - Weekday::Sat.num_days_from_monday()) % 7;
-                date - Duration::days(i64::from(back))
-            }
+            Self::Week => week_start(date),
             Self::Month => jalali_month_start(date),
         }
     }

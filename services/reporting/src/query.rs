@@ -26,7 +26,17 @@ pub(crate) enum GroupBy {
 }
 
 impl GroupBy {
-    fn column(self) -> &'static str {
+    /// `province` (also when empty) or `organisation`, as HTTP's `of=` and gRPC's `of` name it.
+    pub(crate) fn parse(input: &str) -> Result<Self, pasokh_domain::FieldError> {
+        match input.trim() {
+            "" | "province" => Ok(GroupBy::Province),
+            "organisation" => Ok(GroupBy::Organisation),
+            _ => Err(pasokh_domain::FieldError::new("of", "ranking_unknown", "of must be province or organisation")),
+        }
+    }
+
+    /// The rollup column it groups by, also its name in requests and answers.
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             GroupBy::Province => "province",
             GroupBy::Organisation => "organisation",
@@ -80,17 +90,20 @@ fn totals_of(row: &PgRow) -> Result<Totals> {
 const PERIOD_WHERE: &str = "((grain = 'month' AND period_start = ANY($1)) OR (grain = 'day' AND period_start = ANY($2))) \
      AND ($3::text IS NULL OR province = $3) AND ($4::text IS NULL OR organisation = $4)";
 
+/// `sql` (with [`PERIOD_WHERE`]) bound to the period's months and days and the scope.
+fn over_period<'q>(
+    sql: &'q str,
+    (months, days): (Vec<NaiveDate>, Vec<NaiveDate>),
+    scope: &Scope,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(sql).bind(months).bind(days).bind(scope.province.clone()).bind(scope.organisation.clone())
+}
+
 /// The totals of a scope over a period.
 pub(crate) async fn totals(pool: &PgPool, scope: &Scope, period: &Period) -> Result<Totals> {
     let (months, days) = period.split();
     let sql = format!("SELECT {} FROM rollup_by_period WHERE {PERIOD_WHERE}", *SUMS);
-    let row = sqlx::query(&sql)
-        .bind(&months)
-        .bind(&days)
-        .bind(&scope.province)
-        .bind(&scope.organisation)
-        .fetch_one(pool)
-        .await?;
+    let row = over_period(&sql, (months, days), scope).fetch_one(pool).await?;
     totals_of(&row)
 }
 
@@ -102,18 +115,12 @@ pub(crate) async fn totals_by(
     group: GroupBy,
 ) -> Result<BTreeMap<String, Totals>> {
     let (months, days) = period.split();
-    let column = group.column();
+    let column = group.as_str();
     let sql = format!(
         "SELECT {column} AS key, {} FROM rollup_by_period WHERE {PERIOD_WHERE} GROUP BY {column} HAVING sum(submitted) > 0",
         *SUMS
     );
-    let rows = sqlx::query(&sql)
-        .bind(&months)
-        .bind(&days)
-        .bind(&scope.province)
-        .bind(&scope.organisation)
-        .fetch_all(pool)
-        .await?;
+    let rows = over_period(&sql, (months, days), scope).fetch_all(pool).await?;
     rows.iter().map(|row| Ok((row.try_get::<String, _>("key")?, totals_of(row)?))).collect()
 }
 
@@ -133,13 +140,7 @@ pub(crate) async fn trend(
     };
     let sql =
         format!("SELECT period_start, {} FROM rollup_by_period WHERE {PERIOD_WHERE} GROUP BY period_start", *SUMS);
-    let rows = sqlx::query(&sql)
-        .bind(&months)
-        .bind(&days)
-        .bind(&scope.province)
-        .bind(&scope.organisation)
-        .fetch_all(pool)
-        .await?;
+    let rows = over_period(&sql, (months, days), scope).fetch_all(pool).await?;
     let mut buckets: BTreeMap<NaiveDate, Totals> = BTreeMap::new();
     for row in &rows {
         let start: NaiveDate = row.try_get("period_start")?;

@@ -42,17 +42,15 @@ pub async fn rebuild(settings: &Settings) -> Result<Rebuilt, BoxError> {
     // replay up to where each partition ends now; what arrives later is the service's to consume
     let mut ends = BTreeMap::new();
     let mut assignment = TopicPartitionList::new();
+    let mut total: i64 = 0;
     for partition in &partitions {
         let (low, high) = consumer.fetch_watermarks(&topic, *partition, Duration::from_secs(10))?;
         if high > low {
             ends.insert(*partition, high);
+            total += high - low;
             assignment.add_partition_offset(&topic, *partition, Offset::Beginning)?;
         }
     }
-    let total: i64 = partitions
-        .iter()
-        .filter_map(|p| consumer.fetch_watermarks(&topic, *p, Duration::from_secs(10)).ok().map(|(l, h)| h - l))
-        .sum();
     tracing::info!(%topic, partitions = partitions.len(), records = total, "rebuild: replaying the topic");
     consumer.assign(&assignment)?;
     let mut done = Rebuilt::default();

@@ -86,6 +86,13 @@ pub(crate) struct ScopeDocument {
     pub organisation_fa: Option<String>,
 }
 
+/// A desk event's id as the rollups key it: a UUID, written canonically.
+pub(crate) fn desk_event_id(field: &'static str, raw: &str) -> Result<String> {
+    uuid::Uuid::parse_str(raw.trim())
+        .map(|id| id.to_string())
+        .map_err(|_| pasokh_domain::FieldError::new(field, "desk_event_invalid", "a desk event id is a UUID").into())
+}
+
 pub(crate) fn province_fa(code: &str) -> String {
     ProvinceCode::parse(code).map_or_else(|_| code.to_owned(), |p| p.province().name_fa.clone())
 }
@@ -309,46 +316,36 @@ impl Reports {
         })
     }
 
+    /// One province's or organisation's line: its indicators and index, not ranked yet.
+    fn entry(&self, of: GroupBy, code: String, totals: &Totals) -> RankingEntry {
+        let indicators = Indicators::of(totals);
+        RankingEntry {
+            name_fa: match of {
+                GroupBy::Province => province_fa(&code),
+                GroupBy::Organisation => organisation_fa(&code),
+            },
+            code,
+            volume: indicators.volume,
+            responsiveness_index: self.index.score(&indicators),
+            rank: None,
+            indicators,
+        }
+    }
+
     /// Indicators, backlog and a line per province (national scope) or organisation (narrower).
     pub(crate) async fn overview(&self, scope: &Scope, period: &Period) -> Result<OverviewDocument> {
-        let of = if scope.province.is_none() && scope.organisation.is_none() {
-            GroupBy::Province
-        } else if scope.province.is_some() {
-            GroupBy::Organisation
-        } else {
-            GroupBy::Province
-        };
+        let of = if scope.province.is_some() { GroupBy::Organisation } else { GroupBy::Province };
         let (indicators, backlog, by) = tokio::try_join!(
             self.indicators(scope, period),
             self.backlog(scope),
             query::totals_by(&self.pool, scope, period, of),
         )?;
-        let lines = by
-            .into_iter()
-            .map(|(code, totals)| {
-                let indicators = Indicators::of(&totals);
-                RankingEntry {
-                    name_fa: match of {
-                        GroupBy::Province => province_fa(&code),
-                        GroupBy::Organisation => organisation_fa(&code),
-                    },
-                    code,
-                    volume: indicators.volume,
-                    responsiveness_index: self.index.score(&indicators),
-                    rank: None,
-                    indicators,
-                }
-            })
-            .collect();
+        let lines = by.into_iter().map(|(code, totals)| self.entry(of, code, &totals)).collect();
         Ok(OverviewDocument { indicators, backlog, lines })
     }
 
     pub(crate) async fn ranking(&self, scope: &Scope, period: &Period, of: GroupBy) -> Result<RankingDocument> {
         let by = query::totals_by(&self.pool, scope, period, of).await?;
-        let name = |code: &str| match of {
-            GroupBy::Province => province_fa(code),
-            GroupBy::Organisation => organisation_fa(code),
-        };
         let mut groups: Vec<PeerGroupDocument> = self
             .index
             .peer_groups
@@ -366,15 +363,7 @@ impl Reports {
             if code.is_empty() {
                 continue;
             }
-            let indicators = Indicators::of(&totals);
-            let entry = RankingEntry {
-                name_fa: name(&code),
-                code,
-                volume: indicators.volume,
-                responsiveness_index: self.index.score(&indicators),
-                rank: None,
-                indicators,
-            };
+            let entry = self.entry(of, code, &totals);
             match self.index.peer_group(entry.volume).and_then(|g| groups.iter_mut().find(|d| d.name == g.name)) {
                 Some(group) if entry.responsiveness_index.is_some() => group.entries.push(entry),
                 _ => unranked.push(entry),
@@ -396,10 +385,7 @@ impl Reports {
         Ok(RankingDocument {
             scope: scope.into(),
             period: period.into(),
-            of: match of {
-                GroupBy::Province => "province",
-                GroupBy::Organisation => "organisation",
-            },
+            of: of.as_str(),
             index_version: self.index.version.clone(),
             groups,
             unranked,
