@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
-use crate::consume::CaseEvents;
+use crate::consume::{CaseEvents, DeskPromises};
 use crate::grpc::{CaseLookupGrpc, CaseServiceGrpc};
 use crate::rules::RuleBook;
 use crate::watchdog::{AlertCounter, Watchdog};
@@ -35,6 +35,7 @@ pub struct App {
     servers: Servers,
     relay: OutboxRelay,
     consumer: ConsumerLoop<CaseEvents>,
+    desk_consumer: ConsumerLoop<DeskPromises>,
     watchdog: Watchdog,
     watchdog_every: Duration,
     rule_book: RuleBook,
@@ -143,6 +144,15 @@ impl Service for App {
             },
             metrics: backbone.event_metrics.clone(),
         };
+        // the same group: each replica reads its share of both topics
+        let desk_consumer = ConsumerLoop {
+            settings: settings.kafka.clone(),
+            topic: settings.kafka.desk_topic.clone(),
+            group: settings.kafka.consumer_group.clone(),
+            pool: backbone.pool.clone(),
+            handler: DeskPromises,
+            metrics: backbone.event_metrics.clone(),
+        };
         let alerts = AlertCounter::default();
         backbone.registry.register(
             "routing_sla_alerts",
@@ -180,6 +190,7 @@ impl Service for App {
             servers,
             relay,
             consumer,
+            desk_consumer,
             watchdog,
             watchdog_every: Duration::from_secs(settings.watchdog.interval_secs.max(1)),
             rule_book,
@@ -196,6 +207,7 @@ impl Service for App {
         let mut tasks = ServiceTasks::new(token.clone());
         self.servers.spawn(&mut tasks);
         tasks.spawn("consumer", self.consumer.run(token.clone()));
+        tasks.spawn("desk consumer", self.desk_consumer.run(token.clone()));
         tasks.spawn("rules-reloader", self.rule_book.watch(self.rules_reload, token.clone()));
         tasks.spawn("sla-watchdog", self.watchdog.run(self.watchdog_every, token.clone()));
         tasks.spawn("outbox-relay", self.relay.run(token));

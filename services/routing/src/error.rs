@@ -17,6 +17,9 @@ pub enum Error {
     Transition(#[from] InvalidTransition),
     #[error("{0}")]
     Refused(String),
+    /// the officer acted on an older version of the case than the one stored
+    #[error("the case changed: version {current}, the command expected {expected}")]
+    VersionConflict { expected: u64, current: u64 },
     #[error("unauthenticated: {0}")]
     Unauthenticated(#[from] AuthError),
     #[error("{0}")]
@@ -56,6 +59,19 @@ impl From<Error> for tonic::Status {
             }
             Error::Transition(invalid) => tonic::Status::failed_precondition(invalid.to_string()),
             Error::Refused(reason) => tonic::Status::failed_precondition(reason),
+            Error::VersionConflict { expected, current } => {
+                let mut details = ErrorDetails::new();
+                details.set_error_info(
+                    "version_conflict",
+                    "pasokh.mcls.gov.ir",
+                    std::collections::HashMap::from([("current_version".to_owned(), current.to_string())]),
+                );
+                tonic::Status::with_error_details(
+                    tonic::Code::Aborted,
+                    format!("version_conflict: the case is at version {current}, not {expected}; read it again"),
+                    details,
+                )
+            }
             Error::Unauthenticated(reason) => reason.into(),
             Error::Forbidden(reason) => tonic::Status::permission_denied(reason),
             other => {

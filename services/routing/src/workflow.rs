@@ -581,6 +581,10 @@ mod tests {
             merged_into: None,
             rating: None,
             updated_at: at,
+            channel: "web".into(),
+            desk_event_id: String::new(),
+            attachment_count: 0,
+            event_sequence: 0,
         }
     }
 

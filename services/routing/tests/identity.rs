@@ -127,7 +127,7 @@ async fn the_case_permissions_hold_for_every_demo_member_of_staff() {
         let token = world.provider.staff_token(user).await;
         let got = outcome(cases.get_case_detail(with_bearer(CaseRef { petition_id: id.clone() }, &token)).await);
         assert_eq!(got, read, "{user} reading the case");
-        let command = || CaseCommand { petition_id: id.clone(), message: String::new() };
+        let command = || CaseCommand { petition_id: id.clone(), message: String::new(), expected_version: 0 };
         let got = outcome(cases.acknowledge(with_bearer(command(), &token)).await);
         assert_eq!(got, work, "{user} acknowledging the case");
         let got = outcome(cases.reopen(with_bearer(command(), &token)).await);

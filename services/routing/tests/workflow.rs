@@ -22,7 +22,7 @@ use tonic_types::StatusExt;
 use uuid::Uuid;
 
 fn command(petition_id: Uuid, message: &str) -> CaseCommand {
-    CaseCommand { petition_id: petition_id.to_string(), message: message.into() }
+    CaseCommand { petition_id: petition_id.to_string(), message: message.into(), expected_version: 0 }
 }
 
 fn case_ref(petition_id: Uuid) -> CaseRef {
@@ -310,6 +310,7 @@ async fn a_repeated_petition_of_the_same_citizen_joins_the_open_case_and_a_diffe
     let merge = MergeRequest {
         petition_id: other_text.petition_id.to_string(),
         into_petition_id: first.petition_id.to_string(),
+        expected_version: 0,
     };
     cases.merge(authed(merge, &officer)).await.unwrap();
     let late = cases.acknowledge(authed(command(other_text.petition_id, ""), &officer)).await.unwrap_err();
@@ -319,6 +320,7 @@ async fn a_repeated_petition_of_the_same_citizen_joins_the_open_case_and_a_diffe
     let foreign = MergeRequest {
         petition_id: other_citizen.petition_id.to_string(),
         into_petition_id: first.petition_id.to_string(),
+        expected_version: 0,
     };
     let refused = cases.merge(authed(foreign, &officer)).await.unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);
@@ -336,6 +338,7 @@ async fn referrals_move_the_case_within_the_province_up_to_the_configured_limit(
         petition_id: filed.petition_id.to_string(),
         to_unit: to.into(),
         message: "موضوع مربوط به بانک است".into(),
+        expected_version: 0,
     };
     let elsewhere = cases.refer(authed(refer("refah-bank/IR-25"), &director)).await.unwrap_err();
     assert_eq!((elsewhere.code(), bad_request_fields(&elsewhere)), (Code::InvalidArgument, vec!["to_unit".to_owned()]));
@@ -361,6 +364,7 @@ async fn referrals_move_the_case_within_the_province_up_to_the_configured_limit(
         petition_id: filed.petition_id.to_string(),
         reason_code: code.into(),
         message: text.into(),
+        expected_version: 0,
     };
     let unknown = cases.reject(authed(reject("bored", "x"), &bank)).await.unwrap_err();
     assert_eq!(bad_request_fields(&unknown), ["reason_code"]);
@@ -464,6 +468,7 @@ async fn an_expected_date_beyond_the_target_needs_an_interim_reason_for_the_citi
         petition_id: filed.petition_id.to_string(),
         expected_date: date.into(),
         interim_reason: reason.into(),
+        expected_version: 0,
     };
     let missing = cases.set_expected_date(authed(expect(&far, ""), &officer)).await.unwrap_err();
     assert_eq!(bad_request_fields(&missing), ["interim_reason"]);
@@ -490,5 +495,82 @@ async fn an_expected_date_beyond_the_target_needs_an_interim_reason_for_the_citi
         .into_inner();
     assert!(words.text.starts_with(reason), "the citizen's SMS carries the reason: {}", words.text);
     tokio::time::sleep(Duration::from_millis(10)).await;
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_officers_workspace_sees_versions_counts_the_citizens_other_petitions_and_desk_promises() {
+    let world = World::start("IR-23", |_| {}).await;
+    let first = world.file(31, "pension-payment", "مستمری مهر ماه من هنوز واریز نشده است و پیگیری نتیجه نداد").await;
+    let second = world.file(31, "insurance-record", "سابقهٔ بیمهٔ دو سال کار من در سامانه ثبت نشده است").await;
+    let officer = token(Role::Officer, "IR-23", "sso");
+    let mut cases = world.cases().await;
+
+    // the detail carries the version; a command on it moves the case and the version on
+    let seen = cases.get_case_detail(authed(case_ref(first.petition_id), &officer)).await.unwrap().into_inner();
+    let version = seen.summary.as_ref().unwrap().version;
+    assert!(version >= 1, "the routed event numbered the case");
+    let acknowledged = CaseCommand { expected_version: version, ..command(first.petition_id, "") };
+    let after = cases.acknowledge(authed(acknowledged, &officer)).await.unwrap().into_inner();
+    assert_eq!(after.summary.as_ref().unwrap().version, version + 1);
+    // a second officer still holding the old version is refused, and nothing changes
+    let stale = CaseCommand { expected_version: version, ..command(first.petition_id, "") };
+    let conflict = cases.start_work(authed(stale, &officer)).await.unwrap_err();
+    assert_eq!(conflict.code(), Code::Aborted);
+    assert_eq!(conflict.get_details_error_info().map(|i| i.reason), Some("version_conflict".to_owned()));
+    assert_eq!(world.status(first.petition_id).await.as_deref(), Some("acknowledged"));
+
+    // the queue counts the whole view, not only the page
+    let page = ListQueueRequest { page_size: 1, ..ListQueueRequest::default() };
+    let queue = cases.list_queue(authed(page, &officer)).await.unwrap().into_inner();
+    assert_eq!((queue.cases.len(), queue.total), (1, 2));
+    assert!(!queue.next_page_token.is_empty());
+
+    // the case page lists the same citizen's other petition, and how many referrals are left
+    let detail = cases.get_case_detail(authed(case_ref(second.petition_id), &officer)).await.unwrap().into_inner();
+    let others: Vec<&str> = detail.other_petitions.iter().map(|o| o.tracking_code.as_str()).collect();
+    assert_eq!(others, [first.tracking_code.as_str()]);
+    assert_eq!((detail.channel.as_str(), detail.forwards_left, detail.transfers_left), ("web", 5, 3));
+
+    // an official promises at a desk meeting: the promise reaches the unit's queue with its day
+    let supervisor = world.provider.staff_token("supervisor-tehran").await;
+    let now = Utc::now();
+    let event: serde_json::Value = world
+        .http
+        .post(format!("{}/v1/desk-events", world.intake.http))
+        .bearer_auth(&supervisor)
+        .json(&json!({"title": "میز خدمت آزمون", "venue": "مصلی", "starts_at": (now - chrono::Duration::hours(1)).to_rfc3339(),
+            "ends_at": (now + chrono::Duration::hours(3)).to_rfc3339(), "organisations": ["sso"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let due = (now + chrono::Duration::days(10)).date_naive().to_string();
+    let meeting = world
+        .http
+        .post(format!("{}/v1/desk-events/{}/meetings", world.intake.http, event["id"].as_str().unwrap()))
+        .bearer_auth(&supervisor)
+        .json(&json!({"official_name": "آقای الف", "official_title": "مدیرکل", "organisation": "sso",
+            "tracking_code": second.tracking_code, "promise": "پیگیری ثبت سابقه", "promise_due": due}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(meeting.status(), 201, "{}", meeting.text().await.unwrap());
+    let promised = ListQueueRequest { with_promise: true, ..ListQueueRequest::default() };
+    let listed = pasokh_testkit::eventually(Duration::from_secs(30), "the promise in the queue", || {
+        let (mut cases, request) = (cases.clone(), authed(promised.clone(), &officer));
+        async move {
+            let queue = cases.list_queue(request).await.unwrap().into_inner();
+            queue.cases.into_iter().next()
+        }
+    })
+    .await;
+    assert_eq!(
+        (listed.tracking_code.as_str(), listed.promise_due.as_str()),
+        (second.tracking_code.as_str(), due.as_str())
+    );
+    assert_eq!(listed.promise_organisation, "sso");
     world.stop().await;
 }

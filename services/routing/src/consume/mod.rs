@@ -1,6 +1,8 @@
 //! Routing's reaction to the lifecycle topic: a `Submitted` petition becomes a
 //! case (routed, merged into the citizen's open duplicate, or closed on the
 //! spot); the citizen's reply and rating, published by intake, move the case on.
+mod desk;
+
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -20,6 +22,8 @@ use crate::Error;
 use crate::rules::RuleBook;
 use crate::store::{self, CaseRecord, HistoryLine};
 use crate::workflow::{Actor, Change, Workflow, deadline, warning_at};
+
+pub(crate) use desk::DeskPromises;
 
 pub(crate) struct CaseEvents {
     pub workflow: Workflow,
@@ -132,6 +136,10 @@ impl CaseEvents {
             merged_into: None,
             rating: None,
             updated_at: Utc::now(),
+            channel: submitted.channel.clone(),
+            desk_event_id: submitted.desk_event_id.clone(),
+            attachment_count: i32::try_from(submitted.attachment_count).unwrap_or(i32::MAX),
+            event_sequence: 0,
         };
         // a repeat the desk confirmed with the citizen joins that case whatever its wording;
         // otherwise an open case of the citizen's in the category with similar text is a duplicate

@@ -13,7 +13,7 @@ use pasokh_proto::routing::v1::case_lookup_server::CaseLookup;
 use pasokh_proto::routing::v1::case_service_server::CaseService;
 use pasokh_proto::routing::v1::{
     Case, CaseCommand, CaseDetail, CaseRef, CaseSummary, CitizenMessage, GetCaseRequest, GetCitizenMessageRequest,
-    HistoryEntry, ListQueueRequest, ListQueueResponse, MergeRequest, ReferRequest, RejectRequest,
+    HistoryEntry, ListQueueRequest, ListQueueResponse, MergeRequest, Promise, ReferRequest, RejectRequest,
     SetExpectedDateRequest,
 };
 use sqlx::PgPool;
@@ -140,27 +140,26 @@ impl CaseServiceGrpc {
     }
 
     /// Locks the case if the caller may see it, lets `decide` change it, records the change.
-    async fn command<T>(
+    async fn command<T: Versioned>(
         &self,
         request: Request<T>,
-        id: impl FnOnce(&T) -> &str,
         decide: impl FnOnce(&Workflow, &mut CaseRecord, &Caller) -> Result<Change>,
     ) -> Result<Response<CaseDetail>, Status> {
-        self.command_as(Action::WorkCases, request, id, decide).await
+        self.command_as(Action::WorkCases, request, decide).await
     }
 
-    async fn command_as<T>(
+    async fn command_as<T: Versioned>(
         &self,
         action: Action,
         request: Request<T>,
-        id: impl FnOnce(&T) -> &str,
         decide: impl FnOnce(&Workflow, &mut CaseRecord, &Caller) -> Result<Change>,
     ) -> Result<Response<CaseDetail>, Status> {
         let caller = self.caller(&request, action).await?;
-        let id = petition_id("petition_id", id(request.get_ref()))?;
+        let id = petition_id("petition_id", request.get_ref().petition_id())?;
         let mut tx = self.pool.begin().await.map_err(Error::from)?;
         let mut case =
             store::lock_case(&mut tx, id).await?.filter(|c| caller.scope.allows(c)).ok_or(Error::NotFound("case"))?;
+        check_version(&case, request.get_ref().expected_version())?;
         let from = case.status();
         let change = decide(&self.workflow, &mut case, &caller)?;
         // any officer's action is the unit's first response
@@ -176,7 +175,24 @@ impl CaseServiceGrpc {
         let case = store::case(&self.pool, id).await?.filter(|c| scope.allows(c)).ok_or(Error::NotFound("case"))?;
         let history = store::history(&self.pool, id).await?;
         let duplicates = store::duplicates_of(&self.pool, id).await?;
+        let others = store::other_petitions(&self.pool, &case).await?;
+        let promises = store::promises_of(&self.pool, std::slice::from_ref(&case)).await?;
+        let limits = &self.workflow.settings;
         Ok(CaseDetail {
+            channel: case.channel.clone(),
+            attachment_count: case.attachment_count.max(0) as u32,
+            other_petitions: others.iter().map(|c| summary(c, None)).collect(),
+            forwards_left: limits.max_forwards.saturating_sub(case.forwards.max(0) as u32),
+            transfers_left: limits.max_transfers.saturating_sub(case.transfers.max(0) as u32),
+            promises: promises
+                .iter()
+                .map(|p| Promise {
+                    organisation: p.organisation.clone(),
+                    official_title: p.official_title.clone(),
+                    due: p.due.to_string(),
+                    made_at: Some(timestamp(p.made_at)),
+                })
+                .collect(),
             organisation: case.organisation.clone(),
             text: case.text.clone(),
             kind: case.kind.clone(),
@@ -206,13 +222,48 @@ impl CaseServiceGrpc {
                     note: h.note,
                 })
                 .collect(),
-            summary: Some(summary(&case)),
+            summary: Some(summary(&case, promises.first())),
         })
     }
 }
 
-fn summary(case: &CaseRecord) -> CaseSummary {
+/// What a command needs of its request: the case it names and the version the officer saw.
+trait Versioned {
+    fn petition_id(&self) -> &str;
+    fn expected_version(&self) -> u64;
+}
+
+macro_rules! versioned {
+    ($($request:ty),*) => {$(
+        impl Versioned for $request {
+            fn petition_id(&self) -> &str {
+                &self.petition_id
+            }
+            fn expected_version(&self) -> u64 {
+                self.expected_version
+            }
+        }
+    )*};
+}
+versioned!(CaseCommand, SetExpectedDateRequest, ReferRequest, MergeRequest, RejectRequest);
+
+/// Refuses a command made on an older version of the case (0: the caller did not say).
+fn check_version(case: &CaseRecord, expected: u64) -> Result<()> {
+    let current = case.event_sequence.max(0) as u64;
+    if expected != 0 && expected != current {
+        return Err(Error::VersionConflict { expected, current });
+    }
+    Ok(())
+}
+
+fn summary(case: &CaseRecord, promise: Option<&store::PromiseRow>) -> CaseSummary {
     CaseSummary {
+        version: case.event_sequence.max(0) as u64,
+        submitted_at: Some(timestamp(case.submitted_at)),
+        desk_event_id: case.desk_event_id.clone(),
+        promise_due: promise.map(|p| p.due.to_string()).unwrap_or_default(),
+        promise_organisation: promise.map(|p| p.organisation.clone()).unwrap_or_default(),
+        organisation: case.organisation.clone(),
         petition_id: case.petition_id.to_string(),
         tracking_code: case.tracking_code.clone(),
         province: case.province.clone(),
@@ -268,23 +319,31 @@ impl CaseService for CaseServiceGrpc {
                 .map_err(|_| Error::invalid("page_token", "page_token_invalid", "use next_page_token as given"))?
         };
         // one more than asked: whether a next page exists
-        let rows = store::queue(
-            &self.pool,
-            &QueueQuery {
-                scope: &caller.scope,
-                statuses,
-                sla_state,
-                category: Some(query.category.as_str()).filter(|c| !c.is_empty()),
-                min_escalation_level: query.min_escalation_level as i32,
-                limit: i64::from(page_size) + 1,
-                offset,
-            },
-        )
-        .await?;
+        let filters = QueueQuery {
+            scope: &caller.scope,
+            statuses,
+            sla_state,
+            category: Some(query.category.as_str()).filter(|c| !c.is_empty()),
+            min_escalation_level: query.min_escalation_level as i32,
+            desk_event_id: Some(query.desk_event_id.as_str()).filter(|d| !d.is_empty()),
+            with_promise: query.with_promise,
+            limit: i64::from(page_size) + 1,
+            offset,
+        };
+        let rows = store::queue(&self.pool, &filters).await?;
+        let total = store::queue_total(&self.pool, &filters).await?;
         let more = rows.len() > page_size as usize;
-        let cases: Vec<CaseSummary> = rows.iter().take(page_size as usize).map(summary).collect();
+        let rows = &rows[..rows.len().min(page_size as usize)];
+        let promises = store::promises_of(&self.pool, rows).await?;
+        let cases: Vec<CaseSummary> = rows
+            .iter()
+            .map(|case| {
+                let promise = promises.iter().find(|p| p.tracking_code == case.tracking_code);
+                summary(case, promise)
+            })
+            .collect();
         let next_page_token = if more { (offset + i64::from(page_size)).to_string() } else { String::new() };
-        Ok(Response::new(ListQueueResponse { cases, next_page_token }))
+        Ok(Response::new(ListQueueResponse { cases, next_page_token, total: total.max(0) as u64 }))
     }
 
     async fn get_case_detail(&self, request: Request<CaseRef>) -> Result<Response<CaseDetail>, Status> {
@@ -294,28 +353,21 @@ impl CaseService for CaseServiceGrpc {
     }
 
     async fn acknowledge(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
-        self.command(request, |r| &r.petition_id, |w, case, caller| w.acknowledge(case, &caller.actor, Utc::now()))
-            .await
+        self.command(request, |w, case, caller| w.acknowledge(case, &caller.actor, Utc::now())).await
     }
 
     async fn start_work(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
-        self.command(request, |r| &r.petition_id, |w, case, caller| w.start_work(case, &caller.actor, Utc::now())).await
+        self.command(request, |w, case, caller| w.start_work(case, &caller.actor, Utc::now())).await
     }
 
     async fn request_info(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
         let question = request.get_ref().message.clone();
-        self.command(
-            request,
-            |r| &r.petition_id,
-            |w, case, caller| w.request_info(case, &question, &caller.actor, Utc::now()),
-        )
-        .await
+        self.command(request, |w, case, caller| w.request_info(case, &question, &caller.actor, Utc::now())).await
     }
 
     async fn respond(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
         let answer = request.get_ref().message.clone();
-        self.command(request, |r| &r.petition_id, |w, case, caller| w.respond(case, &answer, &caller.actor, Utc::now()))
-            .await
+        self.command(request, |w, case, caller| w.respond(case, &answer, &caller.actor, Utc::now())).await
     }
 
     async fn set_expected_date(
@@ -323,34 +375,29 @@ impl CaseService for CaseServiceGrpc {
         request: Request<SetExpectedDateRequest>,
     ) -> Result<Response<CaseDetail>, Status> {
         let (date, reason) = (request.get_ref().expected_date.clone(), request.get_ref().interim_reason.clone());
-        self.command(request, |r| &r.petition_id, |w, case, _| w.set_expected_date(case, &date, &reason, Utc::now()))
-            .await
+        self.command(request, |w, case, _| w.set_expected_date(case, &date, &reason, Utc::now())).await
     }
 
     async fn refer(&self, request: Request<ReferRequest>) -> Result<Response<CaseDetail>, Status> {
         let (to_unit, note) = (request.get_ref().to_unit.clone(), request.get_ref().message.clone());
-        self.command(request, |r| &r.petition_id, |w, case, caller| w.refer(case, &to_unit, &note, &caller.actor)).await
+        self.command(request, |w, case, caller| w.refer(case, &to_unit, &note, &caller.actor)).await
     }
 
     async fn escalate(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
         let note = request.get_ref().message.clone();
-        self.command(request, |r| &r.petition_id, |w, case, caller| w.escalate(case, "manual", &note, &caller.actor))
-            .await
+        self.command(request, |w, case, caller| w.escalate(case, "manual", &note, &caller.actor)).await
     }
 
     async fn close(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
         let note = request.get_ref().message.clone();
-        self.command(request, |r| &r.petition_id, |w, case, _| w.close(case, "closed", &note)).await
+        self.command(request, |w, case, _| w.close(case, "closed", &note)).await
     }
 
     async fn reopen(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
         let note = request.get_ref().message.clone();
-        self.command_as(
-            Action::ReopenCases,
-            request,
-            |r| &r.petition_id,
-            |w, case, caller| w.reopen(case, "supervisor", &note, &caller.actor, Utc::now()),
-        )
+        self.command_as(Action::ReopenCases, request, |w, case, caller| {
+            w.reopen(case, "supervisor", &note, &caller.actor, Utc::now())
+        })
         .await
     }
 
@@ -366,6 +413,7 @@ impl CaseService for CaseServiceGrpc {
         let (case, into) = if id < into_id { (first_case, second_case) } else { (second_case, first_case) };
         let mut case = case.filter(|c| caller.scope.allows(c)).ok_or(Error::NotFound("case"))?;
         let into = into.filter(|c| caller.scope.allows(c)).ok_or(Error::NotFound("case to merge into"))?;
+        check_version(&case, request.get_ref().expected_version)?;
         let from = case.status();
         let change = self.workflow.merge(&mut case, &into, 0.0, false, &caller.actor)?;
         crate::workflow::first_response(&mut case, Utc::now());
@@ -380,6 +428,6 @@ impl CaseService for CaseServiceGrpc {
 
     async fn reject(&self, request: Request<RejectRequest>) -> Result<Response<CaseDetail>, Status> {
         let (code, text) = (request.get_ref().reason_code.clone(), request.get_ref().message.clone());
-        self.command(request, |r| &r.petition_id, |w, case, caller| w.reject(case, &code, &text, &caller.actor)).await
+        self.command(request, |w, case, caller| w.reject(case, &code, &text, &caller.actor)).await
     }
 }

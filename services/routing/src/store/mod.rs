@@ -45,6 +45,11 @@ pub(crate) struct CaseRecord {
     pub merged_into: Option<Uuid>,
     pub rating: Option<i32>,
     pub updated_at: DateTime<Utc>,
+    pub channel: String,
+    pub desk_event_id: String,
+    pub attachment_count: i32,
+    /// grows with every recorded change: the version an officer's command may expect
+    pub event_sequence: i64,
 }
 
 impl CaseRecord {
@@ -69,15 +74,17 @@ const COLUMNS: &str = "petition_id, tracking_code, province, category, citizen_r
      priority, kind, text, submitted_at, first_response_days, resolution_days, first_response_due, resolution_due, \
      first_response_warn, resolution_warn, first_responded_at, responded_at, info_requested_at, first_response_alert, \
      resolution_alert, breaches, escalation_level, forwards, transfers, expected_at, interim_reason, merged_into, \
-     rating, updated_at";
+     rating, updated_at, channel, desk_event_id, attachment_count, event_sequence";
 
 /// Creates the case; `false` if it already existed (a redelivered event).
 pub(crate) async fn insert_case(conn: &mut PgConnection, case: &CaseRecord) -> Result<bool> {
     let inserted = sqlx::query(
         "INSERT INTO cases (petition_id, tracking_code, province, category, citizen_ref, status, organisation, unit, \
          rule, priority, kind, text, submitted_at, first_response_days, resolution_days, first_response_due, \
-         resolution_due, first_response_warn, resolution_warn, merged_into) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+         resolution_due, first_response_warn, resolution_warn, merged_into, channel, desk_event_id, \
+         attachment_count) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
+         $22, $23) \
          ON CONFLICT (petition_id) DO NOTHING",
     )
     .bind(case.petition_id)
@@ -100,6 +107,9 @@ pub(crate) async fn insert_case(conn: &mut PgConnection, case: &CaseRecord) -> R
     .bind(case.first_response_warn)
     .bind(case.resolution_warn)
     .bind(case.merged_into)
+    .bind(&case.channel)
+    .bind(&case.desk_event_id)
+    .bind(case.attachment_count)
     .execute(&mut *conn)
     .await?
     .rows_affected()
@@ -341,31 +351,110 @@ pub(crate) struct QueueQuery<'a> {
     pub sla_state: Option<&'a str>,
     pub category: Option<&'a str>,
     pub min_escalation_level: i32,
+    pub desk_event_id: Option<&'a str>,
+    pub with_promise: bool,
     pub limit: i64,
     pub offset: i64,
 }
 
-/// A page of the queue, most urgent first (earliest resolution due).
-pub(crate) async fn queue(pool: &PgPool, query: &QueueQuery<'_>) -> Result<Vec<CaseRecord>> {
-    let sla_condition = "($4::text IS NULL \
+/// The queue's filters, `$1`–`$8` in the order `bind_filters` binds them.
+const QUEUE_FILTERS: &str = "($1::text IS NULL OR province = $1) \
+     AND ($2::text IS NULL OR organisation = $2) AND status = ANY($3) \
+     AND ($4::text IS NULL \
          OR ($4 = 'breached' AND (first_response_alert = 'breached' OR resolution_alert = 'breached')) \
          OR ($4 = 'warning' AND 'breached' NOT IN (first_response_alert, resolution_alert) \
              AND 'warned' IN (first_response_alert, resolution_alert)) \
-         OR ($4 = 'on_track' AND first_response_alert = 'none' AND resolution_alert = 'none'))";
+         OR ($4 = 'on_track' AND first_response_alert = 'none' AND resolution_alert = 'none')) \
+     AND ($5::text IS NULL OR category = $5) AND escalation_level >= $6 \
+     AND ($7::text IS NULL OR desk_event_id = $7) \
+     AND (NOT $8 OR EXISTS (SELECT 1 FROM promises p WHERE p.tracking_code = cases.tracking_code \
+                             AND p.province = cases.province))";
+
+fn bind_filters<'q, O>(
+    query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    filters: &'q QueueQuery<'q>,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    query
+        .bind(filters.scope.province.as_deref())
+        .bind(filters.scope.organisation.as_deref())
+        .bind(&filters.statuses)
+        .bind(filters.sla_state)
+        .bind(filters.category)
+        .bind(filters.min_escalation_level)
+        .bind(filters.desk_event_id)
+        .bind(filters.with_promise)
+}
+
+/// A page of the queue, most urgent first (earliest resolution due).
+pub(crate) async fn queue(pool: &PgPool, query: &QueueQuery<'_>) -> Result<Vec<CaseRecord>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM cases WHERE {QUEUE_FILTERS} ORDER BY resolution_due, petition_id LIMIT $9 OFFSET $10"
+    );
+    Ok(bind_filters(sqlx::query_as(&sql), query).bind(query.limit).bind(query.offset).fetch_all(pool).await?)
+}
+
+/// How many cases the whole view holds.
+pub(crate) async fn queue_total(pool: &PgPool, query: &QueueQuery<'_>) -> Result<i64> {
+    let sql = format!("SELECT count(*) FROM cases WHERE {QUEUE_FILTERS}");
+    let (total,): (i64,) = bind_filters(sqlx::query_as(&sql), query).fetch_one(pool).await?;
+    Ok(total)
+}
+
+/// The same citizen's other petitions, newest first.
+pub(crate) async fn other_petitions(pool: &PgPool, case: &CaseRecord) -> Result<Vec<CaseRecord>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM cases WHERE ($1::text IS NULL OR province = $1) \
-         AND ($2::text IS NULL OR organisation = $2) AND status = ANY($3) AND {sla_condition} \
-         AND ($5::text IS NULL OR category = $5) AND escalation_level >= $6 \
-         ORDER BY resolution_due, petition_id LIMIT $7 OFFSET $8"
+        "SELECT {COLUMNS} FROM cases WHERE citizen_ref = $1 AND petition_id <> $2 ORDER BY submitted_at DESC LIMIT 20"
     ))
-    .bind(query.scope.province.as_deref())
-    .bind(query.scope.organisation.as_deref())
-    .bind(&query.statuses)
-    .bind(query.sla_state)
-    .bind(query.category)
-    .bind(query.min_escalation_level)
-    .bind(query.limit)
-    .bind(query.offset)
+    .bind(&case.citizen_ref)
+    .bind(case.petition_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A promise an official made about a petition at a desk meeting.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct PromiseRow {
+    pub tracking_code: String,
+    pub organisation: String,
+    pub official_title: String,
+    pub due: chrono::NaiveDate,
+    pub made_at: DateTime<Utc>,
+}
+
+/// Keeps a promise from the desk topic; a redelivered meeting changes nothing.
+pub(crate) async fn insert_promise(
+    conn: &mut PgConnection,
+    meeting_id: &str,
+    province: &str,
+    promise: &PromiseRow,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO promises (meeting_id, tracking_code, province, organisation, official_title, due, made_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (meeting_id) DO NOTHING",
+    )
+    .bind(meeting_id)
+    .bind(&promise.tracking_code)
+    .bind(province)
+    .bind(&promise.organisation)
+    .bind(&promise.official_title)
+    .bind(promise.due)
+    .bind(promise.made_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The promises about these cases (by tracking code, in their provinces), earliest due first.
+pub(crate) async fn promises_of(pool: &PgPool, cases: &[CaseRecord]) -> Result<Vec<PromiseRow>> {
+    let codes: Vec<&str> = cases.iter().map(|c| c.tracking_code.as_str()).collect();
+    let provinces: Vec<&str> = cases.iter().map(|c| c.province.as_str()).collect();
+    Ok(sqlx::query_as(
+        "SELECT p.tracking_code, p.organisation, p.official_title, p.due, p.made_at \
+         FROM promises p JOIN unnest($1::text[], $2::text[]) AS c(code, province) \
+           ON p.tracking_code = c.code AND p.province = c.province ORDER BY p.due, p.made_at",
+    )
+    .bind(&codes)
+    .bind(&provinces)
     .fetch_all(pool)
     .await?)
 }
