@@ -288,3 +288,68 @@ pub(crate) async fn titles(pool: &PgPool, ids: &[String]) -> Result<std::collect
         .await?;
     rows.iter().map(|r| Ok((r.try_get("desk_event_id")?, r.try_get("title")?))).collect()
 }
+
+/// A desk event open now, with what it has done so far.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct OpenDeskEvent {
+    pub desk_event_id: String,
+    pub title: String,
+    pub venue: String,
+    pub province: String,
+    pub province_fa: String,
+    pub starts_at_jalali: String,
+    pub ends_at_jalali: String,
+    pub people_served: i64,
+    pub resolved_on_spot: i64,
+    pub meetings: i64,
+    pub promises: i64,
+}
+
+/// Every desk event of the scope open at this moment (opened, not closed, within its hours),
+/// with its counts so far: what HQ watches during the Fajr decade.
+pub(crate) async fn open_events(pool: &PgPool, scope: &Scope) -> Result<Vec<OpenDeskEvent>> {
+    let rows = sqlx::query(
+        "SELECT e.desk_event_id, e.title, e.venue, e.province, e.starts_at, e.ends_at, \
+                COALESCE(p.served, 0) AS served, COALESCE(p.on_spot, 0) AS on_spot, \
+                COALESCE(m.held, 0) AS held, COALESCE(m.promises, 0) AS promises \
+         FROM desk_events e \
+         LEFT JOIN (SELECT desk_event_id, sum(submitted)::bigint AS served, sum(resolved_on_spot)::bigint AS on_spot \
+                    FROM rollup_by_desk_event WHERE ($2::text IS NULL OR organisation = $2) \
+                    GROUP BY desk_event_id) p ON p.desk_event_id = e.desk_event_id \
+         LEFT JOIN (SELECT desk_event_id, count(*) AS held, count(*) FILTER (WHERE has_promise) AS promises \
+                    FROM desk_meetings WHERE ($2::text IS NULL OR organisation = $2) \
+                    GROUP BY desk_event_id) m ON m.desk_event_id = e.desk_event_id \
+         WHERE e.closed_at IS NULL AND e.starts_at <= now() AND e.ends_at > now() \
+           AND ($1::text IS NULL OR e.province = $1) \
+         ORDER BY e.province, e.starts_at, e.desk_event_id",
+    )
+    .bind(&scope.province)
+    .bind(&scope.organisation)
+    .fetch_all(pool)
+    .await?;
+    let jalali_time = |at: Option<chrono::DateTime<Utc>>| {
+        at.map(|at| {
+            let local = at.with_timezone(&pasokh_domain::tehran());
+            format!("{} {}", pasokh_domain::format_jalali(pasokh_domain::tehran_date(at)), local.format("%H:%M"))
+        })
+        .unwrap_or_default()
+    };
+    rows.iter()
+        .map(|r| {
+            let province: String = r.try_get("province")?;
+            Ok(OpenDeskEvent {
+                desk_event_id: r.try_get("desk_event_id")?,
+                title: r.try_get("title")?,
+                venue: r.try_get("venue")?,
+                province_fa: crate::report::province_fa(&province),
+                province,
+                starts_at_jalali: jalali_time(r.try_get("starts_at")?),
+                ends_at_jalali: jalali_time(r.try_get("ends_at")?),
+                people_served: r.try_get("served")?,
+                resolved_on_spot: r.try_get("on_spot")?,
+                meetings: r.try_get("held")?,
+                promises: r.try_get("promises")?,
+            })
+        })
+        .collect()
+}

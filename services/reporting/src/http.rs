@@ -35,6 +35,7 @@ pub(crate) fn router(state: HttpState) -> Router {
         .route("/v1/trend", get(trend))
         .route("/v1/backlog", get(backlog))
         .route("/v1/desk-events", get(desk_events))
+        .route("/v1/desk-events/open", get(open_desk_events))
         .route("/v1/desk-events/{id}/report", get(desk_event))
         .route("/v1/facts.csv", get(facts_csv))
         .with_state(state)
@@ -130,6 +131,10 @@ async fn backlog(State(state): State<HttpState>, Reader(scope): Reader) -> Answe
 
 async fn desk_events(State(state): State<HttpState>, Reader(scope): Reader, Query(q): Query<ReportQuery>) -> Answer {
     Ok(json(&state.reports.desk_events(&scope, &q.period()?).await?))
+}
+
+async fn open_desk_events(State(state): State<HttpState>, Reader(scope): Reader) -> Answer {
+    Ok(json(&state.reports.open_desk_events(&scope).await?))
 }
 
 async fn desk_event(State(state): State<HttpState>, Reader(scope): Reader, Path(id): Path<String>) -> Answer {

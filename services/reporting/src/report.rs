@@ -283,6 +283,19 @@ pub(crate) struct DeskEventsDocument {
 }
 
 #[derive(Debug, Serialize)]
+pub(crate) struct OpenDeskEventsDocument {
+    pub scope: ScopeDocument,
+    /// when this was read (RFC 3339), and in Tehran's Jalali day and clock
+    pub as_of: chrono::DateTime<Utc>,
+    pub as_of_jalali: String,
+    pub events: Vec<desk::OpenDeskEvent>,
+    pub provinces: usize,
+    pub people_served: i64,
+    pub resolved_on_spot: i64,
+    pub meetings: i64,
+}
+
+#[derive(Debug, Serialize)]
 pub(crate) struct OverviewDocument {
     pub indicators: IndicatorsDocument,
     pub backlog: BacklogDocument,
@@ -491,6 +504,23 @@ impl Reports {
                 merged: all.merged,
             },
             indicators: Indicators::of(&all),
+        })
+    }
+
+    /// Every desk event open now, with its counts so far.
+    pub(crate) async fn open_desk_events(&self, scope: &Scope) -> Result<OpenDeskEventsDocument> {
+        let events = desk::open_events(&self.pool, scope).await?;
+        let as_of = Utc::now();
+        let local = as_of.with_timezone(&pasokh_domain::tehran());
+        Ok(OpenDeskEventsDocument {
+            scope: scope.into(),
+            as_of,
+            as_of_jalali: format!("{} {}", format_jalali(tehran_date(as_of)), local.format("%H:%M:%S")),
+            provinces: events.iter().map(|e| e.province.as_str()).collect::<std::collections::BTreeSet<_>>().len(),
+            people_served: events.iter().map(|e| e.people_served).sum(),
+            resolved_on_spot: events.iter().map(|e| e.resolved_on_spot).sum(),
+            meetings: events.iter().map(|e| e.meetings).sum(),
+            events,
         })
     }
 

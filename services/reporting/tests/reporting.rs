@@ -160,7 +160,11 @@ async fn indicators_scopes_event_report_csv_and_rebuild_are_exact() {
     // petition (untracked), one about P5 due yesterday and still open (overdue), and a meeting without a promise
     let today = pasokh_domain::tehran_date(chrono::Utc::now());
     let opened = DeskOpened {
-        title: "نماز جمعه تهران".into(), venue: "مصلای امام خمینی".into(), ..Default::default()
+        title: "نماز جمعه تهران".into(),
+        venue: "مصلای امام خمینی".into(),
+        starts_at: Some(pasokh_events::lifecycle::timestamp(chrono::Utc::now() - chrono::Duration::hours(1))),
+        ends_at: Some(pasokh_events::lifecycle::timestamp(chrono::Utc::now() + chrono::Duration::hours(3))),
+        ..Default::default()
     };
     desk_activity(&stack, &topics.desk, DeskBody::Opened(opened)).await;
     let meeting = |code: String, promise: Option<chrono::NaiveDate>| {
@@ -267,6 +271,16 @@ async fn indicators_scopes_event_report_csv_and_rebuild_are_exact() {
     let roll_up = get_json(&format!("{http}/v1/desk-events?period=day"), &inspector).await;
     assert_eq!(roll_up["events"].as_array().unwrap().len(), 1);
     assert_eq!(roll_up["provinces"], 1);
+    // HQ's live view: the desk is open now, with its counts so far
+    let live = get_json(&format!("{http}/v1/desk-events/open"), &inspector).await;
+    assert_eq!(live["events"].as_array().unwrap().len(), 1, "{live}");
+    let open = &live["events"][0];
+    assert_eq!((open["desk_event_id"].as_str(), open["title"].as_str()), (Some(DESK_EVENT), Some("نماز جمعه تهران")));
+    assert_eq!((open["people_served"].as_i64(), open["resolved_on_spot"].as_i64()), (Some(2), Some(1)));
+    assert_eq!((open["meetings"].as_i64(), open["promises"].as_i64()), (Some(4), Some(3)));
+    // Qom's director sees no Tehran desk
+    let qom = get_json(&format!("{http}/v1/desk-events/open"), &provider.staff_token("director-qom").await).await;
+    assert_eq!(qom["events"].as_array().unwrap().len(), 0);
 
     // the backlog's age: everything was filed today
     let backlog = get_json(&format!("{http}/v1/backlog"), &inspector).await;
