@@ -12,7 +12,8 @@
 #                                       exits with CMD's status. The stack is left running.
 # CMD gets PASOKH_WEB_PUBLIC_URL, PASOKH_WEB_STAFF_URL, PASOKH_INTAKE_URL_IR23,
 # PASOKH_INTAKE_URL_IR25, PASOKH_ROUTING_URL, PASOKH_SMS_URL (the sink's base
-# URL), PASOKH_DESK_EVENT, PASOKH_ISSUER and PASOKH_PG_URL_INTAKE.
+# URL), PASOKH_DESK_EVENT, PASOKH_ISSUER, PASOKH_PG_URL_INTAKE, PASOKH_REPORTING_URL,
+# PASOKH_BIN_DIR (the binaries), PASOKH_KAFKA_BROKERS and PASOKH_LIFECYCLE_TOPIC.
 #
 # Optional settings (the defaults are what `make run` uses):
 #   PASOKH_RUN_PORT_BASE=8080     HTTP ports are base+n: intake IR-23 +1, IR-25 +2, routing +3,
@@ -237,6 +238,8 @@ EOF
 cat >"$CONFIG/web.toml" <<EOF
 environment = "development"
 notification_url = "$(local_url "$HTTP_NOTIFICATION")"
+routing_url = "$(local_url "$GRPC_ROUTING")"
+reporting_url = "$REPORTING_URL"
 [listen]
 public_port = $HTTP_WEB_PUBLIC
 staff_port = $HTTP_WEB_STAFF
@@ -335,6 +338,8 @@ if then_mode; then
   export PASOKH_WEB_PUBLIC_URL="$WEB_PUBLIC_URL" PASOKH_WEB_STAFF_URL="$WEB_STAFF_URL"
   export PASOKH_INTAKE_URL_IR23="$INTAKE_IR23_URL" PASOKH_INTAKE_URL_IR25="$INTAKE_IR25_URL"
   export PASOKH_ROUTING_URL="$ROUTING_URL" PASOKH_SMS_URL="$SMS_URL" PASOKH_DESK_EVENT="$DESK_EVENT"
+  export PASOKH_REPORTING_URL="$REPORTING_URL" PASOKH_BIN_DIR="$BIN"
+  export PASOKH_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" PASOKH_LIFECYCLE_TOPIC="${LIFECYCLE_TOPIC:-pasokh.petition.lifecycle.v1}"
   PASOKH_PG_URL_INTAKE=$(db_url intake)
   export PASOKH_ISSUER="$ISSUER" PASOKH_PG_URL_INTAKE
   say "everything is ready; running: ${THEN[*]}"

@@ -44,6 +44,7 @@ USERS = {
     "supervisor-tehran": {"role": "supervisor", "province": "IR-23"},
     "director-qom": {"role": "supervisor", "province": "IR-25"},
     "officer-sso-tehran": {"role": "officer", "organisation": "sso", "province": "IR-23"},
+    "officer-sso-tehran-2": {"role": "officer", "organisation": "sso", "province": "IR-23"},
     "officer-welfare-tehran": {"role": "officer", "organisation": "welfare", "province": "IR-23"},
     "officer-sso-qom": {"role": "officer", "organisation": "sso", "province": "IR-25"},
     "inspector-hq": {"role": "inspector"},

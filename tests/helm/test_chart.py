@@ -617,6 +617,18 @@ class Rendered(unittest.TestCase):
         urls = json.loads(docs[("ConfigMap", "pasokh-web")]["data"]["config.json"])["intake"]["urls"]
         self.assertEqual(urls, {"IR-07": "http://pasokh-intake-ir-07:8080", "IR-23": "http://pasokh-intake-ir-23:8080"})
 
+    def test_the_web_reaches_routings_officers_grpc_and_reportings_http_api(self):
+        for overlay in OVERLAYS:
+            with self.subTest(overlay=overlay):
+                docs, _, _, config = self.web(overlay)
+                for key, component, port_name in (("routing_url", "routing", "grpc"), ("reporting_url", "reporting", "http")):
+                    parts = urlsplit(config[key])
+                    self.assertEqual((parts.scheme, parts.path), ("http", ""), key)
+                    service = docs[("Service", parts.hostname)]
+                    self.assertEqual(service["spec"]["selector"]["app.kubernetes.io/component"], component)
+                    port = next(p for p in service["spec"]["ports"] if p["port"] == parts.port)
+                    self.assertEqual(port["name"], port_name, key)
+
     def test_the_web_has_notification_text_its_codes_through_notifications_http_port(self):
         for overlay in OVERLAYS:
             with self.subTest(overlay=overlay):
@@ -971,6 +983,9 @@ class Rendered(unittest.TestCase):
         self.assertIn(("topic", desk, "Read"), grants("pasokh-reporting"))
         self.assertNotIn(("topic", desk, "Write"), grants("pasokh-reporting"))
         self.assertIn(("group", "pasokh-routing", "Read"), grants("pasokh-routing"))
+        # routing follows the promises officials make at desk meetings; it never writes the desk topic
+        self.assertIn(("topic", desk, "Read"), grants("pasokh-routing"))
+        self.assertNotIn(("topic", desk, "Write"), grants("pasokh-routing"))
         self.assertNotIn(("topic", "pasokh.notification.delivery.v1", "Write"), grants("pasokh-routing"))
         self.assertIn(("topic", "pasokh.notification.delivery.v1", "Write"), grants("pasokh-notification"))
 

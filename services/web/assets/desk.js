@@ -68,6 +68,25 @@ if (counter) {
   }, 15000);
 }
 
+// A live region refreshed in place (HQ's view of the desks open now): the page works
+// without it, refreshing itself every ten seconds.
+const refreshed = document.querySelector("[data-refresh]");
+if (refreshed) {
+  const every = Number(refreshed.dataset.interval) || 5000;
+  const tick = async () => {
+    if (!document.hidden && navigator.onLine) {
+      try {
+        const response = await fetch(refreshed.dataset.refresh);
+        if (response.ok) refreshed.innerHTML = await response.text();
+      } catch {
+        // the next tick tries again
+      }
+    }
+    setTimeout(tick, every);
+  };
+  setTimeout(tick, every);
+}
+
 // The offline desk. The walk-in page works without the network: the service worker
 // serves it, a walk-in sent while offline waits in IndexedDB with its own
 // Idempotency-Key, the banner says how many wait, and they are sent when the network

@@ -82,6 +82,16 @@ impl Service for App {
                 .build()
                 .map_err(|e| crate::Error::Config(format!("HTTP client: {e}")))?,
             notification_url: settings.notification_url.clone(),
+            routing: crate::routing::Routing::new(
+                &settings.routing_url,
+                Duration::from_millis(settings.intake.timeout_ms),
+            )?,
+            reporting: crate::reporting::Reporting::new(
+                &settings.reporting_url,
+                Duration::from_millis(settings.intake.timeout_ms),
+            )?,
+            calendar: Arc::new(pasokh_domain::BusinessCalendar::iranian(false)),
+            templates: Arc::new(crate::templates::ResponseTemplates::load(&settings.response_templates_file)?),
             one_time_code: settings.one_time_code.clone(),
             desk_events: Arc::default(),
         };

@@ -17,6 +17,13 @@ pub struct Settings {
     pub session: SessionSettings,
     /// notification's HTTP base URL: it texts the citizen's one-time codes
     pub notification_url: String,
+    /// routing's officers' gRPC (`CaseService`), called with the member of staff's token
+    pub routing_url: String,
+    /// reporting's HTTP API, called with the member of staff's token: the dashboards
+    pub reporting_url: String,
+    /// response templates (TOML, see `data/response-templates.toml`); empty: the built-in file
+    #[serde(default)]
+    pub response_templates_file: String,
     pub one_time_code: OneTimeCodeSettings,
     /// behind a proxy (the ingress) that sets `X-Forwarded-For`: the right-most hop is the citizen
     pub trust_forwarded_for: bool,
@@ -98,6 +105,9 @@ impl Default for Settings {
             },
             session: SessionSettings { idle_minutes: 30, absolute_hours: 12 },
             notification_url: "http://127.0.0.1:8084".into(),
+            routing_url: "http://127.0.0.1:9083".into(),
+            reporting_url: "http://127.0.0.1:8085".into(),
+            response_templates_file: String::new(),
             one_time_code: OneTimeCodeSettings {
                 lifetime_secs: 120,
                 max_attempts: 5,

@@ -23,6 +23,9 @@ pub enum Error {
     Csrf,
     #[error("the identity provider failed: {0}")]
     Provider(String),
+    /// a service the page needs (routing, reporting) could not answer
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

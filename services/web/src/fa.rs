@@ -69,6 +69,9 @@ pub(crate) fn field_message(code: &str) -> &'static str {
         "date_in_past" => "این تاریخ گذشته است.",
         "code_format" | "code_wrong" => "کد نادرست است؛ کدی را که پیامک شد دوباره بنویسید.",
         "code_expired" => "این کد منقضی شده است؛ کد تازه‌ای بگیرید.",
+        "cases_none_selected" => "دست‌کم یک پرونده را انتخاب کنید.",
+        "template_unknown" => "متن نمونه را از فهرست انتخاب کنید.",
+        "period_unknown" | "period_invalid" => "بازه را از فهرست انتخاب کنید.",
         "code_locked" => "این کد پس از چند تلاش نادرست قفل شد؛ کد تازه‌ای بگیرید.",
         _ => "مقدار این بخش پذیرفته نشد.",
     }
@@ -106,6 +109,71 @@ pub(crate) const KINDS: &[(&str, &str)] = &[
 /// The rating scale, worst first.
 pub(crate) const SCORES: &[(&str, &str)] =
     &[("1", "۱: خیلی بد"), ("2", "۲: بد"), ("3", "۳: متوسط"), ("4", "۴: خوب"), ("5", "۵: خیلی خوب")];
+
+/// How a petition reached us, in Persian.
+pub(crate) fn channel(code: &str) -> &'static str {
+    match code {
+        "web" => "وبگاه",
+        "desk" => "میز خدمت حضوری",
+        "phone" => "تلفن",
+        "letter" => "نامه",
+        "open311" => "سامانهٔ شهری (Open311)",
+        "partner" => "سامانهٔ همکار",
+        _ => "نامشخص",
+    }
+}
+
+/// A line of a case's history, as officers read it.
+pub(crate) fn history_action(action: &str) -> String {
+    let label = match action {
+        "submitted" => "ثبت درخواست",
+        "routed" => "ارجاع به واحد",
+        "acknowledged" => "تأیید دریافت",
+        "started" => "آغاز رسیدگی",
+        "asked for information" => "درخواست اطلاعات از شهروند",
+        "given information" | "citizen replied" => "پاسخ شهروند",
+        "responded to" => "پاسخ به شهروند",
+        "expected date set" | "expected_date_set" => "تعیین تاریخ پاسخ",
+        "referred" => "ارجاع",
+        "escalated" => "ارجاع به مقام بالاتر",
+        "closed" => "بستن پرونده",
+        "closed on the spot" | "closed_on_spot" => "پاسخ در محل",
+        "reopened" => "بازگشایی",
+        "merged" => "ادغام با پروندهٔ دیگر",
+        "duplicate joined" => "پیوستن درخواست تکراری",
+        "rejected" => "رد درخواست",
+        "rated" => "امتیاز شهروند",
+        "sla alert" | "sla_alert" | "warned" | "breached" => "هشدار مهلت",
+        _ => return action.to_owned(),
+    };
+    label.to_owned()
+}
+
+/// Why a case is rejected, in the order the form offers them.
+pub(crate) const REJECT_REASONS: &[(&str, &str)] = &[
+    ("out_of_scope", "خارج از حوزهٔ وظایف"),
+    ("not_enough_information", "اطلاعات کافی نیست"),
+    ("withdrawn", "انصراف شهروند"),
+    ("unlawful_request", "درخواست خلاف قانون"),
+    ("other", "دلیل دیگر"),
+];
+
+/// The Persian sentence beside a case action's field for routing's code.
+pub(crate) fn case_field_message(code: &str) -> &'static str {
+    match code {
+        "message_required" => "متنی بنویسید که شهروند بخواند.",
+        "message_too_long" => "متن بیش از ۱۰۰۰ نویسه است؛ کوتاه‌ترش کنید.",
+        "date_invalid" => "تاریخ را به شکل ۱۴۰۵/۰۹/۳۰ بنویسید.",
+        "date_in_past" => "این تاریخ گذشته است.",
+        "interim_reason_required" | "reason_required" => "چون تاریخ پس از مهلت است، دلیل را برای شهروند بنویسید.",
+        "unit_unknown" => "واحد را از فهرست انتخاب کنید.",
+        "unit_same" => "پرونده هم‌اکنون در همین واحد است.",
+        "reason_code_unknown" | "reason_unknown" => "دلیل رد را از فهرست انتخاب کنید.",
+        "merge_into_itself" => "پرونده را نمی‌توان با خودش ادغام کرد.",
+        "petition_id_invalid" => "پرونده را از فهرست انتخاب کنید.",
+        other => field_message(other),
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -60,10 +60,14 @@ impl Form {
 
     /// Marks `field` wrong with the sentence for `code` (the first error of a field wins).
     pub(crate) fn reject(&mut self, field: &str, code: &str) {
+        self.reject_with(field, fa::field_message(code));
+    }
+
+    /// Marks `field` wrong with this sentence (the first error of a field wins).
+    pub(crate) fn reject_with(&mut self, field: &str, message: &'static str) {
         if self.errors.contains_key(field) {
             return;
         }
-        let message = fa::field_message(code);
         self.errors.insert(field.to_owned(), message);
         self.summary.push(ErrorLink { field: field.to_owned(), message });
     }

@@ -5,6 +5,7 @@
 pub mod app;
 mod assets;
 pub mod config;
+mod csv;
 mod error;
 mod fa;
 mod forms;
@@ -12,8 +13,12 @@ mod intake;
 mod oidc;
 mod pages;
 mod qr;
+mod reporting;
 mod routes;
+mod routing;
 mod session;
+mod svg;
+mod templates;
 
 pub use app::App;
 pub use config::Settings;

@@ -16,6 +16,10 @@ pub(crate) struct Chrome {
     pub(crate) citizen_js_url: &'static str,
     /// the staff console's masthead and script
     pub(crate) staff: bool,
+    /// the console's sections this member of staff works in
+    pub(crate) nav_desk: bool,
+    pub(crate) nav_cases: bool,
+    pub(crate) nav_reports: bool,
     pub(crate) signed_in_as: Option<String>,
     /// the session's CSRF token, for the sign-out form and the console's forms
     pub(crate) csrf: String,
@@ -29,14 +33,22 @@ impl Chrome {
             desk_js_url: assets::url("desk.js"),
             citizen_js_url: assets::url("citizen.js"),
             staff: false,
+            nav_desk: false,
+            nav_cases: false,
+            nav_reports: false,
             signed_in_as: None,
             csrf: String::new(),
         }
     }
 
     pub(crate) fn staff(session: Option<&crate::session::StaffSession>) -> Self {
+        use pasokh_domain::{Action, reach};
+        let may = |action| session.is_some_and(|s| reach(s.role, action, false).is_some());
         Self {
             staff: true,
+            nav_desk: may(Action::FileAtDesk),
+            nav_cases: may(Action::ReadCases),
+            nav_reports: may(Action::ReadReports),
             signed_in_as: session.map(|s| s.display_name.clone()),
             csrf: session.map(|s| s.csrf_token.clone()).unwrap_or_default(),
             ..Self::public()

@@ -21,6 +21,8 @@ pub(crate) const COOKIE: &str = "__Host-pasokh-staff";
 pub(crate) struct StaffSession {
     id_sha256: Vec<u8>,
     pub(crate) csrf_token: String,
+    /// the provider's subject: who saved a view, who has a case open
+    pub(crate) subject: String,
     pub(crate) display_name: String,
     pub(crate) role: Role,
     pub(crate) province: Option<ProvinceCode>,
@@ -86,6 +88,7 @@ pub(crate) async fn create(pool: &PgPool, settings: &SessionSettings, signed_in:
 struct Row {
     id_sha256: Vec<u8>,
     csrf_token: String,
+    subject: String,
     display_name: String,
     role: String,
     province: Option<String>,
@@ -101,7 +104,7 @@ async fn find(pool: &PgPool, settings: &SessionSettings, id: &str) -> Result<Opt
     let row: Option<Row> = sqlx::query_as(
         "UPDATE staff_sessions SET last_seen_at = now()
          WHERE id_sha256 = $1 AND expires_at > now() AND last_seen_at > now() - $2::interval
-         RETURNING id_sha256, csrf_token, display_name, role, province,
+         RETURNING id_sha256, csrf_token, subject, display_name, role, province,
                    access_token, access_expires_at, refresh_token, id_token",
     )
     .bind(digest(id))
@@ -113,6 +116,7 @@ async fn find(pool: &PgPool, settings: &SessionSettings, id: &str) -> Result<Opt
     Ok(Some(StaffSession {
         id_sha256: row.id_sha256,
         csrf_token: row.csrf_token,
+        subject: row.subject,
         display_name: row.display_name,
         role,
         province: row.province.as_deref().and_then(|p| ProvinceCode::parse(p).ok()),
@@ -154,7 +158,7 @@ impl StaffSession {
         if self.access_expires_at - Utc::now() > Duration::seconds(20) {
             return Ok(self.access_token.clone());
         }
-        let refresh = self.refresh_token.clone().ok_or_else(|| Error::SignIn("/desk".into()))?;
+        let refresh = self.refresh_token.clone().ok_or_else(|| Error::SignIn("/".into()))?;
         match state.oidc.refresh(&refresh).await {
             Ok(tokens) => {
                 self.store_tokens(&state.pool, tokens).await?;
@@ -163,7 +167,7 @@ impl StaffSession {
             Err(error) => {
                 tracing::info!(error = %error, "refresh refused; signing the session out");
                 self.end(&state.pool).await?;
-                Err(Error::SignIn("/desk".into()))
+                Err(Error::SignIn("/".into()))
             }
         }
     }

@@ -15,7 +15,45 @@ export const env = {
   get staffUrl() { return required('PASOKH_WEB_STAFF_URL'); },
   get deskEvent() { return required('PASOKH_DESK_EVENT'); },
   get intakeDb() { return required('PASOKH_PG_URL_INTAKE'); },
+  get intakeUrl() { return required('PASOKH_INTAKE_URL_IR23'); },
+  get reportingUrl() { return required('PASOKH_REPORTING_URL'); },
+  get issuer() { return required('PASOKH_ISSUER'); },
+  get binDir() { return required('PASOKH_BIN_DIR'); },
+  get kafkaBrokers() { return required('PASOKH_KAFKA_BROKERS'); },
+  get lifecycleTopic() { return required('PASOKH_LIFECYCLE_TOPIC'); },
 };
+
+/** A demo member of staff's access token from the real provider (pasokhctl's direct grant). */
+export async function staffToken(user, password = 'pasokh-demo') {
+  const response = await fetch(`${env.issuer}/protocol/openid-connect/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'password', client_id: 'pasokhctl', username: user, password, scope: 'openid' }),
+  });
+  if (!response.ok) throw new Error(`token for ${user}: ${response.status} ${await response.text()}`);
+  return (await response.json()).access_token;
+}
+
+/** A JSON call to a service's HTTP API with a bearer token; answers { status, body }. */
+export async function api(method, url, token, body, headers = {}) {
+  const response = await fetch(url, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  let parsed = text;
+  try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: response.status, body: parsed };
+}
+
+/** Files a petition at Tehran's intake over its public API; answers intake's receipt. */
+export async function filePetition({ category = 'pension-payment', text, citizen = { nationalId: nationalId(), mobile: mobile() } }) {
+  const { status, body } = await api('POST', `${env.intakeUrl}/v1/petitions`, null, {
+    national_id: citizen.nationalId, mobile: citizen.mobile, category, kind: 'complaint', channel: 'web', text,
+  });
+  if (status !== 201) throw new Error(`filing failed: ${status} ${JSON.stringify(body)}`);
+  return { ...body, citizen };
+}
 
 /** A valid national id (mod-11 check digit), different on every call. */
 export function nationalId() {

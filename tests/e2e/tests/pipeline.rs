@@ -507,8 +507,11 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
     let mut cases =
         CaseServiceClient::connect(format!("http://127.0.0.1:{}", system.routing.grpc_port())).await.unwrap();
     let command = |message: &str| {
-        let mut request =
-            tonic::Request::new(CaseCommand { petition_id: petition_id.to_string(), message: message.into() });
+        let mut request = tonic::Request::new(CaseCommand {
+            petition_id: petition_id.to_string(),
+            message: message.into(),
+            expected_version: 0,
+        });
         request.metadata_mut().insert("authorization", format!("Bearer {officer}").parse().unwrap());
         request
     };
@@ -544,6 +547,7 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
         petition_id: petition_id.to_string(),
         expected_date: (chrono::Utc::now() + chrono::Duration::days(90)).date_naive().to_string(),
         interim_reason: "استعلام سوابق از شعبه قبلی تا سه ماه زمان می‌برد".into(),
+        expected_version: 0,
     });
     expect.metadata_mut().insert("authorization", format!("Bearer {officer}").parse().unwrap());
     cases.set_expected_date(expect).await.unwrap();

@@ -16,9 +16,12 @@ use crate::oidc::Oidc;
 use crate::{Error, Result, assets};
 
 mod auth;
+mod case;
+mod cases;
 mod desk;
 mod mine;
 mod public;
+mod supervision;
 
 #[derive(Clone)]
 pub(crate) struct AppState {
@@ -37,6 +40,11 @@ pub(crate) struct AppState {
     pub(crate) one_time_code: crate::config::OneTimeCodeSettings,
     /// each province's desk events as intake last listed them, briefly: every walk-in names its
     /// event, and asking intake for the list each time would double the desk's round trips
+    pub(crate) routing: crate::routing::Routing,
+    pub(crate) reporting: crate::reporting::Reporting,
+    /// working days for the SLA badges, as routing counts them
+    pub(crate) calendar: Arc<pasokh_domain::BusinessCalendar>,
+    pub(crate) templates: Arc<crate::templates::ResponseTemplates>,
     pub(crate) desk_events: Arc<
         tokio::sync::Mutex<
             std::collections::HashMap<pasokh_domain::ProvinceCode, (std::time::Instant, serde_json::Value)>,
@@ -97,7 +105,7 @@ pub(crate) fn public(state: AppState) -> Router {
 /// The service-desk console.
 pub(crate) fn staff(state: AppState) -> Router {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/desk") }))
+        .route("/", get(landing))
         .route("/auth/sign-in", get(auth::sign_in))
         .route("/auth/callback", get(auth::callback))
         .route("/auth/sign-out", post(auth::sign_out))
@@ -111,9 +119,31 @@ pub(crate) fn staff(state: AppState) -> Router {
         .route("/desk/events/{id}/meetings", get(desk::meeting_form).post(desk::meeting))
         .route("/desk/slips/{token}", get(desk::slip))
         .route("/desk/sw.js", get(assets::service_worker))
+        .route("/cases", get(cases::queue))
+        .route("/cases/views", post(cases::save_view))
+        .route("/cases/views/delete", post(cases::delete_view))
+        .route("/cases/bulk", post(cases::bulk))
+        .route("/cases/{id}", get(case::page))
+        .route("/cases/{id}/template", post(case::insert_template))
+        .route("/cases/{id}/{action}", post(case::act))
+        .route("/dashboard", get(supervision::dashboard))
+        .route("/dashboard.csv", get(supervision::dashboard_csv))
+        .route("/desk-events/{id}/report", get(supervision::event_report))
+        .route("/live", get(supervision::live))
+        .route("/live/fragment", get(supervision::live_fragment))
         .route("/assets/{file}", get(assets::serve))
         .layer(axum::middleware::map_response_with_state(state.clone(), security_headers))
         .with_state(state)
+}
+
+/// The console's start: where each role works.
+async fn landing(session: crate::session::StaffSession) -> Redirect {
+    use pasokh_domain::Role;
+    Redirect::to(match session.role {
+        Role::Operator => "/desk",
+        Role::Inspector => "/dashboard",
+        _ => "/cases",
+    })
 }
 
 /// Every page: no framing, no sniffing, only our own origin's scripts, styles and fonts.

@@ -3,8 +3,10 @@
 //! with their sequences, keyed by petition; a share of the events is published
 //! twice, as redeliveries. For reporting's ingestion benchmark.
 //!
-//! `pasokh-lifecycle-gen --brokers 127.0.0.1:19092 --topic T --petitions 100000 [--duplicates-percent 5]`
-//! prints `{"petitions": …, "events": …, "distinct_events": …, "rated": …, "seconds": …}`.
+//! `pasokh-lifecycle-gen --brokers 127.0.0.1:19092 --topic T --petitions 100000 [--duplicates-percent 5]
+//! [--start 2026-02-01T06:00:00Z --span-hours 240]` (without `--start`, everything happens now; with it,
+//! submissions are spread evenly over the span and each later event follows an hour after the last: a
+//! scripted period such as a Fajr decade) prints `{"petitions": …, "events": …, "distinct_events": …, "rated": …, "seconds": …}`.
 use std::time::{Duration, Instant};
 
 use pasokh_events::KafkaSettings;
@@ -18,7 +20,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 const PROVINCES: [&str; 6] = ["IR-23", "IR-25", "IR-10", "IR-07", "IR-30", "IR-11"];
-const ORGANISATIONS: [&str; 4] = ["sso", "welfare", "employment", "cooperatives"];
+const ORGANISATIONS: [&str; 4] = ["sso", "welfare", "cspf", "mcls-directorate"];
 
 fn arg(name: &str) -> Option<String> {
     let mut args = std::env::args().skip(1);
@@ -56,6 +58,15 @@ async fn main() -> std::process::ExitCode {
     };
     let petitions: u64 = arg("--petitions").and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let duplicates_percent: u64 = arg("--duplicates-percent").and_then(|v| v.parse().ok()).unwrap_or(5);
+    let start = match arg("--start").map(|s| chrono::DateTime::parse_from_rfc3339(&s)) {
+        None => None,
+        Some(Ok(start)) => Some(start.with_timezone(&chrono::Utc)),
+        Some(Err(error)) => {
+            eprintln!("--start must be an RFC 3339 instant: {error}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let span_hours: i64 = arg("--span-hours").and_then(|v| v.parse().ok()).unwrap_or(240);
     let mut settings = KafkaSettings::local("pasokh-lifecycle-gen");
     settings.bootstrap_servers = brokers;
     settings.properties.insert("linger.ms".into(), "20".into());
@@ -103,9 +114,14 @@ async fn main() -> std::process::ExitCode {
             bodies.push((2, Body::Rated(Rated { score: (n % 5 + 1) as u32, has_comment: n % 2 == 0 })));
             rated += 1;
         }
-        for (sequence, body) in bodies {
+        let submitted_at = start
+            .map(|start| start + chrono::Duration::seconds(span_hours * 3600 * n as i64 / petitions.max(1) as i64));
+        for (step, (sequence, body)) in bodies.into_iter().enumerate() {
             let mut event = lifecycle::new_event(id, province, &code, body);
             event.sequence = sequence;
+            if let Some(at) = submitted_at {
+                event.occurred_at = Some(lifecycle::timestamp(at + chrono::Duration::hours(step as i64)));
+            }
             let Some(message) = lifecycle::outbox_message(&topic, "//pasokh/bench", &event) else { continue };
             let copies = if (events * 7919) % 100 < duplicates_percent { 2 } else { 1 };
             distinct += 1;
