@@ -807,7 +807,7 @@ class Rendered(unittest.TestCase):
         docs = render("values-production.yaml", sets=["web.enabled=false"])
         self.assertFalse([d for d in docs if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") in ("web", "web-migrate")])
         self.assertFalse([d for d in docs if d["metadata"]["name"].startswith("pasokh-web")])
-        for component in ("intake", "notification"):
+        for component in ("intake", "notification", "reporting"):
             policy = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == f"pasokh-{component}")
             self.assertNotIn("web", yaml.safe_dump(policy["spec"]), component)
         monitor = next(d for d in docs if d["kind"] == "ServiceMonitor")
@@ -821,7 +821,8 @@ class Rendered(unittest.TestCase):
         intakes = {f"pasokh-intake-{p.lower()}" for p in self.intakes("production")}
         self.assertEqual(
             changed,
-            {("ServiceMonitor", "pasokh-metrics"), ("NetworkPolicy", "pasokh-intake"), ("NetworkPolicy", "pasokh-notification")}
+            {("ServiceMonitor", "pasokh-metrics"), ("NetworkPolicy", "pasokh-intake"), ("NetworkPolicy", "pasokh-notification"),
+             ("NetworkPolicy", "pasokh-reporting")}
             | {(kind, name) for name in intakes | {"pasokh-notification"} for kind in ("ConfigMap", "Deployment")},
         )
         allow_list = {"pasokh-notification": "one_time_code_clients"} | dict.fromkeys(intakes, "citizen_listing_clients")
@@ -922,7 +923,10 @@ class Rendered(unittest.TestCase):
             rules(features["intake"], "grpc")[0]["from"],
             [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "call-centre"}}}],
         )
-        self.assertEqual(rules(features["routing"], "grpc")[0]["from"], [{"ipBlock": {"cidr": "10.20.0.0/16"}}])
+        # a restricted officers' gRPC still admits the web: the workspace calls it with the officer's token
+        web_pods = {"podSelector": {"matchLabels": {
+            "app.kubernetes.io/name": "pasokh", "app.kubernetes.io/instance": "pasokh", "app.kubernetes.io/component": "web"}}}
+        self.assertEqual(rules(features["routing"], "grpc")[0]["from"], [{"ipBlock": {"cidr": "10.20.0.0/16"}}, web_pods])
         policies = self.policies("production")
         sources = [r["from"][0] for r in rules(policies["intake"], "http")]
         self.assertIn({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}, sources)
