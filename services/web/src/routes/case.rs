@@ -16,8 +16,8 @@ use pasokh_proto::routing::v1::{
     CaseCommand, CaseDetail, CaseRef, MergeRequest, ReferRequest, RejectRequest, SetExpectedDateRequest,
 };
 
-use super::cases::{CaseLine, SlaBadge, case_line, check_csrf, may_read_cases, page_error, sla_badge};
-use super::{AppState, Posted, see_other};
+use super::cases::{CaseLine, SlaBadge, case_line, may_read_cases, page_error, sla_badge};
+use super::{AppState, Posted, check_staff_csrf as check_csrf, see_other};
 use crate::forms::Form;
 use crate::pages::{self, Choice, Chrome};
 use crate::routing::{CaseRefusal, authed, instant};

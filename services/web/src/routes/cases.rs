@@ -11,8 +11,8 @@ use chrono::Utc;
 use pasokh_domain::{Action, BusinessCalendar, CaseStatus, categories, reach, tehran_date};
 use pasokh_proto::routing::v1::{CaseCommand, CaseSummary, ListQueueRequest};
 
-use super::{AppState, Posted, see_other};
-use crate::forms::{Form, same_secret};
+use super::{AppState, Posted, check_staff_csrf as check_csrf, see_other};
+use crate::forms::Form;
 use crate::pages::{self, Choice, Chrome};
 use crate::routing::{CaseRefusal, authed, instant};
 use crate::session::StaffSession;
@@ -26,10 +26,6 @@ pub(crate) fn page_error(refusal: CaseRefusal, return_to: &str) -> Error {
         CaseRefusal::SignIn => Error::SignIn(return_to.to_owned()),
         other => Error::Unavailable(format!("routing: {other:?}")),
     }
-}
-
-pub(crate) fn check_csrf(session: &StaffSession, posted: &Posted) -> Result<()> {
-    if same_secret(&session.csrf_token, posted.get("csrf")) { Ok(()) } else { Err(Error::Csrf) }
 }
 
 /// The role may read cases at all (routing narrows it to their scope).

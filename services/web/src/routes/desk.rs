@@ -10,8 +10,8 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AppState, Posted, find_receipt, keep_receipt, see_other};
-use crate::forms::{Form, same_secret};
+use super::{AppState, Posted, check_staff_csrf as check_csrf, find_receipt, keep_receipt, see_other};
+use crate::forms::Form;
 use crate::intake::{Caller, Refusal};
 use crate::pages::{self, Choice, Chrome, DeskEvent, Slip};
 use crate::session::StaffSession;
@@ -21,10 +21,6 @@ use crate::{Error, Result, fa, qr};
 fn desk_province(session: &StaffSession, action: Action) -> Result<ProvinceCode> {
     reach(session.role, action, false).ok_or(Error::Forbidden("this role does not work at service desks"))?;
     session.province.ok_or(Error::Forbidden("a desk belongs to a province; this account has none"))
-}
-
-fn check_csrf(session: &StaffSession, posted: &Posted) -> Result<()> {
-    if same_secret(&session.csrf_token, posted.get("csrf")) { Ok(()) } else { Err(Error::Csrf) }
 }
 
 #[derive(Deserialize)]

@@ -213,6 +213,11 @@ pub(crate) fn check_citizen_csrf(headers: &HeaderMap, posted: &Posted) -> Result
     Ok(())
 }
 
+/// A console form carries the session's own CSRF token (synchronizer token).
+pub(crate) fn check_staff_csrf(session: &crate::session::StaffSession, posted: &Posted) -> Result<()> {
+    if same_secret(&session.csrf_token, posted.get("csrf")) { Ok(()) } else { Err(Error::Csrf) }
+}
+
 /// Adds the CSRF cookie to a page when the browser had none.
 pub(crate) fn with_cookie(mut response: Response, set_cookie: Option<String>) -> Response {
     if let Some(value) = set_cookie.and_then(|v| HeaderValue::from_str(&v).ok()) {
