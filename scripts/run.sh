@@ -270,7 +270,7 @@ start() {
 
 if ! then_mode; then STOP_STACK=1; fi
 
-start sms-sink python3 scripts/sms_sink.py --port "$HTTP_SMS" --log "$LOGS/sms.jsonl"
+start sms-sink "$BIN/pasokh-sms-sink" --port "$HTTP_SMS" --log "$LOGS/sms.jsonl"
 kafka_env routing
 start routing env "${KAFKA_ENV[@]}" PASOKH__DATABASE__URL="$(db_url routing)" "$BIN/pasokh-routing" serve --config "$CONFIG/routing.toml"
 kafka_env notification

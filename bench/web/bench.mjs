@@ -262,7 +262,7 @@ function classify(pid, cmdline) {
     }
     return service ?? null;
   }
-  if (RUN_DIR && cmdline.includes('sms_sink.py') && cmdline.includes(RUN_DIR)) return 'sms sink';
+  if (RUN_DIR && cmdline.includes('pasokh-sms-sink') && cmdline.includes(RUN_DIR)) return 'sms sink';
   if (cmdline.startsWith('postgres: ')) {
     return cmdline.includes(' pasokh_bench_web_') ? 'postgres (this run\'s databases)' : 'postgres (WAL, checkpoints, other databases)';
   }

@@ -853,7 +853,30 @@ class Rendered(unittest.TestCase):
         self.assertLessEqual(optional, {d["kind"] for d in self.docs["all-features"]})
         rules = next(d for d in self.docs["production"] if d["kind"] == "PrometheusRule")
         alerts = {r["alert"] for r in rules["spec"]["groups"][0]["rules"]}
-        self.assertEqual(alerts, {"PasokhSlaBreachRate", "PasokhConsumerLag", "PasokhOutboxBacklog", "PasokhHttp5xxRate"})
+        self.assertEqual(
+            alerts,
+            {
+                "PasokhSlaBreachRate", "PasokhConsumerLag", "PasokhOutboxBacklog", "PasokhHttp5xxRate",
+                "PasokhSmsFailed", "PasokhSmsDelayed", "PasokhSmsGatewayCredentials",
+            },
+        )
+        for rule in rules["spec"]["groups"][0]["rules"]:
+            self.assertTrue(rule["annotations"]["runbook"].startswith("docs/operations.md#alert-"), rule["alert"])
+
+    def test_the_sms_gateway_credential_comes_from_a_secret_and_never_reaches_the_config_map(self):
+        docs = render(sets=("notification.smsCredential.existingSecret=sms-gateway",))
+        deployment = by_key(docs)[("Deployment", "pasokh-notification")]
+        env = env_of(deployment["spec"]["template"]["spec"]["containers"][0])
+        self.assertEqual(
+            env["PASOKH__SMS__GATEWAY_TOKEN"]["valueFrom"], {"secretKeyRef": {"name": "sms-gateway", "key": "token"}}
+        )
+        config = json.loads(by_key(docs)[("ConfigMap", "pasokh-notification")]["data"]["config.json"])
+        self.assertNotIn("gateway_token", config["sms"])
+        self.assertEqual(config["sms"]["retry_budget_secs"], 21600, "retried for hours, not minutes")
+        # without a credential secret there is no variable to fill from a missing secret
+        for docs in (self.docs["default"],):
+            deployment = by_key(docs)[("Deployment", "pasokh-notification")]
+            self.assertNotIn("PASOKH__SMS__GATEWAY_TOKEN", env_of(deployment["spec"]["template"]["spec"]["containers"][0]))
 
     def policies(self, overlay):
         return {

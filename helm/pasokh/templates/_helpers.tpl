@@ -193,6 +193,13 @@ The allow-lists must admit the chart's own callers, or internal calls fail with 
       name: {{ $client.existingSecret }}
       key: {{ $client.secretKey }}
 {{- end }}
+{{- if and (eq .component "notification") $root.Values.notification.smsCredential.existingSecret }}
+- name: PASOKH__SMS__GATEWAY_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ $root.Values.notification.smsCredential.existingSecret }}
+      key: {{ $root.Values.notification.smsCredential.secretKey }}
+{{- end }}
 {{- if eq .component "web" }}
 - name: PASOKH__OIDC__CLIENT_SECRET
   valueFrom:

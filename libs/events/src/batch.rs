@@ -1,27 +1,36 @@
 //! At-least-once consumption with exactly-once effects, a batch at a time.
 //!
-//! Same contract as [`crate::consumer`], but the records of one poll (up to
-//! `max_records`, waiting at most `max_wait` for more) are applied in one
-//! transaction: the ledger insert for every event id of the batch, the
-//! handler on the events that were new, one commit, then the offsets. A read
-//! model that folds thousands of events a second needs this: one round trip
-//! per statement per batch instead of per record. A batch the handler refuses
-//! as permanent is split and applied record by record, so one poison record
-//! goes to the dead-letter topic and its neighbours still apply.
+//! The records of one poll (up to `max_records`, waiting at most `max_wait`
+//! for more) are split by partition, and each partition's records are applied
+//! in one transaction: the ledger insert for every event id, the handler on
+//! the events that were new, one commit, then the offsets. Whatever the
+//! handler needs from other services it fetches in [`BatchHandler::prepare`],
+//! for the whole batch and **before** the transaction opens, so no row lock or
+//! pooled connection waits on the network.
+//!
+//! A partition whose batch fails transiently (database down, a peer
+//! unreachable) is paused and its records held; it is retried on the shared
+//! [`Backoff`] while the loop keeps polling, so the other partitions go on and
+//! the consumer keeps its group membership. A batch refused as permanent is
+//! split and applied record by record, in order, so one poison record goes to
+//! the dead-letter topic and its neighbours still apply.
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
 
+use pasokh_platform::retry::Backoff;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::FutureProducer;
+use rdkafka::{Offset, TopicPartitionList};
 use sqlx::{PgConnection, PgPool};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::cloudevents::CloudEvent;
-use crate::consumer::{HandlerError, Received, commit_last_positions, dead_letter, positions};
+use crate::consumer::{HandlerError, Received, dead_letter};
 use crate::metrics::{ConsumedLabels, EventMetrics};
 use crate::{KafkaSettings, Result};
 
@@ -29,24 +38,45 @@ use crate::{KafkaSettings, Result};
 /// within each partition.
 pub trait BatchHandler: Send + Sync + 'static {
     type Message: prost::Message + Default + Send + Sync;
+    /// What the batch needs from other services (texts, contacts, officers' messages).
+    type Prepared: Default + Send + Sync;
+
+    /// Fetches, in as few calls as it can, what [`Self::handle_batch`] needs from elsewhere. Runs
+    /// before the transaction opens; a failure here holds the partition like any transient error.
+    fn prepare<'a>(
+        &'a self,
+        events: &'a [&'a Received<Self::Message>],
+    ) -> impl Future<Output = Result<Self::Prepared, HandlerError>> + Send + 'a {
+        let _ = events;
+        async { Ok(Self::Prepared::default()) }
+    }
 
     fn handle_batch<'a>(
         &'a self,
         conn: &'a mut PgConnection,
         events: &'a [&'a Received<Self::Message>],
+        prepared: &'a Self::Prepared,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
+
+    /// Called after a transaction committed (e.g. to wake an outbox relay).
+    fn after_commit(&self) {}
 }
 
-/// How much a batch may hold and how long the loop waits to fill it.
+/// How much a batch may hold, how long the loop waits to fill it, and how it retries.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchLimits {
     pub max_records: usize,
     pub max_wait: Duration,
+    pub retry: Backoff,
 }
 
 impl Default for BatchLimits {
     fn default() -> Self {
-        Self { max_records: 500, max_wait: Duration::from_millis(50) }
+        Self {
+            max_records: 500,
+            max_wait: Duration::from_millis(50),
+            retry: Backoff::new(Duration::from_millis(100), Duration::from_secs(30)),
+        }
     }
 }
 
@@ -60,6 +90,20 @@ pub struct BatchConsumerLoop<H> {
     pub limits: BatchLimits,
 }
 
+/// A paused partition's records, waiting for their next attempt.
+struct Held {
+    records: Vec<OwnedMessage>,
+    attempt: u32,
+    retry_at: Instant,
+}
+
+/// What became of a partition's records: how far they were applied, and what is left when a
+/// transient failure stopped them (`None` when cancelled mid-way).
+struct Progress {
+    next_offset: Option<i64>,
+    left: Vec<OwnedMessage>,
+}
+
 impl<H: BatchHandler> BatchConsumerLoop<H> {
     pub async fn run(self, token: CancellationToken) -> Result<()> {
         let consumer: StreamConsumer = self.settings.consumer(&self.group)?;
@@ -67,31 +111,112 @@ impl<H: BatchHandler> BatchConsumerLoop<H> {
         consumer.subscribe(&[&self.topic])?;
         tracing::info!(topic = %self.topic, group = %self.group, max_records = self.limits.max_records, "consuming in batches");
         let mut committed: BTreeMap<i32, i64> = BTreeMap::new();
-        loop {
-            let Some(batch) = self.next_batch(&consumer, &token).await else { break };
-            if batch.is_empty() {
+        let mut held: BTreeMap<i32, Held> = BTreeMap::new();
+        while !token.is_cancelled() {
+            let due: Vec<i32> =
+                held.iter().filter(|(_, h)| h.retry_at <= Instant::now()).map(|(partition, _)| *partition).collect();
+            let mut work: Vec<(i32, Vec<OwnedMessage>, u32)> = Vec::new();
+            for partition in due {
+                let Some(stalled) = held.remove(&partition) else { continue };
+                if self.assigned(&consumer, partition) {
+                    work.push((partition, stalled.records, stalled.attempt));
+                } else {
+                    // revoked while held: its new owner reads from the committed offset
+                    tracing::info!(partition, "held partition revoked; its records are left to the new owner");
+                }
+            }
+            if work.is_empty() {
+                let wake_at = held.values().map(|h| h.retry_at).min();
+                let Some(batch) = self.next_batch(&consumer, &token, wake_at).await else { break };
+                for (partition, records) in by_partition(batch) {
+                    match held.get_mut(&partition) {
+                        // fetched before the pause took effect: they queue behind the held ones
+                        Some(stalled) => append_after(&mut stalled.records, records),
+                        None => work.push((partition, records, 0)),
+                    }
+                }
+            }
+            if work.is_empty() {
                 continue;
             }
-            if self.apply_with_retry(&batch, &dlq, &token).await.is_none() {
-                break; // cancelled: the offsets stay where they were, the batch is redelivered
+            let applied = futures_util::future::join_all(
+                work.iter().map(|(_, records, _)| self.apply_partition(records, &dlq, &token)),
+            )
+            .await;
+            for ((partition, _, attempt), progress) in work.into_iter().zip(applied) {
+                let Some(progress) = progress else { continue };
+                if let Some(next) = progress.next_offset {
+                    let position = committed.entry(partition).or_insert(0);
+                    *position = (*position).max(next);
+                }
+                if progress.left.is_empty() {
+                    if attempt > 0 {
+                        tracing::info!(partition, attempts = attempt, "partition caught up; resuming it");
+                        self.set_paused(&consumer, partition, false);
+                    }
+                    continue;
+                }
+                let attempt = attempt.saturating_add(1);
+                let delay = self.limits.retry.delay(attempt);
+                self.metrics.handler_retries.inc();
+                if attempt == 1 {
+                    self.set_paused(&consumer, partition, true);
+                }
+                held.insert(partition, Held { records: progress.left, attempt, retry_at: Instant::now() + delay });
             }
-            for record in &batch {
-                let next = committed.entry(record.partition()).or_insert(0);
-                *next = (*next).max(record.offset() + 1);
-            }
-            if let Err(error) = consumer.commit(&positions(&self.topic, &committed)?, CommitMode::Async) {
+            let positions = positions(&self.topic, &committed)?;
+            if positions.count() > 0
+                && let Err(error) = consumer.commit(&positions, CommitMode::Async)
+            {
                 tracing::warn!(%error, "offset commit failed; the batch may be redelivered and deduplicated");
             }
         }
-        commit_last_positions(&consumer, &self.topic, &committed)?;
+        self.commit_final(&consumer, &committed)?;
         tracing::info!(topic = %self.topic, "consumer stopped");
         Ok(())
     }
 
-    /// Waits for one record, then takes what else arrives within the batch's time; `None` once cancelled.
-    async fn next_batch(&self, consumer: &StreamConsumer, token: &CancellationToken) -> Option<Vec<OwnedMessage>> {
+    fn assigned(&self, consumer: &StreamConsumer, partition: i32) -> bool {
+        consumer.assignment().is_ok_and(|list| list.find_partition(&self.topic, partition).is_some())
+    }
+
+    fn set_paused(&self, consumer: &StreamConsumer, partition: i32, paused: bool) {
+        let mut list = TopicPartitionList::new();
+        list.add_partition(&self.topic, partition);
+        let outcome = if paused { consumer.pause(&list) } else { consumer.resume(&list) };
+        if let Err(error) = outcome {
+            // a partition revoked meanwhile cannot be paused or resumed: nothing to do
+            tracing::debug!(%error, partition, paused, "pause/resume refused");
+        }
+    }
+
+    /// The last positions of the partitions still assigned, made durable before leaving the group;
+    /// a partition revoked earlier belongs to another member now, and its older position would
+    /// move the group backwards.
+    fn commit_final(&self, consumer: &StreamConsumer, committed: &BTreeMap<i32, i64>) -> Result<()> {
+        let owned: BTreeMap<i32, i64> =
+            committed.iter().filter(|(p, _)| self.assigned(consumer, **p)).map(|(p, o)| (*p, *o)).collect();
+        let offsets = positions(&self.topic, &owned)?;
+        if offsets.count() > 0
+            && let Err(error) = consumer.commit(&offsets, CommitMode::Sync)
+        {
+            tracing::warn!(%error, "final offset commit failed");
+        }
+        Ok(())
+    }
+
+    /// Waits for one record (until `wake_at`, when a held partition is due), then takes what else
+    /// arrives within the batch's time; `None` once cancelled.
+    async fn next_batch(
+        &self,
+        consumer: &StreamConsumer,
+        token: &CancellationToken,
+        wake_at: Option<Instant>,
+    ) -> Option<Vec<OwnedMessage>> {
+        let far = Instant::now() + Duration::from_secs(3600);
         let first = tokio::select! {
             _ = token.cancelled() => return None,
+            _ = tokio::time::sleep_until(wake_at.unwrap_or(far)) => return Some(Vec::new()),
             received = consumer.recv() => received,
         };
         let mut batch = match first {
@@ -102,7 +227,7 @@ impl<H: BatchHandler> BatchConsumerLoop<H> {
                 return Some(Vec::new());
             }
         };
-        let deadline = tokio::time::Instant::now() + self.limits.max_wait;
+        let deadline = Instant::now() + self.limits.max_wait;
         while batch.len() < self.limits.max_records {
             match tokio::time::timeout_at(deadline, consumer.recv()).await {
                 Ok(Ok(record)) => batch.push(record.detach()),
@@ -116,69 +241,60 @@ impl<H: BatchHandler> BatchConsumerLoop<H> {
         Some(batch)
     }
 
-    /// Applies the batch, retrying transient failures with back-off and splitting it when a
-    /// record is refused for good. `None` when cancelled before it was applied.
-    async fn apply_with_retry(
+    /// Applies one partition's records in order: all in one transaction, or record by record when
+    /// the batch is refused for good. `None` when cancelled while dead-lettering.
+    async fn apply_partition(
         &self,
-        batch: &[OwnedMessage],
+        records: &[OwnedMessage],
         dlq: &FutureProducer,
         token: &CancellationToken,
-    ) -> Option<()> {
-        let mut decoded = Vec::with_capacity(batch.len());
-        let mut sources = Vec::with_capacity(batch.len());
-        for record in batch {
-            match decode::<H::Message>(record) {
-                Ok(event) => {
-                    decoded.push(event);
-                    sources.push(record);
-                }
-                Err(reason) => {
-                    dead_letter(record, &self.group, &reason, dlq, token).await?;
+    ) -> Option<Progress> {
+        let mut decoded: Vec<std::result::Result<Received<H::Message>, String>> =
+            records.iter().map(decode::<H::Message>).collect();
+        for event in decoded.iter_mut().flatten() {
+            event.span = self.record_span(event);
+        }
+        let events: Vec<&Received<H::Message>> = decoded.iter().filter_map(|d| d.as_ref().ok()).collect();
+        let whole = match self.apply(&events).await {
+            Ok(()) => Ok(()),
+            Err(HandlerError::Transient(reason)) => {
+                tracing::warn!(reason, records = records.len(), "batch failed; holding its partition for a retry");
+                return Some(Progress { next_offset: None, left: records.to_vec() });
+            }
+            Err(HandlerError::Permanent(reason)) => Err(reason),
+        };
+        if whole.is_ok() {
+            for (record, event) in records.iter().zip(&decoded) {
+                if let Err(reason) = event {
+                    dead_letter(record, &self.group, reason, dlq, token).await?;
                     self.count("dead_lettered", 1);
                 }
             }
+            return Some(Progress { next_offset: records.last().map(|r| r.offset() + 1), left: Vec::new() });
         }
-        match self.apply_retrying(&decoded, token).await? {
-            Ok(()) => return Some(()),
-            Err(reason) => {
-                tracing::warn!(reason, records = decoded.len(), "batch refused; applying its records one by one")
-            }
-        }
-        for (event, record) in decoded.iter().zip(sources) {
-            if let Err(reason) = self.apply_retrying(std::slice::from_ref(event), token).await? {
+        tracing::warn!(records = records.len(), "batch refused; applying its records one by one");
+        for (index, (record, event)) in records.iter().zip(&decoded).enumerate() {
+            let refusal = match event {
+                Err(reason) => Some(reason.clone()),
+                Ok(event) => match self.apply(std::slice::from_ref(&event)).await {
+                    Ok(()) => None,
+                    Err(HandlerError::Permanent(reason)) => Some(reason),
+                    Err(HandlerError::Transient(reason)) => {
+                        tracing::warn!(reason, offset = record.offset(), "record failed; holding its partition");
+                        let next_offset = index.checked_sub(1).map(|i| records[i].offset() + 1);
+                        return Some(Progress { next_offset, left: records[index..].to_vec() });
+                    }
+                },
+            };
+            if let Some(reason) = refusal {
                 dead_letter(record, &self.group, &reason, dlq, token).await?;
                 self.count("dead_lettered", 1);
             }
         }
-        Some(())
+        Some(Progress { next_offset: records.last().map(|r| r.offset() + 1), left: Vec::new() })
     }
 
-    /// `Ok` once applied, `Err(reason)` when refused for good, `None` when cancelled.
-    async fn apply_retrying(
-        &self,
-        events: &[Received<H::Message>],
-        token: &CancellationToken,
-    ) -> Option<std::result::Result<(), String>> {
-        let mut attempt: u32 = 0;
-        loop {
-            match self.apply(events).await {
-                Ok(()) => return Some(Ok(())),
-                Err(HandlerError::Permanent(reason)) => return Some(Err(reason)),
-                Err(HandlerError::Transient(reason)) => {
-                    attempt = attempt.saturating_add(1);
-                    self.metrics.handler_retries.inc();
-                    let backoff = Duration::from_millis(100 * u64::from(attempt.min(50)));
-                    tracing::warn!(reason, attempt, ?backoff, records = events.len(), "batch failed, retrying");
-                    tokio::select! {
-                        _ = token.cancelled() => return None,
-                        _ = tokio::time::sleep(backoff) => {},
-                    }
-                }
-            }
-        }
-    }
-
-    async fn apply(&self, events: &[Received<H::Message>]) -> std::result::Result<(), HandlerError> {
+    async fn apply(&self, events: &[&Received<H::Message>]) -> std::result::Result<(), HandlerError> {
         if events.is_empty() {
             return Ok(());
         }
@@ -191,35 +307,32 @@ impl<H: BatchHandler> BatchConsumerLoop<H> {
             messaging.batch.message_count = events.len(),
             messaging.consumer.group.name = %self.group,
         );
-        // one `process` span per record, continuing the trace of the request that produced it
-        // (a batch has as many parents as records); they end when the batch is applied
-        let per_record: Vec<tracing::Span> = events
-            .iter()
-            .map(|event| {
-                let record = tracing::info_span!(
-                    parent: &span,
-                    "process",
-                    otel.name = %format!("process {}", self.topic),
-                    otel.kind = "consumer",
-                    messaging.system = "kafka",
-                    messaging.destination.name = %self.topic,
-                    messaging.kafka.offset = event.offset,
-                    messaging.message.id = %event.cloud.id,
-                    cloudevents.event_type = %event.cloud.event_type,
-                );
-                pasokh_platform::telemetry::continue_trace(&record, event.cloud.parent_context());
-                record
-            })
-            .collect();
         async {
             let (processed, duplicates) = apply_new(&self.pool, &self.handler, events).await?;
-            drop(per_record);
             self.count("processed", processed as u64);
             self.count("duplicate", duplicates as u64);
             Ok(())
         }
         .instrument(span)
         .await
+    }
+
+    /// A `process` span for the record, continuing the trace of the request that produced it
+    /// (a batch has as many parents as records); it ends when the record's attempt is over.
+    fn record_span(&self, event: &Received<H::Message>) -> tracing::Span {
+        let span = tracing::info_span!(
+            "process",
+            otel.name = %format!("process {}", self.topic),
+            otel.kind = "consumer",
+            messaging.system = "kafka",
+            messaging.destination.name = %self.topic,
+            messaging.kafka.offset = event.offset,
+            messaging.consumer.group.name = %self.group,
+            messaging.message.id = %event.cloud.id,
+            cloudevents.event_type = %event.cloud.event_type,
+        );
+        pasokh_platform::telemetry::continue_trace(&span, event.cloud.parent_context());
+        span
     }
 
     fn count(&self, outcome: &'static str, n: u64) {
@@ -229,14 +342,40 @@ impl<H: BatchHandler> BatchConsumerLoop<H> {
     }
 }
 
-/// In one transaction: records the events in the ledger and lets the handler apply those that
-/// were new (the first copy of each, in the given order), then commits. Returns how many were
-/// applied and how many were duplicates. `rebuild` commands use it as the loop does.
+/// The records of a poll by partition, each partition's in topic order.
+fn by_partition(batch: Vec<OwnedMessage>) -> BTreeMap<i32, Vec<OwnedMessage>> {
+    let mut split: BTreeMap<i32, Vec<OwnedMessage>> = BTreeMap::new();
+    for record in batch {
+        split.entry(record.partition()).or_default().push(record);
+    }
+    split
+}
+
+/// Appends the records that come after what is already held (a redelivery of a held record is dropped).
+fn append_after(held: &mut Vec<OwnedMessage>, records: Vec<OwnedMessage>) {
+    let last = held.last().map_or(-1, |r| r.offset());
+    held.extend(records.into_iter().filter(|r| r.offset() > last));
+}
+
+/// The positions to commit: for each partition, the offset of the next record to read.
+fn positions(topic: &str, next: &BTreeMap<i32, i64>) -> Result<TopicPartitionList> {
+    let mut offsets = TopicPartitionList::new();
+    for (partition, offset) in next {
+        offsets.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
+    }
+    Ok(offsets)
+}
+
+/// Fetches what the events need (before any transaction), then in one transaction records them
+/// in the ledger and lets the handler apply those that were new (the first copy of each, in the
+/// given order), and commits. Returns how many were applied and how many were duplicates.
+/// `rebuild` commands use it as the loop does.
 pub async fn apply_new<H: BatchHandler>(
     pool: &PgPool,
     handler: &H,
-    events: &[Received<H::Message>],
+    events: &[&Received<H::Message>],
 ) -> std::result::Result<(usize, usize), HandlerError> {
+    let prepared = handler.prepare(events).await?;
     let mut tx = pool.begin().await?;
     let ids: Vec<Uuid> = events.iter().map(|e| e.cloud.id).collect();
     let topics: Vec<&str> = events.iter().map(|e| e.topic.as_str()).collect();
@@ -257,11 +396,12 @@ pub async fn apply_new<H: BatchHandler>(
     .collect();
     let mut seen = HashSet::with_capacity(fresh.len());
     let new: Vec<&Received<H::Message>> =
-        events.iter().filter(|e| fresh.contains(&e.cloud.id) && seen.insert(e.cloud.id)).collect();
+        events.iter().copied().filter(|e| fresh.contains(&e.cloud.id) && seen.insert(e.cloud.id)).collect();
     let duplicates = events.len() - new.len();
     if !new.is_empty() {
-        handler.handle_batch(&mut tx, &new).await?;
+        handler.handle_batch(&mut tx, &new, &prepared).await?;
         tx.commit().await?;
+        handler.after_commit();
     }
     Ok((new.len(), duplicates))
 }
@@ -276,5 +416,28 @@ pub fn decode<M: prost::Message + Default>(record: &OwnedMessage) -> std::result
         topic: record.topic().to_owned(),
         partition: record.partition(),
         offset: record.offset(),
+        span: tracing::Span::none(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::Timestamp;
+
+    use super::*;
+
+    fn record(partition: i32, offset: i64) -> OwnedMessage {
+        OwnedMessage::new(None, None, "t".into(), Timestamp::NotAvailable, partition, offset, None)
+    }
+
+    #[test]
+    fn a_poll_splits_by_partition_in_order_and_held_records_are_not_taken_twice() {
+        let split = by_partition(vec![record(1, 5), record(0, 3), record(1, 6), record(0, 4)]);
+        let offsets: Vec<(i32, Vec<i64>)> =
+            split.iter().map(|(p, rs)| (*p, rs.iter().map(|r| r.offset()).collect())).collect();
+        assert_eq!(offsets, vec![(0, vec![3, 4]), (1, vec![5, 6])]);
+        let mut held = vec![record(1, 5), record(1, 6)];
+        append_after(&mut held, vec![record(1, 6), record(1, 7)]);
+        assert_eq!(held.iter().map(|r| r.offset()).collect::<Vec<_>>(), vec![5, 6, 7]);
+    }
 }

@@ -5,7 +5,10 @@ use rdkafka::consumer::StreamConsumer;
 use rdkafka::producer::FutureProducer;
 use serde::{Deserialize, Serialize};
 
+use pasokh_platform::retry::Backoff;
+
 use crate::Result;
+use crate::batch::BatchLimits;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,6 +24,42 @@ pub struct KafkaSettings {
     /// Extra librdkafka properties, passed through as they are (e.g. `security.protocol`).
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
+    /// How the consumers batch and retry
+    #[serde(default)]
+    pub consumer: ConsumerSettings,
+}
+
+/// A consumer's batches and its retries of a partition that failed transiently.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsumerSettings {
+    /// The most records one transaction applies
+    pub max_records: usize,
+    /// How long a poll waits for more records once it has one
+    pub max_wait_ms: u64,
+    /// The shared back-off of a held partition's retries
+    pub retry: Backoff,
+}
+
+impl Default for ConsumerSettings {
+    fn default() -> Self {
+        let limits = BatchLimits::default();
+        Self {
+            max_records: limits.max_records,
+            max_wait_ms: u64::try_from(limits.max_wait.as_millis()).unwrap_or(u64::MAX),
+            retry: limits.retry,
+        }
+    }
+}
+
+impl ConsumerSettings {
+    pub fn limits(&self) -> BatchLimits {
+        BatchLimits {
+            max_records: self.max_records.max(1),
+            max_wait: std::time::Duration::from_millis(self.max_wait_ms),
+            retry: self.retry,
+        }
+    }
 }
 
 fn default_desk_topic() -> String {
@@ -36,6 +75,7 @@ impl KafkaSettings {
             desk_topic: default_desk_topic(),
             consumer_group: consumer_group.into(),
             properties: BTreeMap::new(),
+            consumer: ConsumerSettings::default(),
         }
     }
 

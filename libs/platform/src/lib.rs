@@ -14,6 +14,7 @@ pub mod grpc;
 pub mod http;
 pub mod metrics;
 pub mod problem;
+pub mod retry;
 pub mod service;
 pub mod shutdown;
 pub mod tasks;

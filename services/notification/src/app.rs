@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use pasokh_events::Backbone;
 use pasokh_events::backbone::KafkaReadiness;
-use pasokh_events::consumer::ConsumerLoop;
+use pasokh_events::batch::BatchConsumerLoop;
 use pasokh_events::outbox::OutboxRelay;
 use pasokh_platform::auth::TokenSource;
 use pasokh_platform::auth::grpc::AuthorizedChannel;
@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 use crate::consume::RecordDeliveries;
-use crate::dispatch::Dispatcher;
+use crate::dispatch::{Dispatcher, Gateway, SmsMetrics};
 use crate::{Error, Result};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -27,9 +27,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct App {
     servers: Servers,
     relay: OutboxRelay,
-    consumer: ConsumerLoop<RecordDeliveries>,
+    consumer: BatchConsumerLoop<RecordDeliveries>,
     dispatcher: Dispatcher,
-    dispatchers: usize,
     drain: Duration,
 }
 
@@ -55,6 +54,7 @@ impl Service for App {
     }
 
     async fn build(settings: &Settings) -> Result<Self, BoxError> {
+        let gateway_url = settings.sms.checked_gateway_url().map_err(Error::Config)?;
         let mut backbone = Backbone::new(&settings.database, &settings.kafka)?;
         let relay = OutboxRelay::new(backbone.pool.clone(), backbone.producer.clone(), backbone.event_metrics.clone());
         let dispatcher_waker = Arc::new(Notify::new());
@@ -66,7 +66,7 @@ impl Service for App {
             Duration::from_secs(10),
         )
         .map_err(|e| Error::Config(format!("routing_grpc_url: {e}")))?;
-        let consumer = ConsumerLoop {
+        let consumer = BatchConsumerLoop {
             settings: settings.kafka.clone(),
             topic: settings.kafka.lifecycle_topic.clone(),
             group: settings.kafka.consumer_group.clone(),
@@ -76,6 +76,7 @@ impl Service for App {
                 routing: CaseLookupClient::new(routing_channel),
             },
             metrics: backbone.event_metrics.clone(),
+            limits: settings.kafka.consumer.limits(),
         };
         let intake_channel = AuthorizedChannel::connect_lazy(
             &settings.intake_grpc_url,
@@ -84,25 +85,32 @@ impl Service for App {
             Duration::from_secs(5),
         )
         .map_err(|e| Error::Config(format!("intake_grpc_url: {e}")))?;
+        let sms = &settings.sms;
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_millis(settings.sms.timeout_ms))
+            .timeout(Duration::from_millis(sms.timeout_ms))
+            .pool_max_idle_per_host(sms.concurrency.max(1))
             .build()
             .map_err(|e| Error::Config(format!("sms http client: {e}")))?;
+        let gateway = Gateway { http, url: gateway_url.to_string(), token: sms.gateway_token.clone() };
         let dispatcher = Dispatcher {
             pool: backbone.pool.clone(),
             intake: IntakeInternalClient::new(intake_channel),
-            http,
-            gateway_url: settings.sms.gateway_url.clone(),
-            max_attempts: settings.sms.max_attempts,
+            gateway: gateway.clone(),
+            batch: sms.batch.max(1),
+            concurrency: sms.concurrency.max(1),
+            // a claim outlives the slowest call it covers, with room for the contact look-up
+            lease: Duration::from_millis(sms.timeout_ms.saturating_mul(2)) + Duration::from_secs(10),
+            retry_budget: chrono::Duration::seconds(i64::try_from(sms.retry_budget_secs).unwrap_or(i64::MAX / 1000)),
+            retry: sms.retry,
             delivery_topic: settings.kafka.delivery_topic.clone(),
             wake: dispatcher_waker,
             relay_waker: relay.waker(),
+            metrics: SmsMetrics::register(&mut backbone.registry),
         };
         let codes = crate::codes::CodeSender {
             verifier: Arc::new(pasokh_platform::auth::TokenVerifier::new(settings.auth.clone())),
             allowed: settings.one_time_code_clients.clone(),
-            http: dispatcher.http.clone(),
-            gateway_url: settings.sms.gateway_url.clone(),
+            gateway,
         };
         let routes =
             axum::Router::new().route("/v1/one-time-codes", axum::routing::post(crate::codes::send)).with_state(codes);
@@ -115,14 +123,24 @@ impl Service for App {
             pasokh_proto::FILE_DESCRIPTOR_SET,
         )
         .await?;
-        Ok(Self {
-            servers,
-            relay,
-            consumer,
-            dispatcher,
-            dispatchers: settings.sms.concurrency.max(1),
-            drain: Duration::from_secs(settings.shutdown_drain_secs),
-        })
+        Ok(Self { servers, relay, consumer, dispatcher, drain: Duration::from_secs(settings.shutdown_drain_secs) })
+    }
+
+    fn tasks() -> &'static [(&'static str, &'static str)] {
+        &[(
+            "requeue-failed",
+            "put failed deliveries back to be sent, with a fresh retry budget (PASOKH__REQUEUE__SINCE, PASOKH__REQUEUE__CLASS narrow it)",
+        )]
+    }
+
+    async fn run_task(settings: &Settings, _index: usize) -> Result<(), BoxError> {
+        let pool = settings.database.pool()?;
+        let filter =
+            crate::store::RequeueFilter { since: settings.requeue.since, class: settings.requeue.class.clone() };
+        let count = crate::store::requeue_failed(&pool, &filter).await?;
+        tracing::info!(count, since = ?filter.since, class = ?filter.class, "failed deliveries re-queued");
+        println!("{count} failed deliveries re-queued");
+        Ok(())
     }
 
     fn addresses(&self) -> Listeners {
@@ -133,9 +151,8 @@ impl Service for App {
         let mut tasks = ServiceTasks::new(token.clone());
         self.servers.spawn(&mut tasks);
         tasks.spawn("consumer", self.consumer.run(token.clone()));
-        for _ in 0..self.dispatchers {
-            tasks.spawn("sms-dispatcher", self.dispatcher.clone().run(token.clone()));
-        }
+        tasks.spawn("sms-backlog", self.dispatcher.clone().watch_backlog(Duration::from_secs(15), token.clone()));
+        tasks.spawn("sms-dispatcher", self.dispatcher.run(token.clone()));
         tasks.spawn("outbox-relay", self.relay.run(token));
         tasks.run(self.drain).await
     }

@@ -12,15 +12,16 @@ use axum::response::{IntoResponse, Response};
 use pasokh_domain::{FieldError, Mobile, ValidationErrors};
 use pasokh_platform::auth::TokenVerifier;
 use pasokh_platform::problem::Problem;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+
+use crate::dispatch::{Gateway, Sent};
 
 #[derive(Clone)]
 pub(crate) struct CodeSender {
     pub verifier: Arc<TokenVerifier>,
     /// client ids that may ask for codes (the web's)
     pub allowed: BTreeSet<String>,
-    pub http: reqwest::Client,
-    pub gateway_url: String,
+    pub gateway: Gateway,
 }
 
 #[derive(Deserialize)]
@@ -29,13 +30,6 @@ pub(crate) struct CodeRequest {
     code: Option<String>,
     /// a stable id from the caller, so a retried request is one message at the gateway
     request_id: Option<String>,
-}
-
-#[derive(Serialize)]
-struct SmsRequest<'a> {
-    message_id: &'a str,
-    to: &'a str,
-    text: String,
 }
 
 /// `POST /v1/one-time-codes` `{mobile, code, request_id}`: 202 once the gateway took the message.
@@ -72,26 +66,19 @@ pub(crate) async fn send(State(sender): State<CodeSender>, headers: HeaderMap, b
     let Some(mobile) = mobile.filter(|_| errors.is_empty()) else {
         return Problem::validation(errors).into_response();
     };
-    let message = SmsRequest {
-        message_id: request_id,
-        to: mobile.as_str(),
-        text: format!(
-            "سامانه پاسخ: کد یکبارمصرف شما {} است و تا ۲ دقیقه اعتبار دارد. آن را به کسی ندهید.",
-            pasokh_domain::persian_digits(code)
-        ),
-    };
-    match sender.http.post(&sender.gateway_url).json(&message).send().await {
-        Ok(response) if response.status().is_success() => {
+    let text = format!(
+        "سامانه پاسخ: کد یکبارمصرف شما {} است و تا ۲ دقیقه اعتبار دارد. آن را به کسی ندهید.",
+        pasokh_domain::persian_digits(code)
+    );
+    // the caller's request id is the idempotency key: a retried request is one message
+    match sender.gateway.send(request_id, mobile.as_str(), &text).await {
+        Sent::Accepted { .. } => {
             tracing::info!(request_id, "one-time code sent");
             StatusCode::ACCEPTED.into_response()
         }
-        Ok(response) => {
-            tracing::warn!(status = %response.status(), "the gateway refused a one-time code");
-            Problem::unavailable(format!("the SMS gateway answered {}", response.status())).into_response()
-        }
-        Err(error) => {
-            tracing::warn!(%error, "the SMS gateway is unreachable for a one-time code");
-            Problem::unavailable("the SMS gateway is unreachable").into_response()
+        Sent::Retry { detail, .. } | Sent::Refused { detail } => {
+            tracing::warn!(detail, "the SMS gateway did not take a one-time code");
+            Problem::unavailable("the SMS gateway did not take the message; retry").into_response()
         }
     }
 }

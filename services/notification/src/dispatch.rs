@@ -1,133 +1,318 @@
-//! Sends pending deliveries: contact from intake over gRPC, text to the SMS gateway over HTTP.
+//! Sends the ledger's due deliveries in three steps, none of which holds a transaction across
+//! the network: claim a batch (committed, with a lease); fetch the batch's contacts from intake
+//! in one call and send each message to the gateway, several at once; record every result in
+//! one transaction with the outcome events.
+//!
+//! Each message carries an idempotency key (header and body) that stays the same across
+//! attempts, so a resend after a crash, an expired lease or an ambiguous timeout is answered by
+//! the gateway with the original result instead of reaching the citizen twice.
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use futures_util::StreamExt;
 use pasokh_events::cloudevents::{CloudEvent, TYPE_PREFIX};
 use pasokh_events::lifecycle::timestamp;
 use pasokh_events::outbox::{self, OutboxMessage};
 use pasokh_platform::auth::grpc::AuthorizedChannel;
+use pasokh_platform::config::Secret;
+use pasokh_platform::retry::Backoff;
 use pasokh_proto::events::v1::DeliveryEvent;
-use pasokh_proto::intake::v1::GetContactRequest;
+use pasokh_proto::intake::v1::GetContactsRequest;
 use pasokh_proto::intake::v1::intake_internal_client::IntakeInternalClient;
-use serde::Serialize;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::Result;
-use crate::store::{self, PendingDelivery};
+use crate::store::{self, Claimed};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct SmsLabels {
+    /// sent | retried | failed
+    pub outcome: &'static str,
+    /// a failure class, or `none`
+    pub class: &'static str,
+}
+
+/// What operators alert on: outcomes by class, the unsent backlog and the age of its oldest.
+#[derive(Clone, Default)]
+pub(crate) struct SmsMetrics {
+    pub outcomes: Family<SmsLabels, Counter>,
+    pub unsent: Gauge,
+    pub failed: Gauge,
+    pub oldest_unsent_seconds: Gauge,
+}
+
+impl SmsMetrics {
+    pub(crate) fn register(registry: &mut prometheus_client::registry::Registry) -> Self {
+        let metrics = Self::default();
+        registry.register("sms_outcomes", "SMS gateway calls by outcome and failure class", metrics.outcomes.clone());
+        registry.register("sms_unsent", "Deliveries pending or being sent", metrics.unsent.clone());
+        registry.register("sms_failed", "Deliveries given up on, waiting for a re-queue", metrics.failed.clone());
+        registry.register(
+            "sms_oldest_unsent_seconds",
+            "Age of the oldest delivery not yet sent",
+            metrics.oldest_unsent_seconds.clone(),
+        );
+        metrics
+    }
+}
 
 #[derive(Clone)]
 pub(crate) struct Dispatcher {
     pub pool: PgPool,
     pub intake: IntakeInternalClient<AuthorizedChannel>,
-    pub http: reqwest::Client,
-    pub gateway_url: String,
-    pub max_attempts: i32,
+    pub gateway: Gateway,
+    /// deliveries claimed per round, and messages in flight at once
+    pub batch: usize,
+    pub concurrency: usize,
+    /// how long a claim lasts: longer than a gateway call can take
+    pub lease: Duration,
+    /// how long a delivery is retried before it is given up
+    pub retry_budget: chrono::Duration,
+    pub retry: Backoff,
     pub delivery_topic: String,
     pub wake: Arc<Notify>,
     pub relay_waker: Arc<Notify>,
+    pub metrics: SmsMetrics,
 }
 
-/// The gateway's request body. `message_id` is stable across retries so a
-/// gateway that deduplicates (most do, by client reference) drops a resend
-/// after a crash between sending and recording it.
+/// The SMS gateway's HTTP API: `POST {message_id, to, text}` with `Idempotency-Key` and the
+/// credential in `Authorization`.
+#[derive(Clone)]
+pub(crate) struct Gateway {
+    pub http: reqwest::Client,
+    pub url: String,
+    pub token: Option<Secret>,
+}
+
 #[derive(Serialize)]
 struct SmsRequest<'a> {
-    message_id: String,
+    message_id: &'a str,
     to: &'a str,
-    text: String,
+    text: &'a str,
 }
 
-enum Attempt {
-    Sent,
-    Retry(String),
-    Failed(String),
+#[derive(Deserialize, Default)]
+struct SmsAnswer {
+    #[serde(default)]
+    id: serde_json::Value,
+}
+
+/// What one gateway call came to. The classes are what the ledger, the metrics and the
+/// delivery topic say; the detail (a status, never a URL or a credential) is for the ledger
+/// and the logs only.
+#[derive(Debug)]
+pub(crate) enum Sent {
+    Accepted {
+        reference: String,
+    },
+    /// worth retrying: unreachable, timed out (ambiguous: the key makes the resend safe), 5xx,
+    /// 429, and 401/403 (a rotated credential is an operator's fix, not the citizen's loss)
+    Retry {
+        class: &'static str,
+        detail: String,
+    },
+    /// the gateway will never take this message (400, 404, 422, ...)
+    Refused {
+        detail: String,
+    },
+}
+
+impl Gateway {
+    pub(crate) async fn send(&self, key: &str, to: &str, text: &str) -> Sent {
+        let mut request =
+            self.http.post(&self.url).header("Idempotency-Key", key).json(&SmsRequest { message_id: key, to, text });
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token.expose());
+        }
+        match request.send().await {
+            Ok(response) if response.status().is_success() => {
+                let answer: SmsAnswer = response.json().await.unwrap_or_default();
+                let reference = match answer.id {
+                    serde_json::Value::String(s) => s,
+                    serde_json::Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                Sent::Accepted { reference }
+            }
+            Ok(response) => {
+                let status = response.status();
+                let detail = format!("gateway answered {}", status.as_u16());
+                match status.as_u16() {
+                    401 | 403 => Sent::Retry { class: "gateway_credentials", detail },
+                    408 | 425 | 429 => Sent::Retry { class: "gateway_unavailable", detail },
+                    _ if status.is_client_error() => Sent::Refused { detail },
+                    _ => Sent::Retry { class: "gateway_unavailable", detail },
+                }
+            }
+            Err(error) => {
+                // without the URL: it may name the gateway's account
+                let kind = if error.is_timeout() { "timed out" } else { "unreachable" };
+                Sent::Retry { class: "gateway_unavailable", detail: format!("gateway {kind}: {}", error.without_url()) }
+            }
+        }
+    }
+}
+
+/// What became of one claimed delivery.
+enum Outcome {
+    Sent(String),
+    Retry { class: &'static str, detail: String, counted: bool },
+    Failed { class: &'static str, detail: String },
 }
 
 impl Dispatcher {
     pub(crate) async fn run(self, token: CancellationToken) -> Result<()> {
+        let mut failures = 0u32;
         while !token.is_cancelled() {
-            match self.dispatch_one().await {
-                Ok(true) => continue,
-                Ok(false) => {}
-                Err(error) => tracing::warn!(error = %error, "dispatch failed, will retry"),
-            }
+            let pause = match self.dispatch_batch().await {
+                Ok(handled) if handled > 0 => {
+                    failures = 0;
+                    continue;
+                }
+                Ok(_) => Duration::from_millis(500),
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    let delay = self.retry.delay(failures);
+                    tracing::warn!(error = %pasokh_platform::tasks::error_chain(&error), ?delay, "dispatch failed, will retry");
+                    delay
+                }
+            };
             tokio::select! {
                 _ = token.cancelled() => {},
                 _ = self.wake.notified() => {},
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {},
+                _ = tokio::time::sleep(pause) => {},
             }
         }
         Ok(())
     }
 
-    /// Sends the oldest due delivery, if any; `true` when one was handled.
-    async fn dispatch_one(&self) -> Result<bool> {
+    /// Claims, sends and records one batch; returns how many deliveries it handled.
+    pub(crate) async fn dispatch_batch(&self) -> Result<usize> {
+        let claimed = store::claim_due(&self.pool, self.batch as i64, self.lease.as_secs_f64()).await?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let results = self.send_all(&claimed).await;
         let mut tx = self.pool.begin().await?;
-        let Some(delivery) = store::claim_due(&mut tx).await? else {
-            tx.commit().await?;
-            return Ok(false);
-        };
-        let attempt = self.attempt(&delivery).await;
-        let attempts = delivery.attempts + 1;
-        match attempt {
-            Attempt::Sent => {
-                store::mark_sent(&mut tx, delivery.id).await?;
-                self.publish_outcome(&mut tx, &delivery, "sent", "", attempts).await?;
-                tracing::info!(petition_id = %delivery.petition_id, template = delivery.message.name(), "sms sent");
-            }
-            Attempt::Retry(error) if attempts < self.max_attempts => {
-                let delay = 2i64.pow(attempts.clamp(0, 8) as u32);
-                tracing::warn!(%error, attempts, delay_secs = delay, "sms not sent, will retry");
-                store::schedule_retry(&mut tx, delivery.id, &error, delay).await?;
-            }
-            Attempt::Retry(error) | Attempt::Failed(error) => {
-                tracing::error!(%error, attempts, petition_id = %delivery.petition_id, "sms failed for good");
-                store::mark_failed(&mut tx, delivery.id, &error).await?;
-                self.publish_outcome(&mut tx, &delivery, "failed", &error, attempts).await?;
-            }
+        let mut published = false;
+        for (delivery, result) in claimed.iter().zip(results) {
+            published |= self.record(&mut tx, delivery, result).await?;
         }
         tx.commit().await?;
-        self.relay_waker.notify_one();
-        Ok(true)
+        if published {
+            self.relay_waker.notify_one();
+        }
+        Ok(claimed.len())
     }
 
-    async fn attempt(&self, delivery: &PendingDelivery) -> Attempt {
+    async fn send_all(&self, claimed: &[Claimed]) -> Vec<Outcome> {
         let mut intake = self.intake.clone();
-        let mut request = tonic::Request::new(GetContactRequest { petition_id: delivery.petition_id.to_string() });
-        request.set_timeout(Duration::from_secs(3));
-        let contact = match intake.get_contact(request).await {
-            Ok(contact) => contact.into_inner(),
-            Err(status) if status.code() == tonic::Code::NotFound => {
-                return Attempt::Failed("intake has no contact for this petition".into());
+        let mut request = tonic::Request::new(GetContactsRequest {
+            petition_ids: claimed.iter().map(|c| c.petition_id.to_string()).collect(),
+        });
+        request.set_timeout(Duration::from_secs(5));
+        let mobiles: HashMap<String, String> = match intake.get_contacts(request).await {
+            Ok(contacts) => contacts.into_inner().items.into_iter().map(|c| (c.petition_id, c.mobile)).collect(),
+            Err(status) => {
+                // intake down or mid-rollout: nobody was texted, so no attempt is counted
+                let detail = format!("intake GetContacts: {:?}", status.code());
+                tracing::warn!(detail, deliveries = claimed.len(), "contacts unavailable; deliveries wait");
+                return claimed
+                    .iter()
+                    .map(|_| Outcome::Retry { class: "contact_unavailable", detail: detail.clone(), counted: false })
+                    .collect();
             }
-            Err(status) => return Attempt::Retry(format!("intake GetContact: {}", status.message())),
         };
-        let body = SmsRequest {
-            message_id: format!("{}-{}", delivery.source_event_id, delivery.channel),
-            to: &contact.mobile,
-            text: delivery.message.render(),
-        };
-        match self.http.post(&self.gateway_url).json(&body).send().await {
-            Ok(response) if response.status().is_success() => Attempt::Sent,
-            Ok(response) if response.status().is_client_error() && response.status().as_u16() != 429 => {
-                Attempt::Failed(format!("gateway refused the message: {}", response.status()))
+        // owned inputs: the sends run as a stream that must not borrow the batch
+        let inputs: Vec<(String, Option<String>, String)> = claimed
+            .iter()
+            .map(|d| (d.idempotency_key(), mobiles.get(&d.petition_id.to_string()).cloned(), d.message.render()))
+            .collect();
+        let sends = inputs.into_iter().map(|(key, mobile, text)| {
+            let gateway = self.gateway.clone();
+            async move {
+                let Some(mobile) = mobile else {
+                    return Outcome::Failed {
+                        class: "no_contact",
+                        detail: "intake has no contact for this petition".into(),
+                    };
+                };
+                match gateway.send(&key, &mobile, &text).await {
+                    Sent::Accepted { reference } => Outcome::Sent(reference),
+                    Sent::Retry { class, detail } => Outcome::Retry { class, detail, counted: true },
+                    Sent::Refused { detail } => Outcome::Failed { class: "gateway_refused", detail },
+                }
             }
-            Ok(response) => Attempt::Retry(format!("gateway answered {}", response.status())),
-            Err(error) => Attempt::Retry(format!("gateway unreachable: {error}")),
+        });
+        futures_util::stream::iter(sends).buffered(self.concurrency.max(1)).collect().await
+    }
+
+    /// Records one result; `true` when it published an outcome event.
+    async fn record(&self, conn: &mut PgConnection, delivery: &Claimed, result: Outcome) -> Result<bool> {
+        let template = delivery.message.name();
+        match result {
+            Outcome::Sent(reference) => {
+                self.count("sent", "none");
+                if store::mark_sent(conn, delivery.id, &reference).await? {
+                    self.publish_outcome(conn, delivery, "sent", "").await?;
+                    tracing::info!(petition_id = %delivery.petition_id, template, attempts = delivery.attempts, "sms sent");
+                    return Ok(true);
+                }
+                Ok(false)
+            }
+            Outcome::Retry { class, detail, counted } => {
+                let spent = Utc::now() - delivery.retry_from;
+                if spent < self.retry_budget {
+                    let delay = self.retry.delay(u32::try_from(delivery.attempts.max(1)).unwrap_or(1));
+                    self.count("retried", class);
+                    tracing::warn!(petition_id = %delivery.petition_id, template, class, detail, attempts = delivery.attempts, ?delay, "sms not sent, will retry");
+                    store::schedule_retry(conn, delivery.id, class, &detail, delay.as_secs_f64(), counted).await?;
+                    return Ok(false);
+                }
+                self.give_up(conn, delivery, "retry_budget_spent", &format!("{class}: {detail}")).await
+            }
+            Outcome::Failed { class, detail } => self.give_up(conn, delivery, class, &detail).await,
         }
     }
 
+    async fn give_up(
+        &self,
+        conn: &mut PgConnection,
+        delivery: &Claimed,
+        class: &'static str,
+        detail: &str,
+    ) -> Result<bool> {
+        self.count("failed", class);
+        tracing::error!(petition_id = %delivery.petition_id, template = delivery.message.name(), class, detail, attempts = delivery.attempts, "sms failed for good; re-queue it once the cause is fixed");
+        if store::mark_failed(conn, delivery.id, class, detail).await? {
+            self.publish_outcome(conn, delivery, "failed", class).await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn count(&self, outcome: &'static str, class: &'static str) {
+        self.metrics.outcomes.get_or_create(&SmsLabels { outcome, class }).inc();
+    }
+
+    /// The outcome on the delivery topic: other agencies read it, so `detail` is a failure
+    /// class and nothing the gateway or the network said.
     async fn publish_outcome(
         &self,
         conn: &mut PgConnection,
-        delivery: &PendingDelivery,
+        delivery: &Claimed,
         outcome: &str,
-        detail: &str,
-        attempts: i32,
+        class: &str,
     ) -> Result<()> {
         let id = Uuid::now_v7();
         let now = Utc::now();
@@ -138,12 +323,31 @@ impl Dispatcher {
             source_event_id: delivery.source_event_id.to_string(),
             channel: delivery.channel.clone(),
             outcome: outcome.to_owned(),
-            detail: detail.to_owned(),
-            attempts: attempts.max(0) as u32,
+            detail: class.to_owned(),
+            attempts: delivery.attempts.max(0) as u32,
         };
         let cloud =
             CloudEvent::new(id, "//pasokh/notification", format!("{TYPE_PREFIX}notification.{outcome}.v1"), now);
         outbox::enqueue(conn, &OutboxMessage::new(&self.delivery_topic, &event.petition_id, &cloud, &event)).await?;
+        Ok(())
+    }
+
+    /// Refreshes the backlog gauges every `every` until cancelled.
+    pub(crate) async fn watch_backlog(self, every: Duration, token: CancellationToken) -> Result<()> {
+        while !token.is_cancelled() {
+            match store::backlog(&self.pool).await {
+                Ok((unsent, failed, oldest)) => {
+                    self.metrics.unsent.set(unsent);
+                    self.metrics.failed.set(failed);
+                    self.metrics.oldest_unsent_seconds.set(oldest as i64);
+                }
+                Err(error) => tracing::debug!(%error, "backlog gauges not refreshed"),
+            }
+            tokio::select! {
+                _ = token.cancelled() => {},
+                _ = tokio::time::sleep(every) => {},
+            }
+        }
         Ok(())
     }
 }

@@ -8,6 +8,8 @@ use pasokh_events::cloudevents::header_map_of;
 use pasokh_notification::{App, Settings};
 use pasokh_platform::config::ListenSettings;
 use pasokh_platform::db::DatabaseSettings;
+use pasokh_platform::retry::Backoff;
+use pasokh_platform::service::Service as _;
 use pasokh_proto::events::v1::DeliveryEvent;
 use pasokh_testkit::{RunningService, SmsSink, Stack, Topics, eventually, free_port, record_key, start_service};
 use prost::Message as _;
@@ -23,10 +25,16 @@ struct World {
     pool: PgPool,
     intake: RunningService,
     notification: RunningService,
+    settings: Settings,
 }
 
 impl World {
     async fn start(gateway_url: String) -> Self {
+        Self::start_with(gateway_url, |_| {}).await
+    }
+
+    /// With retries short enough for a test and `adjust` applied last.
+    async fn start_with(gateway_url: String, adjust: impl FnOnce(&mut Settings)) -> Self {
         let stack = Stack::from_env();
         let topics = stack.fresh_topics("notification").await;
         let intake_db = stack.fresh_database("intake").await;
@@ -54,10 +62,12 @@ impl World {
             ..Settings::default()
         };
         settings.sms.gateway_url = gateway_url;
+        settings.sms.retry = Backoff::new(Duration::from_millis(100), Duration::from_millis(500));
+        adjust(&mut settings);
         let notification_group = settings.kafka.consumer_group.clone();
         let notification = start_service::<App>(&settings).await;
         let pool = PgPool::connect(&db).await.unwrap();
-        Self { stack, topics, intake_http, notification_group, pool, intake, notification }
+        Self { stack, topics, intake_http, notification_group, pool, intake, notification, settings }
     }
 
     async fn file_petition(&self) -> Value {
@@ -204,5 +214,104 @@ async fn a_one_time_code_is_texted_at_once_for_the_webs_service_account_and_nobo
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(sink.messages().await.len(), 1, "refused requests send nothing");
     world.stop().await;
+    sink.stop().await;
+}
+
+/// The ledger row of the only delivery: (status, attempts, failure class, last error, requeued).
+async fn delivery(pool: &PgPool) -> Option<(String, i32, String, String, i32)> {
+    sqlx::query_as("SELECT status, attempts, failure_class, last_error, requeued FROM deliveries ORDER BY id LIMIT 1")
+        .fetch_optional(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gateway_slower_than_the_timeout_texts_the_citizen_once_under_one_idempotency_key() {
+    let sink = SmsSink::start().await;
+    // the sink records, then answers after 1.5 s: the client gives up at 400 ms, not knowing it was taken
+    sink.control(json!({"delay_ms": 1500})).await;
+    let world = World::start_with(sink.send_url(), |s| s.sms.timeout_ms = 400).await;
+    world.file_petition().await;
+    eventually(Duration::from_secs(30), "the resends of a timed-out message", || async {
+        (sink.stats().await.repeats >= 2).then_some(())
+    })
+    .await;
+    sink.control(json!({"delay_ms": 0})).await;
+    eventually(Duration::from_secs(30), "the delivery to be recorded as sent", || async {
+        delivery(&world.pool).await.filter(|d| d.0 == "sent")
+    })
+    .await;
+    let messages = sink.messages().await;
+    assert_eq!(messages.len(), 1, "one message reached the citizen: {messages:?}");
+    let source_event: uuid::Uuid =
+        sqlx::query_scalar("SELECT source_event_id FROM deliveries").fetch_one(&world.pool).await.unwrap();
+    assert_eq!(messages[0].key, format!("{source_event}-sms"), "the Idempotency-Key header is the delivery's own");
+    assert_eq!(messages[0].message_id, messages[0].key, "and the body says the same");
+    assert!(messages[0].repeats >= 2, "every resend used the same key: {messages:?}");
+    let (_, attempts, ..) = delivery(&world.pool).await.unwrap();
+    assert!(attempts >= 3, "each timed-out call counted as an attempt: {attempts}");
+    world.stop().await;
+    sink.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_past_its_retry_budget_fails_with_a_class_only_and_the_requeue_command_sends_it() {
+    let port = free_port();
+    let world = World::start_with(format!("http://127.0.0.1:{port}/send"), |s| s.sms.retry_budget_secs = 2).await;
+    world.file_petition().await;
+    let (status, attempts, class, last_error, _) =
+        eventually(Duration::from_secs(30), "the delivery to fail for good", || async {
+            delivery(&world.pool).await.filter(|d| d.0 == "failed")
+        })
+        .await;
+    assert_eq!((status.as_str(), class.as_str()), ("failed", "retry_budget_spent"));
+    assert!(attempts >= 2, "retried within the budget: {attempts}");
+    assert!(last_error.contains("gateway_unavailable"), "{last_error}");
+    assert!(!last_error.contains(&port.to_string()), "no URL in the ledger: {last_error}");
+
+    // other agencies read the delivery topic: the outcome says the class, nothing the network said
+    let outcomes = world.stack.read_topic(&world.topics.delivery, 1, Duration::from_secs(20)).await;
+    let outcome = DeliveryEvent::decode(outcomes[0].payload().unwrap()).unwrap();
+    assert_eq!((outcome.outcome.as_str(), outcome.detail.as_str()), ("failed", "retry_budget_spent"));
+
+    // the gateway is back; an operator re-queues what failed
+    let sink = SmsSink::start_on(port).await;
+    let mut requeue = world.settings.clone();
+    requeue.requeue.class = Some("retry_budget_spent".into());
+    App::run_task(&requeue, 0).await.unwrap();
+    let messages = eventually(Duration::from_secs(30), "the re-queued sms", || async {
+        let messages = sink.messages().await;
+        (!messages.is_empty()).then_some(messages)
+    })
+    .await;
+    assert_eq!(messages.len(), 1);
+    let (status, _, class, _, requeued) =
+        eventually(Duration::from_secs(10), "sent", || async { delivery(&world.pool).await.filter(|d| d.0 == "sent") })
+            .await;
+    assert_eq!((status.as_str(), class.as_str(), requeued), ("sent", "", 1));
+    world.stop().await;
+    sink.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_gateway_credential_travels_in_a_header_and_a_url_carrying_one_is_refused() {
+    let sink = SmsSink::start_with(free_port(), None, Some("gateway-key-7f3a")).await;
+    let world = World::start_with(sink.send_url(), |s| {
+        s.sms.gateway_token = Some(pasokh_platform::config::Secret::new("gateway-key-7f3a"))
+    })
+    .await;
+    world.file_petition().await;
+    eventually(Duration::from_secs(30), "the sms at a gateway that checks its key", || async {
+        (sink.messages().await.len() == 1).then_some(())
+    })
+    .await;
+    assert_eq!(sink.stats().await.refused, 0, "the key was presented from the first call");
+    world.stop().await;
+
+    let mut settings = Settings::default();
+    settings.sms.gateway_url = format!("{}?apikey=gateway-key-7f3a", sink.send_url());
+    let refused = App::build(&settings).await.err().expect("a URL with a credential is refused").to_string();
+    assert!(refused.contains("sms.gateway_token"), "{refused}");
+    assert!(!refused.contains("gateway-key-7f3a"), "the refusal does not repeat the key: {refused}");
     sink.stop().await;
 }

@@ -70,11 +70,13 @@ fn transient(error: crate::Error) -> HandlerError {
 
 impl BatchHandler for FoldLifecycle {
     type Message = PetitionEvent;
+    type Prepared = ();
 
     async fn handle_batch(
         &self,
         conn: &mut PgConnection,
         events: &[&Received<PetitionEvent>],
+        _: &(),
     ) -> Result<(), HandlerError> {
         self.fold(conn, events).await
     }

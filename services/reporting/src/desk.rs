@@ -18,11 +18,13 @@ pub(crate) struct FoldDeskActivity;
 
 impl BatchHandler for FoldDeskActivity {
     type Message = DeskActivity;
+    type Prepared = ();
 
     async fn handle_batch(
         &self,
         conn: &mut PgConnection,
         events: &[&Received<DeskActivity>],
+        _: &(),
     ) -> Result<(), HandlerError> {
         for event in events {
             let a = &event.message;

@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use pasokh_events::batch::{apply_new, decode};
-use pasokh_events::consumer::HandlerError;
+use pasokh_events::consumer::{HandlerError, Received};
 use pasokh_platform::tasks::BoxError;
+use pasokh_proto::events::v1::PetitionEvent;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -78,7 +79,8 @@ pub async fn rebuild(settings: &Settings) -> Result<Rebuilt, BoxError> {
         if batch.is_empty() {
             continue;
         }
-        match apply_new(&pool, &handler, &batch).await {
+        let events: Vec<&Received<PetitionEvent>> = batch.iter().collect();
+        match apply_new(&pool, &handler, &events).await {
             Ok((applied, duplicates)) => {
                 done.events += applied as u64;
                 done.duplicates += duplicates as u64;
@@ -86,7 +88,7 @@ pub async fn rebuild(settings: &Settings) -> Result<Rebuilt, BoxError> {
             Err(HandlerError::Permanent(reason)) => {
                 // the live consumer would have dead-lettered these one by one: do the same
                 for event in &batch {
-                    if let Err(error) = apply_new(&pool, &handler, std::slice::from_ref(event)).await {
+                    if let Err(error) = apply_new(&pool, &handler, &[event]).await {
                         tracing::warn!(%error, offset = event.offset, "rebuild: event refused, skipped ({reason})");
                         done.dead += 1;
                     } else {

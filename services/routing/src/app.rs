@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use pasokh_domain::{BusinessCalendar, built_in_holidays, parse_holidays};
 use pasokh_events::Backbone;
 use pasokh_events::backbone::KafkaReadiness;
-use pasokh_events::consumer::ConsumerLoop;
+use pasokh_events::batch::BatchConsumerLoop;
 use pasokh_events::outbox::OutboxRelay;
 use pasokh_platform::auth::grpc::{AuthorizedChannel, ClientGuard};
 use pasokh_platform::auth::{TokenSource, TokenVerifier};
@@ -34,8 +34,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct App {
     servers: Servers,
     relay: OutboxRelay,
-    consumer: ConsumerLoop<CaseEvents>,
-    desk_consumer: ConsumerLoop<DeskPromises>,
+    consumer: BatchConsumerLoop<CaseEvents>,
+    desk_consumer: BatchConsumerLoop<DeskPromises>,
     watchdog: Watchdog,
     watchdog_every: Duration,
     rule_book: RuleBook,
@@ -131,7 +131,7 @@ impl Service for App {
             Duration::from_secs(10),
         )
         .map_err(|e| Error::Config(format!("intake_grpc_url: {e}")))?;
-        let consumer = ConsumerLoop {
+        let consumer = BatchConsumerLoop {
             settings: settings.kafka.clone(),
             topic: settings.kafka.lifecycle_topic.clone(),
             group: settings.kafka.consumer_group.clone(),
@@ -143,15 +143,17 @@ impl Service for App {
                 relay_waker: relay.waker(),
             },
             metrics: backbone.event_metrics.clone(),
+            limits: settings.kafka.consumer.limits(),
         };
         // the same group: each replica reads its share of both topics
-        let desk_consumer = ConsumerLoop {
+        let desk_consumer = BatchConsumerLoop {
             settings: settings.kafka.clone(),
             topic: settings.kafka.desk_topic.clone(),
             group: settings.kafka.consumer_group.clone(),
             pool: backbone.pool.clone(),
             handler: DeskPromises,
             metrics: backbone.event_metrics.clone(),
+            limits: settings.kafka.consumer.limits(),
         };
         let alerts = AlertCounter::default();
         backbone.registry.register(

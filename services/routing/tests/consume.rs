@@ -181,3 +181,41 @@ async fn routing_rules_are_reloaded_from_their_file_without_a_restart_and_bad_fi
     assert_eq!(unit, "welfare/IR-25");
     world.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_peer_that_does_not_serve_texts_holds_the_partition_instead_of_dead_lettering() {
+    // intake's URL points at routing's own internal listener: a wrong (or not yet rolled out)
+    // peer that answers UNIMPLEMENTED, as an older intake or a misrouted proxy would
+    let world = World::start("IR-23", |s| {
+        s.intake_grpc_url = format!("http://127.0.0.1:{}", s.listen.internal_grpc_port);
+    })
+    .await;
+    let response = world
+        .http
+        .post(format!("{}/v1/petitions", world.intake.http))
+        .json(&serde_json::json!({
+            "national_id": pasokh_testkit::national_id(5), "mobile": common::mobile(5), "category": "unpaid-wages",
+            "kind": "complaint", "channel": "web", "text": "کارفرما سه ماه است حقوق ما را نداده است"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let metrics = eventually(Duration::from_secs(30), "the consumer to retry the held partition", || async {
+        let metrics = world.http.get(format!("{}/metrics", world.routing.http)).send().await.ok()?.text().await.ok()?;
+        let retries: f64 = metrics
+            .lines()
+            .find(|l| l.starts_with("pasokh_event_handler_retries_total"))?
+            .rsplit(' ')
+            .next()?
+            .parse()
+            .ok()?;
+        (retries >= 3.0).then_some(metrics)
+    })
+    .await;
+    assert!(!metrics.contains("outcome=\"dead_lettered\""), "nothing dead-lettered");
+    let dlq = world.stack.read_topic(&format!("{}.dlq", world.topics.lifecycle), 1, Duration::from_secs(3)).await;
+    assert!(dlq.is_empty(), "an unreachable peer says nothing about the event: {} dead letters", dlq.len());
+    assert_eq!(count(&world, "SELECT count(*) FROM cases").await, 0, "no case without its text");
+    world.stop().await;
+}

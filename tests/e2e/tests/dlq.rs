@@ -22,7 +22,7 @@ fn dead_letter(topic: &str, group: &str, ce_id: &str) -> BTreeMap<String, String
 }
 
 async fn run(stack: &Stack, args: &[&str]) -> (bool, String, String) {
-    let output = tokio::process::Command::new(pasokh_e2e::bin_dir().join("pasokhctl"))
+    let output = tokio::process::Command::new(pasokh_testkit::bin_dir().join("pasokhctl"))
         .args(args)
         .env("PASOKH__KAFKA__BOOTSTRAP_SERVERS", &stack.kafka)
         .output()

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use pasokh_e2e::bin_dir;
+use pasokh_testkit::bin_dir;
 use pasokh_testkit::{Provider, Stack, free_port};
 use tokio::process::Command;
 

@@ -10,9 +10,9 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use pasokh_e2e::bin_dir;
 use pasokh_proto::routing::v1::case_service_client::CaseServiceClient;
 use pasokh_proto::routing::v1::{CaseCommand, SetExpectedDateRequest};
+use pasokh_testkit::bin_dir;
 use pasokh_testkit::{SmsSink, Stack, Topics, eventually, free_port};
 use rdkafka::message::Message as _;
 use serde_json::{Value, json};

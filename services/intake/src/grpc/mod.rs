@@ -10,7 +10,8 @@ use pasokh_platform::auth::grpc::ClientGuard;
 use pasokh_proto::intake::v1::intake_internal_server::IntakeInternal;
 use pasokh_proto::intake::v1::intake_service_server::IntakeService;
 use pasokh_proto::intake::v1::{
-    Contact, GetContactRequest, GetTextRequest, SubmitPetitionRequest, SubmitPetitionResponse, Text,
+    Contact, Contacts, FoundText, GetContactRequest, GetContactsRequest, GetTextRequest, GetTextsRequest,
+    SubmitPetitionRequest, SubmitPetitionResponse, Text, Texts,
 };
 use prost::Message as _;
 use sha2::{Digest, Sha256};
@@ -171,4 +172,58 @@ impl IntakeInternal for IntakeInternalGrpc {
         };
         Ok(Response::new(Text { text }))
     }
+
+    async fn get_texts(&self, request: Request<GetTextsRequest>) -> Result<Response<Texts>, Status> {
+        self.services.check(&request).await?;
+        let items = &request.get_ref().items;
+        if items.len() > MAX_LOOKUPS {
+            return Err(Status::invalid_argument("at most 1000 texts per call"));
+        }
+        let mut wanted = Vec::with_capacity(items.len());
+        for item in items {
+            let id = Uuid::parse_str(&item.petition_id)
+                .map_err(|_| Status::invalid_argument("petition_id must be a UUID"))?;
+            let reply = match item.reply_id.as_str() {
+                "" => None,
+                reply => Some(Uuid::parse_str(reply).map_err(|_| Status::invalid_argument("reply_id must be a UUID"))?),
+            };
+            wanted.push((id, reply));
+        }
+        let items = store::texts(&self.pool, &wanted)
+            .await?
+            .into_iter()
+            .map(|(petition_id, reply_id, text)| FoundText {
+                petition_id: petition_id.to_string(),
+                reply_id: reply_id.map(|r| r.to_string()).unwrap_or_default(),
+                text,
+            })
+            .collect();
+        Ok(Response::new(Texts { items }))
+    }
+
+    async fn get_contacts(&self, request: Request<GetContactsRequest>) -> Result<Response<Contacts>, Status> {
+        self.services.check(&request).await?;
+        let ids = &request.get_ref().petition_ids;
+        if ids.len() > MAX_LOOKUPS {
+            return Err(Status::invalid_argument("at most 1000 contacts per call"));
+        }
+        let ids = ids
+            .iter()
+            .map(|id| Uuid::parse_str(id).map_err(|_| Status::invalid_argument("petition_id must be a UUID")))
+            .collect::<Result<Vec<Uuid>, Status>>()?;
+        let items = store::contacts(&self.pool, &ids)
+            .await?
+            .into_iter()
+            .map(|contact| Contact {
+                petition_id: contact.id.to_string(),
+                tracking_code: contact.tracking_code,
+                mobile: contact.mobile,
+                province: contact.province,
+            })
+            .collect();
+        Ok(Response::new(Contacts { items }))
+    }
 }
+
+/// The most look-ups one batched call may ask for.
+const MAX_LOOKUPS: usize = 1000;

@@ -119,6 +119,19 @@ pub(crate) async fn contact(pool: &PgPool, petition_id: Uuid) -> Result<Option<C
     }))
 }
 
+/// The contacts of many petitions at once; unknown ids are left out.
+pub(crate) async fn contacts(pool: &PgPool, petition_ids: &[Uuid]) -> Result<Vec<Contact>> {
+    let rows: Vec<(Uuid, String, String, String)> =
+        sqlx::query_as("SELECT id, province, tracking_code, mobile FROM petitions WHERE id = ANY($1)")
+            .bind(petition_ids)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, province, tracking_code, mobile)| Contact { id, province, tracking_code, mobile })
+        .collect())
+}
+
 /// GeoReport `GET requests` filters; all optional but the province.
 pub(crate) struct RequestFilter {
     pub province: String,
@@ -172,6 +185,34 @@ pub(crate) async fn requests(pool: &PgPool, filter: &RequestFilter) -> Result<Ve
 /// The petition's text as stored.
 pub(crate) async fn text(pool: &PgPool, petition_id: Uuid) -> Result<Option<String>> {
     Ok(sqlx::query_scalar("SELECT body FROM petitions WHERE id = $1").bind(petition_id).fetch_optional(pool).await?)
+}
+
+/// Many texts at once: a petition's own (no reply id) or one of its replies; what is not found
+/// is left out.
+pub(crate) async fn texts(pool: &PgPool, wanted: &[(Uuid, Option<Uuid>)]) -> Result<Vec<(Uuid, Option<Uuid>, String)>> {
+    let petitions: Vec<Uuid> = wanted.iter().filter(|w| w.1.is_none()).map(|w| w.0).collect();
+    let mut found: Vec<(Uuid, Option<Uuid>, String)> = Vec::with_capacity(wanted.len());
+    if !petitions.is_empty() {
+        let rows: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, body FROM petitions WHERE id = ANY($1)")
+            .bind(&petitions)
+            .fetch_all(pool)
+            .await?;
+        found.extend(rows.into_iter().map(|(id, body)| (id, None, body)));
+    }
+    let (reply_petitions, replies): (Vec<Uuid>, Vec<Uuid>) =
+        wanted.iter().filter_map(|w| w.1.map(|reply| (w.0, reply))).unzip();
+    if !replies.is_empty() {
+        let rows: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+            "SELECT m.petition_id, m.id, m.body FROM unnest($1::uuid[], $2::uuid[]) AS w(petition_id, id) \
+             JOIN petition_messages m ON m.id = w.id AND m.petition_id = w.petition_id AND m.kind = 'reply'",
+        )
+        .bind(&reply_petitions)
+        .bind(&replies)
+        .fetch_all(pool)
+        .await?;
+        found.extend(rows.into_iter().map(|(petition, reply, body)| (petition, Some(reply), body)));
+    }
+    Ok(found)
 }
 
 /// One of the citizen's replies to the petition.

@@ -1,14 +1,18 @@
-//! Which lifecycle events call for which message.
+//! Which lifecycle events call for which message. What officers wrote to the citizen comes
+//! from routing, for a whole batch in one call, before the transaction opens.
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use pasokh_events::consumer::{EventHandler, HandlerError, Received};
+use pasokh_events::batch::BatchHandler;
+use pasokh_events::consumer::{HandlerError, Received};
 use pasokh_platform::auth::grpc::AuthorizedChannel;
 use pasokh_proto::events::v1::PetitionEvent;
 use pasokh_proto::events::v1::petition_event::Body;
-use pasokh_proto::routing::v1::GetCitizenMessageRequest;
 use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;
+use pasokh_proto::routing::v1::{GetCitizenMessageRequest, GetCitizenMessagesRequest};
 use sqlx::PgConnection;
 use tokio::sync::Notify;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::store;
@@ -22,62 +26,110 @@ pub(crate) struct RecordDeliveries {
     pub routing: CaseLookupClient<AuthorizedChannel>,
 }
 
-impl RecordDeliveries {
-    async fn officers_words(&self, event: &Received<PetitionEvent>) -> Result<String, HandlerError> {
-        let request = GetCitizenMessageRequest {
-            petition_id: event.message.petition_id.clone(),
-            event_id: event.cloud.id.to_string(),
-        };
-        match self.routing.clone().get_citizen_message(request).await {
-            Ok(message) => Ok(message.into_inner().text),
-            Err(status) if status.code() == tonic::Code::NotFound => {
-                Err(HandlerError::Permanent(format!("routing has no message for event {}", event.cloud.id)))
-            }
-            Err(status) => Err(HandlerError::Transient(format!("routing: {status}"))),
-        }
+/// The most messages asked of routing in one call (its limit).
+const MESSAGES_PER_CALL: usize = 1000;
+
+/// What officers wrote, by lifecycle event id.
+#[derive(Default)]
+pub(crate) struct OfficersWords(HashMap<String, String>);
+
+impl OfficersWords {
+    fn of(&self, event: &Received<PetitionEvent>) -> Result<String, HandlerError> {
+        self.0
+            .get(&event.cloud.id.to_string())
+            .cloned()
+            .ok_or_else(|| HandlerError::Permanent(format!("routing has no message for event {}", event.cloud.id)))
     }
 }
 
-impl EventHandler for RecordDeliveries {
-    type Message = PetitionEvent;
+/// Whether the event's SMS quotes what an officer wrote.
+fn quotes_officer(event: &Received<PetitionEvent>) -> bool {
+    match &event.message.body {
+        Some(Body::InfoRequested(_) | Body::Responded(_) | Body::Rejected(_)) => true,
+        Some(Body::ExpectedDateSet(expected)) => expected.beyond_target,
+        _ => false,
+    }
+}
 
-    async fn handle(&self, conn: &mut PgConnection, event: &Received<PetitionEvent>) -> Result<(), HandlerError> {
-        let tracking_code = event.message.tracking_code.clone();
-        let message = match &event.message.body {
-            Some(Body::Submitted(_)) => Message::Submitted { tracking_code },
-            Some(Body::Routed(routed)) => Message::Routed {
-                tracking_code,
-                organisation: routed.organisation.clone(),
-                resolution_due_unix: routed.resolution_due.as_ref().map_or(0, |t| t.seconds),
-            },
-            Some(Body::InfoRequested(_)) => {
-                Message::InfoRequested { tracking_code, question: self.officers_words(event).await? }
-            }
-            Some(Body::Responded(_)) => Message::Responded { tracking_code, answer: self.officers_words(event).await? },
-            Some(Body::ExpectedDateSet(expected)) if expected.beyond_target => {
-                Message::Interim { tracking_code, reason: self.officers_words(event).await? }
-            }
-            Some(Body::Rejected(_)) => Message::Rejected { tracking_code, reason: self.officers_words(event).await? },
-            Some(Body::Merged(merged)) => {
-                Message::Merged { tracking_code, original: merged.into_tracking_code.clone() }
-            }
-            Some(Body::Reopened(reopened)) if reopened.cause == "appeal" => Message::Appealed { tracking_code },
-            // closed on the spot: the citizen got the answer face to face and the tracking code by SMS;
-            // the other events are the units' and the watchdog's, not the citizen's concern
-            Some(_) => return Ok(()),
-            None => return Err(HandlerError::Permanent("lifecycle event without a body".into())),
-        };
-        let petition_id = Uuid::parse_str(&event.message.petition_id).map_err(|_| {
-            HandlerError::Permanent(format!("petition_id `{}` is not a UUID", event.message.petition_id))
-        })?;
-        let fresh = store::record_delivery(conn, event.cloud.id, SMS, petition_id, &message)
-            .await
-            .map_err(|e| HandlerError::Transient(e.to_string()))?;
-        tracing::debug!(event_id = %event.cloud.id, template = message.name(), fresh, "delivery recorded");
+impl BatchHandler for RecordDeliveries {
+    type Message = PetitionEvent;
+    type Prepared = OfficersWords;
+
+    async fn prepare(&self, events: &[&Received<PetitionEvent>]) -> Result<OfficersWords, HandlerError> {
+        let wanted: Vec<GetCitizenMessageRequest> = events
+            .iter()
+            .filter(|e| quotes_officer(e))
+            .map(|e| GetCitizenMessageRequest {
+                petition_id: e.message.petition_id.clone(),
+                event_id: e.cloud.id.to_string(),
+            })
+            .collect();
+        let mut words = OfficersWords::default();
+        for chunk in wanted.chunks(MESSAGES_PER_CALL) {
+            let request = GetCitizenMessagesRequest { items: chunk.to_vec() };
+            let found = match self.routing.clone().get_citizen_messages(request).await {
+                Ok(found) => found.into_inner(),
+                Err(status) if status.code() == tonic::Code::InvalidArgument => {
+                    return Err(HandlerError::Permanent(format!("routing refused the look-up: {}", status.message())));
+                }
+                // down, overloaded, or not (yet) the right peer during a rollout: all worth retrying
+                Err(status) => {
+                    return Err(HandlerError::Transient(format!("routing: {:?} {}", status.code(), status.message())));
+                }
+            };
+            words.0.extend(found.items.into_iter().map(|item| (item.event_id, item.text)));
+        }
+        Ok(words)
+    }
+
+    async fn handle_batch(
+        &self,
+        conn: &mut PgConnection,
+        events: &[&Received<PetitionEvent>],
+        words: &OfficersWords,
+    ) -> Result<(), HandlerError> {
+        for event in events {
+            record(conn, event, words).instrument(event.span.clone()).await?;
+        }
         Ok(())
     }
 
     fn after_commit(&self) {
         self.dispatcher_waker.notify_waiters();
     }
+}
+
+async fn record(
+    conn: &mut PgConnection,
+    event: &Received<PetitionEvent>,
+    words: &OfficersWords,
+) -> Result<(), HandlerError> {
+    let tracking_code = event.message.tracking_code.clone();
+    let message = match &event.message.body {
+        Some(Body::Submitted(_)) => Message::Submitted { tracking_code },
+        Some(Body::Routed(routed)) => Message::Routed {
+            tracking_code,
+            organisation: routed.organisation.clone(),
+            resolution_due_unix: routed.resolution_due.as_ref().map_or(0, |t| t.seconds),
+        },
+        Some(Body::InfoRequested(_)) => Message::InfoRequested { tracking_code, question: words.of(event)? },
+        Some(Body::Responded(_)) => Message::Responded { tracking_code, answer: words.of(event)? },
+        Some(Body::ExpectedDateSet(expected)) if expected.beyond_target => {
+            Message::Interim { tracking_code, reason: words.of(event)? }
+        }
+        Some(Body::Rejected(_)) => Message::Rejected { tracking_code, reason: words.of(event)? },
+        Some(Body::Merged(merged)) => Message::Merged { tracking_code, original: merged.into_tracking_code.clone() },
+        Some(Body::Reopened(reopened)) if reopened.cause == "appeal" => Message::Appealed { tracking_code },
+        // closed on the spot: the citizen got the answer face to face and the tracking code by SMS;
+        // the other events are the units' and the watchdog's, not the citizen's concern
+        Some(_) => return Ok(()),
+        None => return Err(HandlerError::Permanent("lifecycle event without a body".into())),
+    };
+    let petition_id = Uuid::parse_str(&event.message.petition_id)
+        .map_err(|_| HandlerError::Permanent(format!("petition_id `{}` is not a UUID", event.message.petition_id)))?;
+    let fresh = store::record_delivery(conn, event.cloud.id, SMS, petition_id, &message)
+        .await
+        .map_err(|e| HandlerError::Transient(e.to_string()))?;
+    tracing::debug!(event_id = %event.cloud.id, template = message.name(), fresh, "delivery recorded");
+    Ok(())
 }

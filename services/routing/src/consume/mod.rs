@@ -1,21 +1,27 @@
 //! Routing's reaction to the lifecycle topic: a `Submitted` petition becomes a
 //! case (routed, merged into the citizen's open duplicate, or closed on the
 //! spot); the citizen's reply and rating, published by intake, move the case on.
+//!
+//! A batch's texts come from intake in one call before the transaction opens
+//! ([`BatchHandler::prepare`]); the transaction then only touches PostgreSQL.
 mod desk;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
 use pasokh_domain::{CaseAction, CaseStatus, text_similarity};
-use pasokh_events::consumer::{EventHandler, HandlerError, Received};
+use pasokh_events::batch::BatchHandler;
+use pasokh_events::consumer::{HandlerError, Received};
 use pasokh_events::lifecycle::{self, timestamp};
 use pasokh_platform::auth::grpc::AuthorizedChannel;
 use pasokh_proto::events::v1::petition_event::Body;
 use pasokh_proto::events::v1::{Closed, InfoProvided, PetitionEvent, Rated, Routed, Submitted};
-use pasokh_proto::intake::v1::GetTextRequest;
 use pasokh_proto::intake::v1::intake_internal_client::IntakeInternalClient;
+use pasokh_proto::intake::v1::{GetTextRequest, GetTextsRequest};
 use sqlx::PgConnection;
 use tokio::sync::Notify;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::Error;
@@ -25,6 +31,9 @@ use crate::workflow::{Actor, Change, Workflow, deadline, warning_at};
 
 pub(crate) use desk::DeskPromises;
 
+/// The most texts asked of intake in one call (its limit).
+const TEXTS_PER_CALL: usize = 1000;
+
 pub(crate) struct CaseEvents {
     pub workflow: Workflow,
     pub rules: RuleBook,
@@ -32,20 +41,71 @@ pub(crate) struct CaseEvents {
     pub relay_waker: Arc<Notify>,
 }
 
-impl EventHandler for CaseEvents {
-    type Message = PetitionEvent;
+/// The texts a batch needs, by petition and reply id (empty for the petition's own).
+#[derive(Default)]
+pub(crate) struct Texts(HashMap<(String, String), String>);
 
-    async fn handle(&self, conn: &mut PgConnection, event: &Received<PetitionEvent>) -> Result<(), HandlerError> {
-        let petition_id = Uuid::parse_str(&event.message.petition_id).map_err(|_| {
-            HandlerError::Permanent(format!("petition_id `{}` is not a UUID", event.message.petition_id))
-        })?;
-        let outcome = match &event.message.body {
-            Some(Body::Submitted(submitted)) => self.route(conn, petition_id, event, submitted).await,
-            Some(Body::InfoProvided(reply)) => self.citizen_replied(conn, petition_id, event.cloud.id, reply).await,
-            Some(Body::Rated(rating)) => self.citizen_rated(conn, petition_id, event.cloud.id, rating).await,
-            _ => return Ok(()), // routing's own events, or not its concern
-        };
-        outcome.map_err(to_handler_error)
+impl Texts {
+    fn get(&self, petition_id: Uuid, reply_id: &str) -> Result<String, Error> {
+        self.0
+            .get(&(petition_id.to_string(), reply_id.to_owned()))
+            .cloned()
+            .ok_or_else(|| Error::Refused(format!("intake has no text for petition {petition_id} reply `{reply_id}`")))
+    }
+}
+
+/// The text an event needs, if any.
+fn text_wanted(event: &Received<PetitionEvent>) -> Option<GetTextRequest> {
+    let petition_id = event.message.petition_id.clone();
+    match &event.message.body {
+        Some(Body::Submitted(_)) => Some(GetTextRequest { petition_id, reply_id: String::new() }),
+        Some(Body::InfoProvided(reply)) => Some(GetTextRequest { petition_id, reply_id: reply.reply_id.clone() }),
+        _ => None,
+    }
+}
+
+impl BatchHandler for CaseEvents {
+    type Message = PetitionEvent;
+    type Prepared = Texts;
+
+    async fn prepare(&self, events: &[&Received<PetitionEvent>]) -> Result<Texts, HandlerError> {
+        let wanted: Vec<GetTextRequest> = events.iter().filter_map(|e| text_wanted(e)).collect();
+        let mut texts = Texts::default();
+        for chunk in wanted.chunks(TEXTS_PER_CALL) {
+            let request = GetTextsRequest { items: chunk.to_vec() };
+            let found = self
+                .intake
+                .clone()
+                .get_texts(request)
+                .await
+                .map_err(|status| to_handler_error(Error::Intake(status)))?;
+            for item in found.into_inner().items {
+                texts.0.insert((item.petition_id, item.reply_id), item.text);
+            }
+        }
+        Ok(texts)
+    }
+
+    async fn handle_batch(
+        &self,
+        conn: &mut PgConnection,
+        events: &[&Received<PetitionEvent>],
+        texts: &Texts,
+    ) -> Result<(), HandlerError> {
+        let citizens: Vec<String> = events
+            .iter()
+            .filter_map(|e| match &e.message.body {
+                Some(Body::Submitted(s)) if !s.citizen_ref.is_empty() => {
+                    Some(format!("{}|{}|{}", s.citizen_ref, s.category, e.message.province))
+                }
+                _ => None,
+            })
+            .collect();
+        store::lock_citizens(conn, &citizens).await.map_err(to_handler_error)?;
+        for event in events {
+            self.handle(conn, event, texts).instrument(event.span.clone()).await?;
+        }
+        Ok(())
     }
 
     fn after_commit(&self) {
@@ -55,17 +115,16 @@ impl EventHandler for CaseEvents {
 
 fn to_handler_error(error: Error) -> HandlerError {
     match error {
-        // intake down, overloaded or failing: retry; anything else intake says will not change
+        // intake down, overloaded, failing, or not (yet) the right peer: during a rollout an older
+        // intake answers UNIMPLEMENTED and a mesh policy PERMISSION_DENIED or UNAUTHENTICATED, and
+        // none of these says anything about the event; only what intake says of the request is final
         Error::Intake(ref status)
-            if matches!(
+            if !matches!(
                 status.code(),
-                tonic::Code::Unavailable
-                    | tonic::Code::DeadlineExceeded
-                    | tonic::Code::ResourceExhausted
-                    | tonic::Code::Aborted
-                    | tonic::Code::Internal
-                    | tonic::Code::Unknown
-                    | tonic::Code::Cancelled
+                tonic::Code::InvalidArgument
+                    | tonic::Code::NotFound
+                    | tonic::Code::FailedPrecondition
+                    | tonic::Code::OutOfRange
             ) =>
         {
             HandlerError::Transient(pasokh_platform::tasks::error_chain(&error))
@@ -79,10 +138,24 @@ fn to_handler_error(error: Error) -> HandlerError {
 }
 
 impl CaseEvents {
-    async fn text(&self, petition_id: Uuid, reply_id: &str) -> Result<String, Error> {
-        let request = GetTextRequest { petition_id: petition_id.to_string(), reply_id: reply_id.to_owned() };
-        let response = self.intake.clone().get_text(request).await.map_err(Error::Intake)?;
-        Ok(response.into_inner().text)
+    async fn handle(
+        &self,
+        conn: &mut PgConnection,
+        event: &Received<PetitionEvent>,
+        texts: &Texts,
+    ) -> Result<(), HandlerError> {
+        let petition_id = Uuid::parse_str(&event.message.petition_id).map_err(|_| {
+            HandlerError::Permanent(format!("petition_id `{}` is not a UUID", event.message.petition_id))
+        })?;
+        let outcome = match &event.message.body {
+            Some(Body::Submitted(submitted)) => self.route(conn, petition_id, event, submitted, texts).await,
+            Some(Body::InfoProvided(reply)) => {
+                self.citizen_replied(conn, petition_id, event.cloud.id, reply, texts).await
+            }
+            Some(Body::Rated(rating)) => self.citizen_rated(conn, petition_id, event.cloud.id, rating).await,
+            _ => return Ok(()), // routing's own events, or not its concern
+        };
+        outcome.map_err(to_handler_error)
     }
 
     async fn route(
@@ -91,11 +164,12 @@ impl CaseEvents {
         petition_id: Uuid,
         event: &Received<PetitionEvent>,
         submitted: &Submitted,
+        texts: &Texts,
     ) -> Result<(), Error> {
         let message = &event.message;
         let province = pasokh_domain::ProvinceCode::parse(&message.province)
             .map_err(|_| Error::Refused(format!("unknown province `{}`", message.province)))?;
-        let text = self.text(petition_id, "").await?;
+        let text = texts.get(petition_id, "")?;
         let submitted_at = lifecycle::from_timestamp(message.occurred_at.as_ref()).unwrap_or_else(Utc::now);
         let decision = self.rules.current().decide(&submitted.category, province, &text);
         let calendar = &self.workflow.calendar;
@@ -145,7 +219,9 @@ impl CaseEvents {
         // otherwise an open case of the citizen's in the category with similar text is a duplicate
         let confirmed_repeat = match submitted.repeat_of.as_str() {
             "" => None,
-            code => store::open_case_of_citizen(conn, &case.citizen_ref, code, case.petition_id).await?,
+            code => {
+                store::open_case_of_citizen(conn, &case.citizen_ref, code, &case.province, case.petition_id).await?
+            }
         };
         let duplicate_of = if submitted.resolved_on_spot || submitted.citizen_ref.is_empty() {
             None
@@ -221,7 +297,8 @@ impl CaseEvents {
         conn: &mut PgConnection,
         case: &CaseRecord,
     ) -> Result<Option<(CaseRecord, f64)>, Error> {
-        let candidates = store::open_cases_of(conn, &case.citizen_ref, &case.category, case.petition_id).await?;
+        let candidates =
+            store::open_cases_of(conn, &case.citizen_ref, &case.category, &case.province, case.petition_id).await?;
         let threshold = self.workflow.settings.duplicate_similarity;
         Ok(candidates
             .into_iter()
@@ -239,8 +316,9 @@ impl CaseEvents {
         petition_id: Uuid,
         event_id: Uuid,
         reply: &InfoProvided,
+        texts: &Texts,
     ) -> Result<(), Error> {
-        let text = self.text(petition_id, &reply.reply_id).await?;
+        let text = texts.get(petition_id, &reply.reply_id)?;
         let mut case = store::lock_case(conn, petition_id).await?.ok_or(Error::NotFound("case"))?;
         let from = case.status();
         if from == CaseStatus::InfoRequested {

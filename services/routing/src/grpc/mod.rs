@@ -12,9 +12,9 @@ use pasokh_platform::auth::{Staff, TokenVerifier};
 use pasokh_proto::routing::v1::case_lookup_server::CaseLookup;
 use pasokh_proto::routing::v1::case_service_server::CaseService;
 use pasokh_proto::routing::v1::{
-    Case, CaseCommand, CaseDetail, CaseRef, CaseSummary, CitizenMessage, GetCaseRequest, GetCitizenMessageRequest,
-    HistoryEntry, ListQueueRequest, ListQueueResponse, MergeRequest, Promise, ReferRequest, RejectRequest,
-    SetExpectedDateRequest,
+    Case, CaseCommand, CaseDetail, CaseRef, CaseSummary, CitizenMessage, CitizenMessages, FoundCitizenMessage,
+    GetCaseRequest, GetCitizenMessageRequest, GetCitizenMessagesRequest, HistoryEntry, ListQueueRequest,
+    ListQueueResponse, MergeRequest, Promise, ReferRequest, RejectRequest, SetExpectedDateRequest,
 };
 use sqlx::PgPool;
 use tokio::sync::Notify;
@@ -28,6 +28,9 @@ use crate::{Error, Result};
 fn petition_id(field: &'static str, value: &str) -> Result<Uuid> {
     Uuid::parse_str(value.trim()).map_err(|_| Error::invalid(field, "petition_id_invalid", "must be a UUID"))
 }
+
+/// The most look-ups one batched call may ask for.
+const MAX_LOOKUPS: usize = 1000;
 
 pub(crate) struct CaseLookupGrpc {
     pub pool: PgPool,
@@ -64,6 +67,31 @@ impl CaseLookup for CaseLookupGrpc {
         let event_id = petition_id("event_id", &request.get_ref().event_id)?;
         let text = store::citizen_message(&self.pool, id, event_id).await?.ok_or(Error::NotFound("message"))?;
         Ok(Response::new(CitizenMessage { text }))
+    }
+
+    async fn get_citizen_messages(
+        &self,
+        request: Request<GetCitizenMessagesRequest>,
+    ) -> Result<Response<CitizenMessages>, Status> {
+        self.services.check(&request).await?;
+        let items = &request.get_ref().items;
+        if items.len() > MAX_LOOKUPS {
+            return Err(Error::invalid("items", "too_many_items", "at most 1000 messages per call").into());
+        }
+        let mut wanted = Vec::with_capacity(items.len());
+        for item in items {
+            wanted.push((petition_id("petition_id", &item.petition_id)?, petition_id("event_id", &item.event_id)?));
+        }
+        let found = store::citizen_messages(&self.pool, &wanted).await?;
+        let items = found
+            .into_iter()
+            .map(|(petition_id, event_id, text)| FoundCitizenMessage {
+                petition_id: petition_id.to_string(),
+                event_id: event_id.to_string(),
+                text,
+            })
+            .collect();
+        Ok(Response::new(CitizenMessages { items }))
     }
 
     async fn get_citizen_timeline(

@@ -185,16 +185,18 @@ pub(crate) async fn open_cases_of(
     conn: &mut PgConnection,
     citizen_ref: &str,
     category: &str,
+    province: &str,
     excluding: Uuid,
 ) -> Result<Vec<CaseRecord>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM cases WHERE citizen_ref = $1 AND category = $2 AND petition_id <> $3 \
-         AND status = ANY($4) ORDER BY submitted_at LIMIT 20 FOR UPDATE"
+         AND status = ANY($4) AND province = $5 ORDER BY submitted_at LIMIT 20 FOR UPDATE"
     ))
     .bind(citizen_ref)
     .bind(category)
     .bind(excluding)
     .bind(OPEN)
+    .bind(province)
     .fetch_all(conn)
     .await?)
 }
@@ -205,18 +207,39 @@ pub(crate) async fn open_case_of_citizen(
     conn: &mut PgConnection,
     citizen_ref: &str,
     tracking_code: &str,
+    province: &str,
     excluding: Uuid,
 ) -> Result<Option<CaseRecord>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM cases WHERE citizen_ref = $1 AND tracking_code = $2 AND petition_id <> $3 \
-         AND status = ANY($4) FOR UPDATE"
+         AND status = ANY($4) AND province = $5 FOR UPDATE"
     ))
     .bind(citizen_ref)
     .bind(tracking_code)
     .bind(excluding)
     .bind(OPEN)
+    .bind(province)
     .fetch_optional(conn)
     .await?)
+}
+
+/// Serialises, until the transaction ends, every routing replica deciding about the same citizen's
+/// petitions in a category and province: two petitions of one citizen have different keys, so
+/// they reach different partitions and replicas, and without this neither would see the other
+/// as its duplicate. The locks are taken in one statement in a fixed order, so two batches
+/// never wait on each other crosswise.
+pub(crate) async fn lock_citizens(conn: &mut PgConnection, keys: &[String]) -> Result<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "SELECT count(pg_advisory_xact_lock(k)) FROM \
+         (SELECT DISTINCT hashtextextended(x, 10) AS k FROM unnest($1::text[]) AS x ORDER BY 1) AS ordered",
+    )
+    .bind(keys)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// One line of a case's history.
@@ -308,6 +331,21 @@ pub(crate) async fn citizen_message(pool: &PgPool, petition_id: Uuid, event_id: 
     .bind(petition_id)
     .bind(event_id)
     .fetch_optional(pool)
+    .await?)
+}
+
+/// The messages of many (petition, event) pairs at once; pairs without one are left out.
+pub(crate) async fn citizen_messages(pool: &PgPool, wanted: &[(Uuid, Uuid)]) -> Result<Vec<(Uuid, Uuid, String)>> {
+    let petitions: Vec<Uuid> = wanted.iter().map(|w| w.0).collect();
+    let events: Vec<Uuid> = wanted.iter().map(|w| w.1).collect();
+    Ok(sqlx::query_as(
+        "SELECT DISTINCT ON (h.petition_id, h.event_id) h.petition_id, h.event_id, h.message \
+         FROM unnest($1::uuid[], $2::uuid[]) AS w(petition_id, event_id) \
+         JOIN case_history h ON h.petition_id = w.petition_id AND h.event_id = w.event_id AND h.message <> ''",
+    )
+    .bind(&petitions)
+    .bind(&events)
+    .fetch_all(pool)
     .await?)
 }
 
