@@ -7,7 +7,7 @@ export PASOKH_PG_PORT ?= 55432
 export PASOKH_KAFKA_PORT ?= 19092
 export PASOKH_KEYCLOAK_PORT ?= 18180
 
-.PHONY: help run test api-fuzz browser-test helm-check test-unit build lint fmt bench bench-intake bench-web bench-reporting stack-up stack-down stack-status stack-reset clean
+.PHONY: help run test api-fuzz browser-test helm-check test-unit build lint fmt bench bench-intake bench-web bench-reporting bench-pipeline stack-up stack-down stack-status stack-reset clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -59,7 +59,10 @@ bench-web: ## benchmark the web pages (release build, whole system): walk-ins by
 bench-reporting: ## reporting at 10 M petitions: every dashboard query's p50/p99, and ingestion from Kafka; writes bench/results/reporting.json
 	scripts/bench-reporting.sh
 
-bench: bench-intake bench-web bench-reporting ## every benchmark
+bench-pipeline: ## the whole pipeline (release build): intake's saturated rate vs the pipeline's to the routed SMS, SMS latency at 100/500/1000 per s, memory through a soak; writes bench/results/pipeline.json
+	scripts/bench-pipeline.sh
+
+bench: bench-intake bench-web bench-reporting bench-pipeline ## every benchmark
 
 stack-up: ## install (when missing) and start PostgreSQL, Kafka and Keycloak (realm pasokh), create databases and topics
 	scripts/stack.sh up

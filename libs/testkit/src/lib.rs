@@ -501,11 +501,7 @@ impl RunningService {
 /// A valid national id for test citizen number `n` (the check digit computed as the Civil Registry does),
 /// so tests can file as many different citizens as they need.
 pub fn national_id(n: u32) -> String {
-    let body = format!("{:09}", 100_000_000 + n.wrapping_mul(7919) % 800_000_000);
-    let sum: u32 = body.chars().enumerate().map(|(i, c)| c.to_digit(10).unwrap_or(0) * (10 - i as u32)).sum();
-    let rest = sum % 11;
-    let check = if rest < 2 { rest } else { 11 - rest };
-    format!("{body}{check}")
+    pasokh_domain::NationalId::synthetic(n).as_str().to_owned()
 }
 
 /// A TCP forwarder in front of a real server, whose link can be cut and restored: a network fault
