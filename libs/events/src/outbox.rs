@@ -1,12 +1,20 @@
 //! The transactional outbox: events are rows written with the state change,
 //! published afterwards by [`OutboxRelay`]. Kafka being down delays events; it
 //! never loses them and never blocks the writer.
+//!
+//! Per-key order on the topic is what consumers rely on, so the relay keeps it
+//! under two threats: several replicas relaying one table (one relay leads per
+//! database, by a session advisory lock, and the others stand by), and a send
+//! that fails while later events of its key go out (each round sends only the
+//! oldest waiting event of each key; a failed one stays first in line and
+//! holds back only its own key).
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, PgPool, Postgres, Row};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -58,7 +66,12 @@ pub struct OutboxRelay {
     wake: Arc<Notify>,
     batch_size: i64,
     idle_poll: Duration,
+    /// how often a standby replica tries to become the leader
+    standby_poll: Duration,
 }
+
+/// The advisory lock the leading relay of a database holds for as long as its session lives.
+const LEADER_LOCK: &str = "pasokh outbox relay";
 
 impl OutboxRelay {
     pub fn new(pool: PgPool, producer: FutureProducer, metrics: EventMetrics) -> Self {
@@ -69,6 +82,7 @@ impl OutboxRelay {
             wake: Arc::new(Notify::new()),
             batch_size: 500,
             idle_poll: Duration::from_millis(250),
+            standby_poll: Duration::from_secs(2),
         }
     }
 
@@ -79,16 +93,32 @@ impl OutboxRelay {
 
     /// Publishes until cancelled, then flushes the producer.
     ///
-    /// Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several replicas
-    /// (every province's intake shares one database) relay in parallel without
-    /// publishing a row twice; a row is deleted only after Kafka acknowledged it.
+    /// Only the replica holding the database's leader lock publishes; it does so on the
+    /// connection that holds the lock, so losing that connection (a PostgreSQL restart) ends
+    /// its leadership before it could publish out of turn. A row is deleted only after Kafka
+    /// acknowledged it.
     pub async fn run(self, token: CancellationToken) -> Result<()> {
+        let backoff = pasokh_platform::retry::Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
         let mut failures = 0u32;
-        loop {
-            if token.is_cancelled() {
-                break;
-            }
-            match self.publish_batch().await {
+        let mut leader: Option<PoolConnection<Postgres>> = None;
+        while !token.is_cancelled() {
+            let Some(conn) = leader.as_mut() else {
+                match self.lead().await {
+                    Ok(Some(conn)) => {
+                        tracing::info!("outbox relay leads for this database");
+                        leader = Some(conn);
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(error) => tracing::warn!(%error, "outbox relay could not ask for the leader lock"),
+                }
+                tokio::select! {
+                    _ = token.cancelled() => {},
+                    _ = tokio::time::sleep(self.standby_poll) => {},
+                }
+                continue;
+            };
+            match self.publish_batch(conn).await {
                 Ok(0) => {
                     failures = 0;
                     self.refresh_backlog().await;
@@ -101,15 +131,27 @@ impl OutboxRelay {
                 Ok(_) => failures = 0,
                 Err(error) => {
                     failures = failures.saturating_add(1);
-                    let backoff = Duration::from_millis(200 * u64::from(failures.min(25)));
-                    tracing::warn!(error = %error, ?backoff, "outbox publish failed, will retry");
+                    let delay = backoff.delay(failures);
+                    tracing::warn!(error = %error, ?delay, "outbox publish failed, will retry");
+                    if matches!(error, crate::Error::Database(_)) {
+                        // the session (and its lock) may be gone: ask again on a fresh connection
+                        if let Some(conn) = leader.take() {
+                            drop(conn.detach());
+                        }
+                    }
                     self.refresh_backlog().await;
                     tokio::select! {
                         _ = token.cancelled() => {},
-                        _ = tokio::time::sleep(backoff) => {},
+                        _ = tokio::time::sleep(delay) => {},
                     }
                 }
             }
+        }
+        if let Some(mut conn) = leader.take() {
+            let _ = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+                .bind(LEADER_LOCK)
+                .execute(&mut *conn)
+                .await;
         }
         let producer = self.producer.clone();
         let flushed = tokio::task::spawn_blocking(move || producer.flush(Duration::from_secs(10))).await;
@@ -120,27 +162,39 @@ impl OutboxRelay {
         Ok(())
     }
 
+    /// A connection holding the leader lock, or `None` when another replica leads.
+    async fn lead(&self) -> Result<Option<PoolConnection<Postgres>>> {
+        let mut conn = self.pool.acquire().await?;
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
+            .bind(LEADER_LOCK)
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(locked.then_some(conn))
+    }
+
     async fn refresh_backlog(&self) {
         if let Ok(count) = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox").fetch_one(&self.pool).await {
             self.metrics.outbox_backlog.set(count);
         }
     }
 
-    /// Publishes one batch; returns how many rows were published.
-    async fn publish_batch(&self) -> Result<usize> {
-        let mut tx = self.pool.begin().await?;
-        let rows = sqlx::query(
-            "SELECT id, topic, message_key, payload, headers FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-        )
-        .bind(self.batch_size)
-        .fetch_all(&mut *tx)
-        .await?;
+    /// Publishes one round: the oldest waiting event of each key among the oldest rows; returns
+    /// how many rows were published.
+    ///
+    /// No transaction spans the sends: the leader is the only relay of its table, so reading,
+    /// publishing and deleting in three steps needs no row locks held across Kafka's acks.
+    async fn publish_batch(&self, conn: &mut PgConnection) -> Result<usize> {
+        let rows = sqlx::query("SELECT id, topic, message_key, payload, headers FROM outbox ORDER BY id LIMIT $1")
+            .bind(self.batch_size)
+            .fetch_all(&mut *conn)
+            .await?;
         if rows.is_empty() {
-            tx.commit().await?;
             return Ok(0);
         }
+        let keys: Vec<String> = rows.iter().map(|r| r.try_get("message_key")).collect::<std::result::Result<_, _>>()?;
         let mut pending = Vec::with_capacity(rows.len());
-        for row in &rows {
+        for index in first_of_each_key(&keys) {
+            let row = &rows[index];
             let id: i64 = row.try_get("id")?;
             let topic: String = row.try_get("topic")?;
             let key: String = row.try_get("message_key")?;
@@ -170,14 +224,32 @@ impl OutboxRelay {
             }
         }
         if !published.is_empty() {
-            sqlx::query("DELETE FROM outbox WHERE id = ANY($1)").bind(&published).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM outbox WHERE id = ANY($1)").bind(&published).execute(&mut *conn).await?;
         }
-        tx.commit().await?;
         self.metrics.published.inc_by(published.len() as u64);
         tracing::debug!(published = published.len(), "outbox batch published");
         match first_error {
             Some(error) if published.is_empty() => Err(error.into()),
             _ => Ok(published.len()),
         }
+    }
+}
+
+/// The positions of each key's first row, in row order. The rows are the oldest of the table,
+/// so a key's first row here is its oldest row of all: sending only those keeps every key's
+/// events in order even when a send fails, since a failed row stays first in line.
+fn first_of_each_key(keys: &[String]) -> Vec<usize> {
+    let mut seen = std::collections::HashSet::with_capacity(keys.len());
+    keys.iter().enumerate().filter(|(_, key)| seen.insert(key.as_str())).map(|(index, _)| index).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_round_sends_only_the_oldest_waiting_event_of_each_key() {
+        let keys: Vec<String> = ["a", "b", "a", "c", "b", "a"].map(String::from).to_vec();
+        assert_eq!(first_of_each_key(&keys), vec![0, 1, 3]);
     }
 }
