@@ -50,6 +50,8 @@ mkdir -p "$(dirname "$OUT")" "$PASOKH_RUN_DIR"
 exec 9>"$PASOKH_RUN_DIR/lock"
 flock -n 9 || { say "another bench-pipeline run holds $PASOKH_RUN_DIR/lock; wait for it to finish"; exit 1; }
 
+# the sink reloads its log at start (so keys survive its restarts): a run starts with an empty one
+rm -f "$PASOKH_RUN_DIR/logs/sms.jsonl"
 RAW="$PASOKH_RUN_DIR/raw.json"
 export BENCH_ARGS="--concurrency ${BENCH_PIPELINE_CONCURRENCY:-64} --saturation-seconds ${BENCH_PIPELINE_SATURATION_SECONDS:-10}
   --rates ${BENCH_PIPELINE_RATES:-100,500,1000} --rate-seconds ${BENCH_PIPELINE_RATE_SECONDS:-20}
@@ -64,7 +66,7 @@ run_bench() {
   expected=$(python3 -c "import json; print(json.load(open('$RAW'))['accepted_total'])")
   for _ in $(seq 1 120); do
     reported=$(psql -h 127.0.0.1 -p "$PG_PORT" -U pasokh -qAt -d pasokh_bench_pipeline_reporting \
-      -c "SELECT count(*) FROM petition_status")
+      -c "SELECT count(*) FROM case_facts")
     [ "$reported" -ge "$expected" ] && break
     sleep 1
   done

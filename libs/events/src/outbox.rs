@@ -58,6 +58,34 @@ pub async fn enqueue(conn: &mut PgConnection, message: &OutboxMessage) -> Result
     Ok(())
 }
 
+/// Writes many messages in the caller's transaction with one statement, in the given order
+/// (their ids, hence the relay's order, follow it).
+pub async fn enqueue_all(conn: &mut PgConnection, messages: &[OutboxMessage]) -> Result<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = messages.iter().map(|m| m.event_id).collect();
+    let topics: Vec<&str> = messages.iter().map(|m| m.topic.as_str()).collect();
+    let keys: Vec<&str> = messages.iter().map(|m| m.key.as_str()).collect();
+    let payloads: Vec<&[u8]> = messages.iter().map(|m| m.payload.as_slice()).collect();
+    let headers: Vec<sqlx::types::Json<&BTreeMap<String, String>>> =
+        messages.iter().map(|m| sqlx::types::Json(&m.headers)).collect();
+    sqlx::query(
+        "INSERT INTO outbox (event_id, topic, message_key, payload, headers) \
+         SELECT event_id, topic, message_key, payload, headers \
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::jsonb[]) WITH ORDINALITY \
+           AS m(event_id, topic, message_key, payload, headers, n) ORDER BY n",
+    )
+    .bind(&ids)
+    .bind(&topics)
+    .bind(&keys)
+    .bind(&payloads)
+    .bind(&headers)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 #[derive(Clone)]
 pub struct OutboxRelay {
     pool: PgPool,

@@ -26,7 +26,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -163,6 +163,34 @@ impl Gateway {
     }
 }
 
+/// A delivery to try again later (or, with a zero delay, to give up on).
+struct Retry {
+    id: i64,
+    class: &'static str,
+    detail: String,
+    delay: Duration,
+    counted: bool,
+}
+
+impl Retry {
+    fn as_unsent(&self) -> store::Unsent<'_> {
+        store::Unsent {
+            id: self.id,
+            class: self.class,
+            error: &self.detail,
+            delay_secs: self.delay.as_secs_f64(),
+            counted: self.counted,
+        }
+    }
+}
+
+/// What the ledger records for one claimed delivery.
+enum Settled {
+    Sent(String),
+    Retry(Retry),
+    Failed(Retry),
+}
+
 /// What became of one claimed delivery.
 enum Outcome {
     Sent(String),
@@ -203,13 +231,35 @@ impl Dispatcher {
             return Ok(0);
         }
         let results = self.send_all(&claimed).await;
-        let mut tx = self.pool.begin().await?;
-        let mut published = false;
+        let (mut sent, mut retries, mut failures) = (Vec::new(), Vec::new(), Vec::new());
         for (delivery, result) in claimed.iter().zip(results) {
-            published |= self.record(&mut tx, delivery, result).await?;
+            match self.settle(delivery, result) {
+                Settled::Sent(reference) => sent.push((delivery, reference)),
+                Settled::Retry(unsent) => retries.push(unsent),
+                Settled::Failed(unsent) => failures.push((delivery, unsent)),
+            }
         }
+        let mut tx = self.pool.begin().await?;
+        let by_id: HashMap<i64, &Claimed> = claimed.iter().map(|c| (c.id, c)).collect();
+        let mut outcomes = Vec::new();
+        let sent_rows: Vec<(i64, String)> = sent.iter().map(|(d, r)| (d.id, r.clone())).collect();
+        for id in store::mark_sent(&mut tx, &sent_rows).await? {
+            if let Some(delivery) = by_id.get(&id) {
+                outcomes.push(self.outcome(delivery, "sent", ""));
+            }
+        }
+        let failed_rows: Vec<store::Unsent<'_>> = failures.iter().map(|(_, u)| u.as_unsent()).collect();
+        let classes: HashMap<i64, &str> = failed_rows.iter().map(|u| (u.id, u.class)).collect();
+        for id in store::mark_failed(&mut tx, &failed_rows).await? {
+            if let (Some(delivery), Some(class)) = (by_id.get(&id), classes.get(&id)) {
+                outcomes.push(self.outcome(delivery, "failed", class));
+            }
+        }
+        let retry_rows: Vec<store::Unsent<'_>> = retries.iter().map(Retry::as_unsent).collect();
+        store::schedule_retry(&mut tx, &retry_rows).await?;
+        outbox::enqueue_all(&mut tx, &outcomes).await?;
         tx.commit().await?;
-        if published {
+        if !outcomes.is_empty() {
             self.relay_waker.notify_one();
         }
         Ok(claimed.len())
@@ -257,48 +307,32 @@ impl Dispatcher {
         futures_util::stream::iter(sends).buffered(self.concurrency.max(1)).collect().await
     }
 
-    /// Records one result; `true` when it published an outcome event.
-    async fn record(&self, conn: &mut PgConnection, delivery: &Claimed, result: Outcome) -> Result<bool> {
+    /// What a result means for the ledger: sent, another try, or given up (budget spent).
+    fn settle(&self, delivery: &Claimed, result: Outcome) -> Settled {
         let template = delivery.message.name();
         match result {
             Outcome::Sent(reference) => {
                 self.count("sent", "none");
-                if store::mark_sent(conn, delivery.id, &reference).await? {
-                    self.publish_outcome(conn, delivery, "sent", "").await?;
-                    tracing::info!(petition_id = %delivery.petition_id, template, attempts = delivery.attempts, "sms sent");
-                    return Ok(true);
-                }
-                Ok(false)
+                tracing::info!(petition_id = %delivery.petition_id, template, attempts = delivery.attempts, "sms sent");
+                Settled::Sent(reference)
             }
-            Outcome::Retry { class, detail, counted } => {
-                let spent = Utc::now() - delivery.retry_from;
-                if spent < self.retry_budget {
-                    let delay = self.retry.delay(u32::try_from(delivery.attempts.max(1)).unwrap_or(1));
-                    self.count("retried", class);
-                    tracing::warn!(petition_id = %delivery.petition_id, template, class, detail, attempts = delivery.attempts, ?delay, "sms not sent, will retry");
-                    store::schedule_retry(conn, delivery.id, class, &detail, delay.as_secs_f64(), counted).await?;
-                    return Ok(false);
-                }
-                self.give_up(conn, delivery, "retry_budget_spent", &format!("{class}: {detail}")).await
+            Outcome::Retry { class, detail, counted } if Utc::now() - delivery.retry_from < self.retry_budget => {
+                let delay = self.retry.delay(u32::try_from(delivery.attempts.max(1)).unwrap_or(1));
+                self.count("retried", class);
+                tracing::warn!(petition_id = %delivery.petition_id, template, class, detail, attempts = delivery.attempts, ?delay, "sms not sent, will retry");
+                Settled::Retry(Retry { id: delivery.id, class, detail, delay, counted })
             }
-            Outcome::Failed { class, detail } => self.give_up(conn, delivery, class, &detail).await,
+            Outcome::Retry { class, detail, .. } => {
+                self.give_up(delivery, "retry_budget_spent", format!("{class}: {detail}"))
+            }
+            Outcome::Failed { class, detail } => self.give_up(delivery, class, detail),
         }
     }
 
-    async fn give_up(
-        &self,
-        conn: &mut PgConnection,
-        delivery: &Claimed,
-        class: &'static str,
-        detail: &str,
-    ) -> Result<bool> {
+    fn give_up(&self, delivery: &Claimed, class: &'static str, detail: String) -> Settled {
         self.count("failed", class);
         tracing::error!(petition_id = %delivery.petition_id, template = delivery.message.name(), class, detail, attempts = delivery.attempts, "sms failed for good; re-queue it once the cause is fixed");
-        if store::mark_failed(conn, delivery.id, class, detail).await? {
-            self.publish_outcome(conn, delivery, "failed", class).await?;
-            return Ok(true);
-        }
-        Ok(false)
+        Settled::Failed(Retry { id: delivery.id, class, detail, delay: Duration::ZERO, counted: true })
     }
 
     fn count(&self, outcome: &'static str, class: &'static str) {
@@ -307,13 +341,7 @@ impl Dispatcher {
 
     /// The outcome on the delivery topic: other agencies read it, so `detail` is a failure
     /// class and nothing the gateway or the network said.
-    async fn publish_outcome(
-        &self,
-        conn: &mut PgConnection,
-        delivery: &Claimed,
-        outcome: &str,
-        class: &str,
-    ) -> Result<()> {
+    fn outcome(&self, delivery: &Claimed, outcome: &str, class: &str) -> OutboxMessage {
         let id = Uuid::now_v7();
         let now = Utc::now();
         let event = DeliveryEvent {
@@ -328,8 +356,7 @@ impl Dispatcher {
         };
         let cloud =
             CloudEvent::new(id, "//pasokh/notification", format!("{TYPE_PREFIX}notification.{outcome}.v1"), now);
-        outbox::enqueue(conn, &OutboxMessage::new(&self.delivery_topic, &event.petition_id, &cloud, &event)).await?;
-        Ok(())
+        OutboxMessage::new(&self.delivery_topic, &event.petition_id, &cloud, &event)
     }
 
     /// Refreshes the backlog gauges every `every` until cancelled.

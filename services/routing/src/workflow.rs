@@ -126,9 +126,9 @@ impl Workflow {
         change: Change,
         actor: &Actor,
     ) -> Result<Uuid> {
-        store::save_case(&mut *conn, case).await?;
+        let sequence = store::save_case(&mut *conn, case).await?;
         let mut event = lifecycle::new_event(case.petition_id, &case.province, &case.tracking_code, change.body);
-        event.sequence = store::next_event_sequence(&mut *conn, case.petition_id).await?;
+        event.sequence = sequence;
         let event_id = Uuid::parse_str(&event.event_id).map_err(|_| Error::Config("event id is not a UUID".into()))?;
         store::append_history(
             &mut *conn,

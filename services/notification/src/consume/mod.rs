@@ -12,7 +12,6 @@ use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;
 use pasokh_proto::routing::v1::{GetCitizenMessageRequest, GetCitizenMessagesRequest};
 use sqlx::PgConnection;
 use tokio::sync::Notify;
-use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::store;
@@ -88,9 +87,14 @@ impl BatchHandler for RecordDeliveries {
         events: &[&Received<PetitionEvent>],
         words: &OfficersWords,
     ) -> Result<(), HandlerError> {
+        let mut wanted = Vec::with_capacity(events.len());
         for event in events {
-            record(conn, event, words).instrument(event.span.clone()).await?;
+            let _entered = event.span.enter();
+            wanted.extend(wanted_message(event, words)?);
         }
+        let fresh =
+            store::record_deliveries(conn, SMS, &wanted).await.map_err(|e| HandlerError::Transient(e.to_string()))?;
+        tracing::debug!(events = events.len(), deliveries = wanted.len(), fresh, "deliveries recorded");
         Ok(())
     }
 
@@ -99,11 +103,11 @@ impl BatchHandler for RecordDeliveries {
     }
 }
 
-async fn record(
-    conn: &mut PgConnection,
+/// The SMS the event calls for, if any.
+fn wanted_message(
     event: &Received<PetitionEvent>,
     words: &OfficersWords,
-) -> Result<(), HandlerError> {
+) -> Result<Option<store::Wanted>, HandlerError> {
     let tracking_code = event.message.tracking_code.clone();
     let message = match &event.message.body {
         Some(Body::Submitted(_)) => Message::Submitted { tracking_code },
@@ -122,14 +126,10 @@ async fn record(
         Some(Body::Reopened(reopened)) if reopened.cause == "appeal" => Message::Appealed { tracking_code },
         // closed on the spot: the citizen got the answer face to face and the tracking code by SMS;
         // the other events are the units' and the watchdog's, not the citizen's concern
-        Some(_) => return Ok(()),
+        Some(_) => return Ok(None),
         None => return Err(HandlerError::Permanent("lifecycle event without a body".into())),
     };
     let petition_id = Uuid::parse_str(&event.message.petition_id)
         .map_err(|_| HandlerError::Permanent(format!("petition_id `{}` is not a UUID", event.message.petition_id)))?;
-    let fresh = store::record_delivery(conn, event.cloud.id, SMS, petition_id, &message)
-        .await
-        .map_err(|e| HandlerError::Transient(e.to_string()))?;
-    tracing::debug!(event_id = %event.cloud.id, template = message.name(), fresh, "delivery recorded");
-    Ok(())
+    Ok(Some(store::Wanted { source_event_id: event.cloud.id, petition_id, message }))
 }

@@ -8,28 +8,37 @@ use uuid::Uuid;
 use crate::Result;
 use crate::templates::Message;
 
-/// Records that `source_event_id` calls for `message` on `channel`; a second call for the same pair does nothing.
-pub(crate) async fn record_delivery(
-    conn: &mut PgConnection,
-    source_event_id: Uuid,
-    channel: &str,
-    petition_id: Uuid,
-    message: &Message,
-) -> Result<bool> {
-    let inserted = sqlx::query(
-        "INSERT INTO deliveries (source_event_id, channel, petition_id, template, params) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (source_event_id, channel) DO NOTHING",
+/// A message a lifecycle event calls for.
+pub(crate) struct Wanted {
+    pub source_event_id: Uuid,
+    pub petition_id: Uuid,
+    pub message: Message,
+}
+
+/// Records the deliveries of a batch on `channel`, in order, with one statement; a pair
+/// (event, channel) already recorded is left as it is. Returns how many were new.
+pub(crate) async fn record_deliveries(conn: &mut PgConnection, channel: &str, wanted: &[Wanted]) -> Result<u64> {
+    if wanted.is_empty() {
+        return Ok(0);
+    }
+    let events: Vec<Uuid> = wanted.iter().map(|w| w.source_event_id).collect();
+    let petitions: Vec<Uuid> = wanted.iter().map(|w| w.petition_id).collect();
+    let templates: Vec<&str> = wanted.iter().map(|w| w.message.name()).collect();
+    let params: Vec<sqlx::types::Json<&Message>> = wanted.iter().map(|w| sqlx::types::Json(&w.message)).collect();
+    Ok(sqlx::query(
+        "INSERT INTO deliveries (source_event_id, channel, petition_id, template, params) \
+         SELECT w.event, $2, w.petition, w.template, w.params \
+         FROM unnest($1::uuid[], $3::uuid[], $4::text[], $5::jsonb[]) WITH ORDINALITY AS w(event, petition, template, params, n) \
+         ORDER BY w.n ON CONFLICT (source_event_id, channel) DO NOTHING",
     )
-    .bind(source_event_id)
+    .bind(&events)
     .bind(channel)
-    .bind(petition_id)
-    .bind(message.name())
-    .bind(sqlx::types::Json(message))
+    .bind(&petitions)
+    .bind(&templates)
+    .bind(&params)
     .execute(conn)
     .await?
-    .rows_affected()
-        == 1;
-    Ok(inserted)
+    .rows_affected())
 }
 
 #[derive(Debug, Clone)]
@@ -99,57 +108,70 @@ pub(crate) async fn claim_due(pool: &PgPool, limit: i64, lease_secs: f64) -> Res
     Ok(claimed)
 }
 
-/// The gateway took the message. Only the holder of a live claim records it: a claim that
-/// expired and was taken again belongs to its new holder.
-pub(crate) async fn mark_sent(conn: &mut PgConnection, id: i64, gateway_reference: &str) -> Result<bool> {
-    Ok(sqlx::query(
-        "UPDATE deliveries SET status = 'sent', sent_at = now(), last_error = '', failure_class = '', \
-         gateway_reference = $2, lease_until = NULL WHERE id = $1 AND status = 'sending'",
+/// The gateway took these messages (id, what the gateway called it). Only a live claim is
+/// recorded: one that expired and was taken again belongs to its new holder. Returns the ids
+/// recorded.
+pub(crate) async fn mark_sent(conn: &mut PgConnection, sent: &[(i64, String)]) -> Result<Vec<i64>> {
+    let ids: Vec<i64> = sent.iter().map(|s| s.0).collect();
+    let references: Vec<&str> = sent.iter().map(|s| s.1.as_str()).collect();
+    Ok(sqlx::query_scalar(
+        "UPDATE deliveries d SET status = 'sent', sent_at = now(), last_error = '', failure_class = '', \
+         gateway_reference = s.reference, lease_until = NULL \
+         FROM unnest($1::bigint[], $2::text[]) AS s(id, reference) WHERE d.id = s.id AND d.status = 'sending' \
+         RETURNING d.id",
     )
-    .bind(id)
-    .bind(gateway_reference)
-    .execute(conn)
-    .await?
-    .rows_affected()
-        == 1)
+    .bind(&ids)
+    .bind(&references)
+    .fetch_all(conn)
+    .await?)
 }
 
-/// Gives up on the delivery; `false` if it was not ours to record any more.
-pub(crate) async fn mark_failed(conn: &mut PgConnection, id: i64, class: &str, error: &str) -> Result<bool> {
-    Ok(sqlx::query(
-        "UPDATE deliveries SET status = 'failed', failed_at = now(), failure_class = $2, last_error = $3, \
-         lease_until = NULL WHERE id = $1 AND status = 'sending'",
-    )
-    .bind(id)
-    .bind(class)
-    .bind(error)
-    .execute(conn)
-    .await?
-    .rows_affected()
-        == 1)
+/// A delivery to give up on, or to try again.
+pub(crate) struct Unsent<'a> {
+    pub id: i64,
+    pub class: &'a str,
+    pub error: &'a str,
+    /// for a retry: how long it waits, and whether the gateway was called (an attempt counts)
+    pub delay_secs: f64,
+    pub counted: bool,
 }
 
-/// Puts the delivery back to wait `delay_secs`. `counted: false` when the gateway was never
-/// called (a dependency failed first), so the attempt does not count.
-pub(crate) async fn schedule_retry(
-    conn: &mut PgConnection,
-    id: i64,
-    class: &str,
-    error: &str,
-    delay_secs: f64,
-    counted: bool,
-) -> Result<()> {
+/// Gives up on these deliveries; returns the ids that were still ours to record.
+pub(crate) async fn mark_failed(conn: &mut PgConnection, failed: &[Unsent<'_>]) -> Result<Vec<i64>> {
+    let ids: Vec<i64> = failed.iter().map(|f| f.id).collect();
+    let classes: Vec<&str> = failed.iter().map(|f| f.class).collect();
+    let errors: Vec<&str> = failed.iter().map(|f| f.error).collect();
+    Ok(sqlx::query_scalar(
+        "UPDATE deliveries d SET status = 'failed', failed_at = now(), failure_class = f.class, last_error = f.error, \
+         lease_until = NULL FROM unnest($1::bigint[], $2::text[], $3::text[]) AS f(id, class, error) \
+         WHERE d.id = f.id AND d.status = 'sending' RETURNING d.id",
+    )
+    .bind(&ids)
+    .bind(&classes)
+    .bind(&errors)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Puts these deliveries back to wait; an attempt that never reached the gateway does not count.
+pub(crate) async fn schedule_retry(conn: &mut PgConnection, retries: &[Unsent<'_>]) -> Result<()> {
+    let ids: Vec<i64> = retries.iter().map(|r| r.id).collect();
+    let classes: Vec<&str> = retries.iter().map(|r| r.class).collect();
+    let errors: Vec<&str> = retries.iter().map(|r| r.error).collect();
+    let delays: Vec<f64> = retries.iter().map(|r| r.delay_secs).collect();
+    let counted: Vec<bool> = retries.iter().map(|r| r.counted).collect();
     sqlx::query(
-        "UPDATE deliveries SET status = 'pending', lease_until = NULL, failure_class = $2, last_error = $3, \
-         next_attempt_at = now() + make_interval(secs => $4), \
-         attempts = CASE WHEN $5 THEN attempts ELSE greatest(attempts - 1, 0) END \
-         WHERE id = $1 AND status = 'sending'",
+        "UPDATE deliveries d SET status = 'pending', lease_until = NULL, failure_class = r.class, last_error = r.error, \
+         next_attempt_at = now() + make_interval(secs => r.delay), \
+         attempts = CASE WHEN r.counted THEN d.attempts ELSE greatest(d.attempts - 1, 0) END \
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::bool[]) AS r(id, class, error, delay, counted) \
+         WHERE d.id = r.id AND d.status = 'sending'",
     )
-    .bind(id)
-    .bind(class)
-    .bind(error)
-    .bind(delay_secs)
-    .bind(counted)
+    .bind(&ids)
+    .bind(&classes)
+    .bind(&errors)
+    .bind(&delays)
+    .bind(&counted)
     .execute(conn)
     .await?;
     Ok(())

@@ -117,26 +117,16 @@ pub(crate) async fn insert_case(conn: &mut PgConnection, case: &CaseRecord) -> R
     Ok(inserted)
 }
 
-/// The `sequence` of the case's next lifecycle event. The case row is already locked by the
-/// change being recorded, so the numbers of one case never collide.
-pub(crate) async fn next_event_sequence(conn: &mut PgConnection, petition_id: Uuid) -> Result<u64> {
+/// Writes back everything the workflow may change and moves the case's version on; returns the
+/// new version, which is the `sequence` of the event that records the change.
+pub(crate) async fn save_case(conn: &mut PgConnection, case: &CaseRecord) -> Result<u64> {
     let sequence: i64 = sqlx::query_scalar(
-        "UPDATE cases SET event_sequence = event_sequence + 1 WHERE petition_id = $1 RETURNING event_sequence",
-    )
-    .bind(petition_id)
-    .fetch_one(conn)
-    .await?;
-    Ok(sequence.max(0) as u64)
-}
-
-/// Writes back everything the workflow may change.
-pub(crate) async fn save_case(conn: &mut PgConnection, case: &CaseRecord) -> Result<()> {
-    sqlx::query(
         "UPDATE cases SET status = $2, organisation = $3, unit = $4, first_response_due = $5, resolution_due = $6, \
          first_response_warn = $7, resolution_warn = $8, first_responded_at = $9, responded_at = $10, \
          info_requested_at = $11, first_response_alert = $12, resolution_alert = $13, breaches = $14, \
          escalation_level = $15, forwards = $16, transfers = $17, expected_at = $18, interim_reason = $19, \
-         merged_into = $20, rating = $21, updated_at = now() WHERE petition_id = $1",
+         merged_into = $20, rating = $21, updated_at = now(), event_sequence = event_sequence + 1 \
+         WHERE petition_id = $1 RETURNING event_sequence",
     )
     .bind(case.petition_id)
     .bind(&case.status)
@@ -159,9 +149,9 @@ pub(crate) async fn save_case(conn: &mut PgConnection, case: &CaseRecord) -> Res
     .bind(&case.interim_reason)
     .bind(case.merged_into)
     .bind(case.rating)
-    .execute(conn)
+    .fetch_one(conn)
     .await?;
-    Ok(())
+    Ok(sequence.max(0) as u64)
 }
 
 /// The case, locked for the rest of the transaction.

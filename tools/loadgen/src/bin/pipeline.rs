@@ -158,8 +158,8 @@ impl Bench {
         }
     }
 
-    /// Arrival times per mobile, in order (Unix µs), with the texts' kinds.
-    async fn arrivals(&self) -> HashMap<String, Vec<(i64, bool)>> {
+    /// Arrival times per mobile since `since_us`, in order (Unix µs), with the texts' kinds.
+    async fn arrivals(&self, since_us: i64) -> HashMap<String, Vec<(i64, bool)>> {
         let messages: Vec<Value> = match self.client.get(format!("{}/messages", self.sms)).send().await {
             Ok(response) => response.json().await.unwrap_or_default(),
             Err(_) => Vec::new(),
@@ -168,6 +168,9 @@ impl Bench {
         for message in messages {
             let to = message["to"].as_str().unwrap_or_default().to_owned();
             let at = message["received_at_us"].as_i64().unwrap_or(0);
+            if at < since_us {
+                continue;
+            }
             let routed = message["text"].as_str().is_some_and(|t| t.contains("ارجاع شد"));
             by_mobile.entry(to).or_default().push((at, routed));
         }
@@ -338,8 +341,8 @@ async fn run(options: Options) -> Result<Value, String> {
     accepted_total += filed.len() as u64;
     say(format!("intake accepted {} ({intake_per_s:.0}/s, {failed} refused); draining the pipeline", filed.len()));
     let drained = bench.drain(base + 2 * accepted_total, drain_timeout).await;
-    let saturation = latencies(&filed, &bench.arrivals().await);
     let first_us = filed.iter().map(|f| f.intended_us).min().unwrap_or(0);
+    let saturation = latencies(&filed, &bench.arrivals(first_us).await);
     let last_routed_us = saturation["last_routed_us"].as_i64().unwrap_or(first_us);
     let pipeline_seconds = (last_routed_us - first_us) as f64 / 1e6;
     let pipeline_per_s = if pipeline_seconds > 0.0 { filed.len() as f64 / pipeline_seconds } else { 0.0 };
@@ -354,7 +357,8 @@ async fn run(options: Options) -> Result<Value, String> {
         let (filed, failed, mut answered) = bench.open_loop(*rate, options.rate_seconds).await;
         accepted_total += filed.len() as u64;
         let drained = bench.drain(base + 2 * accepted_total, drain_timeout).await;
-        let mut result = latencies(&filed, &bench.arrivals().await);
+        let since = filed.iter().map(|f| f.intended_us).min().unwrap_or(0);
+        let mut result = latencies(&filed, &bench.arrivals(since).await);
         result["rate_per_s"] = json!(rate);
         result["refused"] = json!(failed);
         result["drained"] = json!(drained);
@@ -386,7 +390,8 @@ async fn run(options: Options) -> Result<Value, String> {
         samples.extend(sampler.await.unwrap_or_default());
         accepted_total += filed.len() as u64;
         let drained = bench.drain(base + 2 * accepted_total, drain_timeout).await;
-        let mut result = latencies(&filed, &bench.arrivals().await);
+        let since = filed.iter().map(|f| f.intended_us).min().unwrap_or(0);
+        let mut result = latencies(&filed, &bench.arrivals(since).await);
         result["rate_per_s"] = json!(options.soak_rate);
         result["seconds"] = json!(options.soak_seconds);
         result["refused"] = json!(failed);
