@@ -1,3 +1,6 @@
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
 use crate::error::FieldError;
 
 /// A petition's text after normalisation: Arabic yeh/kaf become Persian, stray
@@ -61,17 +64,32 @@ pub fn text_similarity(a: &str, b: &str) -> f64 {
 
 /// Persian text normalisation shared by every free-text field.
 ///
+/// Every invisible format character goes (zero-width spaces and joiners, bidi embeddings,
+/// overrides and isolates, the Arabic letter mark, word joiners, tag characters; the whole
+/// Unicode category Cf) and so do variation selectors and control characters; then NFKC folds
+/// Arabic presentation forms and compatibility characters (full-width digits, ligatures) into
+/// the letters they stand for. So invisible padding cannot make a text long enough, an officer's
+/// message cannot reorder an SMS, and duplicate detection and keyword rules see the letters.
 /// ZWNJ (U+200C) is kept: it is part of Persian spelling (می‌خواهم), not noise.
 pub fn normalize_text(input: &str) -> String {
-    let mapped: String = input
+    let visible: String = input
         .chars()
         .filter_map(|c| match c {
-            'ي' | 'ى' => Some('ی'),
-            'ك' => Some('ک'),
-            '\u{200b}' | '\u{200d}' | '\u{feff}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' => None,
+            '\u{200c}' => Some(c),
             c if c.is_whitespace() => Some(' '),
             c if c.is_control() => None,
+            '\u{fe00}'..='\u{fe0f}' | '\u{e0100}'..='\u{e01ef}' => None,
+            c if c.general_category() == GeneralCategory::Format => None,
             c => Some(c),
+        })
+        .collect();
+    let mapped: String = visible
+        .nfkc()
+        .map(|c| match c {
+            'ي' | 'ى' => 'ی',
+            'ك' => 'ک',
+            c if c.is_whitespace() => ' ',
+            c => c,
         })
         .collect();
     mapped.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
@@ -90,6 +108,61 @@ mod tests {
     fn invisible_characters_and_extra_whitespace_are_removed_but_zwnj_kept() {
         let text = PetitionText::parse("  می\u{200c}خواهم\u{200b}  \n\t پیگیری\u{feff} کنم  ").unwrap();
         assert_eq!(text.as_str(), "می\u{200c}خواهم پیگیری کنم");
+    }
+
+    #[test]
+    fn no_invisible_character_survives_and_the_result_is_nfkc_stable() {
+        // bidi isolates, the Arabic letter mark, word joiners, the Mongolian vowel separator,
+        // tag characters, variation selectors, and Arabic presentation forms
+        let awkward = [
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{061c}',
+            '\u{2060}',
+            '\u{2064}',
+            '\u{180e}',
+            '\u{e0041}',
+            '\u{fe0f}',
+            '\u{200d}',
+            '\u{00ad}',
+            '\u{feff}',
+            '\u{fefb}',
+            '\u{fb8f}',
+            '\u{ff11}',
+            '\u{200c}',
+            'ی',
+            'ي',
+            'ك',
+            ' ',
+            '\u{00a0}',
+            'ا',
+            'ب',
+            '1',
+            '\u{0301}',
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..2000 {
+            let text: String = (0..12)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                    awkward[(seed >> 33) as usize % awkward.len()]
+                })
+                .collect();
+            let normal = normalize_text(&text);
+            assert!(
+                normal.chars().all(|c| c == '\u{200c}' || c.general_category() != GeneralCategory::Format),
+                "{text:?} → {normal:?}"
+            );
+            assert!(!normal.chars().any(|c| ('\u{fe00}'..='\u{fe0f}').contains(&c)), "{normal:?}");
+            assert_eq!(normal.nfkc().collect::<String>(), normal, "NFKC-stable: {text:?}");
+            assert_eq!(normalize_text(&normal), normal, "idempotent: {text:?}");
+        }
+        // presentation forms become the letters: "لا" and "ک" are what rules and duplicates see
+        assert_eq!(normalize_text("\u{fefb}\u{fb8f}"), "لاک");
+        // ten bidi isolates are no text at all
+        assert_eq!(PetitionText::parse(&"\u{2066}".repeat(10)).unwrap_err().code, "text_too_short");
     }
 
     #[test]

@@ -74,7 +74,8 @@ impl Default for BatchLimits {
     fn default() -> Self {
         Self {
             max_records: 500,
-            max_wait: Duration::from_millis(50),
+            // a record waits at most this long for company: each stage of the pipeline adds it
+            max_wait: Duration::from_millis(20),
             retry: Backoff::new(Duration::from_millis(100), Duration::from_secs(30)),
         }
     }

@@ -98,6 +98,10 @@ pub struct OutboxRelay {
     standby_poll: Duration,
 }
 
+/// How often an idle or failing relay counts its backlog for the metric (a `count(*)` per idle
+/// poll would cost more than the poll).
+const BACKLOG_EVERY: Duration = Duration::from_secs(5);
+
 /// The advisory lock the leading relay of a database holds for as long as its session lives.
 const LEADER_LOCK: &str = "pasokh outbox relay";
 
@@ -109,7 +113,8 @@ impl OutboxRelay {
             metrics,
             wake: Arc::new(Notify::new()),
             batch_size: 500,
-            idle_poll: Duration::from_millis(250),
+            // the leader may be another replica than the writer that woke its own relay
+            idle_poll: Duration::from_millis(50),
             standby_poll: Duration::from_secs(2),
         }
     }
@@ -129,6 +134,7 @@ impl OutboxRelay {
         let backoff = pasokh_platform::retry::Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
         let mut failures = 0u32;
         let mut leader: Option<PoolConnection<Postgres>> = None;
+        let mut backlog_counted = tokio::time::Instant::now() - BACKLOG_EVERY;
         while !token.is_cancelled() {
             let Some(conn) = leader.as_mut() else {
                 match self.lead().await {
@@ -146,10 +152,14 @@ impl OutboxRelay {
                 }
                 continue;
             };
-            match self.publish_batch(conn).await {
+            let published = self.publish_batch(conn).await;
+            if backlog_counted.elapsed() >= BACKLOG_EVERY {
+                backlog_counted = tokio::time::Instant::now();
+                self.refresh_backlog().await;
+            }
+            match published {
                 Ok(0) => {
                     failures = 0;
-                    self.refresh_backlog().await;
                     tokio::select! {
                         _ = token.cancelled() => {},
                         _ = self.wake.notified() => {},
@@ -167,7 +177,6 @@ impl OutboxRelay {
                             drop(conn.detach());
                         }
                     }
-                    self.refresh_backlog().await;
                     tokio::select! {
                         _ = token.cancelled() => {},
                         _ = tokio::time::sleep(delay) => {},

@@ -25,10 +25,30 @@ type Check = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
 /// Named dependency checks behind `/readyz`: the service is ready when every
 /// required check passes; advisory checks are reported but do not take the
 /// replica out of load balancing.
+///
+/// `/readyz` answers from the last results at once: when they are older than a second it
+/// starts a refresh in the background (the checks concurrently, each under its own budget) and
+/// still answers with what it has, so a dependency that hangs (a broker that does not answer
+/// a metadata request for two seconds) never makes the probe itself time out, and probes from
+/// anywhere cannot multiply the checks.
 #[derive(Clone, Default)]
 pub struct Readiness {
     checks: Vec<(&'static str, Check, bool)>,
+    cache: Arc<ReadinessCache>,
 }
+
+#[derive(Default)]
+struct ReadinessCache {
+    last: std::sync::Mutex<Option<(Instant, bool, serde_json::Value)>>,
+    refreshing: std::sync::atomic::AtomicBool,
+}
+
+/// How long a readiness result is used before the checks run again.
+const READINESS_FRESH: Duration = Duration::from_secs(1);
+/// One check's budget in a refresh.
+const CHECK_BUDGET: Duration = Duration::from_secs(3);
+/// How long the very first `/readyz` waits for the first results.
+const FIRST_ANSWER: Duration = Duration::from_millis(200);
 
 impl Readiness {
     pub fn with_check<F, Fut>(mut self, name: &'static str, check: F) -> Self
@@ -64,18 +84,47 @@ impl Readiness {
         })
     }
 
-    async fn report(&self) -> (bool, serde_json::Value) {
-        let mut all_ok = true;
-        let mut report = serde_json::Map::new();
-        for (name, check, required) in &self.checks {
-            let outcome = match tokio::time::timeout(Duration::from_secs(3), check()).await {
+    /// The checks, all at once, each under its budget.
+    async fn run_checks(&self) -> (bool, serde_json::Value) {
+        let outcomes = futures_util::future::join_all(self.checks.iter().map(|(_, check, _)| async move {
+            match tokio::time::timeout(CHECK_BUDGET, check()).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err("check timed out".into()),
-            };
+            }
+        }))
+        .await;
+        let mut all_ok = true;
+        let mut report = serde_json::Map::new();
+        for ((name, _, required), outcome) in self.checks.iter().zip(outcomes) {
             all_ok &= outcome.is_ok() || !required;
             report.insert((*name).into(), outcome.err().map_or_else(|| "ok".into(), serde_json::Value::String));
         }
         (all_ok, serde_json::Value::Object(report))
+    }
+
+    async fn report(&self) -> (bool, serde_json::Value) {
+        use std::sync::atomic::Ordering;
+        let last = self.cache.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let stale = last.as_ref().is_none_or(|(at, ..)| at.elapsed() > READINESS_FRESH);
+        if stale && !self.cache.refreshing.swap(true, Ordering::AcqRel) {
+            let this = self.clone();
+            let refresh = tokio::spawn(async move {
+                let (ready, report) = this.run_checks().await;
+                *this.cache.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some((Instant::now(), ready, report.clone()));
+                this.cache.refreshing.store(false, Ordering::Release);
+                (ready, report)
+            });
+            if last.is_none()
+                && let Ok(Ok(first)) = tokio::time::timeout(FIRST_ANSWER, refresh).await
+            {
+                return first;
+            }
+        }
+        match last {
+            Some((_, ready, report)) => (ready, report),
+            None => (false, serde_json::json!({"checks": "running for the first time"})),
+        }
     }
 }
 
@@ -123,7 +172,7 @@ impl Extractor for HeaderExtractor<'_> {
 async fn observe(State(metrics): State<HttpMetrics>, request: Request, next: Next) -> Response {
     let route =
         request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().to_string();
+    let method = crate::metrics::method_label(request.method());
     let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
     let span = tracing::info_span!("http request", otel.name = %format!("{method} {route}"), otel.kind = "server",
         http.request.method = %method, http.route = %route, http.response.status_code = tracing::field::Empty, trace_id = tracing::field::Empty);

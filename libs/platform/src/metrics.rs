@@ -11,9 +11,28 @@ pub use prometheus_client;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
-    pub method: String,
+    /// one of a fixed set ([`method_label`]): a client may send any token as a method
+    pub method: &'static str,
     pub route: String,
     pub status: u16,
+}
+
+/// The method as a label: the standard ones by name, anything else `_OTHER` (the OpenTelemetry
+/// convention), so random methods cannot grow the metric families without bound.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "_OTHER",
+    }
 }
 
 /// Request counts and latencies by route template (never by raw path: tracking codes would explode cardinality).
@@ -43,4 +62,16 @@ pub fn encode(registry: &Registry) -> String {
         tracing::error!(%error, "metrics encoding failed");
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_method_maps_to_one_of_a_few_labels() {
+        let random = axum::http::Method::from_bytes(b"XJQWKZPLMNBVCXZ").unwrap();
+        assert_eq!(method_label(&random), "_OTHER");
+        assert_eq!(method_label(&axum::http::Method::POST), "POST");
+    }
 }

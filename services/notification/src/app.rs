@@ -152,6 +152,9 @@ impl Service for App {
         self.servers.spawn(&mut tasks);
         tasks.spawn("consumer", self.consumer.run(token.clone()));
         tasks.spawn("sms-backlog", self.dispatcher.clone().watch_backlog(Duration::from_secs(15), token.clone()));
+        // two loops: one claims and sends while the other records; a petition's messages still
+        // leave one at a time, since only its oldest unsent one is ever claimable
+        tasks.spawn("sms-dispatcher", self.dispatcher.clone().run(token.clone()));
         tasks.spawn("sms-dispatcher", self.dispatcher.run(token.clone()));
         tasks.spawn("outbox-relay", self.relay.run(token));
         tasks.run(self.drain).await

@@ -67,11 +67,20 @@ pub(crate) fn request_hash(value: &serde_json::Value) -> Vec<u8> {
 }
 
 pub(crate) fn require_json(headers: &HeaderMap) -> Result<()> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
+    let is_json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_json_media_type);
     if is_json { Ok(()) } else { Err(Error::UnsupportedMediaType) }
+}
+
+/// Whether a `Content-Type` names JSON: the essence (before any parameter) is
+/// `application/json` or `application/<something>+json`. Only the essence counts: a CORS-safe
+/// `text/plain;x=+json` from another site's page is not JSON.
+fn is_json_media_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let Some((kind, subtype)) = essence.split_once('/') else { return false };
+    let suffixed = subtype.strip_suffix("+json").is_some_and(|name| {
+        !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.".contains(&b))
+    });
+    kind == "application" && (subtype == "json" || suffixed)
 }
 
 /// The body of a JSON POST as a value (415 for another media type, 400 for bad JSON).
@@ -209,4 +218,29 @@ pub(crate) async fn commit_created(
     }
     tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_json_essence_is_json() {
+        for json in
+            ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/problem+json"]
+        {
+            assert!(is_json_media_type(json), "{json}");
+        }
+        for other in [
+            "text/plain;x=+json",
+            "text/plain; charset=+json",
+            "application/json-seq",
+            "application/+json",
+            "json",
+            "",
+            "multipart/form-data; boundary=+json",
+        ] {
+            assert!(!is_json_media_type(other), "{other}");
+        }
+    }
 }

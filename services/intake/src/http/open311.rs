@@ -52,8 +52,25 @@ fn singular(name: &str) -> &str {
     }
 }
 
+/// Text as XML 1.0 character data: markup escaped, and characters XML 1.0 cannot carry at all
+/// (controls other than tab and newlines, U+FFFE, U+FFFF; they can arrive in an echoed query
+/// parameter) replaced by U+FFFD, so a partner's parser never meets a malformed document.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..='\u{10ffff}' => {
+                out.push(c)
+            }
+            _ => out.push('\u{fffd}'),
+        }
+    }
+    out
 }
 
 fn write_xml(name: &str, value: &Value, out: &mut String) {
@@ -562,6 +579,12 @@ fn parse_request(state: &AppState, params: &HashMap<String, String>) -> Result<N
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xml_text_never_carries_a_character_xml_forbids() {
+        let escaped = escape("status \u{1}\u{1f} <b>&\u{fffe}\u{ffff} تهران\t\n");
+        assert_eq!(escaped, "status \u{fffd}\u{fffd} &lt;b&gt;&amp;\u{fffd}\u{fffd} تهران\t\n");
+    }
 
     #[test]
     fn xml_follows_georeport_element_names_and_escapes_text() {

@@ -99,7 +99,7 @@ impl BatchHandler for RecordDeliveries {
     }
 
     fn after_commit(&self) {
-        self.dispatcher_waker.notify_waiters();
+        self.dispatcher_waker.notify_one();
     }
 }
 

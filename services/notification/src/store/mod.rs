@@ -78,7 +78,8 @@ pub(crate) async fn claim_due(pool: &PgPool, limit: i64, lease_secs: f64) -> Res
     let rows: Vec<ClaimedRow> = sqlx::query_as(
         "WITH due AS ( \
            SELECT d.id FROM deliveries d \
-           WHERE ((d.status = 'pending' AND d.next_attempt_at <= now()) \
+           WHERE d.status IN ('pending', 'sending') \
+             AND ((d.status = 'pending' AND d.next_attempt_at <= now()) \
                   OR (d.status = 'sending' AND d.lease_until <= now())) \
              AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.petition_id = d.petition_id AND e.id < d.id \
                              AND e.status IN ('pending', 'sending')) \
@@ -206,7 +207,7 @@ pub(crate) async fn backlog(pool: &PgPool) -> Result<(i64, i64, f64)> {
     Ok(sqlx::query_as(
         "SELECT count(*) FILTER (WHERE status IN ('pending', 'sending')), count(*) FILTER (WHERE status = 'failed'), \
          coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE status IN ('pending', 'sending'))), 0)::float8 \
-         FROM deliveries WHERE status <> 'sent'",
+         FROM deliveries WHERE status IN ('pending', 'sending', 'failed')",
     )
     .fetch_one(pool)
     .await?)
