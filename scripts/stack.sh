@@ -9,6 +9,8 @@
 #   scripts/stack.sh status   say what runs where
 #   scripts/stack.sh reset    down, then delete all local state
 #   scripts/stack.sh kafka-up|kafka-down|keycloak-up|keycloak-down   one piece only
+#   scripts/stack.sh pg-restart             restart PostgreSQL (fast shutdown: open connections break)
+#   scripts/stack.sh pg-pause SECONDS       freeze PostgreSQL (SIGSTOP to the server and every backend), then thaw it
 #   scripts/stack.sh topics PREFIX          create a private copy of the topics, pasokh.PREFIX.… (one test run's)
 #   scripts/stack.sh delete-topics PREFIX   delete those again
 #
@@ -151,11 +153,46 @@ EOF
   done
 }
 
+# Every cluster this checkout may have started: where it lives now, and the other place
+# `pg_base` can choose (a cluster first made beside /var/lib/postgresql and later under
+# .local/, or the other way round, must not be left running).
+pg_candidate_dirs() {
+  printf '%s\n' "$PG_DATA" "$STATE/pg/data" "/var/lib/postgresql/pasokh-$(printf '%s' "$ROOT" | sha1sum | cut -c1-10)/data" | awk '!seen[$0]++'
+}
+
 postgres_down() {
-  if pg_running; then
-    say "stopping PostgreSQL"
-    as_pg_owner "$(pg_bin)/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null
-  fi
+  [ -n "$(pg_bin)" ] || return 0
+  local dir
+  while read -r dir; do
+    if [ -f "$dir/PG_VERSION" ] && as_pg_owner "$(pg_bin)/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+      say "stopping PostgreSQL ($dir)"
+      as_pg_owner "$(pg_bin)/pg_ctl" -D "$dir" -m fast -w stop >/dev/null
+    fi
+  done < <(pg_candidate_dirs)
+}
+
+postgres_restart() {
+  pg_running || die "PostgreSQL is not running"
+  say "restarting PostgreSQL (fast: open connections are cut)"
+  # pg_ctl restart keeps the options the server was started with (postmaster.opts)
+  as_pg_owner "$(pg_bin)/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 restart -l "$PG_BASE/server.log" >/dev/null \
+    || { tail -n 30 "$PG_BASE/server.log" >&2; die "PostgreSQL did not come back"; }
+}
+
+# The server and all its backends stop answering, as a VM paused by its host would: connections
+# stay open, queries hang, nothing errors until it thaws.
+postgres_pause() {
+  local seconds="$1" postmaster pids
+  pg_running || die "PostgreSQL is not running"
+  postmaster=$(head -n 1 "$PG_DATA/postmaster.pid")
+  pids="$postmaster $(pgrep -P "$postmaster" | tr '\n' ' ')"
+  say "pausing PostgreSQL for ${seconds}s (pids $pids)"
+  # shellcheck disable=SC2086
+  kill -STOP $pids
+  sleep "$seconds"
+  # shellcheck disable=SC2086
+  kill -CONT $pids
+  say "PostgreSQL thawed"
 }
 
 ensure_java_and_maven() {
@@ -452,6 +489,8 @@ case "${1:-}" in
   down) keycloak_down; kafka_down; postgres_down ;;
   kafka-up) kafka_up ;;
   kafka-down) kafka_down ;;
+  pg-restart) postgres_restart ;;
+  pg-pause) [ $# = 2 ] || die "usage: $0 pg-pause SECONDS"; postgres_pause "$2" ;;
   keycloak-up) keycloak_up ;;
   keycloak-down) keycloak_down ;;
   status) status ;;
@@ -459,5 +498,5 @@ case "${1:-}" in
   topics) [ $# = 2 ] || die "usage: $0 topics PREFIX"; run_topics create "$2" ;;
   delete-topics) [ $# = 2 ] || die "usage: $0 delete-topics PREFIX"; run_topics delete "$2" ;;
   reset) keycloak_down; kafka_down; postgres_down; rm -rf "$PG_BASE" "$KAFKA_DIR" "$KEYCLOAK_DIR"; say "local state removed" ;;
-  *) echo "usage: $0 up|down|status|reset|drop-test-dbs|kafka-up|kafka-down|keycloak-up|keycloak-down|topics PREFIX|delete-topics PREFIX" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|reset|drop-test-dbs|kafka-up|kafka-down|keycloak-up|keycloak-down|pg-restart|pg-pause SECONDS|topics PREFIX|delete-topics PREFIX" >&2; exit 2 ;;
 esac

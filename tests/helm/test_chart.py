@@ -1010,6 +1010,17 @@ class Rendered(unittest.TestCase):
         self.assertIn(("topic", desk, "Read"), grants("pasokh-reporting"))
         self.assertNotIn(("topic", desk, "Write"), grants("pasokh-reporting"))
         self.assertIn(("group", "pasokh-routing", "Read"), grants("pasokh-routing"))
+        # the replayer keeps a position per group it replays for: pasokh-dlq-replay-<group>
+        replay_groups = [
+            acl["resource"] for acl in users["pasokh-dlq-replay"]["spec"]["authorization"]["acls"]
+            if acl["resource"]["type"] == "group"
+        ]
+        self.assertEqual(replay_groups, [{"type": "group", "name": "pasokh-dlq-replay", "patternType": "prefix"}])
+        self.assertEqual(
+            [a["resource"]["patternType"] for a in users["pasokh-routing"]["spec"]["authorization"]["acls"]
+             if a["resource"]["type"] == "group"],
+            ["literal"],
+        )
         # routing follows the promises officials make at desk meetings; it never writes the desk topic
         self.assertIn(("topic", desk, "Read"), grants("pasokh-routing"))
         self.assertNotIn(("topic", desk, "Write"), grants("pasokh-routing"))

@@ -101,7 +101,7 @@ pub fn jalali_to_gregorian(year: i32, month: u32, day: u32) -> Option<NaiveDate>
         return None;
     }
     // Nowruz of the year, found by converting back, then count days forward
-    let approx = NaiveDate::from_ymd_opt(year + 621, 3, 21)?;
+    let approx = NaiveDate::from_ymd_opt(year.checked_add(621)?, 3, 21)?;
     let start = (-3..=3)
         .filter_map(|offset| approx.checked_add_signed(chrono::Duration::days(offset)))
         .find(|d| JalaliDate::from_gregorian(*d) == JalaliDate { year, month: 1, day: 1 })?;
@@ -110,15 +110,23 @@ pub fn jalali_to_gregorian(year: i32, month: u32, day: u32) -> Option<NaiveDate>
     (JalaliDate::from_gregorian(date) == JalaliDate { year, month, day }).then_some(date)
 }
 
-/// A date written `YYYY-MM-DD` (Gregorian) or `YYYY/MM/DD` (Jalali, as officers write it), in any digits.
+/// A date written `YYYY-MM-DD` (Gregorian) or `YYYY/MM/DD` (Jalali, as officers write it), in any
+/// digits. Only four-digit years are dates anyone means (chrono would take `+262143-12-31`, and
+/// the day after it overflows).
 pub fn parse_date(input: &str) -> Option<NaiveDate> {
     let text = crate::normalize_digits(input.trim());
-    if let Ok(date) = NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
+    let four_digit_year = |year: &str| year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit());
+    if text.split('-').next().is_some_and(four_digit_year)
+        && let Ok(date) = NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+    {
         return Some(date);
+    }
+    if !text.split('/').next().is_some_and(four_digit_year) {
+        return None;
     }
     let mut parts = text.split('/').map(|p| p.parse::<u32>().ok());
     match (parts.next()??, parts.next()??, parts.next()??, parts.next()) {
-        (year, month, day, None) => jalali_to_gregorian(year as i32, month, day),
+        (year, month, day, None) => jalali_to_gregorian(i32::try_from(year).ok()?, month, day),
         _ => None,
     }
 }
@@ -126,6 +134,18 @@ pub fn parse_date(input: &str) -> Option<NaiveDate> {
 #[cfg(test)]
 mod reverse_tests {
     use super::*;
+
+    #[test]
+    fn absurd_years_are_no_dates_rather_than_a_panic() {
+        for input in
+            ["+262143-12-31", "262143-12-31", "4294967295/01/01", "2147483647/01/01", "99999-01-01", "-0001-01-01"]
+        {
+            assert_eq!(parse_date(input), None, "{input}");
+        }
+        assert_eq!(jalali_to_gregorian(i32::MAX, 1, 1), None);
+        assert_eq!(parse_date("۱۴۰۵/۰۹/۰۸"), NaiveDate::from_ymd_opt(2026, 11, 29));
+        assert_eq!(parse_date("2026-11-29"), NaiveDate::from_ymd_opt(2026, 11, 29));
+    }
 
     #[test]
     fn jalali_dates_convert_back() {

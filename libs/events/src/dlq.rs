@@ -14,8 +14,18 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use crate::Result;
 use crate::cloudevents::{header_map_of, to_kafka_headers};
 
-/// The consumer group the replayer keeps its position in.
+/// The consumer group the replayer keeps its position in when it replays every group's records.
 pub const REPLAY_GROUP: &str = "pasokh-dlq-replay";
+
+/// Where the replayer keeps its position: one per consumer group asked for, so replaying one
+/// group's dead letters never moves past another group's (a replay for all of them may bring a
+/// record back a second time; every consumer deduplicates on `ce_id`).
+pub fn replay_group(only_group: Option<&str>) -> String {
+    match only_group {
+        Some(group) => format!("{REPLAY_GROUP}-{group}"),
+        None => REPLAY_GROUP.to_owned(),
+    }
+}
 const DLQ_HEADER_PREFIX: &str = "pasokh_dlq_";
 
 /// One dead-lettered record, as the replay saw it.
@@ -34,7 +44,8 @@ pub struct Replay {
     pub bootstrap_servers: String,
     /// e.g. `pasokh.petition.lifecycle.v1.dlq`
     pub dlq_topic: String,
-    /// only records a consumer group dead-lettered (others are skipped, and stay skipped)
+    /// only records a consumer group dead-lettered; the replayer keeps a position per group
+    /// (`pasokh-dlq-replay-<group>`), so what it skips stays there for a replay of the others
     pub only_group: Option<String>,
     /// list, publish nothing, commit nothing
     pub dry_run: bool,
@@ -46,7 +57,7 @@ pub struct Replay {
 pub async fn replay(options: &Replay, mut progress: impl FnMut(&DeadLetter)) -> Result<Vec<DeadLetter>> {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", &options.bootstrap_servers)
-        .set("group.id", REPLAY_GROUP)
+        .set("group.id", replay_group(options.only_group.as_deref()))
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .create()?;

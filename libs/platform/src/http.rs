@@ -1,5 +1,6 @@
 //! HTTP plumbing: ops endpoints (`/healthz`, `/readyz`, `/metrics`), request
 //! metrics and tracing, and a server that drains on shutdown.
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -37,10 +38,16 @@ pub struct Readiness {
     cache: Arc<ReadinessCache>,
 }
 
+/// When a check last finished, and what it said.
+type CheckResult = (Instant, Result<(), String>);
+
+/// The last result of each check (by its index), which of them are running, and a signal
+/// when one finishes.
 #[derive(Default)]
 struct ReadinessCache {
-    last: std::sync::Mutex<Option<(Instant, bool, serde_json::Value)>>,
-    refreshing: std::sync::atomic::AtomicBool,
+    results: std::sync::Mutex<BTreeMap<usize, CheckResult>>,
+    running: std::sync::Mutex<std::collections::BTreeSet<usize>>,
+    finished: tokio::sync::Notify,
 }
 
 /// How long a readiness result is used before the checks run again.
@@ -84,48 +91,63 @@ impl Readiness {
         })
     }
 
-    /// The checks, all at once, each under its budget.
-    async fn run_checks(&self) -> (bool, serde_json::Value) {
-        let outcomes = futures_util::future::join_all(self.checks.iter().map(|(_, check, _)| async move {
-            match tokio::time::timeout(CHECK_BUDGET, check()).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err("check timed out".into()),
+    /// Starts, in the background, every check whose last result is older than a second and is
+    /// not running already; each stores its result when done, under its own budget.
+    fn refresh_stale(&self) {
+        let now = Instant::now();
+        let results = lock(&self.cache.results);
+        let mut running = lock(&self.cache.running);
+        for (index, (_, check, _)) in self.checks.iter().enumerate() {
+            let fresh = results.get(&index).is_some_and(|(at, _)| now.duration_since(*at) <= READINESS_FRESH);
+            if fresh || !running.insert(index) {
+                continue;
             }
-        }))
-        .await;
+            let (check, cache) = (check.clone(), self.cache.clone());
+            tokio::spawn(async move {
+                let outcome = match tokio::time::timeout(CHECK_BUDGET, check()).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err("check timed out".into()),
+                };
+                lock(&cache.results).insert(index, (Instant::now(), outcome));
+                lock(&cache.running).remove(&index);
+                cache.finished.notify_waiters();
+            });
+        }
+    }
+
+    fn required_missing(&self) -> bool {
+        let results = lock(&self.cache.results);
+        self.checks.iter().enumerate().any(|(index, (_, _, required))| *required && !results.contains_key(&index))
+    }
+
+    async fn report(&self) -> (bool, serde_json::Value) {
+        self.refresh_stale();
+        // the very first probe waits a little for the required checks; never for advisory ones
+        let deadline = tokio::time::Instant::now() + FIRST_ANSWER;
+        loop {
+            // registered before looking, so a check finishing in between still wakes us
+            let finished = self.cache.finished.notified();
+            tokio::pin!(finished);
+            finished.as_mut().enable();
+            if !self.required_missing() || tokio::time::timeout_at(deadline, finished).await.is_err() {
+                break;
+            }
+        }
+        let results = lock(&self.cache.results);
         let mut all_ok = true;
         let mut report = serde_json::Map::new();
-        for ((name, _, required), outcome) in self.checks.iter().zip(outcomes) {
+        for (index, (name, _, required)) in self.checks.iter().enumerate() {
+            let outcome =
+                results.get(&index).map_or_else(|| Err("checking".to_owned()), |(_, outcome)| outcome.clone());
             all_ok &= outcome.is_ok() || !required;
             report.insert((*name).into(), outcome.err().map_or_else(|| "ok".into(), serde_json::Value::String));
         }
         (all_ok, serde_json::Value::Object(report))
     }
+}
 
-    async fn report(&self) -> (bool, serde_json::Value) {
-        use std::sync::atomic::Ordering;
-        let last = self.cache.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-        let stale = last.as_ref().is_none_or(|(at, ..)| at.elapsed() > READINESS_FRESH);
-        if stale && !self.cache.refreshing.swap(true, Ordering::AcqRel) {
-            let this = self.clone();
-            let refresh = tokio::spawn(async move {
-                let (ready, report) = this.run_checks().await;
-                *this.cache.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-                    Some((Instant::now(), ready, report.clone()));
-                this.cache.refreshing.store(false, Ordering::Release);
-                (ready, report)
-            });
-            if last.is_none()
-                && let Ok(Ok(first)) = tokio::time::timeout(FIRST_ANSWER, refresh).await
-            {
-                return first;
-            }
-        }
-        match last {
-            Some((_, ready, report)) => (ready, report),
-            None => (false, serde_json::json!({"checks": "running for the first time"})),
-        }
-    }
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[derive(Clone)]

@@ -28,6 +28,10 @@ pub enum Error {
     Overloaded,
     #[error("{0}")]
     Unavailable(String),
+    /// The connection failed while the batch was being committed: it may or may not be stored.
+    /// Retrying with the same `Idempotency-Key` is safe either way; without one it may file twice.
+    #[error("the petition store failed while committing; whether it was saved is unknown")]
+    OutcomeUnknown,
     #[error("the Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
     #[error("database failed")]
@@ -105,6 +109,12 @@ impl IntoResponse for Error {
                 return response;
             }
             Error::Unavailable(detail) => Problem::unavailable(detail),
+            Error::OutcomeUnknown => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "outcome_unknown",
+                "the petition store failed while saving; it may or may not be saved",
+            )
+            .with_detail("retry with the same Idempotency-Key: you get the original answer if it was saved"),
             Error::IdempotencyKeyReused => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
@@ -153,6 +163,9 @@ impl From<Error> for tonic::Status {
             Error::Overloaded => tonic::Status::resource_exhausted("intake is at capacity; retry shortly"),
             Error::RateLimited(_, what) => tonic::Status::resource_exhausted(what),
             Error::Unavailable(detail) => tonic::Status::unavailable(detail),
+            Error::OutcomeUnknown => tonic::Status::unavailable(
+                "outcome unknown: the store failed while committing; retry with the same idempotency key",
+            ),
             Error::IdempotencyKeyReused => {
                 tonic::Status::already_exists("this idempotency key was already used with a different request")
             }

@@ -117,7 +117,7 @@ impl Service for App {
         // no gRPC API of its own yet: the port serves health and reflection
         let servers = Servers::bind(
             &settings.listen,
-            backbone.http_router(routes, KafkaReadiness::Required),
+            backbone.http_router(routes, KafkaReadiness::Advisory),
             "pasokh.notification",
             tonic::service::Routes::default(),
             pasokh_proto::FILE_DESCRIPTOR_SET,

@@ -139,7 +139,7 @@ impl Service for App {
         let router = crate::http::router(HttpState { reports, verifier });
         let servers = Servers::bind(
             &settings.listen,
-            backbone.http_router(router, KafkaReadiness::Required),
+            backbone.http_router(router, KafkaReadiness::Advisory),
             "pasokh.reporting.v1.ReportingService",
             grpc,
             pasokh_proto::FILE_DESCRIPTOR_SET,

@@ -180,7 +180,7 @@ impl Service for App {
         }));
         let servers = Servers::bind(
             &settings.listen,
-            backbone.http_router(axum::Router::new(), KafkaReadiness::Required),
+            backbone.http_router(axum::Router::new(), KafkaReadiness::Advisory),
             "pasokh.routing.v1.CaseService",
             grpc,
             pasokh_proto::FILE_DESCRIPTOR_SET,

@@ -127,17 +127,14 @@ impl Rules {
     /// nationwide one; none → the province's triage queue.
     pub(crate) fn decide(&self, category: &str, province: ProvinceCode, text: &str) -> Decision {
         let province_code = province.to_string();
-        let text = pasokh_domain::normalize_text(text).to_lowercase();
+        let text = words(text);
         let matched = self
             .file
             .rules
             .iter()
             .filter(|r| r.category == category)
             .filter(|r| r.provinces.is_empty() || r.provinces.iter().any(|p| p.eq_ignore_ascii_case(&province_code)))
-            .filter(|r| {
-                r.keywords.is_empty()
-                    || r.keywords.iter().any(|k| text.contains(&pasokh_domain::normalize_text(k).to_lowercase()))
-            })
+            .filter(|r| r.keywords.is_empty() || r.keywords.iter().any(|k| contains_words(&text, &words(k))))
             // first of the most specific, so the file's order breaks ties
             .min_by_key(|r| (r.keywords.is_empty(), r.provinces.is_empty()));
         match matched {
@@ -219,6 +216,23 @@ impl RuleBook {
     }
 }
 
+/// The words of a text after normalisation, lower-cased. ZWNJ separates words here (آتش‌سوزی is
+/// آتش + سوزی, as it is when written with a space), and so does any punctuation.
+fn words(text: &str) -> Vec<String> {
+    pasokh_domain::normalize_text(text)
+        .to_lowercase()
+        .split(|c: char| !(c.is_alphanumeric() || ('\u{064b}'..='\u{065f}').contains(&c) || c == '\u{0670}'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether the keyword's words appear, whole and in a row, among the text's: "فوت" (death) is in
+/// "پدرم فوت کرد" and "فوت‌شده", not in "فوتبال".
+fn contains_words(text: &[String], keyword: &[String]) -> bool {
+    !keyword.is_empty() && text.windows(keyword.len()).any(|window| window == keyword)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +261,13 @@ mod tests {
         assert_eq!(ordinary.rule, format!("{}/workplace-safety", rules.version()));
         let unemployment = rules.decide("employment", tehran(), "مقرری بیمه بیکاری من قطع شده است");
         assert_eq!(unemployment.unit, "sso/IR-23");
+        // whole words: football is no death, and a fire is one whether written with ZWNJ or a space
+        let football = rules.decide("workplace-safety", tehran(), "زمین فوتبال کارگاه ایمنی ندارد");
+        assert_eq!(football.rule, format!("{}/workplace-safety", rules.version()));
+        let death = rules.decide("workplace-safety", tehran(), "همکارم در کارگاه فوت‌شده است");
+        assert_eq!(death.rule, format!("{}/workplace-accident", rules.version()));
+        let fire = rules.decide("workplace-safety", tehran(), "در انبار آتش سوزی شد");
+        assert_eq!(fire.rule, format!("{}/workplace-accident", rules.version()));
     }
 
     #[test]

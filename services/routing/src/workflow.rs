@@ -56,7 +56,7 @@ pub(crate) const HQ_INSPECTION: &str = "mcls-hq/inspection";
 
 /// The end of a day in Tehran.
 pub(crate) fn end_of_day(day: NaiveDate) -> Option<DateTime<Utc>> {
-    let end = day.and_time(NaiveTime::MIN) + Duration::days(1) - Duration::seconds(1);
+    let end = day.and_time(NaiveTime::MIN).checked_add_signed(Duration::days(1))? - Duration::seconds(1);
     tehran().from_local_datetime(&end).single().map(|d| d.with_timezone(&Utc))
 }
 

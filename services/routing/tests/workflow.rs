@@ -280,6 +280,36 @@ async fn a_poor_rating_reopens_the_case_as_an_appeal_in_the_directors_queue() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn two_ratings_sent_at_once_rate_the_response_once() {
+    let world = World::start("IR-23", |_| {}).await;
+    let filed = world.file(26, "disability-support", "مستمری معلولیت فرزندم از بهزیستی قطع شده است").await;
+    let officer = token(Role::Officer, "IR-23", "welfare");
+    let mut cases = world.cases().await;
+    cases.acknowledge(authed(command(filed.petition_id, ""), &officer)).await.unwrap();
+    cases.respond(authed(command(filed.petition_id, "مستمری از ماه آینده برقرار می‌شود"), &officer)).await.unwrap();
+    // a double tap, or two tabs: a 5 and a 1 for the same response, at the same moment
+    let good = world.citizen_posts(&filed.tracking_code, "rating", json!({"mobile": filed.mobile, "score": 5}));
+    let poor = world.citizen_posts(&filed.tracking_code, "rating", json!({"mobile": filed.mobile, "score": 1}));
+    let ((good_status, good_body), (poor_status, poor_body)) = tokio::join!(good, poor);
+    let mut statuses = [good_status, poor_status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "one rating counts: {good_body} / {poor_body}");
+    let refused = if good_status == 409 { &good_body } else { &poor_body };
+    assert_eq!(refused["code"], "already_rated");
+    let status = world.wait_status(filed.petition_id, |s| s == "closed" || s == "reopened").await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let ratings: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM case_history WHERE petition_id = $1 AND actor = 'citizen' AND action <> 'submitted'",
+    )
+    .bind(filed.petition_id)
+    .fetch_one(&world.pool)
+    .await
+    .unwrap();
+    assert_eq!(ratings, 1, "routing saw one rating and the case is {status}");
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_repeated_petition_of_the_same_citizen_joins_the_open_case_and_a_different_one_does_not() {
     let world = World::start("IR-23", |_| {}).await;
     let first = world.file(24, "insurance-record", "سوابق بیمه سال ۱۳۹۸ تا ۱۴۰۰ من در سامانه ثبت نشده است").await;
@@ -525,6 +555,9 @@ async fn the_officers_workspace_sees_versions_counts_the_citizens_other_petition
     let queue = cases.list_queue(authed(page, &officer)).await.unwrap().into_inner();
     assert_eq!((queue.cases.len(), queue.total), (1, 2));
     assert!(!queue.next_page_token.is_empty());
+    // a forged page token is the caller's mistake, not something to retry
+    let forged = ListQueueRequest { page_token: "-5".into(), ..ListQueueRequest::default() };
+    assert_eq!(cases.list_queue(authed(forged, &officer)).await.unwrap_err().code(), Code::InvalidArgument);
 
     // the case page lists the same citizen's other petition, and how many referrals are left
     let detail = cases.get_case_detail(authed(case_ref(second.petition_id), &officer)).await.unwrap().into_inner();

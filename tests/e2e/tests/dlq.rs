@@ -64,10 +64,19 @@ async fn a_dead_letter_topic_is_replayed_into_its_topic_once_for_the_group_asked
     assert_eq!(replayed[0].key(), Some(b"petition-1".as_slice()));
     assert_eq!(replayed[0].payload(), Some(b"payload one".as_slice()));
 
-    // the replayer remembers where it was: running it again replays nothing
-    let (ok, stdout, _) = run(&stack, &["dlq", "replay", "--topic", &topics.lifecycle]).await;
+    // the replayer remembers where it was for each group: routing's again replays nothing…
+    let (ok, stdout, _) =
+        run(&stack, &["dlq", "replay", "--topic", &topics.lifecycle, "--group", "pasokh-routing"]).await;
     assert!(ok);
     assert!(stdout.contains("replayed 0 record(s)"), "{stdout}");
+    // …and what it skipped for routing is still there for reporting (finding 19)
+    let (ok, stdout, _) =
+        run(&stack, &["dlq", "replay", "--topic", &topics.lifecycle, "--group", "pasokh-reporting"]).await;
+    assert!(ok);
+    assert!(stdout.contains("replayed 1 record(s)"), "{stdout}");
+    let replayed = stack.read_topic(&topics.lifecycle, 3, Duration::from_secs(5)).await;
+    assert_eq!(replayed.len(), 2);
+    assert!(replayed.iter().any(|r| header_map_of(r.headers())["ce_id"] == reporting_letter["ce_id"]));
     let (ok, _, stderr) = run(&stack, &["dlq", "replay"]).await;
     assert!(!ok && stderr.contains("--topic is required"), "{stderr}");
 }

@@ -49,7 +49,7 @@ async fn petition_and_status(
     errors: &mut ValidationErrors,
     raw_code: &str,
     raw_mobile: Option<&str>,
-) -> Result<Option<(StoredPetition, String)>> {
+) -> Result<Option<Found>> {
     let code = errors.check("tracking_code", TrackingCode::parse(raw_code));
     let mobile = match raw_mobile {
         Some(raw) => errors.check("mobile", Mobile::parse(raw)),
@@ -66,9 +66,12 @@ async fn petition_and_status(
     let petition = store::find_for_citizen(&state.pool, &code, &mobile).await?.ok_or(Error::NotFound("petition"))?;
     let mut request = tonic::Request::new(GetCaseRequest { petition_id: petition.id.to_string() });
     request.set_timeout(Duration::from_secs(2));
-    let status = match state.routing.clone().get_case(request).await {
-        Ok(case) => case.into_inner().status,
-        Err(status) if status.code() == tonic::Code::NotFound => "submitted".to_owned(),
+    let (status, responded_at) = match state.routing.clone().get_case(request).await {
+        Ok(case) => {
+            let case = case.into_inner();
+            (case.status, pasokh_events::lifecycle::from_timestamp(case.responded_at.as_ref()))
+        }
+        Err(status) if status.code() == tonic::Code::NotFound => ("submitted".to_owned(), None),
         Err(status) => {
             tracing::warn!(error = %status, "routing unavailable for the citizen's reply");
             return Err(Error::Unavailable(
@@ -76,7 +79,15 @@ async fn petition_and_status(
             ));
         }
     };
-    Ok(Some((petition, status)))
+    Ok(Some(Found { petition, status, responded_at }))
+}
+
+/// The citizen's petition and what routing says of its case.
+struct Found {
+    petition: StoredPetition,
+    status: String,
+    /// the unit's last response
+    responded_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A reply or a rating, ready to store.
@@ -155,7 +166,7 @@ pub(crate) async fn reply(
     }
     let found = petition_and_status(&state, &mut errors, &raw_code, input.mobile.as_deref()).await?;
     errors.into_result()?;
-    let Some((petition, status)) = found else { return Err(ValidationErrors::default().into()) };
+    let Some(Found { petition, status, .. }) = found else { return Err(ValidationErrors::default().into()) };
     if status != "info_requested" {
         return Err(Error::Conflict(
             "reply_not_requested",
@@ -212,7 +223,7 @@ pub(crate) async fn rate(
     }
     let found = petition_and_status(&state, &mut errors, &raw_code, input.mobile.as_deref()).await?;
     errors.into_result()?;
-    let (Some((petition, status)), Some(score)) = (found, score) else {
+    let (Some(Found { petition, status, responded_at }), Some(score)) = (found, score) else {
         return Err(ValidationErrors::default().into());
     };
     if !["responded", "closed"].contains(&status.as_str()) {
@@ -226,8 +237,10 @@ pub(crate) async fn rate(
     if let Some(answer) = idempotency::claim(&state, &mut tx, claim.as_ref()).await? {
         return Ok(answer);
     }
-    // a response waiting for its rating is `responded`; a closed case is rated once (after its last response)
-    if status == "closed" && store::is_rated(&mut tx, petition.id).await? {
+    // each response is rated once: two ratings sent at once wait for each other here, and the
+    // second finds the first (a response after a reopening can be rated again)
+    store::lock_petition(&mut tx, petition.id).await?;
+    if store::rated_since(&mut tx, petition.id, responded_at).await? {
         return Err(Error::Conflict("already_rated", "this petition's response was already rated".into()));
     }
     let message = Message {

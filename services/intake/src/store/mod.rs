@@ -224,12 +224,26 @@ pub(crate) async fn reply_text(pool: &PgPool, petition_id: Uuid, reply_id: Uuid)
         .await?)
 }
 
-/// Whether the petition has a rating already.
-pub(crate) async fn is_rated(conn: &mut sqlx::PgConnection, petition_id: Uuid) -> Result<bool> {
-    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM petition_messages WHERE petition_id = $1 AND kind = 'rating')")
-        .bind(petition_id)
-        .fetch_one(conn)
-        .await?)
+/// Whether the petition was rated since `since` (the unit's last response; any rating when none).
+pub(crate) async fn rated_since(
+    conn: &mut sqlx::PgConnection,
+    petition_id: Uuid,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM petition_messages WHERE petition_id = $1 AND kind = 'rating' \
+         AND ($2::timestamptz IS NULL OR created_at >= $2))",
+    )
+    .bind(petition_id)
+    .bind(since)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Serialises the transactions that add a message to the petition (until this one ends).
+pub(crate) async fn lock_petition(conn: &mut sqlx::PgConnection, petition_id: Uuid) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))").bind(petition_id).execute(conn).await?;
+    Ok(())
 }
 
 /// Stores a reply or a rating; `false` if the id was already stored.

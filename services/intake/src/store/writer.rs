@@ -169,22 +169,54 @@ impl WriterTasks {
             deferred = later;
             self.batch_sizes.observe(batch.len() as f64);
 
+            // a client that gave up (its request timed out or it hung up) was told nothing was
+            // saved, or nothing at all: writing its petition now would file it behind its back
+            let (batch, abandoned): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(_, _, reply)| !reply.is_closed());
+            if !abandoned.is_empty() {
+                tracing::info!(abandoned = abandoned.len(), "submissions whose clients left are not written");
+            }
+            if batch.is_empty() {
+                continue;
+            }
             let (items, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|(s, t, r)| ((s, t), r)).unzip();
-            match self.commit(&items).await {
+            let waiting = |index: usize| replies.get(index).is_some_and(|r| !r.is_closed());
+            match self.commit(&items, &waiting).await {
                 Ok(outcomes) => {
                     for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                        let _ = reply.send(Ok(outcome));
+                        if let Some(outcome) = outcome {
+                            let _ = reply.send(Ok(outcome));
+                        }
+                    }
+                }
+                Err(Error::OutcomeUnknown) => {
+                    tracing::warn!(batch = replies.len(), "batch commit failed midway; its outcome is unknown");
+                    for reply in replies {
+                        let _ = reply.send(Err(Error::OutcomeUnknown));
+                    }
+                }
+                Err(error) if replies.len() > 1 => {
+                    // one member (a lock wait, a constraint) must not fail its unrelated neighbours:
+                    // nothing of the batch was saved, so each goes again on its own
+                    tracing::warn!(error = %pasokh_platform::tasks::error_chain(&error), batch = replies.len(), "batch not written; writing its members one by one");
+                    for (item, reply) in items.iter().zip(replies) {
+                        if reply.is_closed() {
+                            continue;
+                        }
+                        let waiting = |_: usize| !reply.is_closed();
+                        let outcome = match self.commit(std::slice::from_ref(item), &waiting).await {
+                            Ok(mut outcomes) => match outcomes.pop().flatten() {
+                                Some(outcome) => Ok(outcome),
+                                None => continue, // its client left meanwhile
+                            },
+                            Err(error) => Err(unsaved(error)),
+                        };
+                        let _ = reply.send(outcome);
                     }
                 }
                 Err(error) => {
-                    tracing::warn!(error = %pasokh_platform::tasks::error_chain(&error), batch = replies.len(), "batch not written");
-                    let reason = if matches!(error, Error::Database(_)) {
-                        "the petition store is unavailable; nothing was saved, please retry".to_owned()
-                    } else {
-                        error.to_string()
-                    };
-                    for reply in replies {
-                        let _ = reply.send(Err(Error::Unavailable(reason.clone())));
+                    tracing::warn!(error = %pasokh_platform::tasks::error_chain(&error), "submission not written");
+                    if let Some(reply) = replies.into_iter().next() {
+                        let _ = reply.send(Err(unsaved(error)));
                     }
                 }
             }
@@ -200,12 +232,21 @@ impl WriterTasks {
         }
     }
 
-    async fn commit(&self, items: &[(Submission, BTreeMap<String, String>)]) -> Result<Vec<Written>> {
+    /// Writes the batch's submissions whose clients are still `waiting` once the transaction is
+    /// open (the database may have been unreachable meanwhile, and a client that gave up was
+    /// told nothing was saved); `None` for those left out.
+    async fn commit(
+        &self,
+        items: &[(Submission, BTreeMap<String, String>)],
+        waiting: &(dyn Fn(usize) -> bool + Sync),
+    ) -> Result<Vec<Option<Written>>> {
         let batch: Vec<&Submission> = items.iter().map(|(s, _)| s).collect();
         let batch = batch.as_slice();
         let mut tx = self.pool.begin().await?;
+        let live: Vec<bool> = (0..batch.len()).map(waiting).collect();
         let mut outcomes: Vec<Option<Written>> = batch.iter().map(|_| None).collect();
-        let claims: Vec<&IdempotencyClaim> = batch.iter().filter_map(|s| s.idempotency.as_ref()).collect();
+        let claims: Vec<&IdempotencyClaim> =
+            batch.iter().zip(&live).filter(|(_, live)| **live).filter_map(|(s, _)| s.idempotency.as_ref()).collect();
         let taken = claim_keys(&mut tx, &claims).await?;
         for (index, submission) in batch.iter().enumerate() {
             if let Some(claim) = &submission.idempotency
@@ -214,7 +255,7 @@ impl WriterTasks {
                 outcomes[index] = Some(Written::KeyAlreadyUsed);
             }
         }
-        let mut pending: Vec<usize> = (0..batch.len()).filter(|i| outcomes[*i].is_none()).collect();
+        let mut pending: Vec<usize> = (0..batch.len()).filter(|i| live[*i] && outcomes[*i].is_none()).collect();
         let mut accepted: HashMap<usize, Accepted> = HashMap::new();
         for _ in 0..5 {
             if pending.is_empty() {
@@ -263,20 +304,34 @@ impl WriterTasks {
         }
         insert_outbox(&mut tx, &events).await?;
         store_answers(&mut tx, &answers).await?;
-        tx.commit().await?;
+        // everything before this point failing means nothing was saved; a failure of the commit
+        // itself (the connection lost while PostgreSQL may already have made it durable) does not
+        tx.commit().await.map_err(|error| {
+            tracing::warn!(%error, "commit failed");
+            Error::OutcomeUnknown
+        })?;
         Ok(outcomes
             .into_iter()
             .enumerate()
             .map(|(index, outcome)| match outcome {
-                Some(outcome) => outcome,
-                None => Written::Accepted {
-                    accepted: accepted
-                        .remove(&index)
-                        .unwrap_or_else(|| unreachable!("every pending index was accepted")),
+                Some(outcome) => Some(outcome),
+                None => accepted.remove(&index).map(|accepted| Written::Accepted {
+                    accepted,
                     response: responses.remove(&index).unwrap_or_default(),
-                },
+                }),
             })
             .collect())
+    }
+}
+
+/// What a client is told when its petition was not written (the store failing, not the request).
+fn unsaved(error: Error) -> Error {
+    match error {
+        Error::OutcomeUnknown => Error::OutcomeUnknown,
+        Error::Database(_) => {
+            Error::Unavailable("the petition store is unavailable; nothing was saved, please retry".into())
+        }
+        other => Error::Unavailable(other.to_string()),
     }
 }
 
@@ -288,6 +343,9 @@ async fn claim_keys(
     if claims.is_empty() {
         return Ok(HashSet::new());
     }
+    // every writer takes keys in the same order, so two batches never wait on each other crosswise
+    let mut claims = claims.to_vec();
+    claims.sort_by(|a, b| (&a.scope, &a.key).cmp(&(&b.scope, &b.key)));
     let now = Utc::now();
     let expires: Vec<DateTime<Utc>> = claims
         .iter()

@@ -55,6 +55,7 @@ impl CaseLookup for CaseLookupGrpc {
             first_response_due: Some(timestamp(case.first_response_due)),
             resolution_due: Some(timestamp(case.resolution_due)),
             updated_at: Some(timestamp(case.updated_at)),
+            responded_at: case.responded_at.map(timestamp),
         }))
     }
 
@@ -343,7 +344,8 @@ impl CaseService for CaseServiceGrpc {
         } else {
             query
                 .page_token
-                .parse()
+                .parse::<u32>()
+                .map(i64::from)
                 .map_err(|_| Error::invalid("page_token", "page_token_invalid", "use next_page_token as given"))?
         };
         // one more than asked: whether a next page exists
