@@ -1,9 +1,10 @@
 //! At-least-once consumption with exactly-once effects, a batch at a time.
 //!
 //! The records of one poll (up to `max_records`, waiting at most `max_wait`
-//! for more) are split by partition, and each partition's records are applied
-//! in one transaction: the ledger insert for every event id, the handler on
-//! the events that were new, one commit, then the offsets. Whatever the
+//! for more) are applied in one transaction, each partition's in topic order:
+//! the ledger insert for every event id, the handler on the events that were
+//! new, one commit, then the offsets. When that fails, each partition's records
+//! go in a transaction of their own, so only a partition at fault is held. Whatever the
 //! handler needs from other services it fetches in [`BatchHandler::prepare`],
 //! for the whole batch and **before** the transaction opens, so no row lock or
 //! pooled connection waits on the network.
@@ -140,10 +141,19 @@ impl<H: BatchHandler> BatchConsumerLoop<H> {
             if work.is_empty() {
                 continue;
             }
-            let applied = futures_util::future::join_all(
-                work.iter().map(|(_, records, _)| self.apply_partition(records, &dlq, &token)),
-            )
-            .await;
+            // the common case, one commit for the whole poll; on any failure each partition goes
+            // on its own, so only the one at fault is held
+            let fresh = work.len() > 1 && work.iter().all(|(_, _, attempt)| *attempt == 0);
+            let together = if fresh { self.apply_together(&work, &dlq, &token).await } else { None };
+            let applied = match together {
+                Some(applied) => applied,
+                None => {
+                    futures_util::future::join_all(
+                        work.iter().map(|(_, records, _)| self.apply_partition(records, &dlq, &token)),
+                    )
+                    .await
+                }
+            };
             for ((partition, _, attempt), progress) in work.into_iter().zip(applied) {
                 let Some(progress) = progress else { continue };
                 if let Some(next) = progress.next_offset {
@@ -240,6 +250,41 @@ impl<H: BatchHandler> BatchConsumerLoop<H> {
             }
         }
         Some(batch)
+    }
+
+    /// Applies every partition's records in one transaction, each partition's in topic order;
+    /// `None` when that failed (nothing of it was applied) and the partitions must go one by one.
+    async fn apply_together(
+        &self,
+        work: &[(i32, Vec<OwnedMessage>, u32)],
+        dlq: &FutureProducer,
+        token: &CancellationToken,
+    ) -> Option<Vec<Option<Progress>>> {
+        let mut decoded: Vec<std::result::Result<Received<H::Message>, String>> =
+            work.iter().flat_map(|(_, records, _)| records.iter().map(decode::<H::Message>)).collect();
+        for event in decoded.iter_mut().flatten() {
+            event.span = self.record_span(event);
+        }
+        let events: Vec<&Received<H::Message>> = decoded.iter().filter_map(|d| d.as_ref().ok()).collect();
+        if let Err(error) = self.apply(&events).await {
+            tracing::debug!(%error, partitions = work.len(), "poll's batch failed; applying its partitions one by one");
+            return None;
+        }
+        let mut reasons = decoded.iter();
+        let mut applied = Vec::with_capacity(work.len());
+        for (_, records, _) in work {
+            for record in records {
+                if let Some(Err(reason)) = reasons.next() {
+                    if dead_letter(record, &self.group, reason, dlq, token).await.is_none() {
+                        // cancelled: no offset moves, the poll is redelivered and deduplicated
+                        return Some(work.iter().map(|_| None).collect());
+                    }
+                    self.count("dead_lettered", 1);
+                }
+            }
+            applied.push(Some(Progress { next_offset: records.last().map(|r| r.offset() + 1), left: Vec::new() }));
+        }
+        Some(applied)
     }
 
     /// Applies one partition's records in order: all in one transaction, or record by record when
