@@ -59,6 +59,14 @@ pub trait BatchHandler: Send + Sync + 'static {
         prepared: &'a Self::Prepared,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
 
+    /// Whether the handler does anything with the event. Those it does not want are neither
+    /// prepared, applied nor written to the ledger (routing reads its own events on the topic it
+    /// publishes to, and has nothing to do with them); their offsets move on all the same.
+    fn wants(&self, event: &Received<Self::Message>) -> bool {
+        let _ = event;
+        true
+    }
+
     /// Called after a transaction committed (e.g. to wake an outbox relay).
     fn after_commit(&self) {}
 }
@@ -421,6 +429,11 @@ pub async fn apply_new<H: BatchHandler>(
     handler: &H,
     events: &[&Received<H::Message>],
 ) -> std::result::Result<(usize, usize), HandlerError> {
+    let wanted: Vec<&Received<H::Message>> = events.iter().copied().filter(|e| handler.wants(e)).collect();
+    let events = wanted.as_slice();
+    if events.is_empty() {
+        return Ok((0, 0));
+    }
     let prepared = handler.prepare(events).await?;
     let mut tx = pool.begin().await?;
     let ids: Vec<Uuid> = events.iter().map(|e| e.cloud.id).collect();

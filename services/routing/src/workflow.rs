@@ -127,6 +127,31 @@ impl Workflow {
         actor: &Actor,
     ) -> Result<Uuid> {
         let sequence = store::save_case(&mut *conn, case).await?;
+        self.publish(conn, case, from, change, actor, sequence).await
+    }
+
+    /// Records the first change of a case just inserted in its final state at version 1.
+    pub(crate) async fn record_new(
+        &self,
+        conn: &mut PgConnection,
+        case: &CaseRecord,
+        change: Change,
+        actor: &Actor,
+    ) -> Result<Uuid> {
+        let sequence = u64::try_from(case.event_sequence).unwrap_or(1);
+        self.publish(conn, case, CaseStatus::Submitted, change, actor, sequence).await
+    }
+
+    /// The history line and the lifecycle event (in the outbox) of a change already saved.
+    async fn publish(
+        &self,
+        conn: &mut PgConnection,
+        case: &CaseRecord,
+        from: CaseStatus,
+        change: Change,
+        actor: &Actor,
+        sequence: u64,
+    ) -> Result<Uuid> {
         let mut event = lifecycle::new_event(case.petition_id, &case.province, &case.tracking_code, change.body);
         event.sequence = sequence;
         let event_id = Uuid::parse_str(&event.event_id).map_err(|_| Error::Config("event id is not a UUID".into()))?;

@@ -98,6 +98,25 @@ impl BatchHandler for RecordDeliveries {
         Ok(())
     }
 
+    fn wants(&self, event: &Received<PetitionEvent>) -> bool {
+        // the units' and the watchdog's events never reach the citizen (a malformed one, without
+        // a body, is taken so it reaches the dead-letter topic)
+        match &event.message.body {
+            None => true,
+            Some(Body::ExpectedDateSet(expected)) => expected.beyond_target,
+            Some(Body::Reopened(reopened)) => reopened.cause == "appeal",
+            Some(body) => matches!(
+                body,
+                Body::Submitted(_)
+                    | Body::Routed(_)
+                    | Body::InfoRequested(_)
+                    | Body::Responded(_)
+                    | Body::Rejected(_)
+                    | Body::Merged(_)
+            ),
+        }
+    }
+
     fn after_commit(&self) {
         self.dispatcher_waker.notify_one();
     }

@@ -108,6 +108,11 @@ impl BatchHandler for CaseEvents {
         Ok(())
     }
 
+    fn wants(&self, event: &Received<PetitionEvent>) -> bool {
+        // intake's events; routing's own (routed, acknowledged, …) come back on the topic too
+        !matches!(&event.message.body, Some(body) if !matches!(body, Body::Submitted(_) | Body::InfoProvided(_) | Body::Rated(_)))
+    }
+
     fn after_commit(&self) {
         self.relay_waker.notify_one();
     }
@@ -230,24 +235,6 @@ impl CaseEvents {
         } else {
             self.open_duplicate(conn, &case).await?
         };
-        if !store::insert_case(conn, &case).await? {
-            tracing::info!(%petition_id, "case already exists, not routing again");
-            return Ok(());
-        }
-        store::append_history(
-            conn,
-            &HistoryLine {
-                petition_id,
-                event_id: event.cloud.id,
-                from_status: None,
-                to_status: CaseStatus::Submitted.as_str(),
-                action: "submitted",
-                actor: "citizen",
-                note: &format!("{} via {}", submitted.kind, submitted.channel),
-                message: "",
-            },
-        )
-        .await?;
         let change = if submitted.resolved_on_spot {
             case.status = CaseStatus::Submitted.apply(CaseAction::CloseOnSpot)?.as_str().into();
             Change {
@@ -281,7 +268,28 @@ impl CaseEvents {
                 message: String::new(),
             }
         };
-        let event_id = self.workflow.record(conn, &case, CaseStatus::Submitted, change, &Actor::system()).await?;
+        // the case goes in as the change leaves it, at version 1: one INSERT instead of an
+        // INSERT and an UPDATE per petition
+        case.event_sequence = 1;
+        if !store::insert_case(conn, &case).await? {
+            tracing::info!(%petition_id, "case already exists, not routing again");
+            return Ok(());
+        }
+        store::append_history(
+            conn,
+            &HistoryLine {
+                petition_id,
+                event_id: event.cloud.id,
+                from_status: None,
+                to_status: CaseStatus::Submitted.as_str(),
+                action: "submitted",
+                actor: "citizen",
+                note: &format!("{} via {}", submitted.kind, submitted.channel),
+                message: "",
+            },
+        )
+        .await?;
+        let event_id = self.workflow.record_new(conn, &case, change, &Actor::system()).await?;
         if let Some((original, similarity)) = duplicate_of {
             let status = original.status.as_str();
             let note = format!("{} joined this case (text similarity {similarity:.2})", case.tracking_code);

@@ -82,9 +82,9 @@ pub(crate) async fn insert_case(conn: &mut PgConnection, case: &CaseRecord) -> R
         "INSERT INTO cases (petition_id, tracking_code, province, category, citizen_ref, status, organisation, unit, \
          rule, priority, kind, text, submitted_at, first_response_days, resolution_days, first_response_due, \
          resolution_due, first_response_warn, resolution_warn, merged_into, channel, desk_event_id, \
-         attachment_count) \
+         attachment_count, event_sequence) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-         $22, $23) \
+         $22, $23, $24) \
          ON CONFLICT (petition_id) DO NOTHING",
     )
     .bind(case.petition_id)
@@ -110,6 +110,7 @@ pub(crate) async fn insert_case(conn: &mut PgConnection, case: &CaseRecord) -> R
     .bind(&case.channel)
     .bind(&case.desk_event_id)
     .bind(case.attachment_count)
+    .bind(case.event_sequence)
     .execute(&mut *conn)
     .await?
     .rows_affected()
