@@ -7,7 +7,7 @@ export PASOKH_PG_PORT ?= 55432
 export PASOKH_KAFKA_PORT ?= 19092
 export PASOKH_KEYCLOAK_PORT ?= 18180
 
-.PHONY: help run test api-fuzz browser-test helm-check test-unit build lint fmt bench bench-intake bench-web bench-reporting bench-pipeline stack-up stack-down stack-status stack-reset clean
+.PHONY: help run test test-faults test-faults-long api-fuzz browser-test helm-check test-unit build lint fmt bench bench-intake bench-web bench-reporting bench-pipeline stack-up stack-down stack-status stack-reset clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -15,7 +15,7 @@ help: ## list the targets
 run: ## bring up the stack and all services (intake for IR-23 and IR-25); Ctrl-C stops them
 	scripts/run.sh
 
-test: stack-up build ## stack up, then unit, integration and end-to-end tests against real PostgreSQL, Kafka and Keycloak, API fuzzing, browser scenarios and the Helm checks
+test: stack-up build ## stack up, then unit, integration and end-to-end tests against real PostgreSQL, Kafka and Keycloak, API fuzzing, browser scenarios, the Helm checks and the fault matrix
 	scripts/stack.sh drop-test-dbs
 	@# the realm as the services expect it: real tokens of every client, user and grant
 	timeout --signal=KILL 2m python3 stack/keycloak/check-realm.py >.local/check-realm.log \
@@ -25,6 +25,19 @@ test: stack-up build ## stack up, then unit, integration and end-to-end tests ag
 	timeout --signal=KILL 10m scripts/api-fuzz.sh
 	timeout --signal=KILL 15m scripts/browser-test.sh
 	timeout --signal=KILL 20m scripts/helm-check.sh
+	@# last and alone: it restarts PostgreSQL and Kafka under the whole pipeline
+	timeout --signal=KILL 30m $(MAKE) --no-print-directory faults
+
+# the fault matrix itself, without the stack and build prerequisites (make test has them already)
+.PHONY: faults
+faults:
+	$(CARGO) test -p pasokh-e2e --test faults -- --ignored --nocapture --test-threads=1
+
+test-faults: stack-up build ## the fault matrix (part of make test): the pipeline under load through crashes at named moments, PostgreSQL/Kafka/gateway/network outages (scaled down) and replica rebalances; prints invariants I1–I6 with their counts after each
+	$(MAKE) --no-print-directory faults
+
+test-faults-long: stack-up build ## the fault matrix with the full outage lengths (Kafka stopped 10 min, gateway and intake 5 min); about an hour
+	PASOKH_FAULTS_LONG=1 $(MAKE) --no-print-directory faults
 
 api-fuzz: build ## schemathesis against intake's OpenAPI document (part of make test)
 	scripts/api-fuzz.sh

@@ -214,6 +214,7 @@ intake_grpc_url = "http://127.0.0.1:$INTERNAL_INTAKE_IR23"
 [listen]
 http_port = $HTTP_ROUTING
 grpc_port = $GRPC_ROUTING
+grpc_reflection = true
 internal_grpc_port = $INTERNAL_ROUTING
 $(auth_table routing)
 EOF
@@ -224,6 +225,7 @@ routing_grpc_url = "http://127.0.0.1:$INTERNAL_ROUTING"
 [listen]
 http_port = $HTTP_NOTIFICATION
 grpc_port = $GRPC_NOTIFICATION
+grpc_reflection = true
 [sms]
 gateway_url = "$SMS_URL/send"
 $(auth_table notification)
@@ -233,6 +235,7 @@ environment = "development"
 [listen]
 http_port = $HTTP_REPORTING
 grpc_port = $GRPC_REPORTING
+grpc_reflection = true
 $(auth_table reporting)
 EOF
 cat >"$CONFIG/web.toml" <<EOF
@@ -282,11 +285,11 @@ start reporting env "${KAFKA_ENV[@]}" PASOKH__DATABASE__URL="$(db_url reporting)
 kafka_env intake
 start intake-IR-23 env "${KAFKA_ENV[@]}" PASOKH__DATABASE__URL="$(db_url intake)" PASOKH__PROVINCE=IR-23 \
   PASOKH__LISTEN__HTTP_PORT="$HTTP_INTAKE_IR23" PASOKH__LISTEN__GRPC_PORT="$GRPC_INTAKE_IR23" \
-  PASOKH__LISTEN__INTERNAL_GRPC_PORT="$INTERNAL_INTAKE_IR23" \
+  PASOKH__LISTEN__INTERNAL_GRPC_PORT="$INTERNAL_INTAKE_IR23" PASOKH__LISTEN__GRPC_REFLECTION=true \
   "$BIN/pasokh-intake" serve --config "$CONFIG/intake.toml"
 start intake-IR-25 env "${KAFKA_ENV[@]}" PASOKH__DATABASE__URL="$(db_url intake)" PASOKH__PROVINCE=IR-25 \
   PASOKH__LISTEN__HTTP_PORT="$HTTP_INTAKE_IR25" PASOKH__LISTEN__GRPC_PORT="$GRPC_INTAKE_IR25" \
-  PASOKH__LISTEN__INTERNAL_GRPC_PORT="$INTERNAL_INTAKE_IR25" \
+  PASOKH__LISTEN__INTERNAL_GRPC_PORT="$INTERNAL_INTAKE_IR25" PASOKH__LISTEN__GRPC_REFLECTION=true \
   "$BIN/pasokh-intake" serve --config "$CONFIG/intake.toml"
 start web env PASOKH__DATABASE__URL="$(db_url web)" "$BIN/pasokh-web" serve --config "$CONFIG/web.toml"
 

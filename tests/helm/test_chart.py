@@ -878,6 +878,27 @@ class Rendered(unittest.TestCase):
             deployment = by_key(docs)[("Deployment", "pasokh-notification")]
             self.assertNotIn("PASOKH__SMS__GATEWAY_TOKEN", env_of(deployment["spec"]["template"]["spec"]["containers"][0]))
 
+    def test_kafka_credentials_come_from_a_secret_and_never_reach_the_config_map(self):
+        docs = render(sets=("kafka.secretProperties.sasl\\.password.secret=pasokh-kafka-sasl",
+                            "kafka.secretProperties.sasl\\.password.key=password"))
+        deployments = {
+            d["metadata"]["labels"]["app.kubernetes.io/component"]: d for d in docs if d["kind"] == "Deployment"
+        }
+        for component in ("intake", "routing", "notification", "reporting"):
+            env = env_of(deployments[component]["spec"]["template"]["spec"]["containers"][0])
+            self.assertEqual(
+                env["PASOKH__KAFKA__SECRET_PROPERTIES__SASL_PASSWORD"]["valueFrom"],
+                {"secretKeyRef": {"name": "pasokh-kafka-sasl", "key": "password"}},
+                component,
+            )
+        for name, component, config in configs(docs):
+            self.assertNotIn("sasl.password", json.dumps(config), name)
+            self.assertNotIn("sasl_password", json.dumps(config), name)
+        # a credential among the plain properties is refused, naming the way to do it
+        refused = helm_template(sets=["kafka.properties.sasl\\.password=hunter2"])
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("use kafka.secretProperties", refused.stderr)
+
     def policies(self, overlay):
         return {
             d["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]: d

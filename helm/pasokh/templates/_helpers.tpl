@@ -108,6 +108,11 @@ or admit another: a JSON list.
 {{/* Settings every service shares, as its config file spells them */}}
 {{- define "pasokh.commonConfig" -}}
 {{- $root := .root -}}
+{{- range $key, $_ := $root.Values.kafka.properties -}}
+{{- if regexMatch "(?i)password|secret|jaas|token" $key -}}
+{{- fail (printf "kafka.properties.%s looks like a credential: it would sit in the ConfigMap; use kafka.secretProperties (from a Secret)" $key) -}}
+{{- end -}}
+{{- end -}}
 {{- $properties := deepCopy $root.Values.kafka.properties -}}
 {{- if $root.Values.kafka.tls.enabled -}}
 {{- $_ := set $properties "security.protocol" "ssl" -}}
@@ -192,6 +197,15 @@ The allow-lists must admit the chart's own callers, or internal calls fail with 
     secretKeyRef:
       name: {{ $client.existingSecret }}
       key: {{ $client.secretKey }}
+{{- end }}
+{{- if include "pasokh.usesKafka" . }}
+{{- range $property, $from := $root.Values.kafka.secretProperties }}
+- name: PASOKH__KAFKA__SECRET_PROPERTIES__{{ $property | replace "." "_" | upper }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $from.secret }}
+      key: {{ $from.key }}
+{{- end }}
 {{- end }}
 {{- if and (eq .component "notification") $root.Values.notification.smsCredential.existingSecret }}
 - name: PASOKH__SMS__GATEWAY_TOKEN

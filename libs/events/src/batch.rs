@@ -77,6 +77,8 @@ pub struct BatchLimits {
     pub max_records: usize,
     pub max_wait: Duration,
     pub retry: Backoff,
+    /// How long `processed_events` keeps an event's id; older ones are purged as the loop runs
+    pub ledger_retention: Duration,
 }
 
 impl Default for BatchLimits {
@@ -86,6 +88,7 @@ impl Default for BatchLimits {
             // a record waits at most this long for company: each stage of the pipeline adds it
             max_wait: Duration::from_millis(20),
             retry: Backoff::new(Duration::from_millis(100), Duration::from_secs(30)),
+            ledger_retention: Duration::from_secs(14 * 86_400),
         }
     }
 }
@@ -122,6 +125,14 @@ impl<H: BatchHandler> BatchConsumerLoop<H> {
         tracing::info!(topic = %self.topic, group = %self.group, max_records = self.limits.max_records, "consuming in batches");
         let mut committed: BTreeMap<i32, i64> = BTreeMap::new();
         let mut held: BTreeMap<i32, Held> = BTreeMap::new();
+        let mut receive_errors = ReceiveErrors::default();
+        // beside the loop, never in it: a purge scanning a large ledger must not hold up a batch
+        let purge = tokio::spawn(purge_ledger(
+            self.pool.clone(),
+            self.topic.clone(),
+            self.limits.ledger_retention,
+            token.clone(),
+        ));
         while !token.is_cancelled() {
             let due: Vec<i32> =
                 held.iter().filter(|(_, h)| h.retry_at <= Instant::now()).map(|(partition, _)| *partition).collect();
@@ -137,7 +148,7 @@ impl<H: BatchHandler> BatchConsumerLoop<H> {
             }
             if work.is_empty() {
                 let wake_at = held.values().map(|h| h.retry_at).min();
-                let Some(batch) = self.next_batch(&consumer, &token, wake_at).await else { break };
+                let Some(batch) = self.next_batch(&consumer, &token, wake_at, &mut receive_errors).await else { break };
                 for (partition, records) in by_partition(batch) {
                     match held.get_mut(&partition) {
                         // fetched before the pause took effect: they queue behind the held ones
@@ -190,6 +201,7 @@ impl<H: BatchHandler> BatchConsumerLoop<H> {
                 tracing::warn!(%error, "offset commit failed; the batch may be redelivered and deduplicated");
             }
         }
+        purge.abort();
         self.commit_final(&consumer, &committed)?;
         tracing::info!(topic = %self.topic, "consumer stopped");
         Ok(())
@@ -231,6 +243,7 @@ impl<H: BatchHandler> BatchConsumerLoop<H> {
         consumer: &StreamConsumer,
         token: &CancellationToken,
         wake_at: Option<Instant>,
+        errors: &mut ReceiveErrors,
     ) -> Option<Vec<OwnedMessage>> {
         let far = Instant::now() + Duration::from_secs(3600);
         let first = tokio::select! {
@@ -241,8 +254,10 @@ impl<H: BatchHandler> BatchConsumerLoop<H> {
         let mut batch = match first {
             Ok(record) => vec![record.detach()],
             Err(error) => {
-                tracing::warn!(%error, topic = %self.topic, "kafka receive failed, retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                errors.record(&error, &self.topic);
+                // long enough that an error Kafka repeats at once cannot spin a core, short enough
+                // that the events queued during an outage are gone in moments once it ends
+                tokio::time::sleep(Duration::from_millis(10)).await;
                 return Some(Vec::new());
             }
         };
@@ -459,10 +474,79 @@ pub async fn apply_new<H: BatchHandler>(
     let duplicates = events.len() - new.len();
     if !new.is_empty() {
         handler.handle_batch(&mut tx, &new, &prepared).await?;
+        pasokh_platform::crash::point("consumer.before_commit");
         tx.commit().await?;
+        // the effects are durable, the offsets not yet stored: a restart redelivers these records
+        pasokh_platform::crash::point("consumer.after_commit");
         handler.after_commit();
     }
     Ok((new.len(), duplicates))
+}
+
+/// How many ledger rows one purge statement deletes: short enough never to hold up a batch.
+const PURGE_CHUNK: i64 = 10_000;
+
+/// Purges `topic`'s ledger rows past `retention` until cancelled: a chunk a second while old
+/// rows remain, then hourly. A failure only postpones it.
+async fn purge_ledger(pool: PgPool, topic: String, retention: Duration, token: CancellationToken) {
+    loop {
+        let pause = match purge_processed(&pool, &topic, retention, PURGE_CHUNK).await {
+            Ok(deleted) if deleted >= u64::try_from(PURGE_CHUNK).unwrap_or(u64::MAX) => Duration::from_secs(1),
+            Ok(deleted) => {
+                if deleted > 0 {
+                    tracing::info!(%topic, deleted, "consumer ledger purged of events past retention");
+                }
+                Duration::from_secs(3600)
+            }
+            Err(error) => {
+                tracing::warn!(%error, %topic, "consumer ledger purge failed; trying again later");
+                Duration::from_secs(300)
+            }
+        };
+        tokio::select! {
+            () = token.cancelled() => return,
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+/// Deletes at most `limit` of `topic`'s `processed_events` rows older than `retention`; returns
+/// how many. The table grew without bound (finding 24); a redelivery older than the topics'
+/// retention cannot happen, so its record is no longer needed.
+pub async fn purge_processed(pool: &PgPool, topic: &str, retention: Duration, limit: i64) -> sqlx::Result<u64> {
+    let seconds = f64::from(u32::try_from(retention.as_secs()).unwrap_or(u32::MAX));
+    let deleted = sqlx::query(
+        "DELETE FROM processed_events WHERE event_id IN (SELECT event_id FROM processed_events \
+         WHERE topic = $1 AND processed_at < now() - make_interval(secs => $2) LIMIT $3)",
+    )
+    .bind(topic)
+    .bind(seconds)
+    .bind(limit)
+    .execute(pool)
+    .await?;
+    Ok(deleted.rows_affected())
+}
+
+/// The errors the Kafka client reports instead of a record. It reports every failed connection
+/// attempt, and while the broker is away they queue up; they are counted and logged at most every
+/// 10 s. Waiting a second per error, as this loop once did, drained that queue one event a second
+/// after the broker was back while the records behind it waited: after the fault matrix's 30 s
+/// Kafka stop a consumer was minutes behind.
+#[derive(Default)]
+struct ReceiveErrors {
+    since_logged: u64,
+    logged_at: Option<Instant>,
+}
+
+impl ReceiveErrors {
+    fn record(&mut self, error: &rdkafka::error::KafkaError, topic: &str) {
+        self.since_logged += 1;
+        if self.logged_at.is_none_or(|at| at.elapsed() >= Duration::from_secs(10)) {
+            tracing::warn!(%error, topic, errors = self.since_logged, "kafka receive failing; the client reconnects by itself");
+            self.since_logged = 0;
+            self.logged_at = Some(Instant::now());
+        }
+    }
 }
 
 /// A record as the handler sees it; `Err` with the reason when it cannot be decoded.

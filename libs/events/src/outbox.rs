@@ -102,6 +102,9 @@ pub struct OutboxRelay {
 /// poll would cost more than the poll).
 const BACKLOG_EVERY: Duration = Duration::from_secs(5);
 
+/// How long a stopping leader goes on publishing what the draining servers still commit.
+const FINAL_DRAIN: Duration = Duration::from_secs(5);
+
 /// The advisory lock the leading relay of a database holds for as long as its session lives.
 const LEADER_LOCK: &str = "pasokh outbox relay";
 
@@ -116,6 +119,25 @@ impl OutboxRelay {
             // the leader may be another replica than the writer that woke its own relay
             idle_poll: Duration::from_millis(50),
             standby_poll: Duration::from_secs(2),
+        }
+    }
+
+    /// On shutdown: the servers drain after the token is cancelled and their writers still commit,
+    /// so the leader publishes until the outbox has been empty for half a second, within
+    /// [`FINAL_DRAIN`] (finding 24: it stopped at once and left those rows to the next start).
+    async fn publish_what_is_left(&self, conn: &mut PoolConnection<Postgres>) {
+        let deadline = tokio::time::Instant::now() + FINAL_DRAIN;
+        let mut quiet_since = tokio::time::Instant::now();
+        while tokio::time::Instant::now() < deadline {
+            match self.publish_batch(conn).await {
+                Ok(0) if quiet_since.elapsed() >= Duration::from_millis(500) => return,
+                Ok(0) => tokio::time::sleep(self.idle_poll).await,
+                Ok(_) => quiet_since = tokio::time::Instant::now(),
+                Err(error) => {
+                    tracing::warn!(%error, "outbox publish on shutdown failed; the next relay sends the rest");
+                    return;
+                }
+            }
         }
     }
 
@@ -183,6 +205,9 @@ impl OutboxRelay {
                     }
                 }
             }
+        }
+        if let Some(conn) = leader.as_mut() {
+            self.publish_what_is_left(conn).await;
         }
         if let Some(mut conn) = leader.take() {
             let _ = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
@@ -261,6 +286,8 @@ impl OutboxRelay {
             }
         }
         if !published.is_empty() {
+            // Kafka has them and the outbox still does: a restart publishes them again
+            pasokh_platform::crash::point("relay.after_publish");
             sqlx::query("DELETE FROM outbox WHERE id = ANY($1)").bind(&published).execute(&mut *conn).await?;
         }
         self.metrics.published.inc_by(published.len() as u64);

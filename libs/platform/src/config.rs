@@ -99,12 +99,17 @@ pub struct ListenSettings {
     pub grpc_port: u16,
     /// Internal RPCs (contacts, texts, citizen messages); unused by services without any
     pub internal_grpc_port: u16,
+    /// gRPC server reflection on the public gRPC port, for `grpcurl` on a developer's machine. Off
+    /// by default: in production it would advertise every method to whoever reaches the port
+    /// (finding 24). The internal port never serves it.
+    #[serde(default)]
+    pub grpc_reflection: bool,
 }
 
 impl ListenSettings {
     /// Listeners on loopback; the internal gRPC port is picked freely unless set with [`Self::with_internal`].
     pub fn new(http_port: u16, grpc_port: u16) -> Self {
-        Self { host: "127.0.0.1".into(), http_port, grpc_port, internal_grpc_port: 0 }
+        Self { host: "127.0.0.1".into(), http_port, grpc_port, internal_grpc_port: 0, grpc_reflection: false }
     }
 
     pub fn with_internal(mut self, internal_grpc_port: u16) -> Self {

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod crash;
 pub mod db;
 mod error;
 pub mod error_code;

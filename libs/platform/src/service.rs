@@ -74,6 +74,7 @@ pub async fn main<S: Service>() -> Result<(), String> {
         return Ok(());
     }
     let _telemetry = crate::telemetry::init(S::SERVICE_NAME, S::telemetry(&settings)).map_err(|e| e.to_string())?;
+    crate::crash::arm_from_env();
     let outcome = match cli.command {
         Command::Migrate => S::migrate(&settings).await.map_err(|e| format!("migrating: {}", error_chain(e.as_ref()))),
         Command::Task(index) => {
@@ -116,7 +117,8 @@ pub struct Servers {
     grpc_name: &'static str,
     grpc_routes: tonic::service::Routes,
     internal: Option<(TcpListener, &'static str, tonic::service::Routes)>,
-    descriptors: &'static [u8],
+    /// the descriptors reflection serves on the public port, when `listen.grpc_reflection` is on
+    reflection: Option<&'static [u8]>,
 }
 
 impl Servers {
@@ -130,7 +132,8 @@ impl Servers {
     ) -> crate::Result<Self> {
         let http = TcpListener::bind((listen.host.as_str(), listen.http_port)).await?;
         let grpc = TcpListener::bind((listen.host.as_str(), listen.grpc_port)).await?;
-        Ok(Self { http, grpc, router, grpc_name, grpc_routes, internal: None, descriptors })
+        let reflection = listen.grpc_reflection.then_some(descriptors);
+        Ok(Self { http, grpc, router, grpc_name, grpc_routes, internal: None, reflection })
     }
 
     /// Adds the internal gRPC listener (`listen.internal_grpc_port`) serving `routes`.
@@ -158,8 +161,8 @@ impl Servers {
         let token = tasks.token();
         tasks.spawn("http", crate::http::serve(self.http, self.router, token.clone()));
         if let Some((listener, name, routes)) = self.internal {
-            tasks.spawn("internal-grpc", crate::grpc::serve(listener, name, routes, self.descriptors, token.clone()));
+            tasks.spawn("internal-grpc", crate::grpc::serve(listener, name, routes, None, token.clone()));
         }
-        tasks.spawn("grpc", crate::grpc::serve(self.grpc, self.grpc_name, self.grpc_routes, self.descriptors, token));
+        tasks.spawn("grpc", crate::grpc::serve(self.grpc, self.grpc_name, self.grpc_routes, self.reflection, token));
     }
 }

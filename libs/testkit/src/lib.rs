@@ -21,6 +21,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use uuid::Uuid;
 
+pub mod process;
+
 /// Where the local stack listens; the same variables `scripts/stack.sh` reads.
 #[derive(Debug, Clone)]
 pub struct Stack {
@@ -90,6 +92,7 @@ impl Stack {
             desk_topic: topics.desk.clone(),
             consumer_group: format!("{group}-{}", Uuid::new_v4().simple()),
             properties: Default::default(),
+            secret_properties: Default::default(),
             // retries short enough that a test's outage outlasts them
             consumer: pasokh_events::settings::ConsumerSettings {
                 retry: pasokh_platform::retry::Backoff::new(Duration::from_millis(50), Duration::from_secs(1)),
@@ -149,6 +152,54 @@ impl Stack {
                 Offset::Offset(offset) => Some(offset),
                 _ => None,
             }
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Every record of `topic` from its first offset to its end as of now, partition by partition
+    /// in offset order (partition 0 first).
+    pub async fn read_to_end(&self, topic: &str) -> Vec<OwnedMessage> {
+        use rdkafka::consumer::BaseConsumer;
+        use rdkafka::{Offset, TopicPartitionList};
+        let (kafka, topic) = (self.kafka.clone(), topic.to_owned());
+        tokio::task::spawn_blocking(move || {
+            let consumer: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", &kafka)
+                .set("group.id", format!("reader-{}", Uuid::new_v4().simple()))
+                .set("enable.auto.commit", "false")
+                .create()
+                .unwrap();
+            let metadata = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10)).unwrap();
+            let partitions: Vec<i32> =
+                metadata.topics().iter().flat_map(|t| t.partitions().iter().map(|p| p.id())).collect();
+            let mut records = Vec::new();
+            for partition in partitions {
+                let (low, high) = consumer.fetch_watermarks(&topic, partition, Duration::from_secs(10)).unwrap();
+                if high <= low {
+                    continue;
+                }
+                let mut assignment = TopicPartitionList::new();
+                assignment.add_partition_offset(&topic, partition, Offset::Offset(low)).unwrap();
+                consumer.assign(&assignment).unwrap();
+                let deadline = std::time::Instant::now() + Duration::from_secs(60);
+                let mut next = low;
+                while next < high {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "reading {topic}/{partition}: stuck at {next} of {high}"
+                    );
+                    match consumer.poll(Duration::from_millis(500)) {
+                        Some(Ok(message)) => {
+                            next = message.offset() + 1;
+                            records.push(message.detach());
+                        }
+                        Some(Err(error)) => panic!("reading {topic}/{partition}: {error}"),
+                        None => {}
+                    }
+                }
+            }
+            records
         })
         .await
         .unwrap()

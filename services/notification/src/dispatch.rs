@@ -298,7 +298,12 @@ impl Dispatcher {
                     };
                 };
                 match gateway.send(&key, &mobile, &text).await {
-                    Sent::Accepted { reference } => Outcome::Sent(reference),
+                    Sent::Accepted { reference } => {
+                        // the citizen has the SMS, the ledger says `sending`: the lease runs out and
+                        // the retry carries the same idempotency key
+                        pasokh_platform::crash::point("sms.after_gateway_accepted");
+                        Outcome::Sent(reference)
+                    }
                     Sent::Retry { class, detail } => Outcome::Retry { class, detail, counted: true },
                     Sent::Refused { detail } => Outcome::Failed { class: "gateway_refused", detail },
                 }

@@ -113,7 +113,7 @@ impl Service for App {
             limits: BatchLimits {
                 max_records: settings.batch_max_records.max(1),
                 max_wait: Duration::from_millis(settings.batch_max_wait_ms),
-                retry: settings.kafka.consumer.retry,
+                ..settings.kafka.consumer.limits()
             },
         };
         // the same group: each consumer subscribes to its own topic, so the group splits each topic's partitions
@@ -127,7 +127,7 @@ impl Service for App {
             limits: BatchLimits {
                 max_records: settings.batch_max_records.max(1),
                 max_wait: Duration::from_millis(settings.batch_max_wait_ms),
-                retry: settings.kafka.consumer.retry,
+                ..settings.kafka.consumer.limits()
             },
         };
         let verifier = Arc::new(TokenVerifier::new(settings.auth.clone()));

@@ -172,9 +172,10 @@ impl Workflow {
         let outbox = lifecycle::outbox_message(&self.lifecycle_topic, "//pasokh/routing", &event)
             .ok_or_else(|| Error::Config("lifecycle event could not be encoded".into()))?;
         pasokh_events::outbox::enqueue(conn, &outbox).await?;
+        // by id: tracking codes (what a citizen holds) and staff identities stay out of logs; the
+        // case's history has who did it (finding 24)
         tracing::info!(
-            tracking_code = %case.tracking_code, action = %change.action, from = %from, to = %case.status,
-            actor = %actor.name, "case changed"
+            petition_id = %case.petition_id, action = %change.action, from = %from, to = %case.status, "case changed"
         );
         Ok(event_id)
     }

@@ -81,6 +81,40 @@ async fn a_redelivered_submitted_event_routes_the_case_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_consumer_ledger_forgets_events_past_its_retention_and_keeps_the_rest() {
+    let world = World::start("IR-23", |_| {}).await;
+    let old = world.file(2, "pension-payment", "مستمری آبان ماه من هنوز واریز نشده است").await;
+    let recent = world.file(3, "unpaid-wages", "کارفرما حقوق دو ماه را نپرداخته است").await;
+    let ledger = "SELECT count(*) FROM processed_events";
+    assert_eq!(count(&world, ledger).await, 2, "each Submitted applied once");
+    // the first petition's record as if applied three weeks ago (the retention is 14 days)
+    sqlx::query(
+        "UPDATE processed_events SET processed_at = now() - interval '21 days' WHERE event_id IN \
+         (SELECT event_id FROM case_history WHERE petition_id = $1)",
+    )
+    .bind(old.petition_id)
+    .execute(&world.pool)
+    .await
+    .unwrap();
+    // a replica purges as it starts, beside its consumer loop
+    let replica = world.routing_replica().await;
+    eventually(Duration::from_secs(30), "the old record purged", || async {
+        (count(&world, ledger).await == 1).then_some(())
+    })
+    .await;
+    let kept: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM processed_events WHERE event_id IN (SELECT event_id FROM case_history WHERE petition_id = $1)",
+    )
+    .bind(recent.petition_id)
+    .fetch_one(&world.pool)
+    .await
+    .unwrap();
+    assert_eq!(kept, 1, "the recent event is still remembered, so its redelivery is still ignored");
+    replica.stop().await;
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn poison_records_are_dead_lettered_and_do_not_block_their_partitions() {
     let world = World::start("IR-23", |_| {}).await;
     // 60 keys reach every one of the topic's 6 partitions, whichever the petition lands on

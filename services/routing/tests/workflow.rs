@@ -310,6 +310,59 @@ async fn two_ratings_sent_at_once_rate_the_response_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_same_letter_filed_in_another_province_is_a_case_of_that_province() {
+    let world = World::start("IR-23", |_| {}).await;
+    let qom = world.intake_for("IR-25").await;
+    let text = "مستمری بازنشستگی من از مهر ماه واریز نشده و شعبه پاسخی نمی‌دهد";
+    let tehran = world.file(41, "pension-payment", text).await;
+    // the same citizen, the same words, at Qom's desk: Qom's office must answer it (finding 10)
+    let in_qom = world.file_at(&qom, 41, "pension-payment", text).await;
+    let status = world.wait_status(in_qom.petition_id, |s| s != "submitted").await;
+    assert_eq!(status, "routed", "a petition is never merged into another province's case");
+    let unit: String = sqlx::query_scalar("SELECT unit FROM cases WHERE petition_id = $1")
+        .bind(in_qom.petition_id)
+        .fetch_one(&world.pool)
+        .await
+        .unwrap();
+    assert!(unit.ends_with("/IR-25"), "routed to a unit in Qom: {unit}");
+    // within Tehran the repeat still joins Tehran's open case
+    let again = world.file(41, "pension-payment", text).await;
+    assert_eq!(world.status(again.petition_id).await.as_deref(), Some("merged"));
+    assert_eq!(world.status(tehran.petition_id).await.as_deref(), Some("routed"));
+    qom.stop().await;
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_routing_replicas_given_the_same_letter_at_once_make_one_case_of_it() {
+    let world = World::start("IR-23", |_| {}).await;
+    let replica = world.routing_replica().await;
+    // time for the group to give the second replica its share of the partitions
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let text = "کارفرما حق بیمه شش ماه گذشته را به حساب سازمان واریز نکرده است";
+    // each citizen's two copies have different petition ids, so they usually land on partitions
+    // that different replicas own, and are routed at the same moment
+    let citizens: Vec<u32> = (60..76).collect();
+    let filings = citizens.iter().flat_map(|&citizen| {
+        [
+            world.file_at(&world.intake, citizen, "insurance-record", text),
+            world.file_at(&world.intake, citizen, "insurance-record", text),
+        ]
+    });
+    let filed = futures_util::future::join_all(filings).await;
+    for pair in filed.chunks(2) {
+        let mut statuses = Vec::new();
+        for petition in pair {
+            statuses.push(world.wait_status(petition.petition_id, |s| s != "submitted").await);
+        }
+        statuses.sort();
+        assert_eq!(statuses, ["merged", "routed"], "one case per letter, across replicas (finding 10)");
+    }
+    replica.stop().await;
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_repeated_petition_of_the_same_citizen_joins_the_open_case_and_a_different_one_does_not() {
     let world = World::start("IR-23", |_| {}).await;
     let first = world.file(24, "insurance-record", "سوابق بیمه سال ۱۳۹۸ تا ۱۴۰۰ من در سامانه ثبت نشده است").await;

@@ -6,95 +6,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use pasokh_proto::routing::v1::case_service_client::CaseServiceClient;
 use pasokh_proto::routing::v1::{CaseCommand, SetExpectedDateRequest};
 use pasokh_testkit::bin_dir;
-use pasokh_testkit::{SmsSink, Stack, Topics, eventually, free_port};
+use pasokh_testkit::process::ServiceProcess as Service;
+use pasokh_testkit::{SmsSink, Stack, Topics, eventually};
 use rdkafka::message::Message as _;
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
-
-struct Service {
-    name: String,
-    binary: PathBuf,
-    env: Vec<(String, String)>,
-    http_port: u16,
-    log: PathBuf,
-    child: Option<Child>,
-}
-
-impl Service {
-    fn new(name: &str, binary: &str, env: Vec<(String, String)>, logs: &std::path::Path) -> Self {
-        let binary = bin_dir().join(binary);
-        assert!(
-            binary.exists(),
-            "{} is missing: run `cargo build --workspace --bins` (make test does)",
-            binary.display()
-        );
-        let http_port = free_port();
-        let mut env = env;
-        env.push(("PASOKH__LISTEN__HTTP_PORT".into(), http_port.to_string()));
-        Self { name: name.into(), binary, env, http_port, log: logs.join(format!("{name}.log")), child: None }
-    }
-
-    fn port(&self, variable: &str) -> u16 {
-        self.env.iter().find(|(k, _)| k == variable).map(|(_, v)| v.parse().unwrap()).unwrap()
-    }
-
-    fn grpc_port(&self) -> u16 {
-        self.port("PASOKH__LISTEN__GRPC_PORT")
-    }
-
-    /// The listener of the internal RPCs, which only Pasokh's own services call.
-    fn internal_grpc_port(&self) -> u16 {
-        self.port("PASOKH__LISTEN__INTERNAL_GRPC_PORT")
-    }
-
-    fn command(&self, subcommand: &str) -> Command {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
-        let mut command = Command::new(&self.binary);
-        command
-            .arg(subcommand)
-            .envs(self.env.iter().cloned())
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .kill_on_drop(true);
-        command
-    }
-
-    async fn migrate(&self) {
-        let status = self.command("migrate").status().await.unwrap();
-        assert!(status.success(), "{} migrate failed; see {}", self.name, self.log.display());
-    }
-
-    async fn start(&mut self) {
-        self.child = Some(self.command("serve").spawn().unwrap());
-        let url = format!("http://127.0.0.1:{}/readyz", self.http_port);
-        let name = self.name.clone();
-        eventually(Duration::from_secs(60), &format!("{name} to be ready"), || async {
-            reqwest::get(&url).await.ok().filter(|r| r.status().is_success()).map(|_| ())
-        })
-        .await;
-    }
-
-    /// SIGKILL: no drain, no flush, no offset commit.
-    async fn crash(&mut self) {
-        let mut child = self.child.take().unwrap();
-        child.kill().await.unwrap();
-    }
-
-    /// SIGTERM and wait: the service must drain and exit 0.
-    async fn terminate(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().unwrap();
-        let pid = child.id().unwrap().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
-        tokio::time::timeout(Duration::from_secs(40), child.wait()).await.expect("exit after SIGTERM").unwrap()
-    }
-}
+use tokio::process::Command;
 
 /// An OTLP/gRPC trace collector inside the test: the services export their spans to it.
 #[derive(Clone, Default)]
@@ -162,26 +83,8 @@ impl Collector {
 /// The key of the e2e run's one Open311 partner; intake is given only its SHA-256.
 const OPEN311_KEY: &str = "e2e-open311-partner-key";
 
-/// Every service gets its database, topics, ports, the provider's issuer and its own client there
-/// (`pasokh-<service>`, secret `dev-secret-pasokh-<service>` in the local realm); nothing of a
-/// development credential.
 fn common_env(stack: &Stack, topics: &Topics, otlp: &str, database: &str, group: &str) -> Vec<(String, String)> {
-    let provider = pasokh_testkit::Provider::from_env();
-    vec![
-        ("PASOKH__AUTH__ISSUER".into(), provider.issuer),
-        ("PASOKH__AUTH__CLIENT__ID".into(), format!("pasokh-{group}")),
-        ("PASOKH__AUTH__CLIENT__SECRET".into(), format!("dev-secret-pasokh-{group}")),
-        ("PASOKH__LISTEN__INTERNAL_GRPC_PORT".into(), free_port().to_string()),
-        ("PASOKH__DATABASE__URL".into(), database.into()),
-        ("PASOKH__KAFKA__BOOTSTRAP_SERVERS".into(), stack.kafka.clone()),
-        ("PASOKH__KAFKA__LIFECYCLE_TOPIC".into(), topics.lifecycle.clone()),
-        ("PASOKH__KAFKA__DELIVERY_TOPIC".into(), topics.delivery.clone()),
-        ("PASOKH__KAFKA__CONSUMER_GROUP".into(), format!("{group}-{}", uuid::Uuid::new_v4().simple())),
-        ("PASOKH__LISTEN__GRPC_PORT".into(), free_port().to_string()),
-        ("PASOKH__SHUTDOWN_DRAIN_SECS".into(), "10".into()),
-        ("PASOKH__TELEMETRY__LOG_FILTER".into(), "info".into()),
-        ("PASOKH__TELEMETRY__OTLP_ENDPOINT".into(), otlp.to_owned()),
-    ]
+    pasokh_testkit::process::service_env(stack, topics, Some(otlp), database, group)
 }
 
 struct System {

@@ -609,6 +609,12 @@ struct LetterInput {
 }
 
 /// `POST /v1/letters`: an operator registers a scanned letter as a petition (channel `letter`).
+/// The day a letter may be dated at the latest: today in Tehran, where the desk is. UTC's date
+/// refused a letter dated today between midnight and 03:30 (finding 24).
+fn letters_today(now: chrono::DateTime<Utc>) -> chrono::NaiveDate {
+    pasokh_domain::tehran_date(now)
+}
+
 #[utoipa::path(post, path = "/v1/letters", tag = "service desk", security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header)),
     request_body(content = LetterInput, content_type = "application/json"),
@@ -634,7 +640,7 @@ pub(crate) async fn register_letter(
             fields.reference.as_deref().unwrap_or_default(),
             fields.received_on.as_deref().unwrap_or_default(),
             fields.pages.unwrap_or_default(),
-            Utc::now().date_naive(),
+            letters_today(Utc::now()),
         );
         let petition = PetitionInput {
             national_id: input.national_id,
@@ -662,4 +668,17 @@ pub(crate) async fn register_letter(
         }
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use chrono::TimeZone as _;
+
+    #[test]
+    fn a_letter_dated_today_is_not_from_the_future_just_after_midnight_in_tehran() {
+        // 00:30 on 2 December in Tehran is still 1 December in UTC
+        let just_after_midnight = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 21, 0, 0).unwrap();
+        assert_eq!(super::letters_today(just_after_midnight), chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap());
+    }
 }

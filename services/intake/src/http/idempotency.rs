@@ -130,7 +130,7 @@ pub(crate) async fn create_petition(
     match state.writer.write(Submission { petition, idempotency: idempotency.clone() }).await? {
         Written::Accepted { accepted, response } => {
             state.relay_waker.notify_one();
-            tracing::info!(tracking_code = %accepted.tracking_code, route, "petition accepted");
+            tracing::info!(petition_id = %accepted.id, route, "petition accepted");
             Ok(created(StatusCode::CREATED, response, false))
         }
         // a concurrent request with the same key won: answer as it was answered

@@ -454,7 +454,7 @@ pub(crate) async fn post(
     match state.writer.write(Submission { petition, idempotency: claim.clone() }).await {
         Ok(Written::Accepted { accepted, .. }) => {
             state.relay_waker.notify_one();
-            tracing::info!(tracking_code = %accepted.tracking_code, partner, "petition accepted over open311");
+            tracing::info!(petition_id = %accepted.id, partner, "petition accepted over open311");
             created(format, accepted.tracking_code.as_str())
         }
         Ok(Written::KeyAlreadyUsed) => match idempotency_claim(&state, &headers, &params).await {

@@ -304,12 +304,14 @@ impl WriterTasks {
         }
         insert_outbox(&mut tx, &events).await?;
         store_answers(&mut tx, &answers).await?;
+        pasokh_platform::crash::point("intake.before_commit");
         // everything before this point failing means nothing was saved; a failure of the commit
         // itself (the connection lost while PostgreSQL may already have made it durable) does not
         tx.commit().await.map_err(|error| {
             tracing::warn!(%error, "commit failed");
             Error::OutcomeUnknown
         })?;
+        pasokh_platform::crash::point("intake.after_commit");
         Ok(outcomes
             .into_iter()
             .enumerate()

@@ -27,6 +27,7 @@ pub struct World {
     pub pool: PgPool,
     pub settings: Settings,
     pub intake: RunningService,
+    pub intake_settings: pasokh_intake::Settings,
     pub routing: RunningService,
     pub http: reqwest::Client,
 }
@@ -77,7 +78,25 @@ impl World {
         let intake = start_service::<pasokh_intake::App>(&intake_settings).await;
         let routing = start_service::<App>(&settings).await;
         let pool = PgPool::connect(&db).await.unwrap();
-        Self { stack, provider, topics, pool, settings, intake, routing, http: reqwest::Client::new() }
+        Self { stack, provider, topics, pool, settings, intake, intake_settings, routing, http: reqwest::Client::new() }
+    }
+
+    /// Another province's intake on the same database and topics (as a deployment per province is).
+    pub async fn intake_for(&self, province: &str) -> RunningService {
+        let settings = pasokh_intake::Settings {
+            province: province.into(),
+            listen: ListenSettings::new(0, 0).with_internal(free_port()),
+            kafka: self.stack.kafka_settings(&self.topics, "intake"),
+            ..self.intake_settings.clone()
+        };
+        start_service::<pasokh_intake::App>(&settings).await
+    }
+
+    /// Another replica of routing: the same database, topics and consumer group.
+    pub async fn routing_replica(&self) -> RunningService {
+        let settings =
+            Settings { listen: ListenSettings::new(0, 0).with_internal(free_port()), ..self.settings.clone() };
+        start_service::<App>(&settings).await
     }
 
     pub async fn stop(self) {
@@ -87,9 +106,16 @@ impl World {
 
     /// Files a petition over intake's HTTP API and waits until routing has the case.
     pub async fn file(&self, citizen: u32, category: &str, text: &str) -> Filed {
+        let filed = self.file_at(&self.intake, citizen, category, text).await;
+        self.wait_status(filed.petition_id, |s| s != "submitted").await;
+        filed
+    }
+
+    /// Files a petition at `intake` and returns at once, as soon as it answered 201.
+    pub async fn file_at(&self, intake: &RunningService, citizen: u32, category: &str, text: &str) -> Filed {
         let response = self
             .http
-            .post(format!("{}/v1/petitions", self.intake.http))
+            .post(format!("{}/v1/petitions", intake.http))
             .json(&json!({
                 "national_id": national_id(citizen), "mobile": mobile(citizen), "category": category,
                 "kind": "complaint", "channel": "web", "text": text
@@ -99,13 +125,11 @@ impl World {
             .unwrap();
         assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
         let body: Value = response.json().await.unwrap();
-        let filed = Filed {
+        Filed {
             petition_id: Uuid::parse_str(body["id"].as_str().unwrap()).unwrap(),
             tracking_code: body["tracking_code"].as_str().unwrap().to_owned(),
             mobile: mobile(citizen),
-        };
-        self.wait_status(filed.petition_id, |s| s != "submitted").await;
-        filed
+        }
     }
 
     pub async fn status(&self, petition_id: Uuid) -> Option<String> {
