@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use pasokh_domain::{BusinessCalendar, CaseAction, CaseStatus, UnitRole, tehran, tehran_date, unit};
 use pasokh_events::lifecycle::{self, timestamp};
+use pasokh_events::outbox::OutboxMessage;
 use pasokh_proto::events::v1::petition_event::Body;
 use pasokh_proto::events::v1::{
     Acknowledged, Closed, Escalated, ExpectedDateSet, InfoRequested, Merged, Referred, Rejected, Reopened, Responded,
@@ -47,6 +48,40 @@ pub(crate) struct Change {
     pub note: String,
     /// for the citizen, sent by SMS (empty: nothing to send)
     pub message: String,
+}
+
+/// A change's history line and lifecycle event, built but not yet written.
+pub(crate) struct Recorded {
+    pub event_id: Uuid,
+    pub from: CaseStatus,
+    pub action: &'static str,
+    pub actor: String,
+    pub note: String,
+    pub message: String,
+    pub outbox: OutboxMessage,
+}
+
+impl Recorded {
+    pub(crate) fn history_line<'a>(&'a self, case: &'a CaseRecord) -> HistoryLine<'a> {
+        HistoryLine {
+            petition_id: case.petition_id,
+            event_id: self.event_id,
+            from_status: Some(self.from.as_str()),
+            to_status: &case.status,
+            action: self.action,
+            actor: &self.actor,
+            note: &self.note,
+            message: &self.message,
+        }
+    }
+
+    pub(crate) fn log(&self, case: &CaseRecord) {
+        // by id: tracking codes (what a citizen holds) and staff identities stay out of logs; the
+        // case's history has who did it (finding 24)
+        tracing::info!(
+            petition_id = %case.petition_id, action = %self.action, from = %self.from, to = %case.status, "case changed"
+        );
+    }
 }
 
 pub(crate) const REJECT_REASONS: &[&str] =
@@ -152,32 +187,36 @@ impl Workflow {
         actor: &Actor,
         sequence: u64,
     ) -> Result<Uuid> {
+        let recorded = self.recorded(case, from, change, actor, sequence)?;
+        store::append_history(&mut *conn, &recorded.history_line(case)).await?;
+        pasokh_events::outbox::enqueue(conn, &recorded.outbox).await?;
+        recorded.log(case);
+        Ok(recorded.event_id)
+    }
+
+    /// What recording a change writes, not yet written: its history line and its event.
+    pub(crate) fn recorded(
+        &self,
+        case: &CaseRecord,
+        from: CaseStatus,
+        change: Change,
+        actor: &Actor,
+        sequence: u64,
+    ) -> Result<Recorded> {
         let mut event = lifecycle::new_event(case.petition_id, &case.province, &case.tracking_code, change.body);
         event.sequence = sequence;
         let event_id = Uuid::parse_str(&event.event_id).map_err(|_| Error::Config("event id is not a UUID".into()))?;
-        store::append_history(
-            &mut *conn,
-            &HistoryLine {
-                petition_id: case.petition_id,
-                event_id,
-                from_status: Some(from.as_str()),
-                to_status: &case.status,
-                action: change.action,
-                actor: &actor.name,
-                note: &change.note,
-                message: &change.message,
-            },
-        )
-        .await?;
         let outbox = lifecycle::outbox_message(&self.lifecycle_topic, "//pasokh/routing", &event)
             .ok_or_else(|| Error::Config("lifecycle event could not be encoded".into()))?;
-        pasokh_events::outbox::enqueue(conn, &outbox).await?;
-        // by id: tracking codes (what a citizen holds) and staff identities stay out of logs; the
-        // case's history has who did it (finding 24)
-        tracing::info!(
-            petition_id = %case.petition_id, action = %change.action, from = %from, to = %case.status, "case changed"
-        );
-        Ok(event_id)
+        Ok(Recorded {
+            event_id,
+            from,
+            action: change.action,
+            actor: actor.name.clone(),
+            note: change.note,
+            message: change.message,
+            outbox,
+        })
     }
 
     pub(crate) fn acknowledge(&self, case: &mut CaseRecord, actor: &Actor, now: DateTime<Utc>) -> Result<Change> {

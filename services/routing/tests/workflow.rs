@@ -363,6 +363,53 @@ async fn two_routing_replicas_given_the_same_letter_at_once_make_one_case_of_it(
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn petitions_routed_in_one_batch_find_the_duplicates_the_batch_itself_opened() {
+    // a long poll: everything filed below lands in one batch, hence one transaction
+    let world = World::start("IR-23", |s| s.kafka.consumer.max_wait_ms = 3_000).await;
+    let letter = "مستمری بازنشستگی من از مهر ماه واریز نشده است";
+    let twins = [
+        world.file_at(&world.intake, 40, "pension-payment", letter).await,
+        world.file_at(&world.intake, 40, "pension-payment", "مستمری بازنشستگی من از مهر ماه واریز نشده است.").await,
+    ];
+    let other_text =
+        world.file_at(&world.intake, 40, "pension-payment", "حکم بازنشستگی من اشتباه محاسبه شده است").await;
+    let other_citizen = world.file_at(&world.intake, 41, "pension-payment", letter).await;
+
+    let mut statuses = Vec::new();
+    for twin in &twins {
+        statuses.push((world.wait_status(twin.petition_id, |s| s != "submitted").await, twin));
+    }
+    statuses.sort_by(|a, b| a.0.cmp(&b.0));
+    let [(merged_status, merged), (routed_status, original)] = statuses.as_slice() else { unreachable!() };
+    assert_eq!((merged_status.as_str(), routed_status.as_str()), ("merged", "routed"), "one case per letter");
+    for separate in [&other_text, &other_citizen] {
+        assert_eq!(world.wait_status(separate.petition_id, |s| s != "submitted").await, "routed");
+    }
+    let opened: i64 =
+        sqlx::query_scalar("SELECT count(DISTINCT created_at) FROM cases").fetch_one(&world.pool).await.unwrap();
+    assert_eq!(opened, 1, "the four cases were opened in one transaction");
+
+    let events = world.events_of(merged.petition_id, 2).await;
+    let Some(Body::Merged(joined)) = &events[1].body else { panic!("{events:?}") };
+    assert_eq!(joined.into_tracking_code, original.tracking_code, "the citizen is told the original code");
+    // each new case's history: submitted, then its first change; the original also notes the twin
+    let history: Vec<(Uuid, String)> = sqlx::query_as("SELECT petition_id, action FROM case_history ORDER BY id")
+        .fetch_all(&world.pool)
+        .await
+        .unwrap();
+    let actions_of = |petition: Uuid| -> Vec<&str> {
+        history.iter().filter(|(p, _)| *p == petition).map(|(_, a)| a.as_str()).collect()
+    };
+    assert_eq!(actions_of(original.petition_id), ["submitted", "routed", "duplicate joined"]);
+    assert_eq!(actions_of(other_text.petition_id), ["submitted", "routed"]);
+    assert_eq!(actions_of(merged.petition_id)[0], "submitted");
+    let routed = world.events_of(other_citizen.petition_id, 2).await;
+    assert!(matches!(routed[1].body, Some(Body::Routed(_))), "{routed:?}");
+    assert_eq!(routed[1].sequence, 1, "a new case's first event is version 1");
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_repeated_petition_of_the_same_citizen_joins_the_open_case_and_a_different_one_does_not() {
     let world = World::start("IR-23", |_| {}).await;
     let first = world.file(24, "insurance-record", "سوابق بیمه سال ۱۳۹۸ تا ۱۴۰۰ من در سامانه ثبت نشده است").await;

@@ -5,8 +5,9 @@
 //! A batch's texts come from intake in one call before the transaction opens
 //! ([`BatchHandler::prepare`]); the transaction then only touches PostgreSQL.
 mod desk;
+mod new_cases;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -26,8 +27,9 @@ use uuid::Uuid;
 
 use crate::Error;
 use crate::rules::RuleBook;
-use crate::store::{self, CaseRecord, HistoryLine};
+use crate::store::{self, CaseRecord, CitizenKey, HistoryLine};
 use crate::workflow::{Actor, Change, Workflow, deadline, warning_at};
+use new_cases::{NewCase, NewCases, OpenCases};
 
 pub(crate) use desk::DeskPromises;
 
@@ -102,10 +104,45 @@ impl BatchHandler for CaseEvents {
             })
             .collect();
         store::lock_citizens(conn, &citizens).await.map_err(to_handler_error)?;
+        let keys: Vec<CitizenKey> = events
+            .iter()
+            .filter_map(|e| match &e.message.body {
+                Some(Body::Submitted(s)) if !s.citizen_ref.is_empty() => Some(CitizenKey {
+                    citizen_ref: s.citizen_ref.clone(),
+                    category: s.category.clone(),
+                    province: e.message.province.clone(),
+                }),
+                _ => None,
+            })
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut pending = NewCases::default();
+        // None once an event wrote on its own: fetched again (after the pending cases) when needed
+        let mut open: Option<OpenCases> = None;
         for event in events {
+            if let Some(Body::Submitted(submitted)) = &event.message.body
+                && submitted.repeat_of.is_empty()
+            {
+                let open_cases = match open.as_mut() {
+                    Some(open_cases) => open_cases,
+                    None => {
+                        pending.flush(conn).await.map_err(to_handler_error)?;
+                        open.insert(OpenCases::fetch(conn, &keys).await.map_err(to_handler_error)?)
+                    }
+                };
+                let joined_none = self
+                    .route_with_batch(event, submitted, texts, open_cases, &mut pending)
+                    .map_err(to_handler_error)?;
+                if joined_none {
+                    continue;
+                }
+            }
+            pending.flush(conn).await.map_err(to_handler_error)?;
+            open = None;
             self.handle(conn, event, texts).instrument(event.span.clone()).await?;
         }
-        Ok(())
+        pending.flush(conn).await.map_err(to_handler_error)
     }
 
     fn wants(&self, event: &Received<PetitionEvent>) -> bool {
@@ -143,6 +180,43 @@ fn to_handler_error(error: Error) -> HandlerError {
 }
 
 impl CaseEvents {
+    /// Adds a submitted petition that joins no open case to the batch's pending cases; `false`
+    /// when it is a duplicate, to be merged on its own.
+    fn route_with_batch(
+        &self,
+        event: &Received<PetitionEvent>,
+        submitted: &Submitted,
+        texts: &Texts,
+        open: &mut OpenCases,
+        pending: &mut NewCases,
+    ) -> Result<bool, Error> {
+        let petition_id = Uuid::parse_str(&event.message.petition_id)
+            .map_err(|_| Error::Refused(format!("petition_id `{}` is not a UUID", event.message.petition_id)))?;
+        let mut case = self.new_case(petition_id, event, submitted, texts)?;
+        let may_join = !(submitted.resolved_on_spot || submitted.citizen_ref.is_empty());
+        if may_join && open.has_duplicate(&case, self.workflow.settings.duplicate_similarity) {
+            return Ok(false);
+        }
+        if pending.holds(petition_id) {
+            let _in_span = event.span.enter();
+            tracing::info!(%petition_id, "case already exists, not routing again");
+            return Ok(true);
+        }
+        let change = Self::first_change(&mut case, submitted)?;
+        // the case goes in as the change leaves it, at version 1
+        case.event_sequence = 1;
+        let first = self.workflow.recorded(&case, CaseStatus::Submitted, change, &Actor::system(), 1)?;
+        open.opened(&case);
+        pending.push(NewCase {
+            submitted_event: event.cloud.id,
+            submitted_note: format!("{} via {}", submitted.kind, submitted.channel),
+            first,
+            span: event.span.clone(),
+            case,
+        });
+        Ok(true)
+    }
+
     async fn handle(
         &self,
         conn: &mut PgConnection,
@@ -163,14 +237,14 @@ impl CaseEvents {
         outcome.map_err(to_handler_error)
     }
 
-    async fn route(
+    /// The case a submitted petition becomes, before its first change.
+    fn new_case(
         &self,
-        conn: &mut PgConnection,
         petition_id: Uuid,
         event: &Received<PetitionEvent>,
         submitted: &Submitted,
         texts: &Texts,
-    ) -> Result<(), Error> {
+    ) -> Result<CaseRecord, Error> {
         let message = &event.message;
         let province = pasokh_domain::ProvinceCode::parse(&message.province)
             .map_err(|_| Error::Refused(format!("unknown province `{}`", message.province)))?;
@@ -181,7 +255,7 @@ impl CaseEvents {
         let ratio = self.workflow.warning_ratio;
         let first_response_due = deadline(calendar, submitted_at, decision.first_response_days);
         let resolution_due = deadline(calendar, submitted_at, decision.resolution_days);
-        let mut case = CaseRecord {
+        Ok(CaseRecord {
             petition_id,
             tracking_code: message.tracking_code.clone(),
             province: message.province.clone(),
@@ -219,7 +293,54 @@ impl CaseEvents {
             desk_event_id: submitted.desk_event_id.clone(),
             attachment_count: i32::try_from(submitted.attachment_count).unwrap_or(i32::MAX),
             event_sequence: 0,
-        };
+        })
+    }
+
+    /// The first change of a case that joins no other: routed, or closed at the desk.
+    fn first_change(case: &mut CaseRecord, submitted: &Submitted) -> Result<Change, Error> {
+        if submitted.resolved_on_spot {
+            case.status = CaseStatus::Submitted.apply(CaseAction::CloseOnSpot)?.as_str().into();
+            Ok(Change {
+                action: CaseAction::CloseOnSpot.as_str(),
+                body: Body::Closed(Closed {
+                    reason: "resolved_on_spot".into(),
+                    category: case.category.clone(),
+                    organisation: case.organisation.clone(),
+                    unit: case.unit.clone(),
+                }),
+                note: format!("answered at desk event {}", submitted.desk_event_id),
+                message: String::new(),
+            })
+        } else {
+            case.status = CaseStatus::Submitted.apply(CaseAction::Route)?.as_str().into();
+            Ok(Change {
+                action: CaseAction::Route.as_str(),
+                body: Body::Routed(Routed {
+                    category: case.category.clone(),
+                    organisation: case.organisation.clone(),
+                    unit: case.unit.clone(),
+                    rule: case.rule.clone(),
+                    first_response_due: Some(timestamp(case.first_response_due)),
+                    resolution_due: Some(timestamp(case.resolution_due)),
+                    priority: case.priority.clone(),
+                }),
+                note: format!("rule {} → {}", case.rule, case.unit),
+                message: String::new(),
+            })
+        }
+    }
+
+    /// Routes one petition on its own, writing as it goes: the path of a confirmed repeat and of
+    /// a duplicate, whose original it notes.
+    async fn route(
+        &self,
+        conn: &mut PgConnection,
+        petition_id: Uuid,
+        event: &Received<PetitionEvent>,
+        submitted: &Submitted,
+        texts: &Texts,
+    ) -> Result<(), Error> {
+        let mut case = self.new_case(petition_id, event, submitted, texts)?;
         // a repeat the desk confirmed with the citizen joins that case whatever its wording;
         // otherwise an open case of the citizen's in the category with similar text is a duplicate
         let confirmed_repeat = match submitted.repeat_of.as_str() {
@@ -235,38 +356,11 @@ impl CaseEvents {
         } else {
             self.open_duplicate(conn, &case).await?
         };
-        let change = if submitted.resolved_on_spot {
-            case.status = CaseStatus::Submitted.apply(CaseAction::CloseOnSpot)?.as_str().into();
-            Change {
-                action: CaseAction::CloseOnSpot.as_str(),
-                body: Body::Closed(Closed {
-                    reason: "resolved_on_spot".into(),
-                    category: case.category.clone(),
-                    organisation: case.organisation.clone(),
-                    unit: case.unit.clone(),
-                }),
-                note: format!("answered at desk event {}", submitted.desk_event_id),
-                message: String::new(),
-            }
-        } else if let Some((original, similarity)) = &duplicate_of {
+        let change = if let Some((original, similarity)) = &duplicate_of {
             let automatic = submitted.repeat_of != original.tracking_code;
             self.workflow.merge(&mut case, original, *similarity, automatic, &Actor::system())?
         } else {
-            case.status = CaseStatus::Submitted.apply(CaseAction::Route)?.as_str().into();
-            Change {
-                action: CaseAction::Route.as_str(),
-                body: Body::Routed(Routed {
-                    category: case.category.clone(),
-                    organisation: case.organisation.clone(),
-                    unit: case.unit.clone(),
-                    rule: case.rule.clone(),
-                    first_response_due: Some(timestamp(first_response_due)),
-                    resolution_due: Some(timestamp(resolution_due)),
-                    priority: case.priority.clone(),
-                }),
-                note: format!("rule {} → {}", case.rule, case.unit),
-                message: String::new(),
-            }
+            Self::first_change(&mut case, submitted)?
         };
         // the case goes in as the change leaves it, at version 1: one INSERT instead of an
         // INSERT and an UPDATE per petition

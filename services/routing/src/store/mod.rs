@@ -1,4 +1,6 @@
 //! Routing's own tables: cases and their history.
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use pasokh_domain::CaseStatus;
 use sqlx::{PgConnection, PgPool};
@@ -116,6 +118,84 @@ pub(crate) async fn insert_case(conn: &mut PgConnection, case: &CaseRecord) -> R
     .rows_affected()
         == 1;
     Ok(inserted)
+}
+
+/// Creates a batch's new cases (none merged) with one statement; returns the petitions whose
+/// case did not exist yet.
+pub(crate) async fn insert_cases(conn: &mut PgConnection, cases: &[&CaseRecord]) -> Result<HashSet<Uuid>> {
+    fn column<T>(cases: &[&CaseRecord], value: impl Fn(&CaseRecord) -> T) -> Vec<T> {
+        cases.iter().map(|case| value(case)).collect()
+    }
+    let inserted: Vec<Uuid> = sqlx::query_scalar(
+        "INSERT INTO cases (petition_id, tracking_code, province, category, citizen_ref, status, organisation, unit, \
+         rule, priority, kind, text, submitted_at, first_response_days, resolution_days, first_response_due, \
+         resolution_due, first_response_warn, resolution_warn, channel, desk_event_id, attachment_count, \
+         event_sequence) \
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+         $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::int[], $15::int[], \
+         $16::timestamptz[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[], $20::text[], $21::text[], \
+         $22::int[], $23::bigint[]) \
+         ON CONFLICT (petition_id) DO NOTHING RETURNING petition_id",
+    )
+    .bind(column(cases, |c| c.petition_id))
+    .bind(column(cases, |c| c.tracking_code.clone()))
+    .bind(column(cases, |c| c.province.clone()))
+    .bind(column(cases, |c| c.category.clone()))
+    .bind(column(cases, |c| c.citizen_ref.clone()))
+    .bind(column(cases, |c| c.status.clone()))
+    .bind(column(cases, |c| c.organisation.clone()))
+    .bind(column(cases, |c| c.unit.clone()))
+    .bind(column(cases, |c| c.rule.clone()))
+    .bind(column(cases, |c| c.priority.clone()))
+    .bind(column(cases, |c| c.kind.clone()))
+    .bind(column(cases, |c| c.text.clone()))
+    .bind(column(cases, |c| c.submitted_at))
+    .bind(column(cases, |c| c.first_response_days))
+    .bind(column(cases, |c| c.resolution_days))
+    .bind(column(cases, |c| c.first_response_due))
+    .bind(column(cases, |c| c.resolution_due))
+    .bind(column(cases, |c| c.first_response_warn))
+    .bind(column(cases, |c| c.resolution_warn))
+    .bind(column(cases, |c| c.channel.clone()))
+    .bind(column(cases, |c| c.desk_event_id.clone()))
+    .bind(column(cases, |c| c.attachment_count))
+    .bind(column(cases, |c| c.event_sequence))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(inserted.into_iter().collect())
+}
+
+/// The open cases of several citizens at once, each in its category and province, oldest
+/// first and locked: what a batch's petitions may be duplicates of.
+pub(crate) async fn open_cases_of_all(conn: &mut PgConnection, keys: &[CitizenKey]) -> Result<Vec<CaseRecord>> {
+    let citizens: Vec<&str> = keys.iter().map(|k| k.citizen_ref.as_str()).collect();
+    let categories: Vec<&str> = keys.iter().map(|k| k.category.as_str()).collect();
+    let provinces: Vec<&str> = keys.iter().map(|k| k.province.as_str()).collect();
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM cases WHERE (citizen_ref, category, province) IN \
+         (SELECT * FROM unnest($1::text[], $2::text[], $3::text[])) AND status = ANY($4) \
+         ORDER BY submitted_at FOR UPDATE"
+    ))
+    .bind(&citizens)
+    .bind(&categories)
+    .bind(&provinces)
+    .bind(OPEN)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Whose duplicates a case may be: the same citizen, category and province.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct CitizenKey {
+    pub citizen_ref: String,
+    pub category: String,
+    pub province: String,
+}
+
+impl CitizenKey {
+    pub(crate) fn of(case: &CaseRecord) -> Self {
+        Self { citizen_ref: case.citizen_ref.clone(), category: case.category.clone(), province: case.province.clone() }
+    }
 }
 
 /// Writes back everything the workflow may change and moves the case's version on; returns the
@@ -258,6 +338,29 @@ pub(crate) async fn append_history(conn: &mut PgConnection, line: &HistoryLine<'
     .bind(line.actor)
     .bind(line.note)
     .bind(line.message)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Appends history lines with one statement, in the given order.
+pub(crate) async fn append_history_all(conn: &mut PgConnection, lines: &[HistoryLine<'_>]) -> Result<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO case_history (petition_id, event_id, from_status, to_status, action, actor, note, message) \
+         SELECT p, e, f, t, a, w, n, m FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], \
+         $6::text[], $7::text[], $8::text[]) WITH ORDINALITY AS l(p, e, f, t, a, w, n, m, position) ORDER BY position",
+    )
+    .bind(lines.iter().map(|l| l.petition_id).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.event_id).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.from_status).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.to_status).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.action).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.actor).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.note).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.message).collect::<Vec<_>>())
     .execute(conn)
     .await?;
     Ok(())
