@@ -240,10 +240,14 @@ impl Dispatcher {
             }
         }
         let mut tx = self.pool.begin().await?;
+        let petitions: Vec<Uuid> = claimed.iter().map(|c| c.petition_id).collect();
+        store::lock_petitions(&mut tx, &petitions).await?;
         let by_id: HashMap<i64, &Claimed> = claimed.iter().map(|c| (c.id, c)).collect();
+        let mut finished = Vec::with_capacity(claimed.len());
         let mut outcomes = Vec::new();
         let sent_rows: Vec<(i64, String)> = sent.iter().map(|(d, r)| (d.id, r.clone())).collect();
         for id in store::mark_sent(&mut tx, &sent_rows).await? {
+            finished.push(id);
             if let Some(delivery) = by_id.get(&id) {
                 outcomes.push(self.outcome(delivery, "sent", ""));
             }
@@ -251,12 +255,14 @@ impl Dispatcher {
         let failed_rows: Vec<store::Unsent<'_>> = failures.iter().map(|(_, u)| u.as_unsent()).collect();
         let classes: HashMap<i64, &str> = failed_rows.iter().map(|u| (u.id, u.class)).collect();
         for id in store::mark_failed(&mut tx, &failed_rows).await? {
+            finished.push(id);
             if let (Some(delivery), Some(class)) = (by_id.get(&id), classes.get(&id)) {
                 outcomes.push(self.outcome(delivery, "failed", class));
             }
         }
         let retry_rows: Vec<store::Unsent<'_>> = retries.iter().map(Retry::as_unsent).collect();
-        store::schedule_retry(&mut tx, &retry_rows).await?;
+        let retried = store::schedule_retry(&mut tx, &retry_rows).await?;
+        store::settle_queue(&mut tx, &finished, &retried, &petitions).await?;
         outbox::enqueue_all(&mut tx, &outcomes).await?;
         tx.commit().await?;
         if !outcomes.is_empty() {

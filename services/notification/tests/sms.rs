@@ -10,7 +10,8 @@ use pasokh_platform::config::ListenSettings;
 use pasokh_platform::db::DatabaseSettings;
 use pasokh_platform::retry::Backoff;
 use pasokh_platform::service::Service as _;
-use pasokh_proto::events::v1::DeliveryEvent;
+use pasokh_proto::events::v1::petition_event::Body;
+use pasokh_proto::events::v1::{DeliveryEvent, Routed};
 use pasokh_testkit::{RunningService, SmsSink, Stack, Topics, eventually, free_port, record_key, start_service};
 use prost::Message as _;
 use rdkafka::message::Message as _;
@@ -315,5 +316,58 @@ async fn the_gateway_credential_travels_in_a_header_and_a_url_carrying_one_is_re
     let refused = App::build(&settings).await.err().expect("a URL with a credential is refused").to_string();
     assert!(refused.contains("sms.gateway_token"), "{refused}");
     assert!(!refused.contains("gateway-key-7f3a"), "the refusal does not repeat the key: {refused}");
+    sink.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_petitions_second_message_waits_for_its_first_and_follows_it_once_it_is_answered() {
+    let sink = SmsSink::start().await;
+    // the gateway holds each message for a second before answering
+    sink.control(json!({"delay_ms": 1000})).await;
+    let world = World::start(sink.send_url()).await;
+    let petition = world.file_petition().await;
+    eventually(Duration::from_secs(30), "the first message at the gateway", || async {
+        let claimed: Option<String> = sqlx::query_scalar("SELECT status FROM deliveries WHERE status = 'sending'")
+            .fetch_optional(&world.pool)
+            .await
+            .unwrap();
+        claimed.map(|_| ())
+    })
+    .await;
+    // routing's event arrives while the first message is still unanswered
+    let petition_id = uuid::Uuid::parse_str(petition["id"].as_str().unwrap()).unwrap();
+    let tracking_code = petition["tracking_code"].as_str().unwrap();
+    let mut routed = pasokh_events::lifecycle::new_event(
+        petition_id,
+        "IR-23",
+        tracking_code,
+        Body::Routed(Routed { organisation: "sso".into(), unit: "sso/IR-23".into(), ..Routed::default() }),
+    );
+    routed.sequence = 1;
+    let message =
+        pasokh_events::lifecycle::outbox_message(&world.topics.lifecycle, "//pasokh/routing", &routed).unwrap();
+    world.stack.publish(&message).await;
+
+    let messages = eventually(Duration::from_secs(30), "both messages at the gateway", || async {
+        let messages = sink.messages().await;
+        (messages.len() >= 2).then_some(messages)
+    })
+    .await;
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages[0].text.contains("کد رهگیری"), "the tracking code first: {}", messages[0].text);
+    assert!(
+        messages[1].received_at_us >= messages[0].received_at_us + 1_000_000,
+        "the second only once the first was answered: {messages:?}"
+    );
+    eventually(Duration::from_secs(30), "both recorded as sent and nothing left queued", || async {
+        let sent: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE status = 'sent'")
+            .fetch_one(&world.pool)
+            .await
+            .unwrap();
+        let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM sms_queue").fetch_one(&world.pool).await.unwrap();
+        (sent == 2 && queued == 0).then_some(())
+    })
+    .await;
+    world.stop().await;
     sink.stop().await;
 }

@@ -135,18 +135,39 @@ async fn open_loop(client: &reqwest::Client, url: &str, rate: f64, seconds: u64,
         let intended = started + interval.mul_f64(i as f64);
         tokio::time::sleep_until(intended).await;
         let (client, url, counter) = (client.clone(), url.to_owned(), counter.clone());
+        let second = (intended - started).as_secs() as usize;
         requests.spawn(async move {
             let ok = send(&client, &url, counter.fetch_add(1, Ordering::Relaxed)).await;
-            (ok, intended.elapsed().as_secs_f64() * 1000.0)
+            (ok, second, intended.elapsed().as_secs_f64() * 1000.0)
         });
     }
     let mut outcome = Outcome::default();
-    for (ok, latency) in requests.join_all().await {
+    // where a tail comes from shows in *when* it happened: each second's own percentiles
+    let mut by_second: Vec<Vec<f64>> = vec![Vec::new(); seconds as usize + 1];
+    for (ok, second, latency) in requests.join_all().await {
         outcome.latencies_ms.push(latency);
+        if let Some(bucket) = by_second.get_mut(second) {
+            bucket.push(latency);
+        }
         if ok { outcome.accepted += 1 } else { outcome.failed += 1 }
     }
     let mut result = summary(&mut outcome, started.elapsed());
     result["target_rate_per_s"] = json!(rate);
+    result["by_second"] = by_second
+        .iter_mut()
+        .enumerate()
+        .filter(|(_, latencies)| !latencies.is_empty())
+        .map(|(second, latencies)| {
+            latencies.sort_by(f64::total_cmp);
+            json!({
+                "second": second,
+                "sent": latencies.len(),
+                "p50_ms": percentile(latencies, 50.0),
+                "p99_ms": percentile(latencies, 99.0),
+                "max_ms": latencies.last().copied().unwrap_or(0.0),
+            })
+        })
+        .collect();
     result
 }
 
