@@ -190,6 +190,8 @@ impl CaseEvents {
         open: &mut OpenCases,
         pending: &mut NewCases,
     ) -> Result<bool, Error> {
+        // the Routed event carries the trace context of the span it is built in: the petition's own
+        let _in_span = event.span.enter();
         let petition_id = Uuid::parse_str(&event.message.petition_id)
             .map_err(|_| Error::Refused(format!("petition_id `{}` is not a UUID", event.message.petition_id)))?;
         let mut case = self.new_case(petition_id, event, submitted, texts)?;
@@ -198,7 +200,6 @@ impl CaseEvents {
             return Ok(false);
         }
         if pending.holds(petition_id) {
-            let _in_span = event.span.enter();
             tracing::info!(%petition_id, "case already exists, not routing again");
             return Ok(true);
         }
