@@ -69,7 +69,7 @@ psql_admin -d "$DB" -c "TRUNCATE petitions, outbox"
 
 # --- intake over HTTP, group commit, relay to Kafka running --------------------
 PORT=$((20000 + RANDOM % 10000))
-PASOKH__PROVINCE=IR-23 PASOKH__LISTEN__HTTP_PORT=$PORT PASOKH__LISTEN__GRPC_PORT=$((PORT + 1)) \
+PASOKH__CITIZEN_REF_KEY="bench-$RUN_ID-$RANDOM$RANDOM" PASOKH__PROVINCE=IR-23 PASOKH__LISTEN__HTTP_PORT=$PORT PASOKH__LISTEN__GRPC_PORT=$((PORT + 1)) \
 PASOKH__LIMITS__PER_IP_PER_MINUTE=100000000 PASOKH__LIMITS__PROVINCE_PER_SECOND=1000000 \
 PASOKH__LIMITS__PETITIONS_PER_MOBILE_PER_HOUR=1000000 PASOKH__TELEMETRY__LOG_FILTER=warn \
 PASOKH__DATABASE__MAX_CONNECTIONS=12 PASOKH__WRITER__WRITERS=$WRITERS PASOKH__WRITER__MAX_BATCH=$MAX_BATCH \
@@ -77,6 +77,7 @@ PASOKH__DATABASE__MAX_CONNECTIONS=12 PASOKH__WRITER__WRITERS=$WRITERS PASOKH__WR
 INTAKE_PID=$!
 trap 'kill $INTAKE_PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
+curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 || { say "intake did not become ready:"; tail -n 5 "$WORK/intake.log" >&2; exit 1; }
 
 say "load: closed loop at $LEVELS clients, then open loop at half the saturation rate"
 "$BIN/pasokh-loadgen" --url "http://127.0.0.1:$PORT/v1/petitions" --levels "$LEVELS" \
