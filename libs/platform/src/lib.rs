@@ -22,3 +22,9 @@ pub mod tasks;
 pub mod telemetry;
 
 pub use error::{Error, Result};
+
+/// Every Pasokh binary allocates through mimalloc. Under load a request is allocated on one
+/// runtime thread and freed on another, and glibc's malloc spent about a third of intake's CPU
+/// there (a profile of the saturated intake, docs/benchmarks.md "Intake").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

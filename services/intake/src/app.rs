@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Settings;
 use crate::grpc::{IntakeGrpc, IntakeInternalGrpc};
 use crate::http::limits::RateLimiter;
-use crate::http::{AppState, router};
+use crate::http::{AppState, Shared, router};
 use crate::petitions::SubmittedRecorder;
 use crate::store::writer::{PetitionWriter, WriterTasks, purge_expired_keys};
 use crate::{Error, Result};
@@ -89,7 +89,7 @@ impl Service for App {
             Duration::from_secs(5),
         )
         .map_err(|e| Error::Config(format!("routing_grpc_url: {e}")))?;
-        let state = AppState {
+        let state = AppState::new(Shared {
             pool: backbone.pool.clone(),
             province,
             citizen_ref_key: citizen_ref_key.clone(),
@@ -103,7 +103,7 @@ impl Service for App {
             verifier: verifier.clone(),
             open311_keys: Arc::new(settings.open311.active_key_hashes().map_err(Error::Config)?),
             citizen_listing_clients: Arc::new(settings.citizen_listing_clients.clone()),
-        };
+        });
         let grpc = tonic::service::Routes::new(IntakeServiceServer::new(IntakeGrpc {
             pool: backbone.pool.clone(),
             province,

@@ -384,7 +384,7 @@ pub(crate) async fn register_walk_in(
 ) -> Result<Response> {
     let event = open_event(&state, &staff, &id).await?;
     let body = super::body_or_413(body)?;
-    let (province, key) = (state.province, state.citizen_ref_key.clone());
+    let (province, key) = (state.province, &state.citizen_ref_key);
     let route = format!("/v1/desk-events/{}/petitions", event.id);
     idempotency::create_petition(&state, &headers, &body, &route, |value| {
         let input: WalkInInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
@@ -425,7 +425,7 @@ pub(crate) async fn register_walk_in(
                 "a visit resolved on the spot is its own petition, not a repeat",
             ));
         }
-        let parsed = petition.parse(province, &key);
+        let parsed = petition.parse(province, key);
         match parsed {
             Ok(mut petition) if errors.is_empty() => {
                 petition.on_spot_answer = answer.flatten();
@@ -632,7 +632,7 @@ pub(crate) async fn register_letter(
 ) -> Result<Response> {
     staff.require(Action::FileAtDesk, &state)?;
     let body = super::body_or_413(body)?;
-    let (province, key) = (state.province, state.citizen_ref_key.clone());
+    let (province, key) = (state.province, &state.citizen_ref_key);
     idempotency::create_petition(&state, &headers, &body, "/v1/letters", |value| {
         let input: LetterInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
         let fields = input.letter.unwrap_or(LetterFields { reference: None, received_on: None, pages: None });
@@ -654,7 +654,7 @@ pub(crate) async fn register_letter(
             attachments: input.attachments,
             desk_event_id: None,
         }
-        .parse(province, &key);
+        .parse(province, key);
         match (petition, letter) {
             (Ok(mut petition), Ok(letter)) => {
                 petition.letter = Some(letter);

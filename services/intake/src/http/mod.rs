@@ -22,8 +22,27 @@ use tokio::sync::Notify;
 
 use crate::store::writer::PetitionWriter;
 
+/// What every handler shares, behind one `Arc`: axum clones the state for each request, and
+/// cloning these fields one by one (two topic names, the HMAC key, the routing client) cost a
+/// few allocations per petition (docs/benchmarks.md, "Intake").
 #[derive(Clone)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub(crate) fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub(crate) struct Shared {
     pub pool: PgPool,
     pub province: ProvinceCode,
     pub citizen_ref_key: CitizenRefKey,

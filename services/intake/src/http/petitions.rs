@@ -31,10 +31,10 @@ pub(crate) async fn submit(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
     let body = super::body_or_413(body)?;
-    let (province, key) = (state.province, state.citizen_ref_key.clone());
+    let (province, key) = (state.province, &state.citizen_ref_key);
     idempotency::create_petition(&state, &headers, &body, "/v1/petitions", |value| {
         let input: PetitionInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
-        let petition = input.parse(province, &key)?;
+        let petition = input.parse(province, key)?;
         check_filer(&petition, Filer::Citizen)?;
         Ok(petition)
     })
