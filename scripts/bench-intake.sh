@@ -57,6 +57,9 @@ END;
 SQL
 # pgbench's best rate over several client counts is the fair comparison
 PGBENCH_TPS=0
+# the CPU the hypervisor takes elsewhere (steal) moves every figure on a shared VM: record it
+scripts/cpu-seconds.py >"$WORK/cpu-pgbench.jsonl" &
+SAMPLER_PID=$!
 for clients in $PGBENCH_CLIENTS; do
   say "pgbench: $clients clients, ${SECONDS_PER_LEVEL}s, the same two-row transaction"
   pgbench -h 127.0.0.1 -p "$PG_PORT" -U pasokh -n -c "$clients" -j 2 -T "$SECONDS_PER_LEVEL" -f "$WORK/pgbench.sql" "$DB" \
@@ -65,6 +68,7 @@ for clients in $PGBENCH_CLIENTS; do
   say "pgbench: $tps transactions/s with $clients clients"
   PGBENCH_TPS=$(python3 -c "print(max($PGBENCH_TPS, $tps))")
 done
+kill $SAMPLER_PID 2>/dev/null || true
 psql_admin -d "$DB" -c "TRUNCATE petitions, outbox"
 
 # --- intake over HTTP, group commit, relay to Kafka running --------------------
@@ -75,13 +79,24 @@ PASOKH__LIMITS__PETITIONS_PER_MOBILE_PER_HOUR=1000000 PASOKH__TELEMETRY__LOG_FIL
 PASOKH__DATABASE__MAX_CONNECTIONS=12 PASOKH__WRITER__WRITERS=$WRITERS PASOKH__WRITER__MAX_BATCH=$MAX_BATCH \
   "$BIN/pasokh-intake" serve >"$WORK/intake.log" 2>&1 &
 INTAKE_PID=$!
-trap 'kill $INTAKE_PID 2>/dev/null || true' EXIT
+scripts/cpu-seconds.py >"$WORK/cpu-intake.jsonl" &
+SAMPLER_PID=$!
+trap 'kill $INTAKE_PID $SAMPLER_PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
 curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 || { say "intake did not become ready:"; tail -n 5 "$WORK/intake.log" >&2; exit 1; }
 
+# checkpoints started (by time or by WAL volume) while intake runs: each one's full-page writes
+# show as a slower stretch (PostgreSQL 17 moved the counters to pg_stat_checkpointer)
+checkpoints() {
+  psql_admin -d postgres -c "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter" 2>/dev/null \
+    || psql_admin -d postgres -c "SELECT num_timed + num_requested FROM pg_stat_checkpointer"
+}
+CHECKPOINTS_BEFORE=$(checkpoints)
 say "load: closed loop at $LEVELS clients, then open loop at half the saturation rate"
 "$BIN/pasokh-loadgen" --url "http://127.0.0.1:$PORT/v1/petitions" --levels "$LEVELS" \
   --seconds "$SECONDS_PER_LEVEL" --open-loop-seconds "$SECONDS_PER_LEVEL" >"$WORK/loadgen.json"
+kill $SAMPLER_PID 2>/dev/null || true
+CHECKPOINTS_DURING=$(($(checkpoints) - CHECKPOINTS_BEFORE))
 BATCHES=$(curl -fsS "http://127.0.0.1:$PORT/metrics" | grep -E '^pasokh_intake_commit_batch_size_(sum|count)' | awk '{print $2}' | paste -sd' ')
 
 say "waiting for the outbox to drain, then checking every accepted petition is stored and on Kafka"
@@ -95,9 +110,27 @@ ON_KAFKA=$(java -cp "$STATE/kafka-libs/*" org.apache.kafka.tools.GetOffsetShell 
 kill -TERM $INTAKE_PID; wait $INTAKE_PID 2>/dev/null || true
 trap - EXIT
 
-python3 - "$WORK/loadgen.json" "$PGBENCH_TPS" "$STORED" "$ON_KAFKA" "$OUT" "$PGBENCH_CLIENTS" "$SECONDS_PER_LEVEL" "$BATCHES" "$WRITERS" "$MAX_BATCH" <<'PY'
+python3 - "$WORK/loadgen.json" "$PGBENCH_TPS" "$STORED" "$ON_KAFKA" "$OUT" "$PGBENCH_CLIENTS" "$SECONDS_PER_LEVEL" "$BATCHES" "$WRITERS" "$MAX_BATCH" "$WORK" "$CHECKPOINTS_DURING" \
+  "$(psql_admin -d postgres -c "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('max_wal_size', 'wal_compression', 'shared_buffers', 'checkpoint_timeout')")" <<'PY'
 import json, os, platform, subprocess, sys
 load = json.load(open(sys.argv[1]))
+work = sys.argv[11]
+def cpu_seconds(name):
+    with open(os.path.join(work, name)) as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+def mean(samples, key):
+    return round(sum(s[key] for s in samples) / len(samples), 3) if samples else None
+cpu_pgbench, cpu_intake = cpu_seconds("cpu-pgbench.jsonl"), cpu_seconds("cpu-intake.jsonl")
+# each open-loop second beside what the machine did in it (a sample stamped T covers T-1..T)
+by_unix = {s["unix_s"]: s for s in cpu_intake}
+open_start = load["half_rate"].get("started_unix_ms", 0) / 1000
+open_seconds = []
+for second in load["half_rate"].get("by_second", []):
+    machine = by_unix.get(round(open_start + second["second"] + 1), {})
+    open_seconds.append({**{k: round(v, 2) if isinstance(v, float) else v for k, v in second.items()},
+                         "steal": machine.get("steal"), "busy": machine.get("busy"), "iowait": machine.get("iowait")})
+stolen = [s["p99_ms"] for s in open_seconds if (s["steal"] or 0) >= 0.10]
+calm = [s["p99_ms"] for s in open_seconds if s["steal"] is not None and s["steal"] < 0.10]
 pgbench_tps, stored, on_kafka = float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 out, clients, seconds = sys.argv[5], sys.argv[6], int(sys.argv[7])
 writers, max_batch = sys.argv[9], sys.argv[10]
@@ -113,8 +146,17 @@ result = {
     "pgbench_tps": round(pgbench_tps, 1),
     "ratio_to_pgbench": round(best["accepted_per_s"] / pgbench_tps, 2) if pgbench_tps else None,
     "saturation": {"concurrency": best["concurrency"], "p50_ms": round(best["p50_ms"], 2), "p99_ms": round(best["p99_ms"], 2)},
-    "half_rate": {k: round(v, 2) if isinstance(v, float) else v for k, v in load["half_rate"].items()},
+    "half_rate": {k: round(v, 2) if isinstance(v, float) else v for k, v in load["half_rate"].items() if k != "by_second"},
+    "half_rate_by_second": open_seconds,
+    "cpu_steal": {
+        "during_pgbench": mean(cpu_pgbench, "steal"), "during_intake": mean(cpu_intake, "steal"),
+        "open_loop_seconds_with_steal_over_10pct": len(stolen),
+        "worst_p99_ms_in_those_seconds": max(stolen) if stolen else None,
+        "worst_p99_ms_in_the_other_seconds": max(calm) if calm else None,
+        "note": "steal: CPU the hypervisor gave to other guests, as a fraction of both CPUs (scripts/cpu-seconds.py)",
+    },
     "closed_loop": load["closed_loop"],
+    "checkpoints_during_intake_run": int(sys.argv[12]),
     "mean_commit_batch": round(batch_sum / batch_count, 2) if batch_count else None,
     "verification": {
         "accepted": load["accepted_total"], "stored_in_postgres": stored, "published_to_kafka": on_kafka,
@@ -123,6 +165,7 @@ result = {
     "machine": {"cpus": os.cpu_count(), "cpu": cpu, "memory_gib": round(mem_kb / 1024 / 1024, 1), "kernel": platform.release(), "postgresql": pg},
     "settings": {
         "durability": "fsync=on, synchronous_commit=on: a 201 is sent only after that petition's commit is flushed",
+        "postgresql": sys.argv[13],
         "pgbench": f"best of {clients} clients, {seconds} s each, one petition + one outbox row per transaction",
         "intake": f"release build, group commit (writer.max_batch={max_batch}, writer.writers={writers}), relay publishing to Kafka during the run",
         "load": f"closed loop {seconds} s per level; open loop at half the saturation rate for {seconds} s, latency from intended send time",
@@ -130,7 +173,7 @@ result = {
     },
 }
 json.dump(result, open(out, "w"), indent=2, ensure_ascii=False)
-print(json.dumps({k: result[k] for k in ("accepted_per_s", "p50_ms", "p99_ms", "pgbench_tps", "ratio_to_pgbench")}))
+print(json.dumps({**{k: result[k] for k in ("accepted_per_s", "p50_ms", "p99_ms", "pgbench_tps", "ratio_to_pgbench")}, "cpu_steal": result["cpu_steal"]}))
 ok = result["verification"]["all_accepted_stored"] and result["verification"]["all_stored_published"]
 sys.exit(0 if ok else 1)
 PY

@@ -136,7 +136,11 @@ EOF
   else
     say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
     # fsync stays on: the benchmark measures durable commits. Tests may turn it off via PASOKH_PG_FAST=1.
-    local opts="-p $PG_PORT"
+    # The write path's settings (docs/operations.md, "PostgreSQL for intake"): with the default 1 GB
+    # of WAL a saturated intake forced a checkpoint about once a minute, and the full-page images
+    # written after each one were the open loop's worst seconds. Given as options, not in
+    # postgresql.conf, so a cluster created before them gets them at its next start.
+    local opts="-p $PG_PORT -c max_wal_size=4GB -c wal_compression=lz4"
     [ "${PASOKH_PG_FAST:-0}" = 1 ] && opts="$opts -c fsync=off -c synchronous_commit=off"
     as_pg_owner "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_BASE/server.log" -o "$opts" -w -t 60 start >/dev/null \
       || { tail -n 30 "$PG_BASE/server.log" >&2; die "PostgreSQL did not start"; }

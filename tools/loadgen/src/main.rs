@@ -8,7 +8,7 @@
 //!    stalled server cannot hide its queueing (no coordinated omission).
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
@@ -129,6 +129,8 @@ async fn closed_loop(
 async fn open_loop(client: &reqwest::Client, url: &str, rate: f64, seconds: u64, counter: &Arc<AtomicU64>) -> Value {
     let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
     let started = tokio::time::Instant::now();
+    // the wall clock of second 0, so a bench script can lay each second beside what the machine did
+    let started_unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
     let total = (rate * seconds as f64) as u64;
     let mut requests = tokio::task::JoinSet::new();
     for i in 0..total {
@@ -153,6 +155,7 @@ async fn open_loop(client: &reqwest::Client, url: &str, rate: f64, seconds: u64,
     }
     let mut result = summary(&mut outcome, started.elapsed());
     result["target_rate_per_s"] = json!(rate);
+    result["started_unix_ms"] = json!(started_unix_ms);
     result["by_second"] = by_second
         .iter_mut()
         .enumerate()
