@@ -57,6 +57,12 @@ END;
 SQL
 # pgbench's best rate over several client counts is the fair comparison
 PGBENCH_TPS=0
+# Each side starts on a calm host (5 s in a row with under 5 % of the CPU stolen, waiting up to
+# 2 minutes): with a third of the CPU stolen a run measures the neighbours. Whether it was calm
+# goes in the results either way.
+calm_host() { scripts/cpu-seconds.py --wait-calm 0.05 5 120 && echo true || echo false; }
+say "waiting for a calm host before pgbench"
+CALM_PGBENCH=$(calm_host)
 # the CPU the hypervisor takes elsewhere (steal) moves every figure on a shared VM: record it
 scripts/cpu-seconds.py >"$WORK/cpu-pgbench.jsonl" &
 SAMPLER_PID=$!
@@ -92,6 +98,8 @@ checkpoints() {
     || psql_admin -d postgres -c "SELECT num_timed + num_requested FROM pg_stat_checkpointer"
 }
 CHECKPOINTS_BEFORE=$(checkpoints)
+say "waiting for a calm host before the load"
+CALM_INTAKE=$(calm_host)
 say "load: closed loop at $LEVELS clients, then open loop at half the saturation rate"
 "$BIN/pasokh-loadgen" --url "http://127.0.0.1:$PORT/v1/petitions" --levels "$LEVELS" \
   --seconds "$SECONDS_PER_LEVEL" --open-loop-seconds "$SECONDS_PER_LEVEL" >"$WORK/loadgen.json"
@@ -110,7 +118,7 @@ ON_KAFKA=$(java -cp "$STATE/kafka-libs/*" org.apache.kafka.tools.GetOffsetShell 
 kill -TERM $INTAKE_PID; wait $INTAKE_PID 2>/dev/null || true
 trap - EXIT
 
-python3 - "$WORK/loadgen.json" "$PGBENCH_TPS" "$STORED" "$ON_KAFKA" "$OUT" "$PGBENCH_CLIENTS" "$SECONDS_PER_LEVEL" "$BATCHES" "$WRITERS" "$MAX_BATCH" "$WORK" "$CHECKPOINTS_DURING" \
+python3 - "$WORK/loadgen.json" "$PGBENCH_TPS" "$STORED" "$ON_KAFKA" "$OUT" "$PGBENCH_CLIENTS" "$SECONDS_PER_LEVEL" "$BATCHES" "$WRITERS" "$MAX_BATCH" "$WORK" "$CHECKPOINTS_DURING" "$CALM_PGBENCH" "$CALM_INTAKE" \
   "$(psql_admin -d postgres -c "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('max_wal_size', 'wal_compression', 'shared_buffers', 'checkpoint_timeout')")" <<'PY'
 import json, os, platform, subprocess, sys
 load = json.load(open(sys.argv[1]))
@@ -150,6 +158,7 @@ result = {
     "half_rate_by_second": open_seconds,
     "cpu_steal": {
         "during_pgbench": mean(cpu_pgbench, "steal"), "during_intake": mean(cpu_intake, "steal"),
+        "calm_before_pgbench": sys.argv[13] == "true", "calm_before_intake": sys.argv[14] == "true",
         "open_loop_seconds_with_steal_over_10pct": len(stolen),
         "worst_p99_ms_in_those_seconds": max(stolen) if stolen else None,
         "worst_p99_ms_in_the_other_seconds": max(calm) if calm else None,
@@ -165,7 +174,7 @@ result = {
     "machine": {"cpus": os.cpu_count(), "cpu": cpu, "memory_gib": round(mem_kb / 1024 / 1024, 1), "kernel": platform.release(), "postgresql": pg},
     "settings": {
         "durability": "fsync=on, synchronous_commit=on: a 201 is sent only after that petition's commit is flushed",
-        "postgresql": sys.argv[13],
+        "postgresql": sys.argv[15],
         "pgbench": f"best of {clients} clients, {seconds} s each, one petition + one outbox row per transaction",
         "intake": f"release build, group commit (writer.max_batch={max_batch}, writer.writers={writers}), relay publishing to Kafka during the run",
         "load": f"closed loop {seconds} s per level; open loop at half the saturation rate for {seconds} s, latency from intended send time",
