@@ -119,7 +119,7 @@ kill -TERM $INTAKE_PID; wait $INTAKE_PID 2>/dev/null || true
 trap - EXIT
 
 python3 - "$WORK/loadgen.json" "$PGBENCH_TPS" "$STORED" "$ON_KAFKA" "$OUT" "$PGBENCH_CLIENTS" "$SECONDS_PER_LEVEL" "$BATCHES" "$WRITERS" "$MAX_BATCH" "$WORK" "$CHECKPOINTS_DURING" "$CALM_PGBENCH" "$CALM_INTAKE" \
-  "$(psql_admin -d postgres -c "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('max_wal_size', 'wal_compression', 'shared_buffers', 'checkpoint_timeout')")" <<'PY'
+  "$(psql_admin -d postgres -c "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('max_wal_size', 'wal_compression', 'shared_buffers', 'checkpoint_timeout')")" <<'PY'
 import json, os, platform, subprocess, sys
 load = json.load(open(sys.argv[1]))
 work = sys.argv[11]
