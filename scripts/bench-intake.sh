@@ -85,8 +85,7 @@ PASOKH__LIMITS__PETITIONS_PER_MOBILE_PER_HOUR=1000000 PASOKH__TELEMETRY__LOG_FIL
 PASOKH__DATABASE__MAX_CONNECTIONS=12 PASOKH__WRITER__WRITERS=$WRITERS PASOKH__WRITER__MAX_BATCH=$MAX_BATCH \
   "$BIN/pasokh-intake" serve >"$WORK/intake.log" 2>&1 &
 INTAKE_PID=$!
-scripts/cpu-seconds.py >"$WORK/cpu-intake.jsonl" &
-SAMPLER_PID=$!
+SAMPLER_PID=
 trap 'kill $INTAKE_PID $SAMPLER_PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
 curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 || { say "intake did not become ready:"; tail -n 5 "$WORK/intake.log" >&2; exit 1; }
@@ -100,6 +99,9 @@ checkpoints() {
 CHECKPOINTS_BEFORE=$(checkpoints)
 say "waiting for a calm host before the load"
 CALM_INTAKE=$(calm_host)
+# sampled from here, so the calm seconds waited for are not counted as the run's
+scripts/cpu-seconds.py >"$WORK/cpu-intake.jsonl" &
+SAMPLER_PID=$!
 say "load: closed loop at $LEVELS clients, then open loop at half the saturation rate"
 "$BIN/pasokh-loadgen" --url "http://127.0.0.1:$PORT/v1/petitions" --levels "$LEVELS" \
   --seconds "$SECONDS_PER_LEVEL" --open-loop-seconds "$SECONDS_PER_LEVEL" >"$WORK/loadgen.json"

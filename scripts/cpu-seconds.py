@@ -5,8 +5,8 @@ all CPUs. Benchmarks lay these beside their per-second latencies: on a shared VM
 with a third of the CPU stolen shows up as that second's tail.
 
 `cpu-seconds.py --wait-calm MAX_STEAL SECONDS TIMEOUT` instead waits until SECONDS seconds in a
-row had steal under MAX_STEAL, printing what it saw; exit 0 once calm, 1 if TIMEOUT seconds
-passed first (the benchmark then goes on and says so)."""
+row had steal under MAX_STEAL; exit 0 once calm, 1 (with the last second's steal on stderr)
+if TIMEOUT seconds passed first (the benchmark then goes on and says so)."""
 import json
 import signal
 import sys
