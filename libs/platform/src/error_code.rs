@@ -1,75 +1,202 @@
-//! The one table of error codes: each maps once onto an HTTP status, a gRPC
-//! code and the problem+json `code`, so HTTP and gRPC callers see the same
-//! failure the same way.
+//! The one table of error codes (quickwit's `ServiceErrorCode` pattern): each
+//! code maps once onto an HTTP status, a gRPC code, the problem+json `code`
+//! and a title, so HTTP and gRPC callers see the same failure the same way.
+//! Every service's error type says which code it is ([`HasErrorCode`]); the
+//! HTTP and gRPC conversions read the table and never pick a status of their own.
 use axum::http::StatusCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     ValidationFailed,
-    NotFound,
+    MalformedJson,
+    MalformedBody,
+    BodyTooLarge,
+    UnsupportedMediaType,
     Unauthenticated,
     Forbidden,
+    NotFound,
+    /// the resource's state does not allow this (a routed case cannot be closed)
     Conflict,
+    /// the caller acted on an older version than the one stored; read again
+    VersionConflict,
+    ReplyNotRequested,
+    RatingNotOpen,
+    AlreadyRated,
+    DeskEventClosed,
+    IdempotencyKeyReused,
     RateLimited,
+    /// the service is at capacity; nothing was done
+    Overloaded,
+    /// the request took longer than its budget; nothing is known to be done
+    Timeout,
+    /// the store failed while committing: the write may or may not be durable
+    OutcomeUnknown,
+    /// a dependency (database, identity provider, another service) is unreachable
     Unavailable,
+    /// the identity provider refused or failed a sign-in
+    ProviderFailed,
     Internal,
 }
 
+/// One row of the table.
+struct Row {
+    http: StatusCode,
+    grpc: tonic::Code,
+    code: &'static str,
+    title: &'static str,
+}
+
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::ValidationFailed,
-        ErrorCode::NotFound,
+        ErrorCode::MalformedJson,
+        ErrorCode::MalformedBody,
+        ErrorCode::BodyTooLarge,
+        ErrorCode::UnsupportedMediaType,
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
+        ErrorCode::NotFound,
         ErrorCode::Conflict,
+        ErrorCode::VersionConflict,
+        ErrorCode::ReplyNotRequested,
+        ErrorCode::RatingNotOpen,
+        ErrorCode::AlreadyRated,
+        ErrorCode::DeskEventClosed,
+        ErrorCode::IdempotencyKeyReused,
         ErrorCode::RateLimited,
+        ErrorCode::Overloaded,
+        ErrorCode::Timeout,
+        ErrorCode::OutcomeUnknown,
         ErrorCode::Unavailable,
+        ErrorCode::ProviderFailed,
         ErrorCode::Internal,
     ];
 
+    fn row(self) -> Row {
+        use tonic::Code as G;
+        let (http, grpc, code, title) = match self {
+            ErrorCode::ValidationFailed => {
+                (StatusCode::BAD_REQUEST, G::InvalidArgument, "validation_failed", "the request has invalid fields")
+            }
+            ErrorCode::MalformedJson => {
+                (StatusCode::BAD_REQUEST, G::InvalidArgument, "malformed_json", "the request body is not valid JSON")
+            }
+            ErrorCode::MalformedBody => {
+                (StatusCode::BAD_REQUEST, G::InvalidArgument, "malformed_body", "the request body could not be read")
+            }
+            ErrorCode::BodyTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, G::InvalidArgument, "body_too_large", "the request body is too large")
+            }
+            ErrorCode::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                G::InvalidArgument,
+                "unsupported_media_type",
+                "send the request body as application/json",
+            ),
+            ErrorCode::Unauthenticated => {
+                (StatusCode::UNAUTHORIZED, G::Unauthenticated, "unauthenticated", "a valid bearer token is required")
+            }
+            ErrorCode::Forbidden => {
+                (StatusCode::FORBIDDEN, G::PermissionDenied, "forbidden", "this token may not do this")
+            }
+            ErrorCode::NotFound => (StatusCode::NOT_FOUND, G::NotFound, "not_found", "not found"),
+            ErrorCode::Conflict => {
+                (StatusCode::CONFLICT, G::FailedPrecondition, "conflict", "the current state does not allow this")
+            }
+            ErrorCode::VersionConflict => {
+                (StatusCode::CONFLICT, G::Aborted, "version_conflict", "it changed since you read it; read it again")
+            }
+            ErrorCode::ReplyNotRequested => (
+                StatusCode::CONFLICT,
+                G::FailedPrecondition,
+                "reply_not_requested",
+                "the unit has not asked for information",
+            ),
+            ErrorCode::RatingNotOpen => {
+                (StatusCode::CONFLICT, G::FailedPrecondition, "rating_not_open", "there is no response to rate yet")
+            }
+            ErrorCode::AlreadyRated => {
+                (StatusCode::CONFLICT, G::FailedPrecondition, "already_rated", "this response was already rated")
+            }
+            ErrorCode::DeskEventClosed => {
+                (StatusCode::CONFLICT, G::FailedPrecondition, "desk_event_closed", "this desk event is not open")
+            }
+            // gRPC's ALREADY_EXISTS is the documented answer for a reused key (docs/api/errors.md)
+            ErrorCode::IdempotencyKeyReused => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                G::AlreadyExists,
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used with a different request",
+            ),
+            ErrorCode::RateLimited => {
+                (StatusCode::TOO_MANY_REQUESTS, G::ResourceExhausted, "rate_limited", "too many requests")
+            }
+            ErrorCode::Overloaded => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                G::ResourceExhausted,
+                "overloaded",
+                "the service is at capacity; nothing was saved, please retry shortly",
+            ),
+            ErrorCode::Timeout => {
+                (StatusCode::SERVICE_UNAVAILABLE, G::DeadlineExceeded, "timeout", "the request took too long; retry")
+            }
+            ErrorCode::OutcomeUnknown => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                G::Unavailable,
+                "outcome_unknown",
+                "the store failed while saving; it may or may not be saved",
+            ),
+            ErrorCode::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                G::Unavailable,
+                "unavailable",
+                "the service is temporarily unavailable",
+            ),
+            ErrorCode::ProviderFailed => {
+                (StatusCode::BAD_GATEWAY, G::Unavailable, "provider_failed", "the identity provider failed the sign-in")
+            }
+            ErrorCode::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                G::Internal,
+                "internal",
+                "the service failed; the request was not applied",
+            ),
+        };
+        Row { http, grpc, code, title }
+    }
+
     pub fn http_status(self) -> StatusCode {
-        match self {
-            ErrorCode::ValidationFailed => StatusCode::BAD_REQUEST,
-            ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-            ErrorCode::Conflict => StatusCode::CONFLICT,
-            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.row().http
     }
 
     pub fn grpc_code(self) -> tonic::Code {
-        match self {
-            ErrorCode::ValidationFailed => tonic::Code::InvalidArgument,
-            ErrorCode::NotFound => tonic::Code::NotFound,
-            ErrorCode::Unauthenticated => tonic::Code::Unauthenticated,
-            ErrorCode::Forbidden => tonic::Code::PermissionDenied,
-            ErrorCode::Conflict => tonic::Code::FailedPrecondition,
-            ErrorCode::RateLimited => tonic::Code::ResourceExhausted,
-            ErrorCode::Unavailable => tonic::Code::Unavailable,
-            ErrorCode::Internal => tonic::Code::Internal,
-        }
+        self.row().grpc
     }
 
     /// The problem+json `code` (and the last segment of its `type` URI).
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::ValidationFailed => "validation_failed",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::Unauthenticated => "unauthenticated",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::Conflict => "conflict",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::Unavailable => "unavailable",
-            ErrorCode::Internal => "internal",
-        }
+        self.row().code
+    }
+
+    /// The problem+json `title`: for people, and free to change.
+    pub fn title(self) -> &'static str {
+        self.row().title
     }
 
     /// A gRPC status of this code.
     pub fn status(self, message: impl Into<String>) -> tonic::Status {
         tonic::Status::new(self.grpc_code(), message)
+    }
+}
+
+/// An error that knows its row of the table; HTTP and gRPC answers are derived from it.
+pub trait HasErrorCode {
+    fn error_code(&self) -> ErrorCode;
+}
+
+impl HasErrorCode for crate::auth::AuthError {
+    fn error_code(&self) -> ErrorCode {
+        self.code()
     }
 }
 
@@ -84,22 +211,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn http_and_grpc_agree_on_every_code() {
-        let pairs = [
+    fn every_code_has_one_http_status_one_grpc_code_and_a_distinct_name() {
+        let expected = [
             (400, tonic::Code::InvalidArgument),
-            (404, tonic::Code::NotFound),
+            (400, tonic::Code::InvalidArgument),
+            (400, tonic::Code::InvalidArgument),
+            (413, tonic::Code::InvalidArgument),
+            (415, tonic::Code::InvalidArgument),
             (401, tonic::Code::Unauthenticated),
             (403, tonic::Code::PermissionDenied),
+            (404, tonic::Code::NotFound),
             (409, tonic::Code::FailedPrecondition),
+            (409, tonic::Code::Aborted),
+            (409, tonic::Code::FailedPrecondition),
+            (409, tonic::Code::FailedPrecondition),
+            (409, tonic::Code::FailedPrecondition),
+            (409, tonic::Code::FailedPrecondition),
+            (422, tonic::Code::AlreadyExists),
             (429, tonic::Code::ResourceExhausted),
+            (503, tonic::Code::ResourceExhausted),
+            (503, tonic::Code::DeadlineExceeded),
             (503, tonic::Code::Unavailable),
+            (503, tonic::Code::Unavailable),
+            (502, tonic::Code::Unavailable),
             (500, tonic::Code::Internal),
         ];
-        for (code, (http, grpc)) in ErrorCode::ALL.iter().zip(pairs) {
+        for (code, (http, grpc)) in ErrorCode::ALL.iter().zip(expected) {
             assert_eq!((code.http_status().as_u16(), code.grpc_code()), (http, grpc), "{code:?}");
+            assert!(!code.title().is_empty(), "{code:?} has a title");
         }
         let names: std::collections::HashSet<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
         assert_eq!(names.len(), ErrorCode::ALL.len(), "codes are distinct");
+        assert!(names.iter().all(|n| n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')), "snake_case codes");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! RFC 9457 `application/problem+json` responses with a stable machine `code`.
 use axum::http::{HeaderValue, StatusCode, header};
+
+use crate::error_code::ErrorCode;
 use axum::response::{IntoResponse, Response};
 use pasokh_domain::{FieldError, ValidationErrors};
 use serde::Serialize;
@@ -20,15 +22,21 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, code: &'static str, title: impl Into<String>) -> Self {
+    /// A problem of `code`, with the status the one table gives it and a title of the caller's.
+    pub fn new(code: ErrorCode, title: impl Into<String>) -> Self {
         Self {
-            type_uri: format!("{PROBLEM_BASE}{code}"),
+            type_uri: format!("{PROBLEM_BASE}{}", code.as_str()),
             title: title.into(),
-            status: status.as_u16(),
-            code,
+            status: code.http_status().as_u16(),
+            code: code.as_str(),
             detail: None,
             errors: Vec::new(),
         }
+    }
+
+    /// A problem of `code` with the table's own title.
+    pub fn of(code: ErrorCode) -> Self {
+        Self::new(code, code.title())
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
@@ -38,23 +46,22 @@ impl Problem {
 
     pub fn validation(errors: ValidationErrors) -> Self {
         let count = errors.errors.len();
-        let mut problem = Self::new(StatusCode::BAD_REQUEST, "validation_failed", "the request has invalid fields")
+        let mut problem = Self::of(ErrorCode::ValidationFailed)
             .with_detail(format!("{count} field(s) failed validation; see `errors`"));
         problem.errors = errors.errors;
         problem
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
     }
 
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the service failed; the request was not applied")
+        Self::of(ErrorCode::Internal)
     }
 
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the service is temporarily unavailable")
-            .with_detail(detail)
+        Self::of(ErrorCode::Unavailable).with_detail(detail)
     }
 }
 

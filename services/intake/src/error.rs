@@ -1,7 +1,7 @@
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use pasokh_domain::ValidationErrors;
-use pasokh_platform::error_code::ErrorCode;
+use pasokh_platform::error_code::{ErrorCode, HasErrorCode};
 use pasokh_platform::problem::Problem;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,8 +18,9 @@ pub enum Error {
     Unauthenticated(pasokh_platform::auth::AuthError),
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// the petition's or event's state refuses this; the code says which state
     #[error("{1}")]
-    Conflict(&'static str, String),
+    Conflict(ErrorCode, String),
     #[error("request body refused: {1}")]
     BodyRejected(u16, String),
     #[error("too many requests: {1}")]
@@ -47,7 +48,6 @@ pub enum Error {
 /// A refused token, by the shared error code: the provider down, a caller not allowed, or no valid token.
 impl From<pasokh_platform::auth::AuthError> for Error {
     fn from(error: pasokh_platform::auth::AuthError) -> Self {
-        use pasokh_platform::error_code::ErrorCode;
         match error.code() {
             ErrorCode::Unavailable => Error::Unavailable(error.to_string()),
             ErrorCode::Forbidden => Error::Forbidden(error.to_string()),
@@ -58,75 +58,61 @@ impl From<pasokh_platform::auth::AuthError> for Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl HasErrorCode for Error {
+    fn error_code(&self) -> ErrorCode {
+        match self {
+            Error::Validation(_) => ErrorCode::ValidationFailed,
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Error::MalformedJson(_) => ErrorCode::MalformedJson,
+            Error::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Error::Forbidden(_) => ErrorCode::Forbidden,
+            Error::Conflict(code, _) => *code,
+            Error::BodyRejected(413, _) => ErrorCode::BodyTooLarge,
+            Error::BodyRejected(..) => ErrorCode::MalformedBody,
+            Error::RateLimited(..) => ErrorCode::RateLimited,
+            Error::Overloaded => ErrorCode::Overloaded,
+            Error::Unavailable(_) => ErrorCode::Unavailable,
+            Error::OutcomeUnknown => ErrorCode::OutcomeUnknown,
+            Error::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
+            Error::Database(error) if is_unavailable(error) => ErrorCode::Unavailable,
+            Error::Database(_) | Error::Events(_) | Error::Platform(_) | Error::Config(_) => ErrorCode::Internal,
+        }
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
+        let code = self.error_code();
         let problem = match self {
             Error::Validation(errors) => Problem::validation(errors),
             Error::NotFound(what) => Problem::not_found(what),
-            Error::UnsupportedMediaType => Problem::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send the request body as application/json",
-            ),
-            Error::MalformedJson(detail) => {
-                Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "the request body is not valid JSON")
-                    .with_detail(detail)
+            Error::MalformedJson(detail) | Error::BodyRejected(_, detail) | Error::Forbidden(detail) => {
+                Problem::of(code).with_detail(detail)
             }
             Error::Unauthenticated(reason) => {
-                let code = ErrorCode::Unauthenticated;
-                let mut response = Problem::new(code.http_status(), code.as_str(), "a valid bearer token is required")
-                    .with_detail(reason.to_string())
-                    .into_response();
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+                let mut response = Problem::of(code).with_detail(reason.to_string()).into_response();
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 return response;
             }
-            Error::Forbidden(detail) => {
-                let code = ErrorCode::Forbidden;
-                Problem::new(code.http_status(), code.as_str(), "this token may not do this").with_detail(detail)
-            }
-            Error::Conflict(code, detail) => Problem::new(StatusCode::CONFLICT, code, detail),
-            Error::BodyRejected(413, detail) => {
-                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
-                    .with_detail(detail)
-            }
-            Error::BodyRejected(_, detail) => {
-                Problem::new(StatusCode::BAD_REQUEST, "malformed_body", "the request body could not be read")
-                    .with_detail(detail)
-            }
+            Error::Conflict(_, detail) => Problem::new(code, detail),
             Error::RateLimited(wait, what) => return crate::http::limits::too_many(wait, what),
             Error::Overloaded => {
-                let mut response = Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "overloaded",
-                    "intake is at capacity; nothing was saved, please retry shortly",
-                )
-                .into_response();
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+                let mut response = Problem::of(code).into_response();
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 return response;
             }
             Error::Unavailable(detail) => Problem::unavailable(detail),
-            Error::OutcomeUnknown => Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "outcome_unknown",
-                "the petition store failed while saving; it may or may not be saved",
-            )
-            .with_detail("retry with the same Idempotency-Key: you get the original answer if it was saved"),
-            Error::IdempotencyKeyReused => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                "this Idempotency-Key was already used with a different request",
-            ),
-            Error::Database(error) if is_unavailable(&error) => {
+            Error::OutcomeUnknown => Problem::of(code)
+                .with_detail("retry with the same Idempotency-Key: you get the original answer if it was saved"),
+            Error::Database(error) if code == ErrorCode::Unavailable => {
                 tracing::warn!(%error, "database unavailable");
                 Problem::unavailable("the petition store is unavailable; nothing was saved, please retry")
             }
+            Error::UnsupportedMediaType | Error::IdempotencyKeyReused => Problem::of(code),
             other => {
                 tracing::error!(error = %pasokh_platform::tasks::error_chain(&other), "request failed");
-                Problem::internal()
+                Problem::of(code)
             }
         };
         problem.into_response()
@@ -139,6 +125,7 @@ fn is_unavailable(error: &sqlx::Error) -> bool {
 
 impl From<Error> for tonic::Status {
     fn from(error: Error) -> Self {
+        let code = error.error_code();
         match error {
             Error::Validation(errors) => {
                 use tonic_types::{ErrorDetails, StatusExt};
@@ -149,31 +136,76 @@ impl From<Error> for tonic::Status {
                 }
                 let codes: std::collections::HashMap<String, String> =
                     errors.errors.iter().map(|e| (e.field.clone(), e.code.to_owned())).collect();
-                details.set_error_info("validation_failed", "pasokh.mcls.gov.ir", codes);
+                details.set_error_info(code.as_str(), "pasokh.mcls.gov.ir", codes);
                 tonic::Status::with_error_details(
-                    tonic::Code::InvalidArgument,
+                    code.grpc_code(),
                     format!("{} invalid field(s)", errors.errors.len()),
                     details,
                 )
             }
-            Error::NotFound(what) => tonic::Status::not_found(format!("{what} not found")),
             Error::Unauthenticated(reason) => reason.into(),
-            Error::Forbidden(reason) => ErrorCode::Forbidden.status(reason),
-            Error::Conflict(_, reason) => ErrorCode::Conflict.status(reason),
-            Error::Overloaded => tonic::Status::resource_exhausted("intake is at capacity; retry shortly"),
-            Error::RateLimited(_, what) => tonic::Status::resource_exhausted(what),
-            Error::Unavailable(detail) => tonic::Status::unavailable(detail),
-            Error::OutcomeUnknown => tonic::Status::unavailable(
-                "outcome unknown: the store failed while committing; retry with the same idempotency key",
-            ),
-            Error::IdempotencyKeyReused => {
-                tonic::Status::already_exists("this idempotency key was already used with a different request")
+            Error::OutcomeUnknown => {
+                code.status(format!("{}: {}; retry with the same idempotency key", code.as_str(), code.title()))
             }
-            Error::Database(ref e) if is_unavailable(e) => tonic::Status::unavailable("database unavailable"),
-            other => {
-                tracing::error!(error = %pasokh_platform::tasks::error_chain(&other), "grpc request failed");
-                tonic::Status::internal("internal error")
+            Error::Database(_) | Error::Events(_) | Error::Platform(_) | Error::Config(_)
+                if code == ErrorCode::Internal =>
+            {
+                tracing::error!(error = %pasokh_platform::tasks::error_chain(&error), "grpc request failed");
+                code.status(code.title())
             }
+            other => code.status(other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pasokh_domain::FieldError;
+
+    fn every_kind() -> Vec<Error> {
+        vec![
+            Error::Validation(ValidationErrors { errors: vec![FieldError::new("mobile", "mobile_format", "bad")] }),
+            Error::NotFound("petition"),
+            Error::UnsupportedMediaType,
+            Error::MalformedJson("expected value".into()),
+            Error::Unauthenticated(pasokh_platform::auth::AuthError::Expired),
+            Error::Forbidden("a desk operator may not".into()),
+            Error::Conflict(ErrorCode::AlreadyRated, "already rated".into()),
+            Error::Conflict(ErrorCode::DeskEventClosed, "closed".into()),
+            Error::BodyRejected(413, "over 64 KiB".into()),
+            Error::BodyRejected(400, "connection reset".into()),
+            Error::RateLimited(std::time::Duration::from_secs(3), "too many for this mobile"),
+            Error::Overloaded,
+            Error::Unavailable("routing is down".into()),
+            Error::OutcomeUnknown,
+            Error::IdempotencyKeyReused,
+            Error::Database(sqlx::Error::PoolTimedOut),
+            Error::Database(sqlx::Error::RowNotFound),
+            Error::Config("bad".into()),
+        ]
+    }
+
+    /// Before the one table, a malformed body was 400 over HTTP and INTERNAL over gRPC.
+    #[tokio::test]
+    async fn http_and_grpc_answers_both_come_from_the_errors_row_of_the_table() {
+        for index in 0..every_kind().len() {
+            let code = every_kind()[index].error_code();
+            let response = every_kind().swap_remove(index).into_response();
+            assert_eq!(response.status(), code.http_status(), "{code:?} over HTTP");
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.expect("body");
+            let problem: serde_json::Value = serde_json::from_slice(&body).expect("problem+json");
+            assert_eq!(problem["code"], code.as_str(), "{code:?}: problem code");
+            assert_eq!(problem["status"], code.http_status().as_u16(), "{code:?}: problem status");
+            let status = tonic::Status::from(every_kind().swap_remove(index));
+            assert_eq!(status.code(), code.grpc_code(), "{code:?} over gRPC");
+        }
+    }
+
+    #[test]
+    fn a_lost_database_is_unavailable_and_a_bug_is_internal() {
+        assert_eq!(Error::Database(sqlx::Error::PoolTimedOut).error_code(), ErrorCode::Unavailable);
+        assert_eq!(Error::Database(sqlx::Error::RowNotFound).error_code(), ErrorCode::Internal);
+        assert_eq!(Error::BodyRejected(413, String::new()).error_code(), ErrorCode::BodyTooLarge);
     }
 }

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pasokh_domain::{FieldError, Mobile, ValidationErrors};
 use pasokh_platform::auth::TokenVerifier;
+use pasokh_platform::error_code::ErrorCode;
 use pasokh_platform::problem::Problem;
 use serde::Deserialize;
 
@@ -37,12 +38,12 @@ pub(crate) async fn send(State(sender): State<CodeSender>, headers: HeaderMap, b
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     if let Err(error) = sender.verifier.service(authorization, &sender.allowed).await {
         let code = error.code();
-        return Problem::new(code.http_status(), code.as_str(), error.to_string()).into_response();
+        return Problem::new(code, error.to_string()).into_response();
     }
     let body: CodeRequest = match serde_json::from_slice(&body) {
         Ok(body) => body,
         Err(error) => {
-            return Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "the body is not the JSON expected")
+            return Problem::new(ErrorCode::MalformedJson, "the body is not the JSON expected")
                 .with_detail(error.to_string())
                 .into_response();
         }

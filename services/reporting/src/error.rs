@@ -1,6 +1,6 @@
 use pasokh_domain::FieldError;
 use pasokh_platform::auth::AuthError;
-use pasokh_platform::error_code::ErrorCode;
+use pasokh_platform::error_code::{ErrorCode, HasErrorCode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -30,13 +30,12 @@ impl From<FieldError> for Error {
     }
 }
 
-impl Error {
-    /// The shared error code: one table maps it to HTTP, gRPC and problem+json.
-    pub fn code(&self) -> ErrorCode {
+impl HasErrorCode for Error {
+    fn error_code(&self) -> ErrorCode {
         match self {
             Error::NotFound(_) => ErrorCode::NotFound,
             Error::Invalid(_) => ErrorCode::ValidationFailed,
-            Error::Auth(auth) => auth.code(),
+            Error::Auth(auth) => auth.error_code(),
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::Config(_) | Error::Database(_) | Error::Events(_) | Error::Platform(_) => ErrorCode::Unavailable,
         }
@@ -45,7 +44,7 @@ impl Error {
 
 impl From<Error> for tonic::Status {
     fn from(error: Error) -> Self {
-        let code = error.code();
+        let code = error.error_code();
         match &error {
             Error::Config(_) | Error::Database(_) | Error::Events(_) | Error::Platform(_) => {
                 tracing::error!(error = %pasokh_platform::tasks::error_chain(&error), "grpc request failed");

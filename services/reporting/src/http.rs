@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use pasokh_domain::{FieldError, ValidationErrors};
 use pasokh_platform::auth::TokenVerifier;
+use pasokh_platform::error_code::HasErrorCode;
 use pasokh_platform::problem::Problem;
 use serde::Deserialize;
 
@@ -43,7 +44,7 @@ pub(crate) fn router(state: HttpState) -> Router {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let code = self.code();
+        let code = self.error_code();
         match self {
             Error::Invalid(field) => Problem::validation(ValidationErrors { errors: vec![field] }).into_response(),
             Error::NotFound(what) => Problem::not_found(what).into_response(),
@@ -51,7 +52,7 @@ impl IntoResponse for Error {
                 tracing::error!(error = %pasokh_platform::tasks::error_chain(&self), "report failed");
                 Problem::unavailable("the reporting store is unavailable; retry").into_response()
             }
-            other => Problem::new(code.http_status(), code.as_str(), other.to_string()).into_response(),
+            other => Problem::new(code, other.to_string()).into_response(),
         }
     }
 }

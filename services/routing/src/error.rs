@@ -1,5 +1,6 @@
 use pasokh_domain::InvalidTransition;
 use pasokh_platform::auth::AuthError;
+use pasokh_platform::error_code::{ErrorCode, HasErrorCode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -42,41 +43,62 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl HasErrorCode for Error {
+    fn error_code(&self) -> ErrorCode {
+        match self {
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::Invalid { .. } => ErrorCode::ValidationFailed,
+            Error::Transition(_) | Error::Refused(_) => ErrorCode::Conflict,
+            Error::VersionConflict { .. } => ErrorCode::VersionConflict,
+            Error::Unauthenticated(reason) => reason.error_code(),
+            Error::Forbidden(_) => ErrorCode::Forbidden,
+            // routing's own failures and its peers' are worth a retry: the command was not applied
+            Error::Rules(_)
+            | Error::Holidays(_)
+            | Error::Config(_)
+            | Error::Intake(_)
+            | Error::Database(_)
+            | Error::Events(_)
+            | Error::Platform(_) => ErrorCode::Unavailable,
+        }
+    }
+}
+
 impl From<Error> for tonic::Status {
     fn from(error: Error) -> Self {
         use tonic_types::{ErrorDetails, StatusExt};
+        let code = error.error_code();
         match error {
-            Error::NotFound(what) => tonic::Status::not_found(format!("{what} not found")),
-            Error::Invalid { field, code, message } => {
+            Error::Invalid { field, code: field_code, message } => {
                 let mut details = ErrorDetails::new();
-                details.add_bad_request_violation(field, format!("{code}: {message}"));
+                details.add_bad_request_violation(field, format!("{field_code}: {message}"));
                 details.set_error_info(
-                    "validation_failed",
+                    code.as_str(),
                     "pasokh.mcls.gov.ir",
-                    std::collections::HashMap::from([(field.to_owned(), code.to_owned())]),
+                    std::collections::HashMap::from([(field.to_owned(), field_code.to_owned())]),
                 );
-                tonic::Status::with_error_details(tonic::Code::InvalidArgument, format!("{field}: {message}"), details)
+                tonic::Status::with_error_details(code.grpc_code(), format!("{field}: {message}"), details)
             }
-            Error::Transition(invalid) => tonic::Status::failed_precondition(invalid.to_string()),
-            Error::Refused(reason) => tonic::Status::failed_precondition(reason),
             Error::VersionConflict { expected, current } => {
                 let mut details = ErrorDetails::new();
                 details.set_error_info(
-                    "version_conflict",
+                    code.as_str(),
                     "pasokh.mcls.gov.ir",
                     std::collections::HashMap::from([("current_version".to_owned(), current.to_string())]),
                 );
                 tonic::Status::with_error_details(
-                    tonic::Code::Aborted,
-                    format!("version_conflict: the case is at version {current}, not {expected}; read it again"),
+                    code.grpc_code(),
+                    format!("{}: the case is at version {current}, not {expected}; read it again", code.as_str()),
                     details,
                 )
             }
             Error::Unauthenticated(reason) => reason.into(),
-            Error::Forbidden(reason) => tonic::Status::permission_denied(reason),
+            Error::NotFound(_) | Error::Transition(_) | Error::Refused(_) | Error::Forbidden(_) => {
+                code.status(error.to_string())
+            }
             other => {
                 tracing::error!(error = %pasokh_platform::tasks::error_chain(&other), "grpc request failed");
-                tonic::Status::unavailable("routing could not answer; retry")
+                code.status("routing could not answer; retry")
             }
         }
     }

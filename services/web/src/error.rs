@@ -1,5 +1,5 @@
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use pasokh_platform::error_code::{ErrorCode, HasErrorCode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -30,25 +30,38 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl HasErrorCode for Error {
+    fn error_code(&self) -> ErrorCode {
+        match self {
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::SignIn(_) => ErrorCode::Unauthenticated,
+            Error::Forbidden(_) | Error::Csrf => ErrorCode::Forbidden,
+            Error::Provider(_) => ErrorCode::ProviderFailed,
+            Error::Config(_) | Error::Database(_) | Error::Platform(_) | Error::Render(_) | Error::Unavailable(_) => {
+                ErrorCode::Unavailable
+            }
+        }
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let (status, message) = match &self {
+        let status = self.error_code().http_status();
+        let message = match &self {
             Error::SignIn(return_to) => {
                 let query = serde_urlencoded::to_string([("return_to", return_to.as_str())]).unwrap_or_default();
                 return Redirect::to(&format!("/auth/sign-in?{query}")).into_response();
             }
-            Error::NotFound(_) => (StatusCode::NOT_FOUND, "صفحه‌ای که خواستید پیدا نشد."),
-            Error::Forbidden(_) => (StatusCode::FORBIDDEN, "شما اجازهٔ دیدن این صفحه را ندارید."),
-            Error::Csrf => {
-                (StatusCode::FORBIDDEN, "فرم منقضی شده است؛ به صفحهٔ قبل برگردید، آن را تازه کنید و دوباره بفرستید.")
-            }
+            Error::NotFound(_) => "صفحه‌ای که خواستید پیدا نشد.",
+            Error::Forbidden(_) => "شما اجازهٔ دیدن این صفحه را ندارید.",
+            Error::Csrf => "فرم منقضی شده است؛ به صفحهٔ قبل برگردید، آن را تازه کنید و دوباره بفرستید.",
             Error::Provider(_) => {
                 tracing::warn!(error = %self, "sign-in failed at the provider");
-                (StatusCode::BAD_GATEWAY, "ورود به سامانه انجام نشد؛ دوباره تلاش کنید.")
+                "ورود به سامانه انجام نشد؛ دوباره تلاش کنید."
             }
             other => {
                 tracing::error!(error = %pasokh_platform::tasks::error_chain(other), "page failed");
-                (StatusCode::SERVICE_UNAVAILABLE, "سامانه اکنون پاسخ نمی‌دهد؛ چند لحظهٔ دیگر دوباره تلاش کنید.")
+                "سامانه اکنون پاسخ نمی‌دهد؛ چند لحظهٔ دیگر دوباره تلاش کنید."
             }
         };
         (status, crate::pages::error_page(status, message)).into_response()

@@ -11,6 +11,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use pasokh_domain::{FieldError, Mobile, TrackingCode, ValidationErrors, format_jalali, normalize_text};
 use pasokh_events::lifecycle;
+use pasokh_platform::error_code::ErrorCode;
 use pasokh_proto::events::v1::petition_event::Body;
 use pasokh_proto::events::v1::{InfoProvided, Rated};
 use pasokh_proto::routing::v1::GetCaseRequest;
@@ -169,7 +170,7 @@ pub(crate) async fn reply(
     let Some(Found { petition, status, .. }) = found else { return Err(ValidationErrors::default().into()) };
     if status != "info_requested" {
         return Err(Error::Conflict(
-            "reply_not_requested",
+            ErrorCode::ReplyNotRequested,
             format!("the unit has not asked for information; the case is {status}"),
         ));
     }
@@ -228,7 +229,7 @@ pub(crate) async fn rate(
     };
     if !["responded", "closed"].contains(&status.as_str()) {
         return Err(Error::Conflict(
-            "rating_not_open",
+            ErrorCode::RatingNotOpen,
             format!("there is no response to rate yet; the case is {status}"),
         ));
     }
@@ -241,7 +242,7 @@ pub(crate) async fn rate(
     // second finds the first (a response after a reopening can be rated again)
     store::lock_petition(&mut tx, petition.id).await?;
     if store::rated_since(&mut tx, petition.id, responded_at).await? {
-        return Err(Error::Conflict("already_rated", "this petition's response was already rated".into()));
+        return Err(Error::Conflict(ErrorCode::AlreadyRated, "this petition's response was already rated".into()));
     }
     let message = Message {
         id,

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use pasokh_domain::Action;
 use pasokh_domain::{FieldError, Letter, ValidationErrors, format_jalali, normalize_text, organisations};
 use pasokh_events::lifecycle;
+use pasokh_platform::error_code::ErrorCode;
 use pasokh_proto::events::v1::desk_activity::Body as DeskBody;
 use pasokh_proto::events::v1::{DeskClosed, DeskOpened, MeetingHeld};
 use serde::Deserialize;
@@ -216,12 +217,12 @@ async fn province_event(state: &AppState, staff: &StaffMember, id: &str, action:
 async fn open_event(state: &AppState, staff: &StaffMember, id: &str) -> Result<DeskEvent> {
     let event = province_event(state, staff, id, Action::FileAtDesk).await?;
     if event.closed_at.is_some() {
-        return Err(Error::Conflict("desk_event_closed", "this desk event was closed".into()));
+        return Err(Error::Conflict(ErrorCode::DeskEventClosed, "this desk event was closed".into()));
     }
     let now = Utc::now();
     // a day's grace either side: desks set up early and paperwork finishes late
     if now < event.starts_at - chrono::Duration::days(1) || now > event.ends_at + chrono::Duration::days(1) {
-        return Err(Error::Conflict("desk_event_closed", "this desk event is not open for registration".into()));
+        return Err(Error::Conflict(ErrorCode::DeskEventClosed, "this desk event is not open for registration".into()));
     }
     Ok(event)
 }

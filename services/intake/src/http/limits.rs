@@ -9,9 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use pasokh_platform::error_code::ErrorCode;
 use pasokh_platform::problem::Problem;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
@@ -176,7 +177,7 @@ fn client_key(ip: IpAddr) -> String {
 /// 429 with `Retry-After` (whole seconds, at least 1) and a problem body.
 pub(crate) fn too_many(wait: Duration, what: &str) -> Response {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let mut response = Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests")
+    let mut response = Problem::of(ErrorCode::RateLimited)
         .with_detail(format!("{what}; retry in {} s", seconds.max(1)))
         .into_response();
     if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
@@ -186,10 +187,7 @@ pub(crate) fn too_many(wait: Duration, what: &str) -> Response {
 }
 
 fn shed(detail: &str) -> Response {
-    let mut response =
-        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", "intake is at capacity; nothing was saved")
-            .with_detail(detail.to_owned())
-            .into_response();
+    let mut response = Problem::of(ErrorCode::Overloaded).with_detail(detail.to_owned()).into_response();
     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
 }
@@ -212,7 +210,7 @@ pub(crate) async fn protect(State(limits): State<Arc<Limits>>, request: Request,
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(?timeout, "request timed out");
-            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", "the request took too long; retry")
+            Problem::of(ErrorCode::Timeout)
                 .with_detail("if it was a petition, retry with the same Idempotency-Key: it is filed at most once")
                 .into_response()
         }
@@ -287,7 +285,7 @@ mod tests {
     #[test]
     fn retry_after_is_rounded_up_to_whole_seconds() {
         let response = too_many(Duration::from_millis(1500), "x");
-        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.status(), axum::http::StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "2");
     }
 }
