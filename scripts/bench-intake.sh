@@ -26,6 +26,7 @@ mkdir -p "$WORK" "$(dirname "$OUT")"
 say() { printf '[bench] %s\n' "$*" >&2; }
 
 say "building intake and the load generator in release mode"
+scripts/build-deps.sh
 cargo build --release -p pasokh-intake -p pasokh-loadgen
 scripts/stack.sh up >/dev/null
 

@@ -49,6 +49,7 @@ cleanup() {
 trap cleanup EXIT
 
 say "building reporting and the lifecycle generator in release mode"
+scripts/build-deps.sh
 cargo build --release -p pasokh-reporting -p pasokh-loadgen
 scripts/stack.sh up >/dev/null
 

@@ -149,6 +149,7 @@ if [ "${PASOKH_RUN_SKIP_BUILD:-0}" = 1 ]; then
   say "not building the services (PASOKH_RUN_SKIP_BUILD=1)"
 else
   say "building the services"
+  scripts/build-deps.sh
   if [ "${PASOKH_PROFILE:-debug}" = release ]; then cargo build --release --workspace --bins; else cargo build --workspace --bins; fi
 fi
 for bin in "${SERVICES[@]/#/pasokh-}" pasokhctl; do
