@@ -55,10 +55,11 @@ build: ## compile every crate, binaries and tests
 	scripts/build-deps.sh
 	$(CARGO) build --workspace --bins --tests
 
-lint: ## rustfmt check and clippy with warnings as errors
+lint: ## rustfmt check, clippy with warnings as errors, cargo-deny (licences, bans, duplicates, sources) and cargo-machete (unused dependencies)
 	scripts/build-deps.sh
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	scripts/lint-deps.sh
 
 fmt: ## format the code
 	$(CARGO) fmt --all
