@@ -5,6 +5,9 @@
 //! HTTP and gRPC conversions read the table and never pick a status of their own.
 use axum::http::StatusCode;
 
+/// The domain of every `google.rpc.ErrorInfo` our gRPC errors carry.
+pub const ERROR_INFO_DOMAIN: &str = "pasokh.mcls.gov.ir";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     ValidationFailed,

@@ -136,7 +136,7 @@ impl From<Error> for tonic::Status {
                 }
                 let codes: std::collections::HashMap<String, String> =
                     errors.errors.iter().map(|e| (e.field.clone(), e.code.to_owned())).collect();
-                details.set_error_info(code.as_str(), "pasokh.mcls.gov.ir", codes);
+                details.set_error_info(code.as_str(), pasokh_platform::error_code::ERROR_INFO_DOMAIN, codes);
                 tonic::Status::with_error_details(
                     code.grpc_code(),
                     format!("{} invalid field(s)", errors.errors.len()),
@@ -189,16 +189,15 @@ mod tests {
     /// Before the one table, a malformed body was 400 over HTTP and INTERNAL over gRPC.
     #[tokio::test]
     async fn http_and_grpc_answers_both_come_from_the_errors_row_of_the_table() {
-        for index in 0..every_kind().len() {
-            let code = every_kind()[index].error_code();
-            let response = every_kind().swap_remove(index).into_response();
+        for (for_http, for_grpc) in every_kind().into_iter().zip(every_kind()) {
+            let code = for_http.error_code();
+            let response = for_http.into_response();
             assert_eq!(response.status(), code.http_status(), "{code:?} over HTTP");
             let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.expect("body");
             let problem: serde_json::Value = serde_json::from_slice(&body).expect("problem+json");
             assert_eq!(problem["code"], code.as_str(), "{code:?}: problem code");
             assert_eq!(problem["status"], code.http_status().as_u16(), "{code:?}: problem status");
-            let status = tonic::Status::from(every_kind().swap_remove(index));
-            assert_eq!(status.code(), code.grpc_code(), "{code:?} over gRPC");
+            assert_eq!(tonic::Status::from(for_grpc).code(), code.grpc_code(), "{code:?} over gRPC");
         }
     }
 

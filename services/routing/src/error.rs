@@ -74,7 +74,7 @@ impl From<Error> for tonic::Status {
                 details.add_bad_request_violation(field, format!("{field_code}: {message}"));
                 details.set_error_info(
                     code.as_str(),
-                    "pasokh.mcls.gov.ir",
+                    pasokh_platform::error_code::ERROR_INFO_DOMAIN,
                     std::collections::HashMap::from([(field.to_owned(), field_code.to_owned())]),
                 );
                 tonic::Status::with_error_details(code.grpc_code(), format!("{field}: {message}"), details)
@@ -83,7 +83,7 @@ impl From<Error> for tonic::Status {
                 let mut details = ErrorDetails::new();
                 details.set_error_info(
                     code.as_str(),
-                    "pasokh.mcls.gov.ir",
+                    pasokh_platform::error_code::ERROR_INFO_DOMAIN,
                     std::collections::HashMap::from([("current_version".to_owned(), current.to_string())]),
                 );
                 tonic::Status::with_error_details(
