@@ -375,7 +375,9 @@ impl<H: BatchHandler> BatchConsumerLoop<H> {
             messaging.destination.name = %self.topic,
             messaging.batch.message_count = events.len(),
             messaging.consumer.group.name = %self.group,
+            trace_id = tracing::field::Empty,
         );
+        follow_records(&span, events);
         async {
             let (processed, duplicates) = apply_new(&self.pool, &self.handler, events).await?;
             self.count("processed", processed as u64);
@@ -408,6 +410,19 @@ impl<H: BatchHandler> BatchConsumerLoop<H> {
         if n > 0 {
             self.metrics.consumed.get_or_create(&ConsumedLabels { topic: self.topic.clone(), outcome }).inc_by(n);
         }
+    }
+}
+
+/// Ties a batch's span to the requests that produced its records, so what the batch does (its
+/// gRPC calls in `prepare`, say) is found from each request's trace: a batch of one continues
+/// that record's trace; a larger batch has as many parents as records and links to each.
+fn follow_records<M>(span: &tracing::Span, events: &[&Received<M>]) {
+    if let [only] = events {
+        pasokh_platform::telemetry::continue_trace(span, only.cloud.parent_context());
+        return;
+    }
+    for event in events {
+        pasokh_platform::telemetry::add_link(span, &event.cloud.parent_context());
     }
 }
 

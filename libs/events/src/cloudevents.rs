@@ -66,7 +66,7 @@ impl CloudEvent {
 
     /// The OpenTelemetry context this event was produced in, to parent the consumer's span.
     pub fn parent_context(&self) -> opentelemetry::Context {
-        opentelemetry::global::get_text_map_propagator(|p| p.extract(&MapCarrier(&mut self.trace.clone())))
+        creation_context(&self.trace)
     }
 }
 
@@ -90,20 +90,27 @@ pub fn to_kafka_headers(map: &BTreeMap<String, String>) -> OwnedHeaders {
     })
 }
 
-struct MapCarrier<'a>(&'a mut BTreeMap<String, String>);
-
-impl Injector for MapCarrier<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        self.0.insert(key.to_owned(), value);
-    }
+/// The context an event was created in, from its stored or received headers (`traceparent`).
+pub fn creation_context(headers: &BTreeMap<String, String>) -> opentelemetry::Context {
+    opentelemetry::global::get_text_map_propagator(|p| p.extract(&MapReader(headers)))
 }
 
-impl Extractor for MapCarrier<'_> {
+struct MapCarrier<'a>(&'a mut BTreeMap<String, String>);
+
+struct MapReader<'a>(&'a BTreeMap<String, String>);
+
+impl Extractor for MapReader<'_> {
     fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(String::as_str)
     }
     fn keys(&self) -> Vec<&str> {
         self.0.keys().map(String::as_str).collect()
+    }
+}
+
+impl Injector for MapCarrier<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_owned(), value);
     }
 }
 

@@ -253,6 +253,12 @@ impl OutboxRelay {
         if rows.is_empty() {
             return Ok(0);
         }
+        self.publish_rows(conn, &rows).await
+    }
+
+    /// Sends the oldest waiting row of each key among `rows`, and deletes those Kafka acknowledged.
+    #[tracing::instrument(name = "publish outbox batch", skip_all, fields(rows = rows.len()))]
+    async fn publish_rows(&self, conn: &mut PgConnection, rows: &[sqlx::postgres::PgRow]) -> Result<usize> {
         let keys: Vec<String> = rows.iter().map(|r| r.try_get("message_key")).collect::<std::result::Result<_, _>>()?;
         let mut pending = Vec::with_capacity(rows.len());
         for index in first_of_each_key(&keys) {
@@ -262,9 +268,10 @@ impl OutboxRelay {
             let key: String = row.try_get("message_key")?;
             let payload: Vec<u8> = row.try_get("payload")?;
             let headers: sqlx::types::Json<BTreeMap<String, String>> = row.try_get("headers")?;
+            let span = send_span(&topic, &headers);
             let record = FutureRecord::to(&topic).key(&key).payload(&payload).headers(to_kafka_headers(&headers));
             match self.producer.send_result(record) {
-                Ok(delivery) => pending.push((id, delivery)),
+                Ok(delivery) => pending.push((id, delivery, span)),
                 Err((error, _)) => {
                     tracing::warn!(%error, "producer queue refused a record");
                     break;
@@ -273,14 +280,21 @@ impl OutboxRelay {
         }
         let mut published = Vec::with_capacity(pending.len());
         let mut first_error = None;
-        for (id, delivery) in pending {
+        for (id, delivery, span) in pending {
+            // the span ends when Kafka has answered for its record
             match delivery.await {
-                Ok(Ok(_)) => published.push(id),
+                Ok(Ok(delivery)) => {
+                    span.record("messaging.destination.partition.id", delivery.partition);
+                    span.record("messaging.kafka.offset", delivery.offset);
+                    published.push(id);
+                }
                 Ok(Err((error, _))) => {
+                    span.record("error.type", tracing::field::display(&error));
                     self.metrics.publish_failures.inc();
                     first_error.get_or_insert(error);
                 }
                 Err(_) => {
+                    span.record("error.type", "delivery canceled");
                     self.metrics.publish_failures.inc();
                 }
             }
@@ -297,6 +311,27 @@ impl OutboxRelay {
             _ => Ok(published.len()),
         }
     }
+}
+
+/// The `send <topic>` producer span of one record. Its parent is the record's creation context
+/// (the request that wrote the row), which is also what the record carries as `traceparent`, so
+/// the consumers' spans stay children of that request, as the messaging conventions have it.
+fn send_span(topic: &str, headers: &BTreeMap<String, String>) -> tracing::Span {
+    let span = tracing::info_span!(
+        "send",
+        otel.name = %format!("send {topic}"),
+        otel.kind = "producer",
+        messaging.system = "kafka",
+        messaging.operation.type = "send",
+        messaging.destination.name = %topic,
+        messaging.message.id = headers.get("ce_id").map(String::as_str),
+        messaging.destination.partition.id = tracing::field::Empty,
+        messaging.kafka.offset = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+    );
+    pasokh_platform::telemetry::continue_trace(&span, crate::cloudevents::creation_context(headers));
+    span
 }
 
 /// The positions of each key's first row, in row order. The rows are the oldest of the table,

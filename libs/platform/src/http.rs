@@ -8,11 +8,10 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use opentelemetry::propagation::Extractor;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -180,22 +179,11 @@ async fn metrics_text(State(state): State<OpsState>) -> Response {
         .into_response()
 }
 
-struct HeaderExtractor<'a>(&'a HeaderMap);
-
-impl Extractor for HeaderExtractor<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
-    }
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(|k| k.as_str()).collect()
-    }
-}
-
 async fn observe(State(metrics): State<HttpMetrics>, request: Request, next: Next) -> Response {
     let route =
         request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = crate::metrics::method_label(request.method());
-    let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
+    let parent = crate::telemetry::extract(request.headers());
     let span = tracing::info_span!("http request", otel.name = %format!("{method} {route}"), otel.kind = "server",
         http.request.method = %method, http.route = %route, http.response.status_code = tracing::field::Empty, trace_id = tracing::field::Empty);
     crate::telemetry::continue_trace(&span, parent);

@@ -99,3 +99,56 @@ pub fn continue_trace(span: &tracing::Span, parent: opentelemetry::Context) {
         span.record("trace_id", tracing::field::display(trace_id));
     }
 }
+
+/// Links `span` to the span of `context` (a request a batch serves along with others); a span has
+/// one parent, but may follow many.
+pub fn add_link(span: &tracing::Span, context: &opentelemetry::Context) {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    span.add_link(context.span().span_context().clone());
+}
+
+/// `traceparent` (and `tracestate`) of the current span, for an outgoing HTTP request: the callee's
+/// request span then continues this trace.
+pub fn trace_headers() -> axum::http::HeaderMap {
+    let mut headers = axum::http::HeaderMap::new();
+    inject(&tracing::Span::current(), &mut headers);
+    headers
+}
+
+/// Reads W3C trace context from HTTP (and so gRPC) request headers.
+pub(crate) struct HeaderExtractor<'a>(pub(crate) &'a axum::http::HeaderMap);
+
+impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+/// Writes W3C trace context into outgoing request headers.
+struct HeaderInjector<'a>(&'a mut axum::http::HeaderMap);
+
+impl opentelemetry::propagation::Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) =
+            (axum::http::HeaderName::from_bytes(key.as_bytes()), axum::http::HeaderValue::from_str(&value))
+        {
+            self.0.insert(name, value);
+        }
+    }
+}
+
+/// The caller's trace context from `headers`; an empty context when there is none.
+pub(crate) fn extract(headers: &axum::http::HeaderMap) -> opentelemetry::Context {
+    opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)))
+}
+
+/// Puts `span`'s trace context into `headers` as `traceparent`, so the callee's span becomes its child.
+pub(crate) fn inject(span: &tracing::Span, headers: &mut axum::http::HeaderMap) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let context = span.context();
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&context, &mut HeaderInjector(headers)));
+}

@@ -34,6 +34,7 @@ pub(crate) struct CodeRequest {
 }
 
 /// `POST /v1/one-time-codes` `{mobile, code, request_id}`: 202 once the gateway took the message.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn send(State(sender): State<CodeSender>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     if let Err(error) = sender.verifier.service(authorization, &sender.allowed).await {

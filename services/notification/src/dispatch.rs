@@ -128,6 +128,7 @@ pub(crate) enum Sent {
 }
 
 impl Gateway {
+    #[tracing::instrument(skip_all)]
     pub(crate) async fn send(&self, key: &str, to: &str, text: &str) -> Sent {
         let mut request =
             self.http.post(&self.url).header("Idempotency-Key", key).json(&SmsRequest { message_id: key, to, text });
@@ -271,6 +272,7 @@ impl Dispatcher {
         Ok(claimed.len())
     }
 
+    #[tracing::instrument(name = "send sms batch", skip_all, fields(messages = claimed.len()))]
     async fn send_all(&self, claimed: &[Claimed]) -> Vec<Outcome> {
         let mut intake = self.intake.clone();
         let mut request = tonic::Request::new(GetContactsRequest {

@@ -72,6 +72,7 @@ impl BatchHandler for FoldLifecycle {
     type Message = PetitionEvent;
     type Prepared = ();
 
+    #[tracing::instrument(skip_all, fields(events = events.len()))]
     async fn handle_batch(
         &self,
         conn: &mut PgConnection,

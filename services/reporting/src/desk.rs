@@ -20,6 +20,7 @@ impl BatchHandler for FoldDeskActivity {
     type Message = DeskActivity;
     type Prepared = ();
 
+    #[tracing::instrument(skip_all, fields(events = events.len()))]
     async fn handle_batch(
         &self,
         conn: &mut PgConnection,
@@ -160,6 +161,7 @@ fn today() -> NaiveDate {
 }
 
 /// Meetings held in the period within the scope (the desk's province, the official's organisation).
+#[tracing::instrument(skip_all)]
 pub(crate) async fn meeting_counts(pool: &PgPool, scope: &Scope, period: &Period) -> Result<MeetingCounts> {
     let from = period.from.and_hms_opt(0, 0, 0).unwrap_or_default();
     let to = (period.to + Duration::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default();
@@ -213,6 +215,7 @@ pub(crate) struct DeskEventInfo {
 }
 
 /// What the desk topic told of one event, and the meetings held there within the scope.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn event_meetings(
     pool: &PgPool,
     scope: &Scope,
@@ -283,6 +286,7 @@ pub(crate) async fn event_meetings(
 }
 
 /// The titles of these desk events, as they were opened.
+#[tracing::instrument(skip_all, fields(events = ids.len()))]
 pub(crate) async fn titles(pool: &PgPool, ids: &[String]) -> Result<std::collections::HashMap<String, String>> {
     let rows = sqlx::query("SELECT desk_event_id, title FROM desk_events WHERE desk_event_id = ANY($1)")
         .bind(ids)
@@ -309,6 +313,7 @@ pub(crate) struct OpenDeskEvent {
 
 /// Every desk event of the scope open at this moment (opened, not closed, within its hours),
 /// with its counts so far: what HQ watches during the Fajr decade.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn open_events(pool: &PgPool, scope: &Scope) -> Result<Vec<OpenDeskEvent>> {
     let rows = sqlx::query(
         "SELECT e.desk_event_id, e.title, e.venue, e.province, e.starts_at, e.ends_at, \

@@ -252,6 +252,7 @@ fn desk_events(doc: &DeskEventsDocument) -> pb::DeskEvents {
 
 #[tonic::async_trait]
 impl ReportingService for ReportingGrpc {
+    #[tracing::instrument(skip_all)]
     async fn get_summary(&self, request: Request<pb::GetSummaryRequest>) -> Result<Response<pb::Summary>, Status> {
         let asked = pb::Scope { province: request.get_ref().province.clone(), organisation: String::new() };
         let scope = self.scope(&request, Some(&asked)).await?;
@@ -273,6 +274,7 @@ impl ReportingService for ReportingGrpc {
         }))
     }
 
+    #[tracing::instrument(skip_all)]
     async fn get_indicators(
         &self,
         request: Request<pb::ReportRequest>,
@@ -282,6 +284,7 @@ impl ReportingService for ReportingGrpc {
         Ok(Response::new(indicators_report(&self.reports.indicators(&scope, &period).await?)))
     }
 
+    #[tracing::instrument(skip_all)]
     async fn get_overview(&self, request: Request<pb::ReportRequest>) -> Result<Response<pb::Overview>, Status> {
         let scope = self.scope(&request, request.get_ref().scope.as_ref()).await?;
         let period = period_of(request.get_ref().period.as_ref())?;
@@ -294,6 +297,7 @@ impl ReportingService for ReportingGrpc {
         }))
     }
 
+    #[tracing::instrument(skip_all)]
     async fn get_ranking(&self, request: Request<pb::RankingRequest>) -> Result<Response<pb::Ranking>, Status> {
         let scope = self.scope(&request, request.get_ref().scope.as_ref()).await?;
         let period = period_of(request.get_ref().period.as_ref())?;
@@ -301,6 +305,7 @@ impl ReportingService for ReportingGrpc {
         Ok(Response::new(ranking(&self.reports.ranking(&scope, &period, of).await?)))
     }
 
+    #[tracing::instrument(skip_all)]
     async fn get_trend(&self, request: Request<pb::TrendRequest>) -> Result<Response<pb::Trend>, Status> {
         let scope = self.scope(&request, request.get_ref().scope.as_ref()).await?;
         let period = period_of(request.get_ref().period.as_ref())?;
@@ -308,11 +313,13 @@ impl ReportingService for ReportingGrpc {
         Ok(Response::new(trend(&self.reports.trend(&scope, &period, bucket).await?)))
     }
 
+    #[tracing::instrument(skip_all)]
     async fn get_backlog(&self, request: Request<pb::ReportRequest>) -> Result<Response<pb::Backlog>, Status> {
         let scope = self.scope(&request, request.get_ref().scope.as_ref()).await?;
         Ok(Response::new(backlog(&self.reports.backlog(&scope).await?)))
     }
 
+    #[tracing::instrument(skip_all)]
     async fn get_desk_event_report(
         &self,
         request: Request<pb::DeskEventReportRequest>,
@@ -322,6 +329,7 @@ impl ReportingService for ReportingGrpc {
         Ok(Response::new(desk_event(&self.reports.desk_event(&scope, &id).await?)))
     }
 
+    #[tracing::instrument(skip_all)]
     async fn list_desk_events(&self, request: Request<pb::ReportRequest>) -> Result<Response<pb::DeskEvents>, Status> {
         let scope = self.scope(&request, request.get_ref().scope.as_ref()).await?;
         let period = period_of(request.get_ref().period.as_ref())?;

@@ -100,15 +100,18 @@ fn json<T: serde::Serialize>(value: &T) -> Response {
     axum::Json(value).into_response()
 }
 
+#[tracing::instrument(skip_all)]
 async fn summary(State(state): State<HttpState>, Reader(scope): Reader) -> Answer {
     let summary = store::summary(&state.reports.pool, scope.province.as_deref(), scope.organisation.as_deref()).await?;
     Ok(json(&summary))
 }
 
+#[tracing::instrument(skip_all)]
 async fn indicators(State(state): State<HttpState>, Reader(scope): Reader, Query(q): Query<ReportQuery>) -> Answer {
     Ok(json(&state.reports.indicators(&scope, &q.period()?).await?))
 }
 
+#[tracing::instrument(skip_all)]
 async fn overview(State(state): State<HttpState>, Reader(scope): Reader, Query(q): Query<ReportQuery>) -> Answer {
     Ok(json(&state.reports.overview(&scope, &q.period()?).await?))
 }
@@ -117,27 +120,33 @@ fn group_of(q: &ReportQuery) -> Result<GroupBy, Error> {
     Ok(GroupBy::parse(q.of.as_deref().unwrap_or_default())?)
 }
 
+#[tracing::instrument(skip_all)]
 async fn ranking(State(state): State<HttpState>, Reader(scope): Reader, Query(q): Query<ReportQuery>) -> Answer {
     Ok(json(&state.reports.ranking(&scope, &q.period()?, group_of(&q)?).await?))
 }
 
+#[tracing::instrument(skip_all)]
 async fn trend(State(state): State<HttpState>, Reader(scope): Reader, Query(q): Query<ReportQuery>) -> Answer {
     let bucket = Bucket::parse(q.bucket.as_deref())?;
     Ok(json(&state.reports.trend(&scope, &q.period()?, bucket).await?))
 }
 
+#[tracing::instrument(skip_all)]
 async fn backlog(State(state): State<HttpState>, Reader(scope): Reader) -> Answer {
     Ok(json(&state.reports.backlog(&scope).await?))
 }
 
+#[tracing::instrument(skip_all)]
 async fn desk_events(State(state): State<HttpState>, Reader(scope): Reader, Query(q): Query<ReportQuery>) -> Answer {
     Ok(json(&state.reports.desk_events(&scope, &q.period()?).await?))
 }
 
+#[tracing::instrument(skip_all)]
 async fn open_desk_events(State(state): State<HttpState>, Reader(scope): Reader) -> Answer {
     Ok(json(&state.reports.open_desk_events(&scope).await?))
 }
 
+#[tracing::instrument(skip_all)]
 async fn desk_event(State(state): State<HttpState>, Reader(scope): Reader, Path(id): Path<String>) -> Answer {
     let id = crate::report::desk_event_id("id", &id)?;
     Ok(json(&state.reports.desk_event(&scope, &id).await?))
@@ -158,6 +167,7 @@ fn csv_response(name: &str, body: Body) -> Response {
 }
 
 /// Indicators of every province (or organisation) of the scope for the period, one row each.
+#[tracing::instrument(skip_all)]
 async fn indicators_csv(State(state): State<HttpState>, Reader(scope): Reader, Query(q): Query<ReportQuery>) -> Answer {
     let period = q.period()?;
     let ranking = state.reports.ranking(&scope, &period, group_of(&q)?).await?;
@@ -166,6 +176,7 @@ async fn indicators_csv(State(state): State<HttpState>, Reader(scope): Reader, Q
 }
 
 /// Every petition's facts in the scope and period, streamed; no personal data.
+#[tracing::instrument(skip_all)]
 async fn facts_csv(State(state): State<HttpState>, Reader(scope): Reader, Query(q): Query<ReportQuery>) -> Answer {
     let period = q.period()?;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);

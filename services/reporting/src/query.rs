@@ -100,6 +100,7 @@ fn over_period<'q>(
 }
 
 /// The totals of a scope over a period.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn totals(pool: &PgPool, scope: &Scope, period: &Period) -> Result<Totals> {
     let (months, days) = period.split();
     let sql = format!("SELECT {} FROM rollup_by_period WHERE {PERIOD_WHERE}", *SUMS);
@@ -108,6 +109,7 @@ pub(crate) async fn totals(pool: &PgPool, scope: &Scope, period: &Period) -> Res
 }
 
 /// The totals of a scope over a period, per province or per organisation.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn totals_by(
     pool: &PgPool,
     scope: &Scope,
@@ -125,6 +127,7 @@ pub(crate) async fn totals_by(
 }
 
 /// The totals of each bucket of a period, oldest first (buckets without petitions are absent).
+#[tracing::instrument(skip_all)]
 pub(crate) async fn trend(
     pool: &PgPool,
     scope: &Scope,
@@ -150,6 +153,7 @@ pub(crate) async fn trend(
 }
 
 /// Open cases of the scope now, by the Tehran day they were submitted.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn open_by_day(pool: &PgPool, scope: &Scope) -> Result<Vec<(NaiveDate, i64)>> {
     let rows = sqlx::query(
         "SELECT period_start, sum(open)::bigint AS open FROM rollup_by_period \
@@ -164,6 +168,7 @@ pub(crate) async fn open_by_day(pool: &PgPool, scope: &Scope) -> Result<Vec<(Nai
 }
 
 /// One desk event's petitions by organisation and category.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn desk_event(pool: &PgPool, scope: &Scope, event_id: &str) -> Result<Vec<(String, String, Totals)>> {
     let sql = format!(
         "SELECT organisation, category, {} FROM rollup_by_desk_event WHERE desk_event_id = $1 \
@@ -176,6 +181,7 @@ pub(crate) async fn desk_event(pool: &PgPool, scope: &Scope, event_id: &str) -> 
 }
 
 /// Every desk event with petitions filed in the period, per event and province.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn desk_events(
     pool: &PgPool,
     scope: &Scope,

@@ -216,12 +216,14 @@ impl Deltas {
     }
 
     /// Writes the non-zero changes.
+    #[tracing::instrument(skip_all)]
     pub(crate) async fn apply(self, conn: &mut PgConnection) -> Result<()> {
         self.apply_in_chunks(conn, usize::MAX).await
     }
 
     /// Writes the non-zero changes, at most `chunk` rows per statement (a rollup recomputed from
     /// millions of facts has hundreds of thousands of rows).
+    #[tracing::instrument(skip_all, fields(chunk))]
     pub(crate) async fn apply_in_chunks(self, conn: &mut PgConnection, chunk: usize) -> Result<()> {
         let chunk = chunk.max(1);
         // rows are turned into JSON a chunk at a time: a recomputation holds hundreds of thousands

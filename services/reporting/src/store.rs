@@ -9,6 +9,7 @@ use crate::Result;
 use crate::facts::Fact;
 
 /// The facts of these petitions, locked until the transaction ends.
+#[tracing::instrument(skip_all, fields(facts = ids.len()))]
 pub(crate) async fn facts_for_update(conn: &mut PgConnection, ids: &[Uuid]) -> Result<HashMap<Uuid, Fact>> {
     let facts: Vec<Fact> =
         sqlx::query_as("SELECT * FROM case_facts WHERE petition_id = ANY($1) ORDER BY petition_id FOR UPDATE")
@@ -19,6 +20,7 @@ pub(crate) async fn facts_for_update(conn: &mut PgConnection, ids: &[Uuid]) -> R
 }
 
 /// Inserts or replaces these facts.
+#[tracing::instrument(skip_all, fields(facts = facts.len()))]
 pub(crate) async fn save_facts(conn: &mut PgConnection, facts: &[&Fact]) -> Result<()> {
     if facts.is_empty() {
         return Ok(());
@@ -93,6 +95,7 @@ pub(crate) struct Summary {
 }
 
 /// Cases by province × category × current status, optionally for one province and organisation.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn summary(pool: &PgPool, province: Option<&str>, organisation: Option<&str>) -> Result<Summary> {
     let rows = sqlx::query(
         "SELECT province, category, status, sum(cases)::bigint AS n FROM rollup_by_status \

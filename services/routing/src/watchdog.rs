@@ -39,6 +39,7 @@ pub(crate) struct Watchdog {
 
 impl Watchdog {
     /// One pass as of `now`; returns the number of alerts and escalations recorded.
+    #[tracing::instrument(skip_all)]
     pub(crate) async fn tick(&self, now: DateTime<Utc>) -> Result<usize> {
         let mut recorded = 0;
         let mut raised = Vec::new();

@@ -153,6 +153,7 @@ pub(crate) struct Workflow {
 
 impl Workflow {
     /// Saves the changed case, appends the history line and enqueues the event; returns the event id.
+    #[tracing::instrument(skip_all)]
     pub(crate) async fn record(
         &self,
         conn: &mut PgConnection,
@@ -166,6 +167,7 @@ impl Workflow {
     }
 
     /// Records the first change of a case just inserted in its final state at version 1.
+    #[tracing::instrument(skip_all)]
     pub(crate) async fn record_new(
         &self,
         conn: &mut PgConnection,

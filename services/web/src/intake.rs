@@ -106,7 +106,8 @@ impl Intake {
         body: Option<&Value>,
     ) -> Result<Value, Refusal> {
         let base = self.urls.get(&province).ok_or(Refusal::NoIntake)?;
-        let mut request = self.http.request(method, format!("{base}{path}"));
+        let mut request =
+            self.http.request(method, format!("{base}{path}")).headers(pasokh_platform::telemetry::trace_headers());
         match caller {
             Caller::Staff(token) | Caller::Service(token) => request = request.bearer_auth(token),
             Caller::Citizen(Some(address)) => request = request.header("x-forwarded-for", address.to_string()),

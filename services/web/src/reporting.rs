@@ -56,6 +56,7 @@ impl Reporting {
         let response = self
             .http
             .get(format!("{}{path}", self.base))
+            .headers(pasokh_platform::telemetry::trace_headers())
             .query(query)
             .bearer_auth(token)
             .send()

@@ -4,8 +4,9 @@
 //! to say in Persian: a field's code, a conflict, a case not to be shown.
 use std::time::Duration;
 
+use pasokh_platform::grpc::TracedChannel;
 use pasokh_proto::routing::v1::case_service_client::CaseServiceClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 use tonic_types::StatusExt;
 
 /// Why routing did not do what was asked.
@@ -54,7 +55,7 @@ impl From<tonic::Status> for CaseRefusal {
 
 #[derive(Clone)]
 pub(crate) struct Routing {
-    channel: Option<Channel>,
+    channel: Option<TracedChannel>,
 }
 
 impl Routing {
@@ -67,10 +68,10 @@ impl Routing {
             .map_err(|e| crate::Error::Config(format!("routing_url `{url}`: {e}")))?
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(2));
-        Ok(Self { channel: Some(endpoint.connect_lazy()) })
+        Ok(Self { channel: Some(TracedChannel::new(endpoint.connect_lazy())) })
     }
 
-    pub(crate) fn cases(&self) -> Result<CaseServiceClient<Channel>, CaseRefusal> {
+    pub(crate) fn cases(&self) -> Result<CaseServiceClient<TracedChannel>, CaseRefusal> {
         self.channel
             .clone()
             .map(CaseServiceClient::new)

@@ -69,6 +69,31 @@ impl Collector {
         (collector, endpoint)
     }
 
+    /// Whether a gRPC call `rpc` (`package.Service/Method`) by `caller` is part of the work that
+    /// started in trace `trace_id`, and the callee served it in a span that is the call's child.
+    /// The call is in that trace, or in a consumer batch's trace whose batch span links to it.
+    fn grpc_hop(&self, trace_id: &[u8], caller: &str, rpc: &str) -> bool {
+        use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+        let spans = self.spans.lock().unwrap();
+        let reaches = |trace: &[u8]| {
+            trace == trace_id
+                || spans.iter().any(|(_, s)| s.trace_id == trace && s.links.iter().any(|l| l.trace_id == trace_id))
+        };
+        spans
+            .iter()
+            .filter(|(service, s)| service == caller && s.name == rpc && s.kind == SpanKind::Client as i32)
+            .filter(|(_, call)| reaches(&call.trace_id))
+            .any(|(_, call)| {
+                spans.iter().any(|(callee, s)| {
+                    callee != caller
+                        && s.name == rpc
+                        && s.kind == SpanKind::Server as i32
+                        && s.trace_id == call.trace_id
+                        && s.parent_span_id == call.span_id
+                })
+            })
+    }
+
     /// (service, span name, span id, parent span id) of every span in the trace.
     fn trace(&self, trace_id: &[u8]) -> Vec<(String, String, Vec<u8>, Vec<u8>)> {
         let spans = self.spans.lock().unwrap();
@@ -283,7 +308,7 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
 
     // the citizen's status lookup goes intake → routing's internal listener over gRPC, with intake's token
     // JoinSet answers in completion order: pick a Tehran petition for Tehran's intake
-    let first = filed.iter().find(|f| f.tracking_code.starts_with("23")).expect("a Tehran petition");
+    let first = filed.iter().find(|f| f.tracking_code.starts_with("23")).expect("a Tehran petition").clone();
     let status: Value = reqwest::Client::new()
         .post(format!(
             "http://127.0.0.1:{}/v1/petitions/{}/status",
@@ -419,7 +444,12 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
         request
     };
     cases.acknowledge(command("")).await.unwrap();
-    cases.request_info(command("شماره پرونده بازنشستگی خود را بنویسید")).await.unwrap();
+    // the question goes out on a trace the test starts itself: it reaches routing with this
+    // traceparent, and notification's look-up of the officer's words continues that trace
+    let asked = "00-5e1f0c0de0000000000000000000a5c3-00000000000000a1-01";
+    let mut question = command("شماره پرونده بازنشستگی خود را بنویسید");
+    question.metadata_mut().insert("traceparent", asked.parse().unwrap());
+    cases.request_info(question).await.unwrap();
     let sms_to_citizen = async |words: &str| {
         eventually(Duration::from_secs(60), "the officer's words by SMS", || async {
             let messages = system.sink.messages().await;
@@ -483,6 +513,15 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
     .await;
     assert!(merged.text.contains("تکرار"), "{}", merged.text);
 
+    // a citizen's status look-up once more, now that this routing has run long enough to export
+    let looked_up = reqwest::Client::new()
+        .post(format!("{tehran}/v1/petitions/{}/status", first.tracking_code))
+        .json(&json!({ "mobile": first.mobile }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(looked_up.status(), 200);
+
     // graceful shutdown: every service drains and exits 0 on SIGTERM
     for service in system.intakes.values_mut() {
         assert!(service.terminate().await.success(), "{} exit status", service.name);
@@ -505,19 +544,78 @@ async fn petitions_flow_end_to_end_and_survive_a_routing_crash_exactly() {
     // the petitions of both phases, and the original and repeated letter
     assert_eq!(requests.len(), filed.len() + 2, "intake exported one request span per petition over OTLP");
     let process = format!("process {}", system.topics.lifecycle);
-    let child_of = |request: &opentelemetry_proto::tonic::trace::v1::Span, consumer: &str| {
-        system
-            .collector
-            .trace(&request.trace_id)
-            .iter()
-            .any(|(service, name, _, parent)| service == consumer && *name == process && *parent == request.span_id)
+    // the consumer's span hangs below the request's: the handler's and the writer's spans lie between
+    let descends_from = |request: &opentelemetry_proto::tonic::trace::v1::Span, consumer: &str| {
+        let trace = system.collector.trace(&request.trace_id);
+        let parent_of: HashMap<&[u8], &[u8]> =
+            trace.iter().map(|(_, _, id, parent)| (id.as_slice(), parent.as_slice())).collect();
+        trace.iter().filter(|(service, name, _, _)| service == consumer && *name == process).any(|(_, _, _, parent)| {
+            let mut at = parent.as_slice();
+            for _ in 0..trace.len() {
+                if at == request.span_id.as_slice() {
+                    return true;
+                }
+                let Some(up) = parent_of.get(at) else { return false };
+                at = up;
+            }
+            false
+        })
     };
     for request in &requests {
-        assert!(child_of(request, "pasokh-notification"), "notification continues intake's trace");
-        assert!(child_of(request, "pasokh-reporting"), "reporting continues intake's trace");
+        assert!(descends_from(request, "pasokh-notification"), "notification continues intake's trace");
+        assert!(descends_from(request, "pasokh-reporting"), "reporting continues intake's trace");
     }
     // the routing process killed with SIGKILL never exported its spans; the restarted one did
-    assert!(requests.iter().any(|request| child_of(request, "pasokh-routing")), "routing continues intake's trace");
+    assert!(
+        requests.iter().any(|request| descends_from(request, "pasokh-routing")),
+        "routing continues intake's trace"
+    );
+
+    // gRPC hops continue the trace: every petition routing exported is one trace through routing's
+    // look-up of its text at intake; the status look-up runs intake → routing; the test's own
+    // officer command runs routing → Kafka → notification → routing
+    let exported: Vec<_> = requests.iter().filter(|request| descends_from(request, "pasokh-routing")).collect();
+    for request in &exported {
+        assert!(
+            system.collector.grpc_hop(&request.trace_id, "pasokh-routing", "pasokh.intake.v1.IntakeInternal/GetTexts"),
+            "routing's GetTexts call to intake is in the petition's trace, and intake served it as its child"
+        );
+    }
+    let status_lookups: Vec<_> = system
+        .collector
+        .spans
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(service, span)| {
+            service == "pasokh-intake" && span.name == "POST /v1/petitions/{tracking_code}/status"
+        })
+        .map(|(_, span)| span.trace_id.clone())
+        .collect();
+    assert!(
+        status_lookups.iter().any(|trace| system.collector.grpc_hop(
+            trace,
+            "pasokh-intake",
+            "pasokh.routing.v1.CaseLookup/GetCase"
+        )),
+        "a citizen's status look-up is one trace from intake's request through routing's GetCase"
+    );
+    let asked_trace = hex::decode(asked.split('-').nth(1).unwrap()).unwrap();
+    let asked_spans = system.collector.trace(&asked_trace);
+    assert!(
+        asked_spans.iter().any(|(service, name, _, parent)| service == "pasokh-routing"
+            && name == "pasokh.routing.v1.CaseService/RequestInfo"
+            && *parent == hex::decode("00000000000000a1").unwrap()),
+        "routing's server span continues the caller's traceparent: {asked_spans:?}"
+    );
+    assert!(
+        system.collector.grpc_hop(
+            &asked_trace,
+            "pasokh-notification",
+            "pasokh.routing.v1.CaseLookup/GetCitizenMessages"
+        ),
+        "notification's look-up of the officer's words is in the trace the officer's command started"
+    );
 }
 
 /// Signs a demo member of staff in at the identity provider with the built `pasokhctl login`;

@@ -11,6 +11,7 @@ use tonic::body::Body;
 use tonic::codegen::Service;
 use tonic::codegen::http::{self, HeaderValue, header::AUTHORIZATION};
 use tonic::transport::{Channel, Endpoint};
+use tracing::Instrument;
 
 use super::{AuthError, ServiceCaller, TokenSource, TokenVerifier};
 
@@ -51,28 +52,32 @@ impl Service<http::Request<Body>> for AuthorizedChannel {
     }
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        let span = crate::grpc::start_client_call(&mut request);
         // the channel that was polled ready serves this call; a fresh clone takes its place
         let fresh = self.inner.clone();
         let mut ready = std::mem::replace(&mut self.inner, fresh);
         let tokens = self.tokens.clone();
         let audience = self.audience.clone();
-        Box::pin(async move {
-            let Some(tokens) = tokens else {
-                return Err(tonic::Status::unavailable(format!(
-                    "no service client is configured (auth.client), so nothing is sent to {audience}"
-                ))
-                .into());
-            };
-            // a boxed Status reaches the caller as that status
-            let token = tokens.token_for(&audience).await.map_err(|e| {
-                Box::new(tonic::Status::unavailable(format!("no service token for {audience}: {e}"))) as BoxError
-            })?;
-            let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                Box::new(tonic::Status::internal("the service token is not a header value")) as BoxError
-            })?;
-            request.headers_mut().insert(AUTHORIZATION, value);
-            ready.call(request).await.map_err(Into::into)
-        })
+        Box::pin(
+            async move {
+                let Some(tokens) = tokens else {
+                    return Err(tonic::Status::unavailable(format!(
+                        "no service client is configured (auth.client), so nothing is sent to {audience}"
+                    ))
+                    .into());
+                };
+                // a boxed Status reaches the caller as that status
+                let token = tokens.token_for(&audience).await.map_err(|e| {
+                    Box::new(tonic::Status::unavailable(format!("no service token for {audience}: {e}"))) as BoxError
+                })?;
+                let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                    Box::new(tonic::Status::internal("the service token is not a header value")) as BoxError
+                })?;
+                request.headers_mut().insert(AUTHORIZATION, value);
+                ready.call(request).await.map_err(Into::into)
+            }
+            .instrument(span),
+        )
     }
 }
 

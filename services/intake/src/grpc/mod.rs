@@ -91,6 +91,7 @@ fn response_from_json(body: &serde_json::Value) -> SubmitPetitionResponse {
 
 #[tonic::async_trait]
 impl IntakeService for IntakeGrpc {
+    #[tracing::instrument(skip_all, fields(channel = %request.get_ref().channel))]
     async fn submit_petition(
         &self,
         request: Request<SubmitPetitionRequest>,
@@ -145,6 +146,7 @@ impl IntakeService for IntakeGrpc {
 
 #[tonic::async_trait]
 impl IntakeInternal for IntakeInternalGrpc {
+    #[tracing::instrument(skip_all, fields(petition_id = %request.get_ref().petition_id))]
     async fn get_contact(&self, request: Request<GetContactRequest>) -> Result<Response<Contact>, Status> {
         self.services.check(&request).await?;
         let id = Uuid::parse_str(&request.get_ref().petition_id)
@@ -158,6 +160,7 @@ impl IntakeInternal for IntakeInternalGrpc {
         }))
     }
 
+    #[tracing::instrument(skip_all, fields(petition_id = %request.get_ref().petition_id))]
     async fn get_text(&self, request: Request<GetTextRequest>) -> Result<Response<Text>, Status> {
         self.services.check(&request).await?;
         let id = Uuid::parse_str(&request.get_ref().petition_id)
@@ -173,6 +176,7 @@ impl IntakeInternal for IntakeInternalGrpc {
         Ok(Response::new(Text { text }))
     }
 
+    #[tracing::instrument(skip_all, fields(items = request.get_ref().items.len()))]
     async fn get_texts(&self, request: Request<GetTextsRequest>) -> Result<Response<Texts>, Status> {
         self.services.check(&request).await?;
         let items = &request.get_ref().items;
@@ -201,6 +205,7 @@ impl IntakeInternal for IntakeInternalGrpc {
         Ok(Response::new(Texts { items }))
     }
 
+    #[tracing::instrument(skip_all, fields(items = request.get_ref().petition_ids.len()))]
     async fn get_contacts(&self, request: Request<GetContactsRequest>) -> Result<Response<Contacts>, Status> {
         self.services.check(&request).await?;
         let ids = &request.get_ref().petition_ids;

@@ -142,6 +142,7 @@ async fn save(
         crate::http::openapi::CreateProblems,
     )
 )]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn reply(
     State(state): State<AppState>,
     Path(raw_code): Path<String>,
@@ -195,6 +196,7 @@ pub(crate) async fn reply(
         crate::http::openapi::CreateProblems,
     )
 )]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn rate(
     State(state): State<AppState>,
     Path(raw_code): Path<String>,

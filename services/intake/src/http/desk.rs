@@ -114,6 +114,7 @@ fn event_json(event: &DeskEvent) -> serde_json::Value {
         crate::http::openapi::AuthProblems,
     )
 )]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn create_event(
     State(state): State<AppState>,
     staff: StaffMember,
@@ -181,6 +182,7 @@ pub(crate) async fn create_event(
         crate::http::openapi::AuthProblems,
     )
 )]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn list_events(State(state): State<AppState>, staff: StaffMember) -> Result<Response> {
     staff.require(Action::FileAtDesk, &state)?;
     let events = desk::current_events(&state.pool, &state.province.to_string()).await?;
@@ -236,6 +238,7 @@ async fn open_event(state: &AppState, staff: &StaffMember, id: &str) -> Result<D
         crate::http::openapi::DeskEventProblems,
     )
 )]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn close_event(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -262,6 +265,7 @@ pub(crate) async fn close_event(
         crate::http::openapi::DeskEventProblems,
     )
 )]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn event_summary(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -289,6 +293,7 @@ pub(crate) struct CitizenLookup {
         crate::http::openapi::DeskEventProblems,
     )
 )]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn citizen_petitions(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -376,6 +381,7 @@ struct WalkInInput {
         crate::http::openapi::DeskEventProblems,
     )
 )]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn register_walk_in(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -507,6 +513,7 @@ fn promise(
         crate::http::openapi::DeskEventProblems,
     )
 )]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn record_meeting(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -625,6 +632,7 @@ fn letters_today(now: chrono::DateTime<Utc>) -> chrono::NaiveDate {
         crate::http::openapi::AuthProblems,
     )
 )]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn register_letter(
     State(state): State<AppState>,
     staff: StaffMember,

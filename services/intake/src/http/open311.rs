@@ -221,6 +221,7 @@ fn service_definition(code: &CategoryCode) -> Value {
         (status = 503, description = "store unavailable", content_type = "application/json"),
     )
 )]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     Path(resource): Path<String>,
@@ -279,6 +280,7 @@ pub(crate) async fn get(
         (status = 503, description = "store unavailable", content_type = "application/json"),
     )
 )]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn get_one(
     State(state): State<AppState>,
     Path((collection, resource)): Path<(String, String)>,
@@ -419,6 +421,7 @@ async fn live_case(state: &AppState, petition: uuid::Uuid) -> Option<pasokh_prot
         (status = 503, description = "at capacity; nothing saved", content_type = "application/json"),
     )
 )]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn post(
     State(state): State<AppState>,
     Path(resource): Path<String>,

@@ -25,6 +25,7 @@ use crate::{Error, Result, store};
         crate::http::openapi::CreateProblems,
     )
 )]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -114,6 +115,7 @@ pub(crate) struct LookupInput {
         (status = 503, description = "unavailable", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
     )
 )]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn lookup(
     State(state): State<AppState>,
     Path(raw_code): Path<String>,
@@ -139,6 +141,7 @@ pub(crate) async fn lookup(
     )
 )]
 #[deprecated = "use POST /v1/petitions/{tracking_code}/status"]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn status(
     State(state): State<AppState>,
     Path(raw_code): Path<String>,
@@ -255,6 +258,7 @@ pub(crate) struct MobileInput {
         crate::http::openapi::AuthProblems,
     )
 )]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn of_mobile(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -18,6 +18,7 @@ pub(crate) struct DeskEvent {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
+#[tracing::instrument(skip_all, fields(event_id = %event.id))]
 pub(crate) async fn insert_event(conn: &mut sqlx::PgConnection, event: &DeskEvent, created_by: &str) -> Result<()> {
     sqlx::query(
         "INSERT INTO desk_events (id, province, title, venue, starts_at, ends_at, organisations, created_by) \
@@ -49,6 +50,7 @@ fn event_from_row(row: &sqlx::postgres::PgRow) -> DeskEvent {
     }
 }
 
+#[tracing::instrument(skip_all, fields(event_id = %id))]
 pub(crate) async fn event(pool: &PgPool, id: Uuid) -> Result<Option<DeskEvent>> {
     let row = sqlx::query(
         "SELECT id, province, title, venue, starts_at, ends_at, organisations, closed_at FROM desk_events WHERE id = $1",
@@ -60,6 +62,7 @@ pub(crate) async fn event(pool: &PgPool, id: Uuid) -> Result<Option<DeskEvent>> 
 }
 
 /// Events of a province that are not closed and have not ended more than a day ago, soonest first.
+#[tracing::instrument(skip_all, fields(province))]
 pub(crate) async fn current_events(pool: &PgPool, province: &str) -> Result<Vec<DeskEvent>> {
     let rows = sqlx::query(
         "SELECT id, province, title, venue, starts_at, ends_at, organisations, closed_at FROM desk_events \
@@ -84,6 +87,7 @@ pub(crate) struct NewMeeting {
     pub promise_due: Option<chrono::NaiveDate>,
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn insert_meeting(
     conn: &mut sqlx::PgConnection,
     meeting: &NewMeeting,
@@ -110,6 +114,7 @@ pub(crate) async fn insert_meeting(
 }
 
 /// Closes an open event; false when it was closed already.
+#[tracing::instrument(skip_all, fields(event_id = %id))]
 pub(crate) async fn close_event(conn: &mut sqlx::PgConnection, id: Uuid, closed_by: &str) -> Result<bool> {
     let closed =
         sqlx::query("UPDATE desk_events SET closed_at = now(), closed_by = $2 WHERE id = $1 AND closed_at IS NULL")
@@ -133,6 +138,7 @@ pub(crate) struct EventCounts {
     pub promises: i64,
 }
 
+#[tracing::instrument(skip_all, fields(event_id = %event.id))]
 pub(crate) async fn event_counts(pool: &PgPool, event: &DeskEvent) -> Result<EventCounts> {
     let row = sqlx::query(
         "SELECT (SELECT count(*) FROM petitions WHERE province = $2 AND desk_event_id = $1) AS registered, \
@@ -163,6 +169,7 @@ pub(crate) struct EarlierPetition {
 }
 
 /// The citizen's petitions in this province of the last year, newest first.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn petitions_of_citizen(
     pool: &PgPool,
     province: &str,

@@ -56,6 +56,7 @@ pub(crate) struct Contact {
 }
 
 /// The petition with this tracking code *and* mobile; `None` for a wrong code and a wrong mobile alike.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn find_for_citizen(
     pool: &PgPool,
     code: &TrackingCode,
@@ -82,6 +83,7 @@ pub(crate) async fn find_for_citizen(
 }
 
 /// A mobile's petitions in this province of the last two years, newest first.
+#[tracing::instrument(skip_all, fields(province))]
 pub(crate) async fn petitions_of_mobile(pool: &PgPool, province: &str, mobile: &Mobile) -> Result<Vec<StoredPetition>> {
     let rows = sqlx::query(
         "SELECT id, province, tracking_code, category, kind, channel, created_at FROM petitions \
@@ -106,6 +108,7 @@ pub(crate) async fn petitions_of_mobile(pool: &PgPool, province: &str, mobile: &
         .collect())
 }
 
+#[tracing::instrument(skip_all, fields(%petition_id))]
 pub(crate) async fn contact(pool: &PgPool, petition_id: Uuid) -> Result<Option<Contact>> {
     let row = sqlx::query("SELECT id, province, tracking_code, mobile FROM petitions WHERE id = $1")
         .bind(petition_id)
@@ -120,6 +123,7 @@ pub(crate) async fn contact(pool: &PgPool, petition_id: Uuid) -> Result<Option<C
 }
 
 /// The contacts of many petitions at once; unknown ids are left out.
+#[tracing::instrument(skip_all, fields(petitions = petition_ids.len()))]
 pub(crate) async fn contacts(pool: &PgPool, petition_ids: &[Uuid]) -> Result<Vec<Contact>> {
     let rows: Vec<(Uuid, String, String, String)> =
         sqlx::query_as("SELECT id, province, tracking_code, mobile FROM petitions WHERE id = ANY($1)")
@@ -153,6 +157,7 @@ pub(crate) struct RequestRow {
     pub created_at: DateTime<Utc>,
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn requests(pool: &PgPool, filter: &RequestFilter) -> Result<Vec<RequestRow>> {
     let rows = sqlx::query(
         "SELECT id, tracking_code, category, resolved_on_spot, created_at FROM petitions \
@@ -183,12 +188,14 @@ pub(crate) async fn requests(pool: &PgPool, filter: &RequestFilter) -> Result<Ve
 }
 
 /// The petition's text as stored.
+#[tracing::instrument(skip_all, fields(%petition_id))]
 pub(crate) async fn text(pool: &PgPool, petition_id: Uuid) -> Result<Option<String>> {
     Ok(sqlx::query_scalar("SELECT body FROM petitions WHERE id = $1").bind(petition_id).fetch_optional(pool).await?)
 }
 
 /// Many texts at once: a petition's own (no reply id) or one of its replies; what is not found
 /// is left out.
+#[tracing::instrument(skip_all, fields(items = wanted.len()))]
 pub(crate) async fn texts(pool: &PgPool, wanted: &[(Uuid, Option<Uuid>)]) -> Result<Vec<(Uuid, Option<Uuid>, String)>> {
     let petitions: Vec<Uuid> = wanted.iter().filter(|w| w.1.is_none()).map(|w| w.0).collect();
     let mut found: Vec<(Uuid, Option<Uuid>, String)> = Vec::with_capacity(wanted.len());
@@ -216,6 +223,7 @@ pub(crate) async fn texts(pool: &PgPool, wanted: &[(Uuid, Option<Uuid>)]) -> Res
 }
 
 /// One of the citizen's replies to the petition.
+#[tracing::instrument(skip_all, fields(%petition_id, %reply_id))]
 pub(crate) async fn reply_text(pool: &PgPool, petition_id: Uuid, reply_id: Uuid) -> Result<Option<String>> {
     Ok(sqlx::query_scalar("SELECT body FROM petition_messages WHERE id = $1 AND petition_id = $2 AND kind = 'reply'")
         .bind(reply_id)
@@ -225,6 +233,7 @@ pub(crate) async fn reply_text(pool: &PgPool, petition_id: Uuid, reply_id: Uuid)
 }
 
 /// Whether the petition was rated since `since` (the unit's last response; any rating when none).
+#[tracing::instrument(skip_all)]
 pub(crate) async fn rated_since(
     conn: &mut sqlx::PgConnection,
     petition_id: Uuid,
@@ -241,6 +250,7 @@ pub(crate) async fn rated_since(
 }
 
 /// Serialises the transactions that add a message to the petition (until this one ends).
+#[tracing::instrument(skip_all, fields(%petition_id))]
 pub(crate) async fn lock_petition(conn: &mut sqlx::PgConnection, petition_id: Uuid) -> Result<()> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))").bind(petition_id).execute(conn).await?;
     Ok(())
@@ -250,6 +260,7 @@ pub(crate) async fn lock_petition(conn: &mut sqlx::PgConnection, petition_id: Uu
 /// The `sequence` of intake's next event of a petition, once its message is inserted in this
 /// transaction: submitted was 1, then one per reply or rating. The transaction-scoped lock makes
 /// two messages of one petition committed at once take different numbers.
+#[tracing::instrument(skip_all, fields(%petition_id))]
 pub(crate) async fn next_event_sequence(conn: &mut sqlx::PgConnection, petition_id: Uuid) -> Result<u64> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))")
         .bind(petition_id)
@@ -262,6 +273,7 @@ pub(crate) async fn next_event_sequence(conn: &mut sqlx::PgConnection, petition_
     Ok(1 + messages.max(0) as u64)
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn insert_message(
     conn: &mut sqlx::PgConnection,
     id: Uuid,

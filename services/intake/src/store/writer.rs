@@ -127,6 +127,7 @@ impl PetitionWriter {
     }
 
     /// Queues the submission and waits until its batch is committed.
+    #[tracing::instrument(name = "queue for group commit", skip_all)]
     pub(crate) async fn write(&self, submission: Submission) -> Result<Written> {
         let (reply, answer) = oneshot::channel();
         let trace = pasokh_events::cloudevents::current_trace_context();
@@ -235,11 +236,13 @@ impl WriterTasks {
     /// Writes the batch's submissions whose clients are still `waiting` once the transaction is
     /// open (the database may have been unreachable meanwhile, and a client that gave up was
     /// told nothing was saved); `None` for those left out.
+    #[tracing::instrument(skip_all, fields(submissions = items.len()))]
     async fn commit(
         &self,
         items: &[(Submission, BTreeMap<String, String>)],
         waiting: &(dyn Fn(usize) -> bool + Sync),
     ) -> Result<Vec<Option<Written>>> {
+        link_requests(items);
         let batch: Vec<&Submission> = items.iter().map(|(s, _)| s).collect();
         let batch = batch.as_slice();
         let mut tx = self.pool.begin().await?;
@@ -446,11 +449,13 @@ async fn store_answers(
 }
 
 /// Claims one key in the caller's transaction; `false` when another request holds it.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn claim_one(tx: &mut Transaction<'_, Postgres>, claim: &IdempotencyClaim) -> Result<bool> {
     Ok(claim_keys(tx, &[claim]).await?.is_empty())
 }
 
 /// Stores the answer of a claimed key in the caller's transaction.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn store_one(
     tx: &mut Transaction<'_, Postgres>,
     claim: &IdempotencyClaim,
@@ -475,6 +480,7 @@ pub(crate) struct PreviousAnswer {
 
 /// What the claimed key already answered: `None` when it is free (or not yet
 /// answered), `IdempotencyKeyReused` when it went with a different request.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn previous_answer(pool: &PgPool, claim: &IdempotencyClaim) -> Result<Option<PreviousAnswer>> {
     let row = sqlx::query(
         "SELECT request_hash, response_status, response_body FROM idempotency_keys \
@@ -495,6 +501,15 @@ pub(crate) async fn previous_answer(pool: &PgPool, claim: &IdempotencyClaim) -> 
 }
 
 /// Deletes expired keys; run periodically.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn purge_expired_keys(pool: &PgPool) -> Result<u64> {
     Ok(sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= now()").execute(pool).await?.rows_affected())
+}
+/// A group commit serves many requests: its span links to each one's trace, so every request's
+/// trace leads to the transaction that stored it.
+fn link_requests(items: &[(Submission, BTreeMap<String, String>)]) {
+    let span = tracing::Span::current();
+    for (_, trace) in items {
+        pasokh_platform::telemetry::add_link(&span, &pasokh_events::cloudevents::creation_context(trace));
+    }
 }

@@ -54,6 +54,7 @@ impl BatchHandler for RecordDeliveries {
     type Message = PetitionEvent;
     type Prepared = OfficersWords;
 
+    #[tracing::instrument(skip_all, fields(events = events.len()))]
     async fn prepare(&self, events: &[&Received<PetitionEvent>]) -> Result<OfficersWords, HandlerError> {
         let wanted: Vec<GetCitizenMessageRequest> = events
             .iter()
@@ -81,6 +82,7 @@ impl BatchHandler for RecordDeliveries {
         Ok(words)
     }
 
+    #[tracing::instrument(skip_all, fields(events = events.len()))]
     async fn handle_batch(
         &self,
         conn: &mut PgConnection,

@@ -17,6 +17,7 @@ pub(crate) struct Wanted {
 
 /// Records the deliveries of a batch on `channel`, in order, and queues each petition's oldest
 /// unsent one; a pair (event, channel) already recorded is left as it is. Returns how many were new.
+#[tracing::instrument(skip_all, fields(%channel, wanted = wanted.len()))]
 pub(crate) async fn record_deliveries(conn: &mut PgConnection, channel: &str, wanted: &[Wanted]) -> Result<u64> {
     if wanted.is_empty() {
         return Ok(0);
@@ -48,6 +49,7 @@ pub(crate) async fn record_deliveries(conn: &mut PgConnection, channel: &str, wa
 /// wait for each other). Whoever changes which delivery heads a petition's queue holds it: had
 /// the dispatcher finished a petition's first message while the consumer recorded its second,
 /// each would have seen the other's change too late and the second would never be queued.
+#[tracing::instrument(skip_all, fields(petitions = petitions.len()))]
 pub(crate) async fn lock_petitions(conn: &mut PgConnection, petitions: &[Uuid]) -> Result<()> {
     if petitions.is_empty() {
         return Ok(());
@@ -82,6 +84,7 @@ async fn queue_heads(conn: &mut PgConnection, petitions: &[Uuid]) -> Result<()> 
 /// After a batch was recorded (under its petitions' locks): the finished deliveries (sent or
 /// given up) leave the queue and their petitions' next unsent ones join it; the retried ones
 /// wait in it until their next attempt.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn settle_queue(
     conn: &mut PgConnection,
     finished: &[i64],
@@ -137,6 +140,7 @@ struct ClaimedRow {
 /// Claims up to `limit` due deliveries (pending and due, or sending with an expired lease) for
 /// `lease_secs`, and commits the claim. Only a petition's oldest unsent delivery is queued, so
 /// a citizen's messages reach the gateway one at a time, in the order they were recorded.
+// not instrumented: it runs on every idle poll, and would add a trace of nothing each time
 pub(crate) async fn claim_due(pool: &PgPool, limit: i64, lease_secs: f64) -> Result<Vec<Claimed>> {
     let rows: Vec<ClaimedRow> = sqlx::query_as(
         "WITH due AS ( \
@@ -173,6 +177,7 @@ pub(crate) async fn claim_due(pool: &PgPool, limit: i64, lease_secs: f64) -> Res
 /// The gateway took these messages (id, what the gateway called it). Only a live claim is
 /// recorded: one that expired and was taken again belongs to its new holder. Returns the ids
 /// recorded.
+#[tracing::instrument(skip_all, fields(messages = sent.len()))]
 pub(crate) async fn mark_sent(conn: &mut PgConnection, sent: &[(i64, String)]) -> Result<Vec<i64>> {
     let ids: Vec<i64> = sent.iter().map(|s| s.0).collect();
     let references: Vec<&str> = sent.iter().map(|s| s.1.as_str()).collect();
@@ -199,6 +204,7 @@ pub(crate) struct Unsent<'a> {
 }
 
 /// Gives up on these deliveries; returns the ids that were still ours to record.
+#[tracing::instrument(skip_all, fields(messages = failed.len()))]
 pub(crate) async fn mark_failed(conn: &mut PgConnection, failed: &[Unsent<'_>]) -> Result<Vec<i64>> {
     let ids: Vec<i64> = failed.iter().map(|f| f.id).collect();
     let classes: Vec<&str> = failed.iter().map(|f| f.class).collect();
@@ -216,6 +222,7 @@ pub(crate) async fn mark_failed(conn: &mut PgConnection, failed: &[Unsent<'_>]) 
 }
 
 /// Puts these deliveries back to wait; an attempt that never reached the gateway does not count.
+#[tracing::instrument(skip_all, fields(messages = retries.len()))]
 pub(crate) async fn schedule_retry(conn: &mut PgConnection, retries: &[Unsent<'_>]) -> Result<Vec<i64>> {
     let ids: Vec<i64> = retries.iter().map(|r| r.id).collect();
     let classes: Vec<&str> = retries.iter().map(|r| r.class).collect();
@@ -249,6 +256,7 @@ pub(crate) struct RequeueFilter {
 
 /// Puts failed deliveries back to `pending` with a fresh retry budget, and in the queue when
 /// they are their petition's oldest unsent; returns how many.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn requeue_failed(pool: &PgPool, filter: &RequeueFilter) -> Result<u64> {
     let mut tx = pool.begin().await?;
     let petitions: Vec<Uuid> = sqlx::query_scalar(
@@ -279,6 +287,7 @@ pub(crate) async fn requeue_failed(pool: &PgPool, filter: &RequeueFilter) -> Res
 
 /// How many deliveries wait in each state, and the age of the oldest unsent one (for alerts),
 /// each read from its partial index: never a scan of the ledger's history.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn backlog(pool: &PgPool) -> Result<(i64, i64, f64)> {
     Ok(sqlx::query_as(
         "SELECT (SELECT count(*) FROM deliveries WHERE status IN ('pending', 'sending')), \

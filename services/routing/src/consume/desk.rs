@@ -17,6 +17,7 @@ impl BatchHandler for DeskPromises {
     type Message = DeskActivity;
     type Prepared = ();
 
+    #[tracing::instrument(skip_all, fields(events = events.len()))]
     async fn handle_batch(
         &self,
         conn: &mut PgConnection,

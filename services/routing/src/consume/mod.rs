@@ -70,6 +70,7 @@ impl BatchHandler for CaseEvents {
     type Message = PetitionEvent;
     type Prepared = Texts;
 
+    #[tracing::instrument(skip_all, fields(events = events.len()))]
     async fn prepare(&self, events: &[&Received<PetitionEvent>]) -> Result<Texts, HandlerError> {
         let wanted: Vec<GetTextRequest> = events.iter().filter_map(|e| text_wanted(e)).collect();
         let mut texts = Texts::default();
@@ -88,6 +89,7 @@ impl BatchHandler for CaseEvents {
         Ok(texts)
     }
 
+    #[tracing::instrument(skip_all, fields(events = events.len()))]
     async fn handle_batch(
         &self,
         conn: &mut PgConnection,

@@ -40,6 +40,7 @@ pub(crate) struct CaseLookupGrpc {
 
 #[tonic::async_trait]
 impl CaseLookup for CaseLookupGrpc {
+    #[tracing::instrument(skip_all, fields(petition_id = %request.get_ref().petition_id))]
     async fn get_case(&self, request: Request<GetCaseRequest>) -> Result<Response<Case>, Status> {
         self.services.check(&request).await?;
         let id = petition_id("petition_id", &request.get_ref().petition_id)?;
@@ -59,6 +60,7 @@ impl CaseLookup for CaseLookupGrpc {
         }))
     }
 
+    #[tracing::instrument(skip_all, fields(petition_id = %request.get_ref().petition_id))]
     async fn get_citizen_message(
         &self,
         request: Request<GetCitizenMessageRequest>,
@@ -70,6 +72,7 @@ impl CaseLookup for CaseLookupGrpc {
         Ok(Response::new(CitizenMessage { text }))
     }
 
+    #[tracing::instrument(skip_all, fields(items = request.get_ref().items.len()))]
     async fn get_citizen_messages(
         &self,
         request: Request<GetCitizenMessagesRequest>,
@@ -95,6 +98,7 @@ impl CaseLookup for CaseLookupGrpc {
         Ok(Response::new(CitizenMessages { items }))
     }
 
+    #[tracing::instrument(skip_all, fields(petition_id = %request.get_ref().petition_id))]
     async fn get_citizen_timeline(
         &self,
         request: Request<GetCaseRequest>,
@@ -313,6 +317,7 @@ const MAX_PAGE: u32 = 200;
 
 #[tonic::async_trait]
 impl CaseService for CaseServiceGrpc {
+    #[tracing::instrument(skip_all)]
     async fn list_queue(&self, request: Request<ListQueueRequest>) -> Result<Response<ListQueueResponse>, Status> {
         let caller = self.caller(&request, Action::ReadCases).await?;
         let query = request.get_ref();
@@ -376,30 +381,36 @@ impl CaseService for CaseServiceGrpc {
         Ok(Response::new(ListQueueResponse { cases, next_page_token, total: total.max(0) as u64 }))
     }
 
+    #[tracing::instrument(skip_all, fields(petition_id = %request.get_ref().petition_id))]
     async fn get_case_detail(&self, request: Request<CaseRef>) -> Result<Response<CaseDetail>, Status> {
         let caller = self.caller(&request, Action::ReadCases).await?;
         let id = petition_id("petition_id", &request.get_ref().petition_id)?;
         Ok(Response::new(self.detail(&caller.scope, id).await?))
     }
 
+    #[tracing::instrument(skip_all, fields(petition_id = %request.get_ref().petition_id))]
     async fn acknowledge(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
         self.command(request, |w, case, caller| w.acknowledge(case, &caller.actor, Utc::now())).await
     }
 
+    #[tracing::instrument(skip_all, fields(petition_id = %request.get_ref().petition_id))]
     async fn start_work(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
         self.command(request, |w, case, caller| w.start_work(case, &caller.actor, Utc::now())).await
     }
 
+    #[tracing::instrument(skip_all, fields(petition_id = %request.get_ref().petition_id))]
     async fn request_info(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
         let question = request.get_ref().message.clone();
         self.command(request, |w, case, caller| w.request_info(case, &question, &caller.actor, Utc::now())).await
     }
 
+    #[tracing::instrument(skip_all, fields(petition_id = %request.get_ref().petition_id))]
     async fn respond(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
         let answer = request.get_ref().message.clone();
         self.command(request, |w, case, caller| w.respond(case, &answer, &caller.actor, Utc::now())).await
     }
 
+    #[tracing::instrument(skip_all, fields(petition_id = %request.get_ref().petition_id))]
     async fn set_expected_date(
         &self,
         request: Request<SetExpectedDateRequest>,
@@ -408,21 +419,25 @@ impl CaseService for CaseServiceGrpc {
         self.command(request, |w, case, _| w.set_expected_date(case, &date, &reason, Utc::now())).await
     }
 
+    #[tracing::instrument(skip_all, fields(petition_id = %request.get_ref().petition_id))]
     async fn refer(&self, request: Request<ReferRequest>) -> Result<Response<CaseDetail>, Status> {
         let (to_unit, note) = (request.get_ref().to_unit.clone(), request.get_ref().message.clone());
         self.command(request, |w, case, caller| w.refer(case, &to_unit, &note, &caller.actor)).await
     }
 
+    #[tracing::instrument(skip_all, fields(petition_id = %request.get_ref().petition_id))]
     async fn escalate(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
         let note = request.get_ref().message.clone();
         self.command(request, |w, case, caller| w.escalate(case, "manual", &note, &caller.actor)).await
     }
 
+    #[tracing::instrument(skip_all, fields(petition_id = %request.get_ref().petition_id))]
     async fn close(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
         let note = request.get_ref().message.clone();
         self.command(request, |w, case, _| w.close(case, "closed", &note)).await
     }
 
+    #[tracing::instrument(skip_all, fields(petition_id = %request.get_ref().petition_id))]
     async fn reopen(&self, request: Request<CaseCommand>) -> Result<Response<CaseDetail>, Status> {
         let note = request.get_ref().message.clone();
         self.command_as(Action::ReopenCases, request, |w, case, caller| {
@@ -431,6 +446,7 @@ impl CaseService for CaseServiceGrpc {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(petition_id = %request.get_ref().petition_id))]
     async fn merge(&self, request: Request<MergeRequest>) -> Result<Response<CaseDetail>, Status> {
         let caller = self.caller(&request, Action::WorkCases).await?;
         let id = petition_id("petition_id", &request.get_ref().petition_id)?;
@@ -456,6 +472,7 @@ impl CaseService for CaseServiceGrpc {
         Ok(Response::new(self.detail(&caller.scope, id).await?))
     }
 
+    #[tracing::instrument(skip_all, fields(petition_id = %request.get_ref().petition_id))]
     async fn reject(&self, request: Request<RejectRequest>) -> Result<Response<CaseDetail>, Status> {
         let (code, text) = (request.get_ref().reason_code.clone(), request.get_ref().message.clone());
         self.command(request, |w, case, caller| w.reject(case, &code, &text, &caller.actor)).await

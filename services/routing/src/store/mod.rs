@@ -79,6 +79,7 @@ const COLUMNS: &str = "petition_id, tracking_code, province, category, citizen_r
      rating, updated_at, channel, desk_event_id, attachment_count, event_sequence";
 
 /// Creates the case; `false` if it already existed (a redelivered event).
+#[tracing::instrument(skip_all, fields(petition_id = %case.petition_id))]
 pub(crate) async fn insert_case(conn: &mut PgConnection, case: &CaseRecord) -> Result<bool> {
     let inserted = sqlx::query(
         "INSERT INTO cases (petition_id, tracking_code, province, category, citizen_ref, status, organisation, unit, \
@@ -122,6 +123,7 @@ pub(crate) async fn insert_case(conn: &mut PgConnection, case: &CaseRecord) -> R
 
 /// Creates a batch's new cases (none merged) with one statement; returns the petitions whose
 /// case did not exist yet.
+#[tracing::instrument(skip_all, fields(cases = cases.len()))]
 pub(crate) async fn insert_cases(conn: &mut PgConnection, cases: &[&CaseRecord]) -> Result<HashSet<Uuid>> {
     fn column<T>(cases: &[&CaseRecord], value: impl Fn(&CaseRecord) -> T) -> Vec<T> {
         cases.iter().map(|case| value(case)).collect()
@@ -167,6 +169,7 @@ pub(crate) async fn insert_cases(conn: &mut PgConnection, cases: &[&CaseRecord])
 
 /// The open cases of several citizens at once, each in its category and province, oldest
 /// first and locked: what a batch's petitions may be duplicates of.
+#[tracing::instrument(skip_all, fields(citizens = keys.len()))]
 pub(crate) async fn open_cases_of_all(conn: &mut PgConnection, keys: &[CitizenKey]) -> Result<Vec<CaseRecord>> {
     let citizens: Vec<&str> = keys.iter().map(|k| k.citizen_ref.as_str()).collect();
     let categories: Vec<&str> = keys.iter().map(|k| k.category.as_str()).collect();
@@ -200,6 +203,7 @@ impl CitizenKey {
 
 /// Writes back everything the workflow may change and moves the case's version on; returns the
 /// new version, which is the `sequence` of the event that records the change.
+#[tracing::instrument(skip_all, fields(petition_id = %case.petition_id))]
 pub(crate) async fn save_case(conn: &mut PgConnection, case: &CaseRecord) -> Result<u64> {
     let sequence: i64 = sqlx::query_scalar(
         "UPDATE cases SET status = $2, organisation = $3, unit = $4, first_response_due = $5, resolution_due = $6, \
@@ -236,6 +240,7 @@ pub(crate) async fn save_case(conn: &mut PgConnection, case: &CaseRecord) -> Res
 }
 
 /// The case, locked for the rest of the transaction.
+#[tracing::instrument(skip_all, fields(%petition_id))]
 pub(crate) async fn lock_case(conn: &mut PgConnection, petition_id: Uuid) -> Result<Option<CaseRecord>> {
     Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM cases WHERE petition_id = $1 FOR UPDATE"))
         .bind(petition_id)
@@ -243,6 +248,7 @@ pub(crate) async fn lock_case(conn: &mut PgConnection, petition_id: Uuid) -> Res
         .await?)
 }
 
+#[tracing::instrument(skip_all, fields(%petition_id))]
 pub(crate) async fn case(pool: &PgPool, petition_id: Uuid) -> Result<Option<CaseRecord>> {
     Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM cases WHERE petition_id = $1"))
         .bind(petition_id)
@@ -252,6 +258,7 @@ pub(crate) async fn case(pool: &PgPool, petition_id: Uuid) -> Result<Option<Case
 
 /// The citizen's open cases in a category, oldest first, locked: candidates a new petition may
 /// duplicate, which no officer can close while the petition joins one of them.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn open_cases_of(
     conn: &mut PgConnection,
     citizen_ref: &str,
@@ -274,6 +281,7 @@ pub(crate) async fn open_cases_of(
 
 /// The citizen's open case with this tracking code, locked: the case a desk operator confirmed
 /// a walk-in repeats. None when it is another citizen's, not open, or unknown.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn open_case_of_citizen(
     conn: &mut PgConnection,
     citizen_ref: &str,
@@ -299,6 +307,7 @@ pub(crate) async fn open_case_of_citizen(
 /// they reach different partitions and replicas, and without this neither would see the other
 /// as its duplicate. The locks are taken in one statement in a fixed order, so two batches
 /// never wait on each other crosswise.
+#[tracing::instrument(skip_all, fields(citizens = keys.len()))]
 pub(crate) async fn lock_citizens(conn: &mut PgConnection, keys: &[String]) -> Result<()> {
     if keys.is_empty() {
         return Ok(());
@@ -325,6 +334,7 @@ pub(crate) struct HistoryLine<'a> {
     pub message: &'a str,
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn append_history(conn: &mut PgConnection, line: &HistoryLine<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO case_history (petition_id, event_id, from_status, to_status, action, actor, note, message) \
@@ -344,6 +354,7 @@ pub(crate) async fn append_history(conn: &mut PgConnection, line: &HistoryLine<'
 }
 
 /// Appends history lines with one statement, in the given order.
+#[tracing::instrument(skip_all, fields(lines = lines.len()))]
 pub(crate) async fn append_history_all(conn: &mut PgConnection, lines: &[HistoryLine<'_>]) -> Result<()> {
     if lines.is_empty() {
         return Ok(());
@@ -368,6 +379,7 @@ pub(crate) async fn append_history_all(conn: &mut PgConnection, lines: &[History
 
 /// A history line that records something without changing the case's status
 /// (a duplicate joined, a reply nobody asked for, a rating that decides nothing).
+#[tracing::instrument(skip_all)]
 pub(crate) async fn append_note(
     conn: &mut PgConnection,
     petition_id: Uuid,
@@ -400,6 +412,7 @@ pub(crate) struct HistoryRow {
     pub note: String,
 }
 
+#[tracing::instrument(skip_all, fields(%petition_id))]
 pub(crate) async fn history(pool: &PgPool, petition_id: Uuid) -> Result<Vec<HistoryRow>> {
     Ok(sqlx::query_as(
         "SELECT at, from_status, to_status, action, actor, note FROM case_history WHERE petition_id = $1 ORDER BY id",
@@ -410,6 +423,7 @@ pub(crate) async fn history(pool: &PgPool, petition_id: Uuid) -> Result<Vec<Hist
 }
 
 /// Petitions merged into this case.
+#[tracing::instrument(skip_all, fields(%petition_id))]
 pub(crate) async fn duplicates_of(pool: &PgPool, petition_id: Uuid) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar("SELECT tracking_code FROM cases WHERE merged_into = $1 ORDER BY submitted_at")
         .bind(petition_id)
@@ -418,6 +432,7 @@ pub(crate) async fn duplicates_of(pool: &PgPool, petition_id: Uuid) -> Result<Ve
 }
 
 /// What the citizen was told with an event, if anything.
+#[tracing::instrument(skip_all, fields(%petition_id, %event_id))]
 pub(crate) async fn citizen_message(pool: &PgPool, petition_id: Uuid, event_id: Uuid) -> Result<Option<String>> {
     Ok(sqlx::query_scalar(
         "SELECT message FROM case_history WHERE petition_id = $1 AND event_id = $2 AND message <> '' LIMIT 1",
@@ -429,6 +444,7 @@ pub(crate) async fn citizen_message(pool: &PgPool, petition_id: Uuid, event_id: 
 }
 
 /// The messages of many (petition, event) pairs at once; pairs without one are left out.
+#[tracing::instrument(skip_all, fields(items = wanted.len()))]
 pub(crate) async fn citizen_messages(pool: &PgPool, wanted: &[(Uuid, Uuid)]) -> Result<Vec<(Uuid, Uuid, String)>> {
     let petitions: Vec<Uuid> = wanted.iter().map(|w| w.0).collect();
     let events: Vec<Uuid> = wanted.iter().map(|w| w.1).collect();
@@ -453,6 +469,7 @@ pub(crate) struct CitizenLine {
 }
 
 /// The case's changes of status and what the citizen was told, oldest first; no internal notes.
+#[tracing::instrument(skip_all, fields(%petition_id))]
 pub(crate) async fn citizen_timeline(pool: &PgPool, petition_id: Uuid) -> Result<Vec<CitizenLine>> {
     Ok(sqlx::query_as(
         "SELECT at, to_status, action, message FROM case_history \
@@ -518,6 +535,7 @@ fn bind_filters<'q, O>(
 }
 
 /// A page of the queue, most urgent first (earliest resolution due).
+#[tracing::instrument(skip_all)]
 pub(crate) async fn queue(pool: &PgPool, query: &QueueQuery<'_>) -> Result<Vec<CaseRecord>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM cases WHERE {QUEUE_FILTERS} ORDER BY resolution_due, petition_id LIMIT $9 OFFSET $10"
@@ -526,6 +544,7 @@ pub(crate) async fn queue(pool: &PgPool, query: &QueueQuery<'_>) -> Result<Vec<C
 }
 
 /// How many cases the whole view holds.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn queue_total(pool: &PgPool, query: &QueueQuery<'_>) -> Result<i64> {
     let sql = format!("SELECT count(*) FROM cases WHERE {QUEUE_FILTERS}");
     let (total,): (i64,) = bind_filters(sqlx::query_as(&sql), query).fetch_one(pool).await?;
@@ -533,6 +552,7 @@ pub(crate) async fn queue_total(pool: &PgPool, query: &QueueQuery<'_>) -> Result
 }
 
 /// The same citizen's other petitions, newest first.
+#[tracing::instrument(skip_all, fields(petition_id = %case.petition_id))]
 pub(crate) async fn other_petitions(pool: &PgPool, case: &CaseRecord) -> Result<Vec<CaseRecord>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM cases WHERE citizen_ref = $1 AND petition_id <> $2 ORDER BY submitted_at DESC LIMIT 20"
@@ -554,6 +574,7 @@ pub(crate) struct PromiseRow {
 }
 
 /// Keeps a promise from the desk topic; a redelivered meeting changes nothing.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn insert_promise(
     conn: &mut PgConnection,
     meeting_id: &str,
@@ -577,6 +598,7 @@ pub(crate) async fn insert_promise(
 }
 
 /// The promises about these cases (by tracking code, in their provinces), earliest due first.
+#[tracing::instrument(skip_all, fields(cases = cases.len()))]
 pub(crate) async fn promises_of(pool: &PgPool, cases: &[CaseRecord]) -> Result<Vec<PromiseRow>> {
     let codes: Vec<&str> = cases.iter().map(|c| c.tracking_code.as_str()).collect();
     let provinces: Vec<&str> = cases.iter().map(|c| c.province.as_str()).collect();
@@ -592,6 +614,7 @@ pub(crate) async fn promises_of(pool: &PgPool, cases: &[CaseRecord]) -> Result<V
 }
 
 /// Open cases whose next warning or breach is due at `now`, locked for this replica only.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn due_for_watchdog(
     conn: &mut PgConnection,
     now: DateTime<Utc>,

@@ -24,6 +24,7 @@ fn local_path(path: Option<&str>) -> String {
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn sign_in(State(state): State<AppState>, Query(query): Query<SignInQuery>) -> Result<Response> {
     let url = state.oidc.begin(&state.pool, &local_path(query.return_to.as_deref())).await?;
     Ok(see_other(&url))
@@ -39,6 +40,7 @@ pub(crate) struct Callback {
     error: Option<String>,
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn callback(State(state): State<AppState>, Query(callback): Query<Callback>) -> Result<Response> {
     if let Some(error) = callback.error {
         return Err(Error::Provider(format!("the provider refused the sign-in: {error}")));
@@ -62,6 +64,7 @@ pub(crate) struct SignOut {
     csrf: String,
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn sign_out(
     State(state): State<AppState>,
     session: StaffSession,

@@ -322,6 +322,7 @@ fn done_message(action: &str) -> Option<&'static str> {
 }
 
 /// `GET /cases/{id}`.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn page(
     State(state): State<AppState>,
     mut session: StaffSession,
@@ -339,6 +340,7 @@ pub(crate) async fn page(
 }
 
 /// `POST /cases/{id}/template`: the chosen template, filled in, in the answer's box to edit.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn insert_template(
     State(state): State<AppState>,
     mut session: StaffSession,
@@ -384,6 +386,7 @@ fn message_field(action: &str) -> &'static str {
 }
 
 /// `POST /cases/{id}/{action}`: one of the case's actions, on the version the officer saw.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn act(
     State(state): State<AppState>,
     mut session: StaffSession,

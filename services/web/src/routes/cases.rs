@@ -284,6 +284,7 @@ async fn queue_page(
 }
 
 /// `GET /cases`: the queue.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn queue(
     State(state): State<AppState>,
     session: StaffSession,
@@ -298,6 +299,7 @@ pub(crate) async fn queue(
 }
 
 /// `POST /cases/views`: saves the current filters under a name.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn save_view(
     State(state): State<AppState>,
     session: StaffSession,
@@ -326,6 +328,7 @@ pub(crate) async fn save_view(
 }
 
 /// `POST /cases/views/delete`: forgets one of the officer's views.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn delete_view(
     State(state): State<AppState>,
     session: StaffSession,
@@ -343,6 +346,7 @@ pub(crate) async fn delete_view(
 }
 
 /// `POST /cases/bulk`: acknowledge the selected cases, or answer them all with one reply.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn bulk(
     State(state): State<AppState>,
     mut session: StaffSession,

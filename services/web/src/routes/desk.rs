@@ -107,6 +107,7 @@ async fn events_page(
     Ok(pages::render(&page))
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn events(State(state): State<AppState>, session: StaffSession) -> Result<Response> {
     events_page(&state, session, Form::new(), &[], None).await
 }
@@ -120,6 +121,7 @@ fn tehran_time(text: &str) -> Option<DateTime<Utc>> {
     pasokh_domain::tehran().from_local_datetime(&date.and_time(time)).single().map(|t| t.with_timezone(&Utc))
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn create_event(
     State(state): State<AppState>,
     mut session: StaffSession,
@@ -286,6 +288,7 @@ async fn earlier_petitions(
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn walk_in_form(
     State(state): State<AppState>,
     mut session: StaffSession,
@@ -310,6 +313,7 @@ struct Filed {
     submitted_at: DateTime<Utc>,
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn walk_in(
     State(state): State<AppState>,
     mut session: StaffSession,
@@ -443,6 +447,7 @@ impl Referral {
 }
 
 /// `POST /desk/events/{id}/citizen-petitions`: the earlier-petitions block alone, for the page's script.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn citizen_petitions(
     State(state): State<AppState>,
     mut session: StaffSession,
@@ -459,6 +464,7 @@ pub(crate) async fn citizen_petitions(
 }
 
 /// `GET /desk/events/{id}/counter`: the counter alone, refreshed by the page's script.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn counter(
     State(state): State<AppState>,
     mut session: StaffSession,
@@ -470,6 +476,7 @@ pub(crate) async fn counter(
 }
 
 /// `POST /desk/events/{id}/close` (supervisors): the desk packed up.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn close_event(
     State(state): State<AppState>,
     mut session: StaffSession,
@@ -494,6 +501,7 @@ pub(crate) async fn close_event(
     events_page(&state, session, form, &[], done).await
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn slip(
     State(state): State<AppState>,
     session: StaffSession,
@@ -509,6 +517,7 @@ fn meeting_page(session: &StaffSession, event: DeskEvent, form: Form, done: Opti
     pages::Meeting { chrome: Chrome::staff(Some(session)), event, form, organisations, done }
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn meeting_form(
     State(state): State<AppState>,
     mut session: StaffSession,
@@ -518,6 +527,7 @@ pub(crate) async fn meeting_form(
     Ok(pages::render(&meeting_page(&session, event, Form::new(), None)))
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn meeting(
     State(state): State<AppState>,
     mut session: StaffSession,

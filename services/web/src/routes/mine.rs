@@ -34,12 +34,14 @@ fn ask_page(csrf: String, form: Form) -> Response {
     pages::render(&pages::MineAsk { chrome: Chrome::public(), csrf, form })
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn ask_form(headers: HeaderMap) -> Response {
     let (csrf, set_cookie) = citizen_csrf(&headers);
     with_cookie(ask_page(csrf, Form::new()), set_cookie)
 }
 
 /// `POST /my-petitions/code`: texts a code to the mobile, then asks for it.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn send_code(
     State(state): State<AppState>,
     CitizenAddress(client): CitizenAddress,
@@ -133,6 +135,7 @@ fn verify_page(csrf: String, id: &str, form: Form) -> Response {
     pages::render(&pages::MineVerify { chrome: Chrome::public(), csrf, id: id.to_owned(), form })
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn verify_form(headers: HeaderMap, Path(id): Path<String>) -> Response {
     let (csrf, set_cookie) = citizen_csrf(&headers);
     with_cookie(verify_page(csrf, &id, Form::new()), set_cookie)
@@ -148,6 +151,7 @@ struct Pending {
 }
 
 /// `POST /my-petitions/verify/{id}`: the right code, in time and within the attempts, shows the list.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn verify(
     State(state): State<AppState>,
     headers: HeaderMap,

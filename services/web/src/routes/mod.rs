@@ -227,6 +227,7 @@ pub(crate) fn with_cookie(mut response: Response, set_cookie: Option<String>) ->
 }
 
 /// Keeps a receipt for the page after the redirect; answers its random token.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn keep_receipt(pool: &PgPool, body: &impl serde::Serialize) -> Result<String> {
     let token = random_token();
     let body = serde_json::to_value(body).map_err(|e| Error::Config(e.to_string()))?;
@@ -237,6 +238,7 @@ pub(crate) async fn keep_receipt(pool: &PgPool, body: &impl serde::Serialize) ->
     Ok(token)
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn find_receipt<T: serde::de::DeserializeOwned>(pool: &PgPool, token: &str) -> Result<T> {
     let body: Option<serde_json::Value> =
         sqlx::query_scalar("SELECT body FROM receipts WHERE token = $1 AND created_at > now() - interval '1 day'")

@@ -19,6 +19,7 @@ use crate::intake::Caller;
 use crate::pages::{self, Choice, ChoiceGroup, Chrome, CitizenStatus, Receipt};
 use crate::{Result, fa, qr};
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn home() -> Response {
     let organisations = organisations().iter().map(|o| o.name_fa.clone()).collect();
     pages::render(&pages::Home { chrome: Chrome::public(), organisations })
@@ -56,6 +57,7 @@ fn file_page(state: &AppState, csrf: String, form: Form) -> pages::FilePetition 
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn file_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let (csrf, set_cookie) = citizen_csrf(&headers);
     let mut form = Form::new();
@@ -89,6 +91,7 @@ struct Submitted {
     submitted_at: DateTime<Utc>,
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn file(
     State(state): State<AppState>,
     CitizenAddress(client): CitizenAddress,
@@ -157,12 +160,14 @@ pub(crate) async fn file(
     Ok(see_other(&format!("/receipts/{token}")))
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn receipt(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response> {
     let receipt: Receipt = find_receipt(&state.pool, &token).await?;
     let qr_svg = qr::svg(&receipt.tracking_code, &format!("کد رهگیری {}", receipt.tracking_code_fa));
     Ok(pages::render(&pages::ReceiptPage { chrome: Chrome::public(), receipt, qr_svg }))
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn track_form(headers: HeaderMap) -> Response {
     let (csrf, set_cookie) = citizen_csrf(&headers);
     with_cookie(pages::render(&pages::Track { chrome: Chrome::public(), csrf, form: Form::new() }), set_cookie)
@@ -288,6 +293,7 @@ fn status_page(csrf: String, status: CitizenStatus, mobile: &str, form: Form, do
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn track(
     State(state): State<AppState>,
     CitizenAddress(client): CitizenAddress,
@@ -356,6 +362,7 @@ async fn converse(
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn reply(
     State(state): State<AppState>,
     CitizenAddress(client): CitizenAddress,
@@ -367,6 +374,7 @@ pub(crate) async fn reply(
     converse(&state, client, &headers, &posted, "replies", body, "پاسخ شما برای کارشناس فرستاده شد.").await
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn rate(
     State(state): State<AppState>,
     CitizenAddress(client): CitizenAddress,

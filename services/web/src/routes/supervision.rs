@@ -338,6 +338,7 @@ async fn dashboard_page(
 }
 
 /// `GET /dashboard`: the indicators of the viewer's scope for a Jalali period.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn dashboard(
     State(state): State<AppState>,
     session: StaffSession,
@@ -348,6 +349,7 @@ pub(crate) async fn dashboard(
 }
 
 /// `GET /dashboard.csv?table=…`: one of the dashboard's tables as CSV.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn dashboard_csv(
     State(state): State<AppState>,
     session: StaffSession,
@@ -454,6 +456,7 @@ impl EventReportPage {
 }
 
 /// `GET /desk-events/{id}/report`: one desk event on one printable A4 page.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn event_report(
     State(state): State<AppState>,
     mut session: StaffSession,
@@ -547,12 +550,14 @@ async fn live_view(state: &AppState, session: &mut StaffSession) -> Result<LiveV
 }
 
 /// `GET /live`: every desk event open now across the provinces, its counts refreshed.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn live(State(state): State<AppState>, mut session: StaffSession) -> Result<Response> {
     let live = live_view(&state, &mut session).await?;
     Ok(pages::render(&LivePage { chrome: Chrome::staff(Some(&session)), live }))
 }
 
 /// `GET /live/fragment`: the live table alone, for the page's script.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn live_fragment(State(state): State<AppState>, mut session: StaffSession) -> Result<Response> {
     let live = live_view(&state, &mut session).await?;
     Ok(pages::render(&LiveFragment { live }))
