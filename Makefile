@@ -31,7 +31,7 @@ test: stack-up build ## stack up, then unit, integration and end-to-end tests ag
 # the fault matrix itself, without the stack and build prerequisites (make test has them already)
 .PHONY: faults
 faults:
-	$(CARGO) test -p pasokh-e2e --test faults -- --ignored --nocapture --test-threads=1
+	$(CARGO) test -p pasokh-e2e --test it -- --ignored --nocapture --test-threads=1 faults::
 
 test-faults: stack-up build ## the fault matrix (part of make test): the pipeline under load through crashes at named moments, PostgreSQL/Kafka/gateway/network outages (scaled down) and replica rebalances; prints invariants I1–I6 with their counts after each
 	$(MAKE) --no-print-directory faults

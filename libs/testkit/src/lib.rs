@@ -21,6 +21,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use uuid::Uuid;
 
+pub mod intake;
 pub mod process;
 
 /// Where the local stack listens; the same variables `scripts/stack.sh` reads.

@@ -8,13 +8,11 @@
 use std::time::Duration;
 
 use pasokh_proto::events::v1::PetitionEvent;
+use pasokh_testkit::intake::{TestIntake, valid_petition};
 use pasokh_testkit::{Stack, eventually, repo_root};
 use prost::Message as _;
 use rdkafka::message::Message as _;
 use serde_json::Value;
-use support::{TestIntake, valid_petition};
-
-mod support;
 
 fn stack_script(command: &str) {
     let status = std::process::Command::new(repo_root().join("scripts/stack.sh")).arg(command).status().unwrap();

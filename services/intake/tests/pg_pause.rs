@@ -8,10 +8,8 @@
 
 use std::time::Duration;
 
+use pasokh_testkit::intake::{TestIntake, valid_petition};
 use pasokh_testkit::{Stack, repo_root};
-use support::{TestIntake, valid_petition};
-
-mod support;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_petition_answered_503_while_the_database_is_frozen_is_never_saved_later() {

@@ -12,6 +12,7 @@ use pasokh_platform::retry::Backoff;
 use pasokh_platform::service::Service as _;
 use pasokh_proto::events::v1::petition_event::Body;
 use pasokh_proto::events::v1::{DeliveryEvent, Routed};
+use pasokh_testkit::intake::TestIntake;
 use pasokh_testkit::{RunningService, SmsSink, Stack, Topics, eventually, free_port, record_key, start_service};
 use prost::Message as _;
 use rdkafka::message::Message as _;
@@ -24,7 +25,7 @@ struct World {
     intake_http: String,
     notification_group: String,
     pool: PgPool,
-    intake: RunningService,
+    intake: TestIntake,
     notification: RunningService,
     settings: Settings,
 }
@@ -39,18 +40,9 @@ impl World {
         let stack = Stack::from_env();
         let topics = stack.fresh_topics("notification").await;
         let intake_db = stack.fresh_database("intake").await;
+        let intake = TestIntake::start(TestIntake::settings(&stack, &intake_db, &topics)).await;
+        let (intake_http, intake_grpc) = (intake.http.clone(), intake.internal_grpc.clone());
         let provider = pasokh_testkit::Provider::from_env();
-        let intake_settings = pasokh_intake::Settings {
-            listen: ListenSettings::new(0, 0),
-            database: DatabaseSettings::at(&intake_db),
-            kafka: stack.kafka_settings(&topics, "intake"),
-            routing_grpc_url: "http://127.0.0.1:1".into(),
-            auth: provider.auth_settings("pasokh-intake", None),
-            dev_citizen_ref_key: true,
-            ..pasokh_intake::Settings::default()
-        };
-        let intake = start_service::<pasokh_intake::App>(&intake_settings).await;
-        let (intake_http, intake_grpc) = (intake.http.clone(), intake.internal_grpc.clone().unwrap());
 
         let db = stack.fresh_database("notification").await;
         let mut settings = Settings {

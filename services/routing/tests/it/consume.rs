@@ -1,12 +1,10 @@
 //! Routing, black-box: petitions filed at a real intake become cases and Routed events, on the real stack.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{World, kind};
+use crate::common::{World, kind};
 use pasokh_events::cloudevents::header_map_of;
 use pasokh_events::lifecycle::from_timestamp;
 use pasokh_proto::events::v1::petition_event::Body;
@@ -228,7 +226,7 @@ async fn a_peer_that_does_not_serve_texts_holds_the_partition_instead_of_dead_le
         .http
         .post(format!("{}/v1/petitions", world.intake.http))
         .json(&serde_json::json!({
-            "national_id": pasokh_testkit::national_id(5), "mobile": common::mobile(5), "category": "unpaid-wages",
+            "national_id": pasokh_testkit::national_id(5), "mobile": crate::common::mobile(5), "category": "unpaid-wages",
             "kind": "complaint", "channel": "web", "text": "کارفرما سه ماه است حقوق ما را نداده است"
         }))
         .send()

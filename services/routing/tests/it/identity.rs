@@ -4,11 +4,9 @@
 //! demo member of staff through `CaseService`, with tokens the provider issued.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::sync::OnceLock;
 
-use common::World;
+use crate::common::World;
 use pasokh_platform::config::ListenSettings;
 use pasokh_platform::db::DatabaseSettings;
 use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;

@@ -11,12 +11,10 @@ use std::time::Duration;
 use pasokh_platform::auth::{DEV_KEY, dev};
 use pasokh_proto::intake::v1::intake_internal_client::IntakeInternalClient;
 use pasokh_proto::intake::v1::{GetContactRequest, GetTextRequest};
+use pasokh_testkit::intake::{TestIntake, valid_petition};
 use pasokh_testkit::{Caller, Provider, Stack, internal_rpc_refusals, serve_in_background, with_bearer};
 use serde_json::{Value, json};
-use support::{TestIntake, valid_petition};
 use tonic::Code;
-
-mod support;
 
 /// One intake for the refusal tests, serving from its own runtime for the whole test binary.
 struct Shared {
@@ -54,7 +52,7 @@ async fn get_contact(caller: Caller) -> Result<(), tonic::Status> {
     let message = GetContactRequest { petition_id: shared.petition_id.clone() };
     let request = caller.request(message, "pasokh-intake").await;
     let contact = client.get_contact(request).await?.into_inner();
-    assert_eq!(contact.mobile, support::MOBILE);
+    assert_eq!(contact.mobile, pasokh_testkit::intake::MOBILE);
     Ok(())
 }
 
@@ -286,7 +284,7 @@ async fn an_intake_started_with_defaults_accepts_no_development_credential() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    let national_id = pasokh_domain::NationalId::parse(support::NATIONAL_ID).unwrap();
+    let national_id = pasokh_domain::NationalId::parse(pasokh_testkit::intake::NATIONAL_ID).unwrap();
     let with_dev_key = pasokh_domain::CitizenRef::derive(
         &pasokh_domain::CitizenRefKey::new(pasokh_intake::config::DEV_CITIZEN_REF_KEY),
         &national_id,

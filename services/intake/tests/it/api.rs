@@ -9,14 +9,12 @@ use pasokh_proto::events::v1::PetitionEvent;
 use pasokh_proto::events::v1::petition_event::Body;
 use pasokh_proto::intake::v1::GetContactRequest;
 use pasokh_proto::intake::v1::intake_internal_client::IntakeInternalClient;
+use pasokh_testkit::intake::{MOBILE, NATIONAL_ID, TestIntake, valid_petition};
 use pasokh_testkit::with_bearer;
 use pasokh_testkit::{Stack, record_key};
 use prost::Message as _;
 use rdkafka::message::Message as _;
 use serde_json::{Value, json};
-use support::{MOBILE, NATIONAL_ID, TestIntake, valid_petition};
-
-mod support;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn accepted_petition_is_stored_normalised_and_published_as_a_cloudevent_without_personal_data() {
@@ -213,7 +211,9 @@ async fn petitions_accepted_while_kafka_is_unreachable_are_published_when_it_is_
     let db = stack.fresh_database("intake").await;
     let topics = stack.fresh_topics("intake").await;
     // an intake whose broker address leads nowhere: Kafka is "down" for it
-    let cut_off = TestIntake::start(&stack, &db, &topics, "127.0.0.1:9").await;
+    let mut settings = TestIntake::settings(&stack, &db, &topics);
+    settings.kafka.bootstrap_servers = "127.0.0.1:9".into();
+    let cut_off = TestIntake::start(settings).await;
     let mut codes = Vec::new();
     for _ in 0..3 {
         let (status, body) = cut_off.submit(&valid_petition()).await;
@@ -225,7 +225,7 @@ async fn petitions_accepted_while_kafka_is_unreachable_are_published_when_it_is_
     cut_off.stop().await;
 
     // the same database, now with a reachable broker: the relay catches up
-    let restored = TestIntake::start(&stack, &db, &topics, &stack.kafka).await;
+    let restored = TestIntake::start(TestIntake::settings(&stack, &db, &topics)).await;
     let records = stack.read_topic(&topics.lifecycle, 3, Duration::from_secs(30)).await;
     let mut published: Vec<String> =
         records.iter().map(|r| PetitionEvent::decode(r.payload().unwrap()).unwrap().tracking_code).collect();

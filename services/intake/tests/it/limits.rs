@@ -2,10 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pasokh_testkit::Stack;
+use pasokh_testkit::intake::{TestIntake, valid_petition};
 use serde_json::{Value, json};
-use support::{TestIntake, valid_petition};
-
-mod support;
 
 fn with_mobile(mobile: &str) -> Value {
     let mut body = valid_petition();

@@ -12,6 +12,7 @@ use pasokh_proto::events::v1::PetitionEvent;
 use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;
 use pasokh_proto::routing::v1::case_service_client::CaseServiceClient;
 use pasokh_routing::{App, Settings};
+use pasokh_testkit::intake::TestIntake;
 use pasokh_testkit::{Provider, RunningService, Stack, Topics, eventually, free_port, national_id, start_service};
 use prost::Message as _;
 use rdkafka::message::Message as _;
@@ -26,8 +27,7 @@ pub struct World {
     pub topics: Topics,
     pub pool: PgPool,
     pub settings: Settings,
-    pub intake: RunningService,
-    pub intake_settings: pasokh_intake::Settings,
+    pub intake: TestIntake,
     pub routing: RunningService,
     pub http: reqwest::Client,
 }
@@ -64,21 +64,15 @@ impl World {
             ..Settings::default()
         };
         adjust(&mut settings);
-        let intake_settings = pasokh_intake::Settings {
-            province: province.into(),
-            listen: ListenSettings::new(0, 0).with_internal(intake_internal_port),
-            database: DatabaseSettings::at(&stack.fresh_database("intake").await),
-            kafka: stack.kafka_settings(&topics, "intake"),
-            routing_grpc_url: format!("http://127.0.0.1:{routing_internal_port}"),
-            auth: provider.auth_settings("pasokh-intake", Some("pasokh-intake")),
-            dev_citizen_ref_key: true,
-            shutdown_drain_secs: 5,
-            ..pasokh_intake::Settings::default()
-        };
-        let intake = start_service::<pasokh_intake::App>(&intake_settings).await;
+        let intake_db = stack.fresh_database("intake").await;
+        let mut intake_settings = TestIntake::settings(&stack, &intake_db, &topics);
+        intake_settings.province = province.into();
+        intake_settings.listen = ListenSettings::new(0, 0).with_internal(intake_internal_port);
+        intake_settings.routing_grpc_url = format!("http://127.0.0.1:{routing_internal_port}");
+        let intake = TestIntake::start(intake_settings).await;
         let routing = start_service::<App>(&settings).await;
         let pool = PgPool::connect(&db).await.unwrap();
-        Self { stack, provider, topics, pool, settings, intake, intake_settings, routing, http: reqwest::Client::new() }
+        Self { stack, provider, topics, pool, settings, intake, routing, http: reqwest::Client::new() }
     }
 
     /// Another province's intake on the same database and topics (as a deployment per province is).
@@ -87,7 +81,7 @@ impl World {
             province: province.into(),
             listen: ListenSettings::new(0, 0).with_internal(free_port()),
             kafka: self.stack.kafka_settings(&self.topics, "intake"),
-            ..self.intake_settings.clone()
+            ..self.intake.settings.clone()
         };
         start_service::<pasokh_intake::App>(&settings).await
     }

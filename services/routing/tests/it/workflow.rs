@@ -3,12 +3,10 @@
 //! routing runs the cases, on the real PostgreSQL and Kafka.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{World, authed, kind, token};
 use chrono::{DateTime, Utc};
-use common::{World, authed, kind, token};
 use pasokh_domain::Role;
 use pasokh_platform::auth::dev;
 use pasokh_proto::events::v1::petition_event::Body;

@@ -2,10 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pasokh_testkit::Stack;
+use pasokh_testkit::intake::{TestIntake, valid_petition};
 use serde_json::{Value, json};
-use support::{TestIntake, valid_petition};
-
-mod support;
 
 const CHECKSUM: &str = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 

@@ -6,13 +6,11 @@ use pasokh_domain::Role;
 use pasokh_proto::events::v1::desk_activity::Body as DeskBody;
 use pasokh_proto::events::v1::petition_event::Body;
 use pasokh_proto::events::v1::{DeskActivity, PetitionEvent};
+use pasokh_testkit::intake::TestIntake;
 use pasokh_testkit::{Provider, Stack};
 use prost::Message as _;
 use rdkafka::message::Message as _;
 use serde_json::{Value, json};
-use support::TestIntake;
-
-mod support;
 
 /// A token the identity provider issued to the demo member of staff with this role in this province.
 async fn token(role: Role, province: &str) -> String {

@@ -6,12 +6,10 @@ use std::time::Duration;
 use pasokh_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use pasokh_proto::intake::v1::{Attachment, SubmitPetitionRequest};
 use pasokh_testkit::Stack;
+use pasokh_testkit::intake::{TestIntake, valid_petition};
 use pasokh_testkit::with_bearer;
 use serde_json::{Value, json};
-use support::{TestIntake, valid_petition};
 use tonic_types::StatusExt;
-
-mod support;
 
 const CHECKSUM: &str = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 

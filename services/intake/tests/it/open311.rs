@@ -2,10 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pasokh_testkit::Stack;
+use pasokh_testkit::intake::TestIntake;
 use serde_json::Value;
-use support::TestIntake;
-
-mod support;
 
 /// Two partner systems, each knowing only its own key; intake is configured with their SHA-256.
 const KEY: &str = "key-of-the-ngo-portal";
@@ -158,7 +156,7 @@ async fn a_partner_lists_only_what_it_filed_and_may_send_its_key_in_a_header() {
     let (status, body) = post(&intake, "requests.json", &request_form("0499370899")).await;
     assert_eq!(status, 201, "{body}");
     let ngo_code = serde_json::from_str::<Value>(&body).unwrap()[0]["service_request_id"].as_str().unwrap().to_owned();
-    let (status, _) = intake.submit(&support::valid_petition()).await;
+    let (status, _) = intake.submit(&pasokh_testkit::intake::valid_petition()).await;
     assert_eq!(status, 201, "a citizen files on the web");
     let filed_by: Option<String> = sqlx::query_scalar("SELECT filed_by FROM petitions WHERE tracking_code = $1")
         .bind(&ngo_code)
