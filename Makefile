@@ -55,11 +55,12 @@ build: ## compile every crate, binaries and tests
 	scripts/build-deps.sh
 	$(CARGO) build --workspace --bins --tests
 
-lint: ## rustfmt check, clippy with warnings as errors, cargo-deny (licences, bans, duplicates, sources) and cargo-machete (unused dependencies)
+lint: ## rustfmt check, clippy with warnings as errors, cargo-deny (licences, bans, duplicates, sources), cargo-machete (unused dependencies), buf lint and buf breaking against the last release
 	scripts/build-deps.sh
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	scripts/lint-deps.sh
+	scripts/lint-proto.sh
 
 fmt: ## format the code
 	$(CARGO) fmt --all
