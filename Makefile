@@ -55,12 +55,13 @@ build: ## compile every crate, binaries and tests
 	scripts/build-deps.sh
 	$(CARGO) build --workspace --bins --tests
 
-lint: ## rustfmt check, clippy with warnings as errors, cargo-deny (licences, bans, duplicates, sources), cargo-machete (unused dependencies), buf lint and buf breaking against the last release
+lint: ## rustfmt check, clippy with warnings as errors, cargo-deny (licences, bans, duplicates, sources), cargo-machete (unused dependencies), buf lint and buf breaking against the last release, and no source file over 400 lines without a reason
 	scripts/build-deps.sh
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	scripts/lint-deps.sh
 	scripts/lint-proto.sh
+	scripts/lint-size.sh
 
 fmt: ## format the code
 	$(CARGO) fmt --all

@@ -15,6 +15,10 @@
 //! the consumer keeps its group membership. A batch refused as permanent is
 //! split and applied record by record, in order, so one poison record goes to
 //! the dead-letter topic and its neighbours still apply.
+//!
+//! Long by choice: it is one loop — poll, split by partition, apply the poll together, fall back to
+//! each partition, then to each record — and the order and exactly-once guarantees live in how
+//! those steps hand over; apart they could not be read as one argument.
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::time::Duration;

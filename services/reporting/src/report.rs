@@ -1,5 +1,9 @@
 //! The reports, built from rollups for a caller's scope: the same documents
 //! over HTTP JSON, as CSV and (for the web's dashboards) as pages.
+//!
+//! Long by choice: one builder per report document (indicators, overview, ranking, trend, backlog,
+//! desk events), each a short fold over the same rollup rows and the same scope; the documents'
+//! types are the API's and belong together.
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

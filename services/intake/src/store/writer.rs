@@ -7,6 +7,10 @@
 //! petition's commit is on disk", but one WAL flush serves many petitions.
 //! A full queue is refused at once (503 + Retry-After) rather than queued
 //! without bound.
+//!
+//! Long by choice: the group commit is one transaction's worth of statements (claims, petitions,
+//! outbox rows, stored answers) and the loop that batches requests into it; the batch's rollback
+//! and per-request answers only make sense read together.
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,6 +4,10 @@
 //!
 //! A batch's texts come from intake in one call before the transaction opens
 //! ([`BatchHandler::prepare`]); the transaction then only touches PostgreSQL.
+//!
+//! Long by choice: the lifecycle topic's handler is one batch — texts fetched in `prepare`, then
+//! new cases, merges, replies and ratings in one transaction — and the order of those steps within
+//! the batch is what keeps a citizen's events in order.
 mod desk;
 mod new_cases;
 

@@ -1,4 +1,8 @@
 //! Routing's own tables: cases and their history.
+//!
+//! Long by choice: every query on routing's tables is here, beside the row types it returns, so a
+//! column is renamed in one file; the queries are short and independent, and split files would only
+//! scatter `CaseRecord`'s column list.
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};

@@ -4,6 +4,10 @@
 //! case version the officer saw: when someone changed the case meanwhile,
 //! routing refuses, and the page shows what changed with what the officer
 //! typed kept.
+//!
+//! Long by choice: one page and its forms; every action the case's status allows is a form here,
+//! and the version check that keeps an officer's typing when someone changed the case meanwhile is
+//! shared by all of them.
 use std::collections::BTreeMap;
 
 use axum::Form as Posted_;

@@ -1,6 +1,9 @@
 //! The officer's queue: the cases of the officer's scope (routing decides it
 //! from their token), most urgent first, with SLA badges, filters, saved
 //! views, counts and bulk actions.
+//!
+//! Long by choice: the queue page, its saved views and its bulk actions share the filter form and
+//! the query string it becomes; split, the form's fields would be spelled in three places.
 use std::collections::BTreeMap;
 
 use axum::Form as Posted_;

@@ -1,5 +1,9 @@
 //! The service-desk console: today's events of the operator's province, the
 //! walk-in form built for a crowd, the printable slip, meetings with officials.
+//!
+//! Long by choice: one screen family for the desk operator (the events page, the walk-in form, the
+//! slip, the meeting form), each handler beside the form it parses and the fragment it answers htmx
+//! with; they share the event look-up and the Persian error sentences.
 use axum::Form as Posted_;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -1,6 +1,10 @@
 //! Supervision: the inspection centre's and provincial directors' dashboards
 //! from reporting's API (scoped by the viewer's token there), the printable
 //! report of one desk event, and the live view of every desk open now.
+//!
+//! Long by choice: the dashboards, their CSV, the event report and the live view read the same
+//! reporting documents and share the scope and period parsing; split, each file would import the
+//! other three.
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

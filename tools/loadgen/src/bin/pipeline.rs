@@ -12,6 +12,10 @@
 //!
 //! Every petition is a different citizen (national id and mobile), so none is merged as a
 //! duplicate and each calls for exactly two SMS. Prints one JSON document.
+//!
+//! Long by choice: a benchmark's whole procedure (saturation, fixed rates, the latency join with
+//! the sink's log, the JSON written) in the order it runs, so the numbers in docs/benchmarks.md can
+//! be traced to the lines that made them.
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

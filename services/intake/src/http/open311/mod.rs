@@ -3,127 +3,31 @@
 //! the province is the jurisdiction. Responses in JSON or XML by extension;
 //! errors in the specification's format. Every call needs an `api_key`: the
 //! requests carry citizens' petitions, so they are for registered partners.
+//!
+//! `format` writes JSON or XML as the specification spells them, `errors` answers refusals the
+//! GeoReport way, `georeport` maps between GeoReport's services and requests and Pasokh's
+//! categories and petitions; this file has the handlers and what they check first.
+mod errors;
+mod format;
+mod georeport;
+
 use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use pasokh_domain::{
-    CaseStatus, CategoryCode, Channel, CitizenRef, FieldError, Mobile, NationalId, PetitionKind, PetitionText,
-    ValidationErrors, categories, organisations,
-};
+use axum::http::StatusCode;
+use axum::response::Response;
+use pasokh_domain::CategoryCode;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
-use super::AppState;
+use self::errors::{Failure, Refusal, errors, unknown_resource, validation};
+use self::format::{Format, render, split_format};
+use self::georeport::{created, parse_request, request_json, service_definition, service_list};
+use crate::http::AppState;
 use crate::store::NewPetition;
 use crate::store::writer::{IdempotencyClaim, Submission, Written};
 use crate::{Error, store};
-
-/// `services.json` → (`services`, Json)
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Json,
-    Xml,
-}
-
-fn split_format(resource: &str) -> Option<(&str, Format)> {
-    if let Some(name) = resource.strip_suffix(".json") {
-        Some((name, Format::Json))
-    } else {
-        resource.strip_suffix(".xml").map(|name| (name, Format::Xml))
-    }
-}
-
-/// The element name of an array's items in GeoReport XML.
-fn singular(name: &str) -> &str {
-    match name {
-        "services" => "service",
-        "service_requests" => "request",
-        "attributes" => "attribute",
-        "values" => "value",
-        "endpoints" => "endpoint",
-        "formats" => "format",
-        "errors" => "error",
-        "keywords" => "keyword",
-        _ => "item",
-    }
-}
-
-/// Text as XML 1.0 character data: markup escaped, and characters XML 1.0 cannot carry at all
-/// (controls other than tab and newlines, U+FFFE, U+FFFF; they can arrive in an echoed query
-/// parameter) replaced by U+FFFD, so a partner's parser never meets a malformed document.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..='\u{10ffff}' => {
-                out.push(c)
-            }
-            _ => out.push('\u{fffd}'),
-        }
-    }
-    out
-}
-
-fn write_xml(name: &str, value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str(&format!("<{name}/>")),
-        Value::Array(items) => {
-            out.push_str(&format!("<{name}>"));
-            for item in items {
-                write_xml(singular(name), item, out);
-            }
-            out.push_str(&format!("</{name}>"));
-        }
-        Value::Object(fields) => {
-            out.push_str(&format!("<{name}>"));
-            for (key, field) in fields {
-                write_xml(key, field, out);
-            }
-            out.push_str(&format!("</{name}>"));
-        }
-        Value::String(text) => out.push_str(&format!("<{name}>{}</{name}>", escape(text))),
-        other => out.push_str(&format!("<{name}>{other}</{name}>")),
-    }
-}
-
-fn render(format: Format, status: StatusCode, root: &str, body: &Value) -> Response {
-    match format {
-        Format::Json => (status, axum::Json(body)).into_response(),
-        Format::Xml => {
-            let mut xml = String::from(r#"<?xml version="1.0" encoding="utf-8"?>"#);
-            write_xml(root, body, &mut xml);
-            (status, [(header::CONTENT_TYPE, "text/xml; charset=utf-8")], xml).into_response()
-        }
-    }
-}
-
-/// Errors the GeoReport way: a list of `{code, description}`.
-fn errors(format: Format, status: StatusCode, descriptions: &[String]) -> Response {
-    let body: Vec<Value> = descriptions.iter().map(|d| json!({"code": status.as_u16(), "description": d})).collect();
-    render(format, status, "errors", &Value::Array(body))
-}
-
-fn validation(format: Format, invalid: &ValidationErrors) -> Response {
-    let descriptions: Vec<String> =
-        invalid.errors.iter().map(|e| format!("{} ({}): {}", e.field, e.code, e.message)).collect();
-    errors(format, StatusCode::BAD_REQUEST, &descriptions)
-}
-
-fn unknown_resource(format: Format) -> Response {
-    errors(format, StatusCode::NOT_FOUND, &["no such resource".to_owned()])
-}
-
-/// Why a call is refused before it is looked at: status and description.
-type Refusal = (StatusCode, String);
 
 /// The partner whose `api_key` (form/query field, or the `X-Api-Key` header that keeps it out of access
 /// logs) this is; 403 otherwise. Keys are compared as SHA-256 digests in constant time, against every
@@ -159,50 +63,6 @@ fn jurisdiction(state: &AppState, params: &HashMap<String, String>) -> Result<()
         )),
         _ => Ok(()),
     }
-}
-
-fn group(organisation: &str) -> String {
-    organisations()
-        .iter()
-        .find(|o| o.code == organisation)
-        .map_or_else(|| organisation.to_owned(), |o| o.name_fa.clone())
-}
-
-fn service_list() -> Value {
-    Value::Array(
-        categories()
-            .iter()
-            .map(|c| {
-                json!({
-                    "service_code": c.code.as_str(),
-                    "service_name": c.name_fa,
-                    "description": c.name_en,
-                    "metadata": true,
-                    "type": "realtime",
-                    "keywords": c.name_en.to_lowercase(),
-                    "group": group(&c.organisation),
-                })
-            })
-            .collect(),
-    )
-}
-
-fn service_definition(code: &CategoryCode) -> Value {
-    let kinds: Vec<Value> = PetitionKind::ALL.iter().map(|k| json!({"key": k.as_str(), "name": k.as_str()})).collect();
-    json!({
-        "service_code": code.as_str(),
-        "attributes": [
-            {
-                "variable": true, "code": "national_id", "datatype": "string", "required": true, "order": 1,
-                "datatype_description": "10-digit Iranian national id (کد ملی)",
-                "description": "National id of the citizen; checked, never published"
-            },
-            {
-                "variable": true, "code": "kind", "datatype": "singlevaluelist", "required": false, "order": 2,
-                "datatype_description": "", "description": "Kind of petition (default: request)", "values": kinds
-            }
-        ]
-    })
 }
 
 /// `GET /open311/v2/{resource}`: discovery, services, service definitions, requests.
@@ -317,8 +177,6 @@ pub(crate) async fn get_one(
     }
 }
 
-type Failure = Box<dyn FnOnce(Format) -> Response + Send>;
-
 /// Requests `partner` filed in this province matching the GeoReport filters, newest first (at most 1000):
 /// a partner never sees petitions filed on the web, at a desk or by another partner.
 async fn list_requests(
@@ -363,36 +221,6 @@ async fn list_requests(
         })
     })?;
     Ok(rows)
-}
-
-/// A request as GeoReport shows it: the live case from routing when there is one, else intake's view.
-fn request_json(row: &store::RequestRow, live: Option<&pasokh_proto::routing::v1::Case>) -> Value {
-    let category = categories().iter().find(|c| c.code.as_str() == row.category);
-    let status = live.and_then(|case| CaseStatus::parse(&case.status)).unwrap_or(if row.closed {
-        CaseStatus::Closed
-    } else {
-        CaseStatus::Submitted
-    });
-    let closed = matches!(status, CaseStatus::Closed | CaseStatus::Rejected | CaseStatus::Merged);
-    let agency = live
-        .map(|case| group(&case.organisation))
-        .or_else(|| category.map(|c| group(&c.organisation)))
-        .unwrap_or_default();
-    let updated = live
-        .and_then(|case| pasokh_events::lifecycle::from_timestamp(case.updated_at.as_ref()))
-        .unwrap_or(row.created_at);
-    json!({
-        "service_request_id": row.tracking_code,
-        "status": if closed { "closed" } else { "open" },
-        "status_notes": status.label_fa(),
-        "service_name": category.map(|c| c.name_fa.clone()).unwrap_or_default(),
-        "service_code": row.category,
-        "agency_responsible": agency,
-        "requested_datetime": row.created_at.to_rfc3339(),
-        "updated_datetime": updated.to_rfc3339(),
-        "address": "",
-        "zipcode": "",
-    })
 }
 
 /// The case routing holds for a petition; `None` when routing has none yet or cannot be reached.
@@ -480,15 +308,6 @@ pub(crate) async fn post(
     }
 }
 
-fn created(format: Format, tracking_code: &str) -> Response {
-    let body = json!([{
-        "service_request_id": tracking_code,
-        "service_notice": format!("درخواست ثبت شد. کد رهگیری: {tracking_code}"),
-        "account_id": Value::Null,
-    }]);
-    render(format, StatusCode::CREATED, "service_requests", &body)
-}
-
 enum Claimed {
     /// a retry: the tracking code of the petition the first request filed
     Replay(String),
@@ -530,75 +349,5 @@ async fn idempotency_claim(
         Err(_) => Err(Box::new(|format| {
             errors(format, StatusCode::SERVICE_UNAVAILABLE, &["the petition store is unavailable".to_owned()])
         })),
-    }
-}
-
-/// GeoReport fields → a petition: `service_code` is the category, `description` the text,
-/// `phone` the mobile, `attribute[national_id]` and `attribute[kind]` the rest.
-fn parse_request(state: &AppState, params: &HashMap<String, String>) -> Result<NewPetition, ValidationErrors> {
-    let mut errors = ValidationErrors::default();
-    let field = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.trim().is_empty());
-    let mut required = |name: &str, value: Option<&str>| -> Option<String> {
-        let value = value.map(str::to_owned);
-        if value.is_none() {
-            errors.push(FieldError::new(name, "field_missing", format!("{name} is required")));
-        }
-        value
-    };
-    let national_id = required("attribute[national_id]", field("attribute[national_id]"));
-    let phone = required("phone", field("phone"));
-    let service_code = required("service_code", field("service_code"));
-    let description = required("description", field("description"));
-    let national_id = national_id.and_then(|v| errors.check("attribute[national_id]", NationalId::parse(&v)));
-    let mobile = phone.and_then(|v| errors.check("phone", Mobile::parse(&v)));
-    let category = service_code.and_then(|v| errors.check("service_code", CategoryCode::parse(&v)));
-    let text = description.and_then(|v| errors.check("description", PetitionText::parse(&v)));
-    let kind = errors.check("attribute[kind]", PetitionKind::parse(field("attribute[kind]").unwrap_or("request")));
-    match (national_id, mobile, category, text, kind) {
-        (Some(national_id), Some(mobile), Some(category), Some(text), Some(kind)) if errors.is_empty() => {
-            Ok(NewPetition {
-                id: Uuid::now_v7(),
-                province: state.province,
-                citizen_ref: CitizenRef::derive(&state.citizen_ref_key, &national_id),
-                national_id,
-                mobile,
-                category,
-                kind,
-                channel: Channel::Open311,
-                text,
-                desk_event_id: None,
-                county: None,
-                attachments: Vec::new(),
-                letter: None,
-                on_spot_answer: None,
-                filed_by: None,
-                repeat_of: None,
-            })
-        }
-        _ => Err(errors),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn xml_text_never_carries_a_character_xml_forbids() {
-        let escaped = escape("status \u{1}\u{1f} <b>&\u{fffe}\u{ffff} تهران\t\n");
-        assert_eq!(escaped, "status \u{fffd}\u{fffd} &lt;b&gt;&amp;\u{fffd}\u{fffd} تهران\t\n");
-    }
-
-    #[test]
-    fn xml_follows_georeport_element_names_and_escapes_text() {
-        let mut xml = String::new();
-        write_xml("services", &json!([{"service_code": "a&b", "metadata": true, "keywords": null}]), &mut xml);
-        assert_eq!(
-            xml,
-            "<services><service><service_code>a&amp;b</service_code><metadata>true</metadata><keywords/></service></services>"
-        );
-        let mut xml = String::new();
-        write_xml("errors", &json!([{"code": 403, "description": "<no>"}]), &mut xml);
-        assert_eq!(xml, "<errors><error><code>403</code><description>&lt;no&gt;</description></error></errors>");
     }
 }

@@ -1,0 +1,125 @@
+//! The service desk (میز خدمت): events, walk-in registration, on-the-spot
+//! resolution, face-to-face meetings with officials; and scanned letters.
+//!
+//! A module each: `events` (an event's life: created, listed, closed, counted), `walk_ins`
+//! (the citizen at the desk: earlier petitions, registration, resolution on the spot),
+//! `meetings` (with officials, and their promises) and `letters`; this file what they share.
+pub(crate) mod events;
+pub(crate) mod letters;
+pub(crate) mod meetings;
+pub(crate) mod walk_ins;
+
+use chrono::{DateTime, Utc};
+use pasokh_domain::Action;
+use pasokh_domain::{FieldError, ValidationErrors, normalize_text, organisations};
+use pasokh_platform::error_code::ErrorCode;
+use pasokh_proto::events::v1::desk_activity::Body as DeskBody;
+use uuid::Uuid;
+
+use crate::http::AppState;
+use crate::http::auth::StaffMember;
+use crate::store::desk::{self, DeskEvent};
+use crate::{Error, Result};
+
+pub(super) fn bounded_text(
+    errors: &mut ValidationErrors,
+    field: &str,
+    value: Option<&str>,
+    min: usize,
+    max: usize,
+) -> Option<String> {
+    let text = normalize_text(value.unwrap_or_default());
+    let chars = text.chars().count();
+    if chars == 0 {
+        errors.push(FieldError::new(field, "field_missing", format!("{field} is required")));
+        return None;
+    }
+    if chars < min || chars > max {
+        errors.push(FieldError::new(field, "text_length", format!("{field} must have {min}–{max} characters")));
+        return None;
+    }
+    Some(text)
+}
+
+pub(super) fn timestamp(errors: &mut ValidationErrors, field: &str, value: Option<&str>) -> Option<DateTime<Utc>> {
+    match value.map(DateTime::parse_from_rfc3339) {
+        Some(Ok(time)) => Some(time.with_timezone(&Utc)),
+        Some(Err(_)) => {
+            errors.push(FieldError::new(
+                field,
+                "timestamp_invalid",
+                format!("{field} must be RFC 3339, e.g. 2026-12-04T09:00:00+03:30"),
+            ));
+            None
+        }
+        None => {
+            errors.push(FieldError::new(field, "field_missing", format!("{field} is required")));
+            None
+        }
+    }
+}
+
+pub(super) fn organisation_codes(errors: &mut ValidationErrors, field: &str, codes: &[String]) -> Vec<String> {
+    codes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, code)| {
+            let code = code.trim().to_ascii_lowercase();
+            if organisations().iter().any(|o| o.code == code) {
+                Some(code)
+            } else {
+                errors.push(FieldError::new(
+                    format!("{field}[{i}]"),
+                    "organisation_unknown",
+                    "not a known organisation code",
+                ));
+                None
+            }
+        })
+        .collect()
+}
+
+/// Enqueues what happened at the desk on the desk activity topic, in the caller's transaction.
+pub(super) async fn publish_activity(
+    state: &AppState,
+    tx: &mut sqlx::PgConnection,
+    event: &DeskEvent,
+    body: DeskBody,
+) -> Result<()> {
+    let activity = pasokh_events::desk::new_activity(event.id, &event.province, body);
+    let source = format!("//pasokh/intake/{}", state.province);
+    let message = pasokh_events::desk::outbox_message(&state.desk_topic, &source, &activity)
+        .ok_or_else(|| Error::Config("desk activity could not be encoded".into()))?;
+    pasokh_events::outbox::enqueue(tx, &message).await?;
+    Ok(())
+}
+
+/// The event of this province, if the holder may do `action` at its desks.
+pub(super) async fn province_event(
+    state: &AppState,
+    staff: &StaffMember,
+    id: &str,
+    action: Action,
+) -> Result<DeskEvent> {
+    let claims = staff.require(action, state)?;
+    let id = Uuid::parse_str(id).map_err(|_| Error::NotFound("desk event"))?;
+    let event = desk::event(&state.pool, id).await?.ok_or(Error::NotFound("desk event"))?;
+    if claims.province.is_none_or(|p| p.to_string() != event.province) {
+        return Err(Error::Forbidden("this desk event belongs to another province".into()));
+    }
+    Ok(event)
+}
+
+/// The event, if the holder may register at it now.
+pub(super) async fn open_event(state: &AppState, staff: &StaffMember, id: &str) -> Result<DeskEvent> {
+    let event = province_event(state, staff, id, Action::FileAtDesk).await?;
+    if event.closed_at.is_some() {
+        return Err(Error::Conflict(ErrorCode::DeskEventClosed, "this desk event was closed".into()));
+    }
+    let now = Utc::now();
+    // a day's grace either side: desks set up early and paperwork finishes late
+    if now < event.starts_at - chrono::Duration::days(1) || now > event.ends_at + chrono::Duration::days(1) {
+        return Err(Error::Conflict(ErrorCode::DeskEventClosed, "this desk event is not open for registration".into()));
+    }
+    Ok(event)
+}
