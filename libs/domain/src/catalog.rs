@@ -29,8 +29,8 @@ pub enum UnitRole {
 pub struct Unit {
     pub code: String,
     pub organisation: String,
-    /// empty for HQ
-    pub province: String,
+    /// none for HQ's units
+    pub province: Option<crate::ProvinceCode>,
     pub role: UnitRole,
     pub name_fa: String,
 }
@@ -51,7 +51,10 @@ pub fn units() -> &'static [Unit] {
                 Some(Unit {
                     code: cols[0].to_owned(),
                     organisation: cols[1].to_owned(),
-                    province: cols[2].to_owned(),
+                    province: match cols[2] {
+                        "" => None,
+                        code => Some(crate::ProvinceCode::parse(code).ok()?),
+                    },
                     role,
                     name_fa: cols[4].to_owned(),
                 })
@@ -190,8 +193,8 @@ mod tests {
             for organisation in organisations().iter().filter(|o| o.code != "mcls-hq") {
                 let unit = unit(&format!("{}/{code}", organisation.code)).expect("a casework unit");
                 assert_eq!(
-                    (unit.organisation.as_str(), unit.province.as_str()),
-                    (organisation.code.as_str(), code.as_str())
+                    (unit.organisation.as_str(), unit.province),
+                    (organisation.code.as_str(), Some(province.code))
                 );
                 assert_eq!(unit.role, UnitRole::Casework);
             }

@@ -28,6 +28,14 @@ macro_rules! string_enum {
             }
         }
 
+        /// Reads a stored value (a database column), with [`Self::parse`]'s rules.
+        impl TryFrom<String> for $name {
+            type Error = FieldError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())

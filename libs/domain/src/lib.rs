@@ -34,6 +34,6 @@ pub use letter::Letter;
 pub use mobile::Mobile;
 pub use national_id::NationalId;
 pub use province::{Province, ProvinceCode, provinces};
-pub use status::{CaseAction, CaseStatus, InvalidTransition};
+pub use status::{CaseAction, CaseStatus, InvalidTransition, SlaState, UnknownStatus};
 pub use text::{PetitionText, normalize_text, text_similarity};
 pub use tracking_code::TrackingCode;

@@ -37,6 +37,14 @@ impl Mobile {
     }
 }
 
+/// Reads a stored mobile (a database column), with [`Mobile::parse`]'s rules.
+impl TryFrom<String> for Mobile {
+    type Error = FieldError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
 impl fmt::Debug for Mobile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Mobile({}*****{})", &self.0[..4], &self.0[9..])

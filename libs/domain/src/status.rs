@@ -120,6 +120,18 @@ impl CaseStatus {
         )
     }
 
+    /// The open statuses, as [`Self::is_open`] decides: for queries that ask the database.
+    pub fn open() -> impl Iterator<Item = CaseStatus> {
+        Self::ALL.iter().copied().filter(|s| s.is_open())
+    }
+
+    /// The unit's clock runs: the case is open and not waiting for the citizen (the targets move
+    /// later by the wait, see routing's workflow). Routing's watchdog and its partial index
+    /// (`cases_watchdog_idx`) look only at these.
+    pub fn clock_runs(self) -> bool {
+        self.is_open() && !matches!(self, Self::Submitted | Self::InfoRequested)
+    }
+
     /// No action applies any more.
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Rejected | Self::Merged)
@@ -185,6 +197,68 @@ impl CaseAction {
             Self::Merge => "merged",
             Self::Reject => "rejected",
         }
+    }
+}
+
+/// A status name that is none of [`CaseStatus::ALL`]: a stored row or a message from a newer
+/// producer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a case status")]
+pub struct UnknownStatus(pub String);
+
+impl TryFrom<String> for CaseStatus {
+    type Error = UnknownStatus;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value).ok_or(UnknownStatus(value))
+    }
+}
+
+/// How a case stands against its deadlines: against one target (routing stores one per
+/// target) or, the worse of the two, against both (what the queue shows and filters by).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SlaState {
+    OnTrack,
+    /// the warning ratio of the time has passed
+    Warning,
+    Breached,
+}
+
+impl SlaState {
+    pub const ALL: &'static [SlaState] = &[Self::OnTrack, Self::Warning, Self::Breached];
+
+    /// The name in the officers' API: `on_track`, `warning`, `breached`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OnTrack => "on_track",
+            Self::Warning => "warning",
+            Self::Breached => "breached",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|s| s.as_str() == input)
+    }
+
+    /// The value of routing's `*_alert` columns, which predate the API's names: `none`,
+    /// `warned`, `breached` (renaming stored values would buy nothing but a migration).
+    pub fn as_column(self) -> &'static str {
+        match self {
+            Self::OnTrack => "none",
+            Self::Warning => "warned",
+            Self::Breached => "breached",
+        }
+    }
+
+    pub fn from_column(input: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|s| s.as_column() == input)
+    }
+}
+
+/// Reads an `*_alert` column (see [`SlaState::as_column`]).
+impl TryFrom<String> for SlaState {
+    type Error = UnknownStatus;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::from_column(&value).ok_or(UnknownStatus(value))
     }
 }
 
@@ -291,5 +365,23 @@ mod tests {
             CaseStatus::Submitted.apply(Respond).unwrap_err().to_string(),
             "a submitted case cannot be responded to"
         );
+    }
+
+    #[test]
+    fn the_clock_runs_only_on_open_cases_not_waiting_for_the_citizen() {
+        let running: Vec<&str> = CaseStatus::ALL.iter().filter(|s| s.clock_runs()).map(|s| s.as_str()).collect();
+        assert_eq!(running, ["routed", "acknowledged", "in_progress", "reopened"]);
+        assert!(CaseStatus::open().all(CaseStatus::is_open));
+        assert!(!CaseStatus::Responded.is_open(), "an answered case owes the citizen nothing more");
+    }
+
+    #[test]
+    fn sla_states_have_one_name_in_the_api_and_one_in_the_column() {
+        for state in SlaState::ALL {
+            assert_eq!(SlaState::parse(state.as_str()), Some(*state));
+            assert_eq!(SlaState::try_from(state.as_column().to_owned()), Ok(*state));
+        }
+        assert!(SlaState::OnTrack < SlaState::Warning && SlaState::Warning < SlaState::Breached);
+        assert_eq!(CaseStatus::try_from("closing".to_owned()), Err(UnknownStatus("closing".into())));
     }
 }

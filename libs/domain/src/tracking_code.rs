@@ -11,7 +11,8 @@ use crate::province::ProvinceCode;
 /// Verhoeff rather than Luhn: it catches every single-digit error *and* every
 /// adjacent transposition (Luhn misses 09↔90), the two mistakes people make
 /// reading a code off an SMS and typing it on a phone.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct TrackingCode(String);
 
 const LEN: usize = 12;
@@ -88,6 +89,14 @@ impl TrackingCode {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// Reads a stored code (a database column), with [`TrackingCode::parse`]'s rules.
+impl TryFrom<String> for TrackingCode {
+    type Error = FieldError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
     }
 }
 

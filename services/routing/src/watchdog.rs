@@ -48,7 +48,7 @@ impl Watchdog {
             let cases = store::due_for_watchdog(&mut tx, now, self.batch_size).await?;
             let claimed = cases.len();
             for mut case in cases {
-                let from = case.status();
+                let from = case.status;
                 let changes = self.workflow.check_targets(&mut case, now)?;
                 for change in changes {
                     if let Body::SlaAlert(alert) = &change.body {

@@ -154,9 +154,9 @@ impl IntakeInternal for IntakeInternalGrpc {
         let contact = store::contact(&self.pool, id).await?.ok_or(Error::NotFound("petition"))?;
         Ok(Response::new(Contact {
             petition_id: contact.id.to_string(),
-            tracking_code: contact.tracking_code,
-            mobile: contact.mobile,
-            province: contact.province,
+            tracking_code: contact.tracking_code.to_string(),
+            mobile: contact.mobile.as_str().to_owned(),
+            province: contact.province.to_string(),
         }))
     }
 
@@ -221,9 +221,9 @@ impl IntakeInternal for IntakeInternalGrpc {
             .into_iter()
             .map(|contact| Contact {
                 petition_id: contact.id.to_string(),
-                tracking_code: contact.tracking_code,
-                mobile: contact.mobile,
-                province: contact.province,
+                tracking_code: contact.tracking_code.to_string(),
+                mobile: contact.mobile.as_str().to_owned(),
+                province: contact.province.to_string(),
             })
             .collect();
         Ok(Response::new(Contacts { items }))

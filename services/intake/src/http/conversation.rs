@@ -112,7 +112,12 @@ async fn save(
 ) -> Result<Response> {
     let score = message.score.map(|s| s as i32);
     store::insert_message(&mut tx, message.id, petition, message.kind, message.text, score).await?;
-    let mut event = lifecycle::new_event(petition.id, &petition.province, &petition.tracking_code, message.event);
+    let mut event = lifecycle::new_event(
+        petition.id,
+        &petition.province.to_string(),
+        petition.tracking_code.as_str(),
+        message.event,
+    );
     event.sequence = store::next_event_sequence(&mut tx, petition.id).await?;
     let source = format!("//pasokh/intake/{}", state.province);
     let outbox = lifecycle::outbox_message(&state.lifecycle_topic, &source, &event)

@@ -192,13 +192,13 @@ async fn current_status(state: &AppState, raw_code: &str, raw_mobile: Option<&st
     let status = case.as_ref().and_then(|c| CaseStatus::parse(&c.status)).unwrap_or(CaseStatus::Submitted);
     let resolution_due = case.as_ref().and_then(|c| from_timestamp(c.resolution_due.as_ref()));
     Ok(Json(StatusResponse {
-        tracking_code: petition.tracking_code,
+        tracking_code: petition.tracking_code.to_string(),
         status: status.as_str().to_owned(),
         status_fa: status.label_fa(),
-        province: petition.province,
-        category: petition.category,
-        kind: petition.kind,
-        channel: petition.channel,
+        province: petition.province.to_string(),
+        category: petition.category.to_string(),
+        kind: petition.kind.to_string(),
+        channel: petition.channel.to_string(),
         submitted_at: petition.created_at,
         submitted_at_jalali: format_jalali(pasokh_domain::tehran_date(petition.created_at)),
         organisation: case.as_ref().map(|c| c.organisation.clone()).filter(|o| !o.is_empty()),

@@ -1,14 +1,16 @@
 //! Desk events and the meetings recorded at them.
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, Row};
+use pasokh_domain::{CategoryCode, ProvinceCode, TrackingCode};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::Result;
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub(crate) struct DeskEvent {
     pub id: Uuid,
-    pub province: String,
+    #[sqlx(try_from = "String")]
+    pub province: ProvinceCode,
     pub title: String,
     pub venue: String,
     pub starts_at: DateTime<Utc>,
@@ -25,7 +27,7 @@ pub(crate) async fn insert_event(conn: &mut sqlx::PgConnection, event: &DeskEven
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(event.id)
-    .bind(&event.province)
+    .bind(event.province.to_string())
     .bind(&event.title)
     .bind(&event.venue)
     .bind(event.starts_at)
@@ -37,42 +39,27 @@ pub(crate) async fn insert_event(conn: &mut sqlx::PgConnection, event: &DeskEven
     Ok(())
 }
 
-fn event_from_row(row: &sqlx::postgres::PgRow) -> DeskEvent {
-    DeskEvent {
-        id: row.get("id"),
-        province: row.get("province"),
-        title: row.get("title"),
-        venue: row.get("venue"),
-        starts_at: row.get("starts_at"),
-        ends_at: row.get("ends_at"),
-        organisations: row.get("organisations"),
-        closed_at: row.get("closed_at"),
-    }
-}
-
 #[tracing::instrument(skip_all, fields(event_id = %id))]
 pub(crate) async fn event(pool: &PgPool, id: Uuid) -> Result<Option<DeskEvent>> {
-    let row = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, province, title, venue, starts_at, ends_at, organisations, closed_at FROM desk_events WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
-    .await?;
-    Ok(row.as_ref().map(event_from_row))
+    .await?)
 }
 
 /// Events of a province that are not closed and have not ended more than a day ago, soonest first.
 #[tracing::instrument(skip_all, fields(province))]
 pub(crate) async fn current_events(pool: &PgPool, province: &str) -> Result<Vec<DeskEvent>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, province, title, venue, starts_at, ends_at, organisations, closed_at FROM desk_events \
          WHERE province = $1 AND closed_at IS NULL AND ends_at > now() - interval '1 day' \
          ORDER BY starts_at LIMIT 200",
     )
     .bind(province)
     .fetch_all(pool)
-    .await?;
-    Ok(rows.iter().map(event_from_row).collect())
+    .await?)
 }
 
 pub(crate) struct NewMeeting {
@@ -93,7 +80,7 @@ pub(crate) async fn insert_meeting(
     meeting: &NewMeeting,
     recorded_by: &str,
 ) -> Result<DateTime<Utc>> {
-    let row = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO desk_meetings (id, desk_event_id, official_name, official_title, organisation, tracking_code, notes, \
              recorded_by, promise, promise_due) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING recorded_at",
@@ -109,8 +96,7 @@ pub(crate) async fn insert_meeting(
     .bind(&meeting.promise)
     .bind(meeting.promise_due)
     .fetch_one(conn)
-    .await?;
-    Ok(row.get("recorded_at"))
+    .await?)
 }
 
 /// Closes an open event; false when it was closed already.
@@ -126,11 +112,12 @@ pub(crate) async fn close_event(conn: &mut sqlx::PgConnection, id: Uuid, closed_
 }
 
 /// What a desk event has done so far: the live counter of the console.
-#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub(crate) struct EventCounts {
     /// walk-ins registered
     pub registered: i64,
     /// of which answered face to face
+    #[sqlx(rename = "on_spot")]
     pub resolved_on_spot: i64,
     /// meetings with officials
     pub meetings: i64,
@@ -140,30 +127,26 @@ pub(crate) struct EventCounts {
 
 #[tracing::instrument(skip_all, fields(event_id = %event.id))]
 pub(crate) async fn event_counts(pool: &PgPool, event: &DeskEvent) -> Result<EventCounts> {
-    let row = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT (SELECT count(*) FROM petitions WHERE province = $2 AND desk_event_id = $1) AS registered, \
                 (SELECT count(*) FROM petitions WHERE province = $2 AND desk_event_id = $1 AND resolved_on_spot) AS on_spot, \
                 (SELECT count(*) FROM desk_meetings WHERE desk_event_id = $1) AS meetings, \
                 (SELECT count(*) FROM desk_meetings WHERE desk_event_id = $1 AND promise IS NOT NULL) AS promises",
     )
     .bind(event.id)
-    .bind(&event.province)
+    .bind(event.province.to_string())
     .fetch_one(pool)
-    .await?;
-    Ok(EventCounts {
-        registered: row.get("registered"),
-        resolved_on_spot: row.get("on_spot"),
-        meetings: row.get("meetings"),
-        promises: row.get("promises"),
-    })
+    .await?)
 }
 
 /// A citizen's earlier petition, as the desk sees it before registering a new one.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct EarlierPetition {
     pub id: Uuid,
-    pub tracking_code: String,
-    pub category: String,
+    #[sqlx(try_from = "String")]
+    pub tracking_code: TrackingCode,
+    #[sqlx(try_from = "String")]
+    pub category: CategoryCode,
     pub created_at: DateTime<Utc>,
     pub resolved_on_spot: bool,
 }
@@ -175,7 +158,7 @@ pub(crate) async fn petitions_of_citizen(
     province: &str,
     citizen_ref: &str,
 ) -> Result<Vec<EarlierPetition>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, tracking_code, category, created_at, resolved_on_spot FROM petitions \
          WHERE province = $1 AND citizen_ref = $2 AND created_at > now() - interval '1 year' \
          ORDER BY created_at DESC LIMIT 10",
@@ -183,15 +166,5 @@ pub(crate) async fn petitions_of_citizen(
     .bind(province)
     .bind(citizen_ref)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| EarlierPetition {
-            id: r.get("id"),
-            tracking_code: r.get("tracking_code"),
-            category: r.get("category"),
-            created_at: r.get("created_at"),
-            resolved_on_spot: r.get("resolved_on_spot"),
-        })
-        .collect())
+    .await?)
 }

@@ -8,7 +8,7 @@ use pasokh_domain::{
     Attachment, CategoryCode, Channel, CitizenRef, Letter, Mobile, NationalId, PetitionKind, PetitionText,
     ProvinceCode, TrackingCode,
 };
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::Result;
@@ -37,22 +37,34 @@ pub(crate) struct NewPetition {
     pub repeat_of: Option<pasokh_domain::TrackingCode>,
 }
 
-#[derive(Debug, Clone)]
+/// A petition as the citizen's look-ups read it back: parsed again on the way out, so a row
+/// that no longer parses is an error here, not a wrong answer later.
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct StoredPetition {
     pub id: Uuid,
-    pub province: String,
-    pub tracking_code: String,
-    pub category: String,
-    pub kind: String,
-    pub channel: String,
+    #[sqlx(try_from = "String")]
+    pub province: ProvinceCode,
+    #[sqlx(try_from = "String")]
+    pub tracking_code: TrackingCode,
+    #[sqlx(try_from = "String")]
+    pub category: CategoryCode,
+    #[sqlx(try_from = "String")]
+    pub kind: PetitionKind,
+    #[sqlx(try_from = "String")]
+    pub channel: Channel,
     pub created_at: DateTime<Utc>,
 }
 
+/// Where a petition's SMS go: read only by notification, over the internal gRPC.
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct Contact {
     pub id: Uuid,
-    pub province: String,
-    pub tracking_code: String,
-    pub mobile: String,
+    #[sqlx(try_from = "String")]
+    pub province: ProvinceCode,
+    #[sqlx(try_from = "String")]
+    pub tracking_code: TrackingCode,
+    #[sqlx(try_from = "String")]
+    pub mobile: Mobile,
 }
 
 /// The petition with this tracking code *and* mobile; `None` for a wrong code and a wrong mobile alike.
@@ -62,7 +74,7 @@ pub(crate) async fn find_for_citizen(
     code: &TrackingCode,
     mobile: &Mobile,
 ) -> Result<Option<StoredPetition>> {
-    let row = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, province, tracking_code, category, kind, channel, created_at FROM petitions \
          WHERE province = $1 AND tracking_code = $2 AND mobile = $3",
     )
@@ -70,22 +82,13 @@ pub(crate) async fn find_for_citizen(
     .bind(code.as_str())
     .bind(mobile.as_str())
     .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|r| StoredPetition {
-        id: r.get("id"),
-        province: r.get("province"),
-        tracking_code: r.get("tracking_code"),
-        category: r.get("category"),
-        kind: r.get("kind"),
-        channel: r.get("channel"),
-        created_at: r.get("created_at"),
-    }))
+    .await?)
 }
 
 /// A mobile's petitions in this province of the last two years, newest first.
 #[tracing::instrument(skip_all, fields(province))]
 pub(crate) async fn petitions_of_mobile(pool: &PgPool, province: &str, mobile: &Mobile) -> Result<Vec<StoredPetition>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, province, tracking_code, category, kind, channel, created_at FROM petitions \
          WHERE province = $1 AND mobile = $2 AND created_at > now() - interval '2 years' \
          ORDER BY created_at DESC LIMIT 20",
@@ -93,47 +96,24 @@ pub(crate) async fn petitions_of_mobile(pool: &PgPool, province: &str, mobile: &
     .bind(province)
     .bind(mobile.as_str())
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| StoredPetition {
-            id: r.get("id"),
-            province: r.get("province"),
-            tracking_code: r.get("tracking_code"),
-            category: r.get("category"),
-            kind: r.get("kind"),
-            channel: r.get("channel"),
-            created_at: r.get("created_at"),
-        })
-        .collect())
+    .await?)
 }
 
 #[tracing::instrument(skip_all, fields(%petition_id))]
 pub(crate) async fn contact(pool: &PgPool, petition_id: Uuid) -> Result<Option<Contact>> {
-    let row = sqlx::query("SELECT id, province, tracking_code, mobile FROM petitions WHERE id = $1")
+    Ok(sqlx::query_as("SELECT id, province, tracking_code, mobile FROM petitions WHERE id = $1")
         .bind(petition_id)
         .fetch_optional(pool)
-        .await?;
-    Ok(row.map(|r| Contact {
-        id: r.get("id"),
-        province: r.get("province"),
-        tracking_code: r.get("tracking_code"),
-        mobile: r.get("mobile"),
-    }))
+        .await?)
 }
 
 /// The contacts of many petitions at once; unknown ids are left out.
 #[tracing::instrument(skip_all, fields(petitions = petition_ids.len()))]
 pub(crate) async fn contacts(pool: &PgPool, petition_ids: &[Uuid]) -> Result<Vec<Contact>> {
-    let rows: Vec<(Uuid, String, String, String)> =
-        sqlx::query_as("SELECT id, province, tracking_code, mobile FROM petitions WHERE id = ANY($1)")
-            .bind(petition_ids)
-            .fetch_all(pool)
-            .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, province, tracking_code, mobile)| Contact { id, province, tracking_code, mobile })
-        .collect())
+    Ok(sqlx::query_as("SELECT id, province, tracking_code, mobile FROM petitions WHERE id = ANY($1)")
+        .bind(petition_ids)
+        .fetch_all(pool)
+        .await?)
 }
 
 /// GeoReport `GET requests` filters; all optional but the province.
@@ -149,17 +129,21 @@ pub(crate) struct RequestFilter {
     pub closed: Option<bool>,
 }
 
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct RequestRow {
     pub id: Uuid,
-    pub tracking_code: String,
-    pub category: String,
+    #[sqlx(try_from = "String")]
+    pub tracking_code: TrackingCode,
+    #[sqlx(try_from = "String")]
+    pub category: CategoryCode,
+    #[sqlx(rename = "resolved_on_spot")]
     pub closed: bool,
     pub created_at: DateTime<Utc>,
 }
 
 #[tracing::instrument(skip_all)]
 pub(crate) async fn requests(pool: &PgPool, filter: &RequestFilter) -> Result<Vec<RequestRow>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, tracking_code, category, resolved_on_spot, created_at FROM petitions \
          WHERE province = $1 AND ($2::text[] IS NULL OR tracking_code = ANY($2)) \
          AND ($3::text[] IS NULL OR category = ANY($3)) AND ($4::timestamptz IS NULL OR created_at >= $4) \
@@ -174,17 +158,7 @@ pub(crate) async fn requests(pool: &PgPool, filter: &RequestFilter) -> Result<Ve
     .bind(filter.closed)
     .bind(&filter.filed_by)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| RequestRow {
-            id: r.get("id"),
-            tracking_code: r.get("tracking_code"),
-            category: r.get("category"),
-            closed: r.get("resolved_on_spot"),
-            created_at: r.get("created_at"),
-        })
-        .collect())
+    .await?)
 }
 
 /// The petition's text as stored.
@@ -288,7 +262,7 @@ pub(crate) async fn insert_message(
     )
     .bind(id)
     .bind(petition.id)
-    .bind(&petition.province)
+    .bind(petition.province.to_string())
     .bind(kind)
     .bind(body)
     .bind(score)

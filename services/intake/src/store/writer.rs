@@ -21,7 +21,7 @@ use pasokh_events::outbox::OutboxMessage;
 use prometheus_client::metrics::histogram::Histogram;
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
-use sqlx::{PgPool, Postgres, Row, Transaction};
+use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
@@ -361,7 +361,7 @@ async fn claim_keys(
         .map(|c| now + chrono::Duration::from_std(c.ttl).unwrap_or_else(|_| chrono::Duration::days(1)))
         .collect();
     // an expired key is free again: the insert takes it over
-    let rows = sqlx::query(
+    let claimed: Vec<(String, String)> = sqlx::query_as(
         "INSERT INTO idempotency_keys (scope, key, request_hash, expires_at) \
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::timestamptz[]) \
          ON CONFLICT (scope, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, response_status = NULL, \
@@ -374,7 +374,7 @@ async fn claim_keys(
     .bind(expires)
     .fetch_all(&mut **tx)
     .await?;
-    let claimed: HashSet<(String, String)> = rows.iter().map(|r| (r.get("scope"), r.get("key"))).collect();
+    let claimed: HashSet<(String, String)> = claimed.into_iter().collect();
     Ok(claims.iter().map(|c| (c.scope.clone(), c.key.clone())).filter(|k| !claimed.contains(k)).collect())
 }
 
@@ -384,7 +384,7 @@ async fn insert_petitions(
     petitions: &[&NewPetition],
     codes: &[TrackingCode],
 ) -> Result<HashMap<Uuid, DateTime<Utc>>> {
-    let rows = sqlx::query(
+    let inserted: Vec<(Uuid, DateTime<Utc>)> = sqlx::query_as(
         "INSERT INTO petitions (id, province, tracking_code, national_id, mobile, citizen_ref, category, kind, channel, \
          body, desk_event_id, county, attachments, letter, resolved_on_spot, on_spot_answer, filed_by) \
          SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
@@ -411,7 +411,7 @@ async fn insert_petitions(
     .bind(petitions.iter().map(|p| p.filed_by.clone()).collect::<Vec<_>>())
     .fetch_all(&mut **tx)
     .await?;
-    Ok(rows.iter().map(|r| (r.get("id"), r.get("created_at"))).collect())
+    Ok(inserted.into_iter().collect())
 }
 
 async fn insert_outbox(tx: &mut Transaction<'_, Postgres>, events: &[OutboxMessage]) -> Result<()> {
@@ -486,7 +486,7 @@ pub(crate) struct PreviousAnswer {
 /// answered), `IdempotencyKeyReused` when it went with a different request.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn previous_answer(pool: &PgPool, claim: &IdempotencyClaim) -> Result<Option<PreviousAnswer>> {
-    let row = sqlx::query(
+    let row: Option<(Vec<u8>, Option<i16>, Option<serde_json::Value>)> = sqlx::query_as(
         "SELECT request_hash, response_status, response_body FROM idempotency_keys \
          WHERE scope = $1 AND key = $2 AND expires_at > now()",
     )
@@ -494,13 +494,10 @@ pub(crate) async fn previous_answer(pool: &PgPool, claim: &IdempotencyClaim) -> 
     .bind(&claim.key)
     .fetch_optional(pool)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let request_hash: Vec<u8> = row.get("request_hash");
+    let Some((request_hash, status, body)) = row else { return Ok(None) };
     if request_hash != claim.request_hash {
         return Err(Error::IdempotencyKeyReused);
     }
-    let status: Option<i16> = row.get("response_status");
-    let body: Option<serde_json::Value> = row.get("response_body");
     Ok(status.zip(body).map(|(status, body)| PreviousAnswer { status: status as u16, body }))
 }
 

@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::Utc;
-use pasokh_domain::{CaseAction, CaseStatus, text_similarity};
+use pasokh_domain::{CaseAction, CaseStatus, SlaState, text_similarity};
 use pasokh_events::batch::BatchHandler;
 use pasokh_events::consumer::{HandlerError, Received};
 use pasokh_events::lifecycle::{self, timestamp};
@@ -265,10 +265,10 @@ impl CaseEvents {
         Ok(CaseRecord {
             petition_id,
             tracking_code: message.tracking_code.clone(),
-            province: message.province.clone(),
+            province,
             category: submitted.category.clone(),
             citizen_ref: submitted.citizen_ref.clone(),
-            status: CaseStatus::Submitted.as_str().into(),
+            status: CaseStatus::Submitted,
             organisation: decision.organisation.clone(),
             unit: decision.unit.clone(),
             rule: if submitted.resolved_on_spot { "desk:resolved-on-spot".into() } else { decision.rule.clone() },
@@ -285,8 +285,8 @@ impl CaseEvents {
             first_responded_at: None,
             responded_at: None,
             info_requested_at: None,
-            first_response_alert: "none".into(),
-            resolution_alert: "none".into(),
+            first_response_alert: SlaState::OnTrack,
+            resolution_alert: SlaState::OnTrack,
             breaches: 0,
             escalation_level: 0,
             forwards: 0,
@@ -306,7 +306,7 @@ impl CaseEvents {
     /// The first change of a case that joins no other: routed, or closed at the desk.
     fn first_change(case: &mut CaseRecord, submitted: &Submitted) -> Result<Change, Error> {
         if submitted.resolved_on_spot {
-            case.status = CaseStatus::Submitted.apply(CaseAction::CloseOnSpot)?.as_str().into();
+            case.status = CaseStatus::Submitted.apply(CaseAction::CloseOnSpot)?;
             Ok(Change {
                 action: CaseAction::CloseOnSpot.as_str(),
                 body: Body::Closed(Closed {
@@ -319,7 +319,7 @@ impl CaseEvents {
                 message: String::new(),
             })
         } else {
-            case.status = CaseStatus::Submitted.apply(CaseAction::Route)?.as_str().into();
+            case.status = CaseStatus::Submitted.apply(CaseAction::Route)?;
             Ok(Change {
                 action: CaseAction::Route.as_str(),
                 body: Body::Routed(Routed {
@@ -353,7 +353,8 @@ impl CaseEvents {
         let confirmed_repeat = match submitted.repeat_of.as_str() {
             "" => None,
             code => {
-                store::open_case_of_citizen(conn, &case.citizen_ref, code, &case.province, case.petition_id).await?
+                store::open_case_of_citizen(conn, &case.citizen_ref, code, &case.province.to_string(), case.petition_id)
+                    .await?
             }
         };
         let duplicate_of = if submitted.resolved_on_spot || submitted.citizen_ref.is_empty() {
@@ -407,7 +408,8 @@ impl CaseEvents {
         case: &CaseRecord,
     ) -> Result<Option<(CaseRecord, f64)>, Error> {
         let candidates =
-            store::open_cases_of(conn, &case.citizen_ref, &case.category, &case.province, case.petition_id).await?;
+            store::open_cases_of(conn, &case.citizen_ref, &case.category, &case.province.to_string(), case.petition_id)
+                .await?;
         let threshold = self.workflow.settings.duplicate_similarity;
         Ok(candidates
             .into_iter()
@@ -429,7 +431,7 @@ impl CaseEvents {
     ) -> Result<(), Error> {
         let text = texts.get(petition_id, &reply.reply_id)?;
         let mut case = store::lock_case(conn, petition_id).await?.ok_or(Error::NotFound("case"))?;
-        let from = case.status();
+        let from = case.status;
         if from == CaseStatus::InfoRequested {
             let change = self.workflow.provide_info(&mut case, &text, Utc::now())?;
             self.workflow.record(conn, &case, from, change, &Actor::citizen()).await?;
@@ -449,7 +451,7 @@ impl CaseEvents {
         rating: &Rated,
     ) -> Result<(), Error> {
         let mut case = store::lock_case(conn, petition_id).await?.ok_or(Error::NotFound("case"))?;
-        let from = case.status();
+        let from = case.status;
         match self.workflow.rate(&mut case, rating.score, Utc::now())? {
             Some(change) => {
                 self.workflow.record(conn, &case, from, change, &Actor::citizen()).await?;

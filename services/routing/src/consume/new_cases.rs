@@ -45,7 +45,7 @@ impl OpenCases {
     }
 
     pub(super) fn opened(&mut self, case: &CaseRecord) {
-        if store::OPEN.contains(&case.status.as_str()) {
+        if case.status.is_open() {
             self.0.entry(CitizenKey::of(case)).or_default().push(case.clone());
         }
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use pasokh_domain::{Action, Reach, Role, reach};
-use pasokh_domain::{CaseStatus, tehran, tehran_date};
+use pasokh_domain::{CaseStatus, SlaState, tehran, tehran_date};
 use pasokh_events::lifecycle::timestamp;
 use pasokh_platform::auth::grpc::ClientGuard;
 use pasokh_platform::auth::{Staff, TokenVerifier};
@@ -51,9 +51,9 @@ impl CaseLookup for CaseLookupGrpc {
         Ok(Response::new(Case {
             petition_id: case.petition_id.to_string(),
             tracking_code: case.tracking_code,
-            province: case.province,
+            province: case.province.to_string(),
             category: case.category,
-            status: case.status,
+            status: case.status.as_str().to_owned(),
             organisation: case.organisation,
             unit: case.unit,
             first_response_due: Some(timestamp(case.first_response_due)),
@@ -196,7 +196,7 @@ impl CaseServiceGrpc {
         let mut case =
             store::lock_case(&mut tx, id).await?.filter(|c| caller.scope.allows(c)).ok_or(Error::NotFound("case"))?;
         check_version(&case, request.get_ref().expected_version())?;
-        let from = case.status();
+        let from = case.status;
         let change = decide(&self.workflow, &mut case, &caller)?;
         // any officer's action is the unit's first response
         crate::workflow::first_response(&mut case, Utc::now());
@@ -302,13 +302,13 @@ fn summary(case: &CaseRecord, promise: Option<&store::PromiseRow>) -> CaseSummar
         organisation: case.organisation.clone(),
         petition_id: case.petition_id.to_string(),
         tracking_code: case.tracking_code.clone(),
-        province: case.province.clone(),
+        province: case.province.to_string(),
         category: case.category.clone(),
-        status: case.status.clone(),
-        status_fa: case.status().label_fa().to_owned(),
+        status: case.status.as_str().to_owned(),
+        status_fa: case.status.label_fa().to_owned(),
         unit: case.unit.clone(),
         priority: case.priority.clone(),
-        sla_state: case.sla_state().to_owned(),
+        sla_state: case.sla_state().as_str().to_owned(),
         escalation_level: case.escalation_level as u32,
         resolution_due: Some(timestamp(case.resolution_due)),
         resolution_due_jalali: pasokh_domain::format_jalali(tehran_date(case.resolution_due)),
@@ -325,7 +325,7 @@ impl CaseService for CaseServiceGrpc {
         let caller = self.caller(&request, Action::ReadCases).await?;
         let query = request.get_ref();
         let statuses = if query.statuses.is_empty() {
-            store::OPEN.iter().map(|s| (*s).to_owned()).collect()
+            store::open_statuses().into_iter().map(str::to_owned).collect()
         } else {
             for status in &query.statuses {
                 if CaseStatus::parse(status).is_none() {
@@ -337,7 +337,7 @@ impl CaseService for CaseServiceGrpc {
             query.statuses.clone()
         };
         let sla_state = Some(query.sla_state.as_str()).filter(|s| !s.is_empty());
-        if sla_state.is_some_and(|s| !["on_track", "warning", "breached"].contains(&s)) {
+        if sla_state.is_some_and(|s| SlaState::parse(s).is_none()) {
             return Err(Error::invalid("sla_state", "sla_state_unknown", "on_track, warning or breached").into());
         }
         let page_size = match query.page_size {
@@ -463,13 +463,14 @@ impl CaseService for CaseServiceGrpc {
         let mut case = case.filter(|c| caller.scope.allows(c)).ok_or(Error::NotFound("case"))?;
         let into = into.filter(|c| caller.scope.allows(c)).ok_or(Error::NotFound("case to merge into"))?;
         check_version(&case, request.get_ref().expected_version)?;
-        let from = case.status();
+        let from = case.status;
         let change = self.workflow.merge(&mut case, &into, 0.0, false, &caller.actor)?;
         crate::workflow::first_response(&mut case, Utc::now());
         let event_id = self.workflow.record(&mut tx, &case, from, change, &caller.actor).await?;
         let note = format!("{} merged into this case by {}", case.tracking_code, caller.actor.name);
         let actor = &caller.actor.name;
-        store::append_note(&mut tx, into.petition_id, event_id, &into.status, "duplicate joined", actor, &note).await?;
+        store::append_note(&mut tx, into.petition_id, event_id, into.status.as_str(), "duplicate joined", actor, &note)
+            .await?;
         tx.commit().await.map_err(Error::from)?;
         self.relay_waker.notify_one();
         Ok(Response::new(self.detail(&caller.scope, id).await?))

@@ -6,24 +6,33 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use pasokh_domain::CaseStatus;
+use pasokh_domain::{CaseStatus, ProvinceCode, SlaState};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::Result;
 
-/// Statuses the watchdog and the duplicate check treat as open work.
-pub(crate) const OPEN: &[&str] = &["routed", "acknowledged", "in_progress", "info_requested", "reopened"];
+/// The statuses whose clock runs ([`CaseStatus::clock_runs`]), spelled out because the watchdog's
+/// partial index (migration 0005) has them in its predicate, and a query only uses that index
+/// when its own predicate says the same literally; a test keeps the two in step with the domain.
+const CLOCK_RUNS: &str = "('routed', 'acknowledged', 'in_progress', 'reopened')";
+
+/// The open statuses ([`CaseStatus::is_open`]), as the duplicate checks bind them.
+pub(crate) fn open_statuses() -> Vec<&'static str> {
+    CaseStatus::open().map(CaseStatus::as_str).collect()
+}
 
 /// One case, as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct CaseRecord {
     pub petition_id: Uuid,
     pub tracking_code: String,
-    pub province: String,
+    #[sqlx(try_from = "String")]
+    pub province: ProvinceCode,
     pub category: String,
     pub citizen_ref: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: CaseStatus,
     pub organisation: String,
     pub unit: String,
     pub rule: String,
@@ -40,8 +49,10 @@ pub(crate) struct CaseRecord {
     pub first_responded_at: Option<DateTime<Utc>>,
     pub responded_at: Option<DateTime<Utc>>,
     pub info_requested_at: Option<DateTime<Utc>>,
-    pub first_response_alert: String,
-    pub resolution_alert: String,
+    #[sqlx(try_from = "String")]
+    pub first_response_alert: SlaState,
+    #[sqlx(try_from = "String")]
+    pub resolution_alert: SlaState,
     pub breaches: i32,
     pub escalation_level: i32,
     pub forwards: i32,
@@ -59,20 +70,9 @@ pub(crate) struct CaseRecord {
 }
 
 impl CaseRecord {
-    pub(crate) fn status(&self) -> CaseStatus {
-        CaseStatus::parse(&self.status).unwrap_or(CaseStatus::Submitted)
-    }
-
-    /// `on_track`, `warning` or `breached`: the worse of the two targets.
-    pub(crate) fn sla_state(&self) -> &'static str {
-        let alerts = [self.first_response_alert.as_str(), self.resolution_alert.as_str()];
-        if alerts.contains(&"breached") {
-            "breached"
-        } else if alerts.contains(&"warned") {
-            "warning"
-        } else {
-            "on_track"
-        }
+    /// The worse of the two targets: what the queue shows and filters by.
+    pub(crate) fn sla_state(&self) -> SlaState {
+        self.first_response_alert.max(self.resolution_alert)
     }
 }
 
@@ -96,10 +96,10 @@ pub(crate) async fn insert_case(conn: &mut PgConnection, case: &CaseRecord) -> R
     )
     .bind(case.petition_id)
     .bind(&case.tracking_code)
-    .bind(&case.province)
+    .bind(case.province.to_string())
     .bind(&case.category)
     .bind(&case.citizen_ref)
-    .bind(&case.status)
+    .bind(case.status.as_str())
     .bind(&case.organisation)
     .bind(&case.unit)
     .bind(&case.rule)
@@ -145,10 +145,10 @@ pub(crate) async fn insert_cases(conn: &mut PgConnection, cases: &[&CaseRecord])
     )
     .bind(column(cases, |c| c.petition_id))
     .bind(column(cases, |c| c.tracking_code.clone()))
-    .bind(column(cases, |c| c.province.clone()))
+    .bind(column(cases, |c| c.province.to_string()))
     .bind(column(cases, |c| c.category.clone()))
     .bind(column(cases, |c| c.citizen_ref.clone()))
-    .bind(column(cases, |c| c.status.clone()))
+    .bind(column(cases, |c| c.status.as_str().to_owned()))
     .bind(column(cases, |c| c.organisation.clone()))
     .bind(column(cases, |c| c.unit.clone()))
     .bind(column(cases, |c| c.rule.clone()))
@@ -186,7 +186,7 @@ pub(crate) async fn open_cases_of_all(conn: &mut PgConnection, keys: &[CitizenKe
     .bind(&citizens)
     .bind(&categories)
     .bind(&provinces)
-    .bind(OPEN)
+    .bind(open_statuses())
     .fetch_all(conn)
     .await?)
 }
@@ -201,7 +201,11 @@ pub(crate) struct CitizenKey {
 
 impl CitizenKey {
     pub(crate) fn of(case: &CaseRecord) -> Self {
-        Self { citizen_ref: case.citizen_ref.clone(), category: case.category.clone(), province: case.province.clone() }
+        Self {
+            citizen_ref: case.citizen_ref.clone(),
+            category: case.category.clone(),
+            province: case.province.to_string(),
+        }
     }
 }
 
@@ -218,7 +222,7 @@ pub(crate) async fn save_case(conn: &mut PgConnection, case: &CaseRecord) -> Res
          WHERE petition_id = $1 RETURNING event_sequence",
     )
     .bind(case.petition_id)
-    .bind(&case.status)
+    .bind(case.status.as_str())
     .bind(&case.organisation)
     .bind(&case.unit)
     .bind(case.first_response_due)
@@ -228,8 +232,8 @@ pub(crate) async fn save_case(conn: &mut PgConnection, case: &CaseRecord) -> Res
     .bind(case.first_responded_at)
     .bind(case.responded_at)
     .bind(case.info_requested_at)
-    .bind(&case.first_response_alert)
-    .bind(&case.resolution_alert)
+    .bind(case.first_response_alert.as_column())
+    .bind(case.resolution_alert.as_column())
     .bind(case.breaches)
     .bind(case.escalation_level)
     .bind(case.forwards)
@@ -277,7 +281,7 @@ pub(crate) async fn open_cases_of(
     .bind(citizen_ref)
     .bind(category)
     .bind(excluding)
-    .bind(OPEN)
+    .bind(open_statuses())
     .bind(province)
     .fetch_all(conn)
     .await?)
@@ -300,7 +304,7 @@ pub(crate) async fn open_case_of_citizen(
     .bind(citizen_ref)
     .bind(tracking_code)
     .bind(excluding)
-    .bind(OPEN)
+    .bind(open_statuses())
     .bind(province)
     .fetch_optional(conn)
     .await?)
@@ -493,7 +497,7 @@ pub(crate) struct ScopeFilter {
 
 impl ScopeFilter {
     pub(crate) fn allows(&self, case: &CaseRecord) -> bool {
-        self.province.as_ref().is_none_or(|p| *p == case.province)
+        self.province.as_ref().is_none_or(|p| *p == case.province.to_string())
             && self.organisation.as_ref().is_none_or(|o| *o == case.organisation)
     }
 }
@@ -605,7 +609,7 @@ pub(crate) async fn insert_promise(
 #[tracing::instrument(skip_all, fields(cases = cases.len()))]
 pub(crate) async fn promises_of(pool: &PgPool, cases: &[CaseRecord]) -> Result<Vec<PromiseRow>> {
     let codes: Vec<&str> = cases.iter().map(|c| c.tracking_code.as_str()).collect();
-    let provinces: Vec<&str> = cases.iter().map(|c| c.province.as_str()).collect();
+    let provinces: Vec<String> = cases.iter().map(|c| c.province.to_string()).collect();
     Ok(sqlx::query_as(
         "SELECT p.tracking_code, p.organisation, p.official_title, p.due, p.made_at \
          FROM promises p JOIN unnest($1::text[], $2::text[]) AS c(code, province) \
@@ -625,7 +629,7 @@ pub(crate) async fn due_for_watchdog(
     limit: i64,
 ) -> Result<Vec<CaseRecord>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM cases WHERE status IN ('routed', 'acknowledged', 'in_progress', 'reopened') AND ( \
+        "SELECT {COLUMNS} FROM cases WHERE status IN {CLOCK_RUNS} AND ( \
            (first_responded_at IS NULL AND ((first_response_alert = 'none' AND first_response_warn <= $1) \
                                           OR (first_response_alert <> 'breached' AND first_response_due <= $1))) \
            OR (resolution_alert = 'none' AND resolution_warn <= $1) \
@@ -636,4 +640,18 @@ pub(crate) async fn due_for_watchdog(
     .bind(limit)
     .fetch_all(conn)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_watchdogs_literal_statuses_are_the_domains_running_clocks() {
+        let running: Vec<String> =
+            CaseStatus::ALL.iter().filter(|s| s.clock_runs()).map(|s| format!("'{}'", s.as_str())).collect();
+        assert_eq!(CLOCK_RUNS, format!("({})", running.join(", ")));
+        let index = include_str!("../../migrations/0005_workflow.sql");
+        assert!(index.contains(&format!("WHERE status IN {CLOCK_RUNS}")), "the partial index has the same predicate");
+    }
 }

@@ -2,7 +2,7 @@
 //! history note and the event it leaves, and the messages it accepts.
 
 use chrono::{DateTime, Duration, Utc};
-use pasokh_domain::{CaseAction, CaseStatus, UnitRole, unit};
+use pasokh_domain::{CaseAction, CaseStatus, SlaState, UnitRole, unit};
 use pasokh_events::lifecycle::timestamp;
 use pasokh_proto::events::v1::petition_event::Body;
 use pasokh_proto::events::v1::{
@@ -12,7 +12,7 @@ use pasokh_proto::events::v1::{
 
 use super::deadline::{deadline, end_of_day, first_response, resume_clock, warning_at};
 use super::{Actor, Change, Workflow};
-use crate::store::{self, CaseRecord};
+use crate::store::CaseRecord;
 use crate::{Error, Result};
 
 pub(crate) const REJECT_REASONS: &[&str] =
@@ -38,8 +38,8 @@ fn message(field: &'static str, text: &str, required: bool) -> Result<String> {
 
 /// Applies `action` to the case's status, or refuses with the lifecycle's reason.
 fn advance(case: &mut CaseRecord, action: CaseAction) -> Result<CaseStatus> {
-    let next = case.status().apply(action)?;
-    case.status = next.as_str().to_owned();
+    let next = case.status.apply(action)?;
+    case.status = next;
     Ok(next)
 }
 
@@ -137,7 +137,7 @@ impl Workflow {
         if expected < now {
             return Err(Error::invalid("expected_date", "date_in_past", "the expected date has passed"));
         }
-        if !store::OPEN.contains(&case.status.as_str()) {
+        if !case.status.is_open() {
             return Err(Error::Refused(format!("a {} case has no expected date", case.status)));
         }
         let reason = message("interim_reason", reason, false)?;
@@ -175,7 +175,7 @@ impl Workflow {
         let target = unit(to_unit.trim())
             .filter(|u| matches!(u.role, UnitRole::Casework | UnitRole::Triage))
             .ok_or_else(|| Error::invalid("to_unit", "unit_unknown", format!("`{to_unit}` is not a casework unit")))?;
-        if target.province != case.province {
+        if target.province != Some(case.province) {
             return Err(Error::invalid(
                 "to_unit",
                 "unit_other_province",
@@ -270,7 +270,7 @@ impl Workflow {
         case.escalation_level = case.escalation_level.max(1);
         case.resolution_due = deadline(&self.calendar, now, case.resolution_days.max(0) as u32);
         case.resolution_warn = Some(warning_at(now, case.resolution_due, self.warning_ratio));
-        case.resolution_alert = "none".into();
+        case.resolution_alert = SlaState::OnTrack;
         case.responded_at = None;
         // an expected date and its reason belonged to the answer being appealed
         case.expected_at = None;
@@ -322,7 +322,7 @@ impl Workflow {
         if into.petition_id == case.petition_id {
             return Err(Error::invalid("into_petition_id", "merge_into_itself", "a case cannot merge into itself"));
         }
-        if !store::OPEN.contains(&into.status.as_str()) {
+        if !into.status.is_open() {
             return Err(Error::Refused(format!("the case to merge into is {}, not open", into.status)));
         }
         // the citizen is told the original's tracking code: it must be their own case
@@ -353,7 +353,7 @@ impl Workflow {
     /// a good one closes it. `None` when the rating changes nothing but the record.
     pub(crate) fn rate(&self, case: &mut CaseRecord, score: u32, now: DateTime<Utc>) -> Result<Option<Change>> {
         case.rating = Some(score as i32);
-        let status = case.status();
+        let status = case.status;
         let poor = score <= self.settings.poor_rating_max;
         let answered_at = case.responded_at.unwrap_or(case.updated_at);
         let within_window = now - answered_at <= Duration::days(i64::from(self.settings.appeal_window_days));

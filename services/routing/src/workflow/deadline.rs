@@ -2,7 +2,7 @@
 //! while the unit waits for the citizen, and the watchdog's warnings and breaches.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
-use pasokh_domain::{BusinessCalendar, tehran, tehran_date};
+use pasokh_domain::{BusinessCalendar, SlaState, tehran, tehran_date};
 use pasokh_events::lifecycle::timestamp;
 use pasokh_proto::events::v1::SlaAlert;
 use pasokh_proto::events::v1::petition_event::Body;
@@ -56,19 +56,20 @@ impl Workflow {
             if !applies {
                 continue;
             }
-            let alert = if target == "first_response" { &case.first_response_alert } else { &case.resolution_alert };
-            let level = if due <= now && alert != "breached" {
-                "breach"
-            } else if warn.is_some_and(|w| w <= now) && alert == "none" {
-                "warning"
+            let alert = if target == "first_response" { case.first_response_alert } else { case.resolution_alert };
+            let new_alert = if due <= now && alert != SlaState::Breached {
+                SlaState::Breached
+            } else if warn.is_some_and(|w| w <= now) && alert == SlaState::OnTrack {
+                SlaState::Warning
             } else {
                 continue;
             };
-            let new_alert = if level == "breach" { "breached" } else { "warned" };
+            // the event's words for the two levels (docs/events.md)
+            let level = if new_alert == SlaState::Breached { "breach" } else { "warning" };
             if target == "first_response" {
-                case.first_response_alert = new_alert.into();
+                case.first_response_alert = new_alert;
             } else {
-                case.resolution_alert = new_alert.into();
+                case.resolution_alert = new_alert;
             }
             changes.push(Change {
                 action: if level == "breach" { "target breached" } else { "target warning" },

@@ -71,7 +71,7 @@ impl Recorded {
             petition_id: case.petition_id,
             event_id: self.event_id,
             from_status: Some(self.from.as_str()),
-            to_status: &case.status,
+            to_status: case.status.as_str(),
             action: self.action,
             actor: &self.actor,
             note: &self.note,
@@ -150,7 +150,8 @@ impl Workflow {
         actor: &Actor,
         sequence: u64,
     ) -> Result<Recorded> {
-        let mut event = lifecycle::new_event(case.petition_id, &case.province, &case.tracking_code, change.body);
+        let mut event =
+            lifecycle::new_event(case.petition_id, &case.province.to_string(), &case.tracking_code, change.body);
         event.sequence = sequence;
         let event_id = Uuid::parse_str(&event.event_id).map_err(|_| Error::Config("event id is not a UUID".into()))?;
         let outbox = lifecycle::outbox_message(&self.lifecycle_topic, "//pasokh/routing", &event)
@@ -170,7 +171,7 @@ impl Workflow {
 #[cfg(test)]
 mod tests {
     use chrono::{Duration, TimeZone, Utc};
-    use pasokh_domain::BusinessCalendar;
+    use pasokh_domain::{BusinessCalendar, SlaState};
 
     use super::*;
     use crate::config::Settings;
@@ -189,10 +190,10 @@ mod tests {
         CaseRecord {
             petition_id: Uuid::now_v7(),
             tracking_code: "231234567890".into(),
-            province: "IR-23".into(),
+            province: pasokh_domain::ProvinceCode::parse("IR-23").unwrap(),
             category: "pension-payment".into(),
             citizen_ref: citizen.into(),
-            status: status.as_str().into(),
+            status,
             organisation: "sso".into(),
             unit: "sso/IR-23".into(),
             rule: "r".into(),
@@ -209,8 +210,8 @@ mod tests {
             first_responded_at: None,
             responded_at: None,
             info_requested_at: None,
-            first_response_alert: "none".into(),
-            resolution_alert: "none".into(),
+            first_response_alert: SlaState::OnTrack,
+            resolution_alert: SlaState::OnTrack,
             breaches: 0,
             escalation_level: 0,
             forwards: 0,
@@ -244,7 +245,7 @@ mod tests {
                 workflow.start_work(&mut waiting, &officer, resumed).unwrap();
             }
             assert_eq!(waiting.resolution_due, due + Duration::days(10), "reply: {resume_by_reply}");
-            assert_eq!(waiting.status, "in_progress");
+            assert_eq!(waiting.status, CaseStatus::InProgress);
             assert!(waiting.info_requested_at.is_none());
         }
     }
@@ -256,7 +257,7 @@ mod tests {
         let original = case(CaseStatus::InProgress, "citizen-a");
         let mut other = case(CaseStatus::Routed, "citizen-b");
         assert!(matches!(workflow.merge(&mut other, &original, 0.0, false, &officer), Err(Error::Refused(_))));
-        assert_eq!(other.status, "routed", "nothing changed");
+        assert_eq!(other.status, CaseStatus::Routed, "nothing changed");
         let mut same = case(CaseStatus::Routed, "citizen-a");
         workflow.merge(&mut same, &original, 0.0, false, &officer).unwrap();
         assert_eq!((same.status.as_str(), same.merged_into), ("merged", Some(original.petition_id)));

@@ -251,10 +251,12 @@ async fn case_page(
         .into_iter()
         .map(|t| Choice { checked: rendering.form.is("template", &t.id), ..Choice::new(t.id.clone(), t.title.clone()) })
         .collect();
-    let province = summary.province.clone();
+    let province = pasokh_domain::ProvinceCode::parse(&summary.province).ok();
     let units = units()
         .iter()
-        .filter(|u| u.province == province && u.code != summary.unit && u.role != UnitRole::Inspection)
+        .filter(|u| {
+            province.is_some() && u.province == province && u.code != summary.unit && u.role != UnitRole::Inspection
+        })
         .map(|u| Choice {
             checked: rendering.form.is("to_unit", &u.code),
             ..Choice::new(u.code.clone(), u.name_fa.clone())

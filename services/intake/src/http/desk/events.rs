@@ -87,7 +87,7 @@ pub(crate) async fn create_event(
     errors.into_result()?;
     let event = DeskEvent {
         id: Uuid::now_v7(),
-        province: state.province.to_string(),
+        province: state.province,
         title,
         venue,
         starts_at,

@@ -86,7 +86,7 @@ pub(super) async fn publish_activity(
     event: &DeskEvent,
     body: DeskBody,
 ) -> Result<()> {
-    let activity = pasokh_events::desk::new_activity(event.id, &event.province, body);
+    let activity = pasokh_events::desk::new_activity(event.id, &event.province.to_string(), body);
     let source = format!("//pasokh/intake/{}", state.province);
     let message = pasokh_events::desk::outbox_message(&state.desk_topic, &source, &activity)
         .ok_or_else(|| Error::Config("desk activity could not be encoded".into()))?;
@@ -104,7 +104,7 @@ pub(super) async fn province_event(
     let claims = staff.require(action, state)?;
     let id = Uuid::parse_str(id).map_err(|_| Error::NotFound("desk event"))?;
     let event = desk::event(&state.pool, id).await?.ok_or(Error::NotFound("desk event"))?;
-    if claims.province.is_none_or(|p| p.to_string() != event.province) {
+    if claims.province != Some(event.province) {
         return Err(Error::Forbidden("this desk event belongs to another province".into()));
     }
     Ok(event)

@@ -57,7 +57,7 @@ pub(crate) async fn citizen_petitions(
     };
     let Some(national_id) = national_id else { return Err(errors.into()) };
     let citizen_ref = pasokh_domain::CitizenRef::derive(&state.citizen_ref_key, &national_id);
-    let earlier = desk::petitions_of_citizen(&state.pool, &event.province, citizen_ref.as_str()).await?;
+    let earlier = desk::petitions_of_citizen(&state.pool, &event.province.to_string(), citizen_ref.as_str()).await?;
     let mut listed = Vec::with_capacity(earlier.len());
     for petition in earlier {
         let status = case_status(&state, petition.id).await;
@@ -66,16 +66,15 @@ pub(crate) async fn citizen_petitions(
         } else {
             pasokh_domain::CaseStatus::Submitted
         });
-        let category = pasokh_domain::CategoryCode::parse(&petition.category).ok();
         listed.push(serde_json::json!({
             "tracking_code": petition.tracking_code,
             "category": petition.category,
-            "category_fa": category.map(|c| c.category().name_fa.clone()),
+            "category_fa": petition.category.category().name_fa,
             "submitted_at": petition.created_at,
             "submitted_at_jalali": format_jalali(pasokh_domain::tehran_date(petition.created_at)),
             "status": status.as_str(),
             "status_fa": status.label_fa(),
-            "open": !matches!(status, pasokh_domain::CaseStatus::Closed | pasokh_domain::CaseStatus::Rejected | pasokh_domain::CaseStatus::Merged),
+            "open": status.is_open(),
         }));
     }
     Ok(Json(serde_json::json!({ "petitions": listed })).into_response())

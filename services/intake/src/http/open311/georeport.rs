@@ -62,13 +62,14 @@ pub(super) fn service_definition(code: &CategoryCode) -> Value {
 
 /// A request as GeoReport shows it: the live case from routing when there is one, else intake's view.
 pub(super) fn request_json(row: &store::RequestRow, live: Option<&pasokh_proto::routing::v1::Case>) -> Value {
-    let category = categories().iter().find(|c| c.code.as_str() == row.category);
+    let category = categories().iter().find(|c| c.code == row.category);
     let status = live.and_then(|case| CaseStatus::parse(&case.status)).unwrap_or(if row.closed {
         CaseStatus::Closed
     } else {
         CaseStatus::Submitted
     });
-    let closed = matches!(status, CaseStatus::Closed | CaseStatus::Rejected | CaseStatus::Merged);
+    // GeoReport's "closed" is "resolved": an answered case owes the citizen nothing more
+    let closed = !status.is_open();
     let agency = live
         .map(|case| group(&case.organisation))
         .or_else(|| category.map(|c| group(&c.organisation)))
