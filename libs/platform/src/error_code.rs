@@ -186,9 +186,12 @@ impl ErrorCode {
         self.row().title
     }
 
-    /// A gRPC status of this code.
+    /// A gRPC status of this code, carrying the problem code as `google.rpc.ErrorInfo.reason`:
+    /// a gRPC client switches on the same stable code an HTTP client reads from the problem.
     pub fn status(self, message: impl Into<String>) -> tonic::Status {
-        tonic::Status::new(self.grpc_code(), message)
+        use tonic_types::{ErrorDetails, StatusExt};
+        let details = ErrorDetails::with_error_info(self.as_str(), ERROR_INFO_DOMAIN, std::collections::HashMap::new());
+        tonic::Status::with_error_details(self.grpc_code(), message, details)
     }
 }
 

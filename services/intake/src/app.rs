@@ -24,7 +24,8 @@ use crate::grpc::{IntakeGrpc, IntakeInternalGrpc};
 use crate::http::limits::RateLimiter;
 use crate::http::{AppState, Shared, router};
 use crate::petitions::SubmittedRecorder;
-use crate::store::writer::{PetitionWriter, WriterTasks, purge_expired_keys};
+use crate::store::idempotency::purge_expired_keys;
+use crate::store::writer::{PetitionWriter, WriterTasks};
 use crate::{Error, Result};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -75,7 +76,8 @@ impl Service for App {
             "Petitions written per transaction (group commit)",
             batch_sizes.clone(),
         );
-        let recorder = Arc::new(SubmittedRecorder { lifecycle_topic: settings.kafka.lifecycle_topic.clone() });
+        let recorder = SubmittedRecorder { lifecycle_topic: settings.kafka.lifecycle_topic.clone() };
+        let limits = Arc::new(crate::http::limits::Limits::new(settings.limits.clone()));
         let (writer, writer_tasks) =
             PetitionWriter::new(backbone.pool.clone(), recorder, settings.writer.clone(), batch_sizes);
         let idempotency_ttl = crate::http::idempotency::ttl(settings.idempotency_ttl_secs);
@@ -99,7 +101,7 @@ impl Service for App {
             desk_topic: settings.kafka.desk_topic.clone(),
             writer: writer.clone(),
             idempotency_ttl,
-            limits: Arc::new(crate::http::limits::Limits::new(settings.limits.clone())),
+            limits: limits.clone(),
             verifier: verifier.clone(),
             open311_keys: Arc::new(settings.open311.active_key_hashes().map_err(Error::Config)?),
             citizen_listing_clients: Arc::new(settings.citizen_listing_clients.clone()),
@@ -111,6 +113,8 @@ impl Service for App {
             writer,
             idempotency_ttl,
             relay_waker: relay.waker(),
+            // the same budgets as HTTP: a mobile files as many petitions however it reaches us
+            limits,
             partners: ClientGuard::new(verifier.clone(), settings.partners.clients.iter().cloned()),
             per_partner: Arc::new(RateLimiter::new(settings.partners.per_minute, Duration::from_secs(60))),
         }));

@@ -197,7 +197,11 @@ mod tests {
             let problem: serde_json::Value = serde_json::from_slice(&body).expect("problem+json");
             assert_eq!(problem["code"], code.as_str(), "{code:?}: problem code");
             assert_eq!(problem["status"], code.http_status().as_u16(), "{code:?}: problem status");
-            assert_eq!(tonic::Status::from(for_grpc).code(), code.grpc_code(), "{code:?} over gRPC");
+            let status = tonic::Status::from(for_grpc);
+            assert_eq!(status.code(), code.grpc_code(), "{code:?} over gRPC");
+            use tonic_types::StatusExt;
+            let reason = status.get_error_details().error_info().map(|info| info.reason.clone());
+            assert_eq!(reason.as_deref(), Some(code.as_str()), "{code:?}: gRPC's ErrorInfo names the problem code");
         }
     }
 

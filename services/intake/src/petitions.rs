@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::store::NewPetition;
-use crate::store::writer::{Accepted, Recorder};
+use crate::store::writer::Accepted;
 use crate::{Error, Result};
 
 /// Who files a petition outside the desk API, and so which channels they can truthfully claim.
@@ -232,13 +232,15 @@ impl SubmittedResponse {
     }
 }
 
-/// Writes the `Submitted` event and the stored answer for every accepted petition.
+/// What the writer stores beside each accepted petition: its `Submitted` event and the answer
+/// kept with its idempotency key.
+#[derive(Debug, Clone)]
 pub(crate) struct SubmittedRecorder {
     pub lifecycle_topic: String,
 }
 
-impl Recorder for SubmittedRecorder {
-    fn event(
+impl SubmittedRecorder {
+    pub(crate) fn event(
         &self,
         petition: &NewPetition,
         accepted: &Accepted,
@@ -269,7 +271,7 @@ impl Recorder for SubmittedRecorder {
         Ok(message)
     }
 
-    fn response(&self, petition: &NewPetition, accepted: &Accepted) -> serde_json::Value {
+    pub(crate) fn response(&self, petition: &NewPetition, accepted: &Accepted) -> serde_json::Value {
         serde_json::to_value(SubmittedResponse::new(petition, accepted)).unwrap_or_default()
     }
 }

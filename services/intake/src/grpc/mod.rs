@@ -21,7 +21,8 @@ use uuid::Uuid;
 
 use crate::http::limits::RateLimiter;
 use crate::petitions::{AttachmentInput, Filer, PetitionInput, check_filer};
-use crate::store::writer::{self, IdempotencyClaim, PetitionWriter, Submission, Written};
+use crate::store::idempotency::{self, IdempotencyClaim};
+use crate::store::writer::{PetitionWriter, Submission, Written};
 use crate::{Error, store};
 
 pub(crate) struct IntakeGrpc {
@@ -34,6 +35,7 @@ pub(crate) struct IntakeGrpc {
     /// partners allowed to file
     pub partners: ClientGuard,
     pub per_partner: Arc<RateLimiter>,
+    pub limits: Arc<crate::http::limits::Limits>,
 }
 
 /// `IntakeInternal`: personal data for Pasokh's own services.
@@ -116,12 +118,16 @@ impl IntakeService for IntakeGrpc {
         let idempotency =
             key.map(|k| IdempotencyClaim::new(&scope, self.province, k.as_str(), hash, self.idempotency_ttl));
         if let Some(claim) = &idempotency
-            && let Some(answer) = writer::previous_answer(&self.pool, claim).await?
+            && let Some(answer) = idempotency::previous_answer(&self.pool, claim).await?
         {
             return Ok(Response::new(response_from_json(&answer.body)));
         }
         let mut petition = Self::input(&request).parse(self.province, &self.citizen_ref_key).map_err(Error::from)?;
         check_filer(&petition, Filer::Partner).map_err(Error::from)?;
+        self.limits
+            .petitions_per_mobile
+            .check(petition.mobile.as_str())
+            .map_err(|wait| Error::RateLimited(wait, "too many petitions from this mobile"))?;
         petition.filed_by = Some(partner.client_id.clone());
         match self.writer.write(Submission { petition, idempotency: idempotency.clone() }).await? {
             Written::Accepted { accepted, .. } => {
@@ -137,7 +143,8 @@ impl IntakeService for IntakeGrpc {
             }
             Written::KeyAlreadyUsed => {
                 let claim = idempotency.as_ref().ok_or(Error::IdempotencyKeyReused)?;
-                let answer = writer::previous_answer(&self.pool, claim).await?.ok_or(Error::IdempotencyKeyReused)?;
+                let answer =
+                    idempotency::previous_answer(&self.pool, claim).await?.ok_or(Error::IdempotencyKeyReused)?;
                 Ok(Response::new(response_from_json(&answer.body)))
             }
         }

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{AppState, idempotency};
-use crate::store::writer::IdempotencyClaim;
+use crate::store::idempotency::IdempotencyClaim;
 use crate::store::{self, StoredPetition};
 use crate::{Error, Result};
 

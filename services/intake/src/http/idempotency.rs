@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use crate::store::NewPetition;
-use crate::store::writer::{self, IdempotencyClaim, Submission, Written};
+use crate::store::idempotency::{self as keys, IdempotencyClaim};
+use crate::store::writer::{Submission, Written};
 use crate::{Error, Result};
 
 pub(crate) const HEADER: &str = "idempotency-key";
@@ -91,7 +92,7 @@ pub(crate) fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<serde_json:
 
 /// The answer the claimed key got before, replayed; 422 when it went with another request.
 async fn replay(state: &AppState, claim: &IdempotencyClaim) -> Result<Option<Response>> {
-    Ok(writer::previous_answer(&state.pool, claim)
+    Ok(keys::previous_answer(&state.pool, claim)
         .await?
         .map(|answer| created(StatusCode::from_u16(answer.status).unwrap_or(StatusCode::CREATED), answer.body, true)))
 }
@@ -201,7 +202,7 @@ pub(crate) async fn claim(
     claim: Option<&IdempotencyClaim>,
 ) -> Result<Option<Response>> {
     let Some(claim) = claim else { return Ok(None) };
-    if writer::claim_one(tx, claim).await? {
+    if keys::claim_one(tx, claim).await? {
         return Ok(None);
     }
     Ok(Some(replay(state, claim).await?.ok_or(Error::IdempotencyKeyReused)?))
@@ -214,7 +215,7 @@ pub(crate) async fn commit_created(
     body: serde_json::Value,
 ) -> Result<Response> {
     if let Some(claim) = claim {
-        writer::store_one(&mut tx, claim, StatusCode::CREATED.as_u16(), &body).await?;
+        keys::store_one(&mut tx, claim, StatusCode::CREATED.as_u16(), &body).await?;
     }
     tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())

@@ -1,6 +1,7 @@
 //! Intake's own tables: petitions (with contact data), idempotency keys and the outbox.
 
 pub(crate) mod desk;
+pub(crate) mod idempotency;
 pub(crate) mod writer;
 
 use chrono::{DateTime, Utc};

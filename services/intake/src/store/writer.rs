@@ -7,13 +7,8 @@
 //! petition's commit is on disk", but one WAL flush serves many petitions.
 //! A full queue is refused at once (503 + Retry-After) rather than queued
 //! without bound.
-//!
-//! Long by choice: the group commit is one transaction's worth of statements (claims, petitions,
-//! outbox rows, stored answers) and the loop that batches requests into it; the batch's rollback
-//! and per-request answers only make sense read together.
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pasokh_domain::TrackingCode;
@@ -26,29 +21,9 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
 use super::NewPetition;
+use super::idempotency::{IdempotencyClaim, claim_keys, store_answers};
+use crate::petitions::SubmittedRecorder;
 use crate::{Error, Result};
-
-/// A claim on an `Idempotency-Key`, written with the petition it protects.
-#[derive(Debug, Clone)]
-pub(crate) struct IdempotencyClaim {
-    pub scope: String,
-    pub key: String,
-    pub request_hash: Vec<u8>,
-    pub ttl: Duration,
-}
-
-impl IdempotencyClaim {
-    /// Keys are scoped by operation (`POST /v1/petitions`, …) and by the deployment's province.
-    pub(crate) fn new(
-        operation: &str,
-        province: pasokh_domain::ProvinceCode,
-        key: &str,
-        request_hash: Vec<u8>,
-        ttl: Duration,
-    ) -> Self {
-        Self { scope: format!("{operation}@{province}"), key: key.to_owned(), request_hash, ttl }
-    }
-}
 
 pub(crate) struct Submission {
     pub petition: NewPetition,
@@ -72,17 +47,6 @@ pub(crate) enum Written {
     Accepted { accepted: Accepted, response: serde_json::Value },
     /// Another request holds this `Idempotency-Key`: the caller replays its answer.
     KeyAlreadyUsed,
-}
-
-/// Builds what a batch writes besides the petition: its lifecycle event and the stored answer.
-pub(crate) trait Recorder: Send + Sync + 'static {
-    fn event(
-        &self,
-        petition: &NewPetition,
-        accepted: &Accepted,
-        trace: &BTreeMap<String, String>,
-    ) -> Result<OutboxMessage>;
-    fn response(&self, petition: &NewPetition, accepted: &Accepted) -> serde_json::Value;
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,7 +77,7 @@ pub(crate) struct PetitionWriter {
 pub(crate) struct WriterTasks {
     queue: Queue,
     pool: PgPool,
-    recorder: Arc<dyn Recorder>,
+    recorder: SubmittedRecorder,
     settings: WriterSettings,
     batch_sizes: Histogram,
 }
@@ -121,7 +85,7 @@ pub(crate) struct WriterTasks {
 impl PetitionWriter {
     pub(crate) fn new(
         pool: PgPool,
-        recorder: Arc<dyn Recorder>,
+        recorder: SubmittedRecorder,
         settings: WriterSettings,
         batch_sizes: Histogram,
     ) -> (Self, WriterTasks) {
@@ -344,40 +308,6 @@ fn unsaved(error: Error) -> Error {
     }
 }
 
-/// Claims the batch's idempotency keys; returns the keys another request already holds.
-async fn claim_keys(
-    tx: &mut Transaction<'_, Postgres>,
-    claims: &[&IdempotencyClaim],
-) -> Result<HashSet<(String, String)>> {
-    if claims.is_empty() {
-        return Ok(HashSet::new());
-    }
-    // every writer takes keys in the same order, so two batches never wait on each other crosswise
-    let mut claims = claims.to_vec();
-    claims.sort_by(|a, b| (&a.scope, &a.key).cmp(&(&b.scope, &b.key)));
-    let now = Utc::now();
-    let expires: Vec<DateTime<Utc>> = claims
-        .iter()
-        .map(|c| now + chrono::Duration::from_std(c.ttl).unwrap_or_else(|_| chrono::Duration::days(1)))
-        .collect();
-    // an expired key is free again: the insert takes it over
-    let claimed: Vec<(String, String)> = sqlx::query_as(
-        "INSERT INTO idempotency_keys (scope, key, request_hash, expires_at) \
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::timestamptz[]) \
-         ON CONFLICT (scope, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, response_status = NULL, \
-         response_body = NULL, created_at = now(), expires_at = EXCLUDED.expires_at \
-         WHERE idempotency_keys.expires_at <= now() RETURNING scope, key",
-    )
-    .bind(claims.iter().map(|c| c.scope.clone()).collect::<Vec<_>>())
-    .bind(claims.iter().map(|c| c.key.clone()).collect::<Vec<_>>())
-    .bind(claims.iter().map(|c| c.request_hash.clone()).collect::<Vec<_>>())
-    .bind(expires)
-    .fetch_all(&mut **tx)
-    .await?;
-    let claimed: HashSet<(String, String)> = claimed.into_iter().collect();
-    Ok(claims.iter().map(|c| (c.scope.clone(), c.key.clone())).filter(|k| !claimed.contains(k)).collect())
-}
-
 /// Inserts petitions; returns id → created_at for those whose tracking code was free.
 async fn insert_petitions(
     tx: &mut Transaction<'_, Postgres>,
@@ -414,98 +344,15 @@ async fn insert_petitions(
     Ok(inserted.into_iter().collect())
 }
 
+/// The batch's events, in the outbox's one batched INSERT (`libs/events`); a database error stays
+/// one, so an outage still answers 503.
 async fn insert_outbox(tx: &mut Transaction<'_, Postgres>, events: &[OutboxMessage]) -> Result<()> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO outbox (event_id, topic, message_key, payload, headers) \
-         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::jsonb[])",
-    )
-    .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.topic.clone()).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.key.clone()).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.payload.clone()).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| Json(e.headers.clone())).collect::<Vec<_>>())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    pasokh_events::outbox::enqueue_all(tx, events).await.map_err(|error| match error {
+        pasokh_events::Error::Database(error) => Error::Database(error),
+        other => other.into(),
+    })
 }
 
-async fn store_answers(
-    tx: &mut Transaction<'_, Postgres>,
-    answers: &[(String, String, serde_json::Value)],
-) -> Result<()> {
-    if answers.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "UPDATE idempotency_keys k SET response_status = 201, response_body = v.body \
-         FROM UNNEST($1::text[], $2::text[], $3::jsonb[]) AS v(scope, key, body) \
-         WHERE k.scope = v.scope AND k.key = v.key",
-    )
-    .bind(answers.iter().map(|a| a.0.clone()).collect::<Vec<_>>())
-    .bind(answers.iter().map(|a| a.1.clone()).collect::<Vec<_>>())
-    .bind(answers.iter().map(|a| a.2.clone()).collect::<Vec<_>>())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// Claims one key in the caller's transaction; `false` when another request holds it.
-#[tracing::instrument(skip_all)]
-pub(crate) async fn claim_one(tx: &mut Transaction<'_, Postgres>, claim: &IdempotencyClaim) -> Result<bool> {
-    Ok(claim_keys(tx, &[claim]).await?.is_empty())
-}
-
-/// Stores the answer of a claimed key in the caller's transaction.
-#[tracing::instrument(skip_all)]
-pub(crate) async fn store_one(
-    tx: &mut Transaction<'_, Postgres>,
-    claim: &IdempotencyClaim,
-    status: u16,
-    body: &serde_json::Value,
-) -> Result<()> {
-    sqlx::query("UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE scope = $1 AND key = $2")
-        .bind(&claim.scope)
-        .bind(&claim.key)
-        .bind(status as i16)
-        .bind(body)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// The answer a request with the same live key got before.
-pub(crate) struct PreviousAnswer {
-    pub status: u16,
-    pub body: serde_json::Value,
-}
-
-/// What the claimed key already answered: `None` when it is free (or not yet
-/// answered), `IdempotencyKeyReused` when it went with a different request.
-#[tracing::instrument(skip_all)]
-pub(crate) async fn previous_answer(pool: &PgPool, claim: &IdempotencyClaim) -> Result<Option<PreviousAnswer>> {
-    let row: Option<(Vec<u8>, Option<i16>, Option<serde_json::Value>)> = sqlx::query_as(
-        "SELECT request_hash, response_status, response_body FROM idempotency_keys \
-         WHERE scope = $1 AND key = $2 AND expires_at > now()",
-    )
-    .bind(&claim.scope)
-    .bind(&claim.key)
-    .fetch_optional(pool)
-    .await?;
-    let Some((request_hash, status, body)) = row else { return Ok(None) };
-    if request_hash != claim.request_hash {
-        return Err(Error::IdempotencyKeyReused);
-    }
-    Ok(status.zip(body).map(|(status, body)| PreviousAnswer { status: status as u16, body }))
-}
-
-/// Deletes expired keys; run periodically.
-#[tracing::instrument(skip_all)]
-pub(crate) async fn purge_expired_keys(pool: &PgPool) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= now()").execute(pool).await?.rows_affected())
-}
 /// A group commit serves many requests: its span links to each one's trace, so every request's
 /// trace leads to the transaction that stored it.
 fn link_requests(items: &[(Submission, BTreeMap<String, String>)]) {

@@ -187,6 +187,30 @@ async fn grpc_submission_follows_the_http_rules_and_codes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_mobile_has_one_filing_budget_over_http_and_grpc() {
+    let stack = Stack::from_env();
+    let intake = TestIntake::fresh_with(&stack, |s| s.limits.petitions_per_mobile_per_hour = 2).await;
+    let (status, body) = intake.submit(&pasokh_testkit::intake::valid_petition()).await;
+    assert_eq!(status, 201, "{body}");
+    let mut client = IntakeServiceClient::connect(intake.grpc.clone()).await.unwrap();
+    let partner = intake.provider.client_token("partner-call-centre", "pasokh-intake").await;
+    let same_mobile =
+        || SubmitPetitionRequest { mobile: pasokh_testkit::intake::MOBILE.into(), ..call_centre_request() };
+    client.submit_petition(with_bearer(same_mobile(), &partner)).await.unwrap();
+    let refused = client.submit_petition(with_bearer(same_mobile(), &partner)).await.unwrap_err();
+    assert_eq!(
+        refused.code(),
+        tonic::Code::ResourceExhausted,
+        "the third petition of one mobile, over gRPC: {refused:?}"
+    );
+    assert_eq!(refused.get_error_details().error_info().map(|i| i.reason.clone()).as_deref(), Some("rate_limited"));
+    let other_mobile = client.submit_petition(with_bearer(call_centre_request(), &partner)).await;
+    assert!(other_mobile.is_ok(), "another mobile is not affected: {other_mobile:?}");
+    assert_eq!(intake.count("petitions").await, 3, "the refused one wrote nothing");
+    intake.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn only_allow_listed_partners_file_over_grpc_and_never_as_a_desk() {
     let stack = Stack::from_env();
     let intake = TestIntake::fresh_with(&stack, |s| s.partners.per_minute = 3).await;

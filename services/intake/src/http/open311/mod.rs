@@ -26,7 +26,8 @@ use self::format::{Format, render, split_format};
 use self::georeport::{created, parse_request, request_json, service_definition, service_list};
 use crate::http::AppState;
 use crate::store::NewPetition;
-use crate::store::writer::{IdempotencyClaim, Submission, Written};
+use crate::store::idempotency::IdempotencyClaim;
+use crate::store::writer::{Submission, Written};
 use crate::{Error, store};
 
 /// The partner whose `api_key` (form/query field, or the `X-Api-Key` header that keeps it out of access
@@ -336,7 +337,7 @@ async fn idempotency_claim(
         crate::http::idempotency::request_hash(&json!(params)),
         state.idempotency_ttl,
     );
-    match crate::store::writer::previous_answer(&state.pool, &claim).await {
+    match crate::store::idempotency::previous_answer(&state.pool, &claim).await {
         Ok(None) => Ok(Claimed::Fresh(Some(claim))),
         Ok(Some(answer)) => Ok(Claimed::Replay(answer.body["tracking_code"].as_str().unwrap_or_default().to_owned())),
         Err(Error::IdempotencyKeyReused) => Err(Box::new(|format| {
