@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::get;
 use pasokh_domain::{CitizenRefKey, ProvinceCode};
 use pasokh_platform::auth::TokenVerifier;
 use pasokh_platform::auth::grpc::AuthorizedChannel;
@@ -64,27 +64,39 @@ pub(crate) struct Shared {
     pub citizen_listing_clients: Arc<std::collections::BTreeSet<String>>,
 }
 
-// the deprecated GET look-up stays routed for a deprecation period
+/// Intake's API as one list: each entry is a route *and* its operation in the OpenAPI document
+/// (utoipa-axum reads the path and method from the handler's `#[utoipa::path]`), so a route
+/// cannot be served undocumented or documented unserved.
+// the deprecated GET look-up stays routed, and documented as deprecated, for a deprecation period
 #[allow(deprecated)]
+pub(crate) fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi as _;
+    use utoipa_axum::router::OpenApiRouter;
+    use utoipa_axum::routes;
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(petitions::submit))
+        .routes(routes!(petitions::status))
+        .routes(routes!(petitions::lookup))
+        .routes(routes!(petitions::of_mobile))
+        .routes(routes!(conversation::reply))
+        .routes(routes!(conversation::rate))
+        .routes(routes!(desk::events::create_event, desk::events::list_events))
+        .routes(routes!(desk::events::close_event))
+        .routes(routes!(desk::events::event_summary))
+        .routes(routes!(desk::walk_ins::register_walk_in))
+        .routes(routes!(desk::walk_ins::citizen_petitions))
+        .routes(routes!(desk::meetings::record_meeting))
+        .routes(routes!(desk::letters::register_letter))
+        .routes(routes!(open311::get, open311::post))
+        .routes(routes!(open311::get_one))
+        .split_for_parts()
+}
+
 pub(crate) fn router(state: AppState) -> Router {
     let limits = state.limits.clone();
-    Router::new()
-        .route("/v1/petitions", post(petitions::submit))
-        .route("/v1/petitions/{tracking_code}", get(petitions::status))
-        .route("/v1/petitions/{tracking_code}/status", post(petitions::lookup))
-        .route("/v1/petitions/{tracking_code}/replies", post(conversation::reply))
-        .route("/v1/citizens/petitions", post(petitions::of_mobile))
-        .route("/v1/petitions/{tracking_code}/rating", post(conversation::rate))
-        .route("/v1/desk-events", post(desk::events::create_event).get(desk::events::list_events))
-        .route("/v1/desk-events/{id}/petitions", post(desk::walk_ins::register_walk_in))
-        .route("/v1/desk-events/{id}/close", post(desk::events::close_event))
-        .route("/v1/desk-events/{id}/summary", get(desk::events::event_summary))
-        .route("/v1/desk-events/{id}/citizen-petitions", post(desk::walk_ins::citizen_petitions))
-        .route("/v1/desk-events/{id}/meetings", post(desk::meetings::record_meeting))
-        .route("/v1/letters", post(desk::letters::register_letter))
-        .route("/open311/v2/{resource}", get(open311::get).post(open311::post))
-        .route("/open311/v2/{collection}/{resource}", get(open311::get_one))
-        .route("/openapi.json", get(openapi::document))
+    let (api, document) = api();
+    let document = Arc::new(document);
+    api.route("/openapi.json", get(move || openapi::document(document.clone())))
         .layer(axum::extract::DefaultBodyLimit::max(limits.settings.body_limit_bytes))
         .layer(axum::middleware::from_fn_with_state(limits, limits::protect))
         .with_state(state)
