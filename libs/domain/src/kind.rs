@@ -90,4 +90,14 @@ mod tests {
         assert!(error.message.contains("complaint"));
         assert_eq!(Channel::parse("fax").unwrap_err().code, "channel_unknown");
     }
+
+    #[test]
+    fn json_spells_every_kind_and_channel_as_its_name() {
+        for kind in PetitionKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        for channel in Channel::ALL {
+            assert_eq!(serde_json::to_value(channel).unwrap(), channel.as_str());
+        }
+    }
 }

@@ -91,6 +91,22 @@ struct Found {
     responded_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// The citizen's reply or rating, as received.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct MessageDocument {
+    #[schema(value_type = String)]
+    id: Uuid,
+    tracking_code: String,
+    /// reply | rating
+    kind: &'static str,
+    /// ratings only
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score: Option<u32>,
+    #[schema(value_type = String, format = DateTime)]
+    received_at: chrono::DateTime<chrono::Utc>,
+    received_at_jalali: String,
+}
+
 /// A reply or a rating, ready to store.
 struct Message<'a> {
     id: Uuid,
@@ -124,14 +140,15 @@ async fn save(
         .ok_or_else(|| Error::Config("lifecycle event could not be encoded".into()))?;
     pasokh_events::outbox::enqueue(&mut tx, &outbox).await?;
     let now = chrono::Utc::now();
-    let mut answer = serde_json::json!({
-        "id": message.id, "tracking_code": petition.tracking_code, "kind": message.kind,
-        "received_at": now, "received_at_jalali": format_jalali(pasokh_domain::tehran_date(now)),
-    });
-    if let Some(score) = message.score {
-        answer["score"] = score.into();
-    }
-    let response = idempotency::commit_created(tx, claim, answer).await;
+    let answer = MessageDocument {
+        id: message.id,
+        tracking_code: petition.tracking_code.to_string(),
+        kind: message.kind,
+        score: message.score,
+        received_at: now,
+        received_at_jalali: format_jalali(pasokh_domain::tehran_date(now)),
+    };
+    let response = idempotency::commit_created(tx, claim, &answer).await;
     state.relay_waker.notify_one();
     response
 }
@@ -141,7 +158,7 @@ async fn save(
     params(("tracking_code" = String, Path, description = "12 digits"), ("Idempotency-Key" = Option<String>, Header)),
     request_body(content = ReplyInput, content_type = "application/json"),
     responses(
-        (status = 201, description = "the reply reached the case", body = crate::http::openapi::MessageDocument),
+        (status = 201, description = "the reply reached the case", body = MessageDocument),
         (status = 404, description = "no petition with this code and mobile", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
         (status = 409, description = "the unit has not asked for information (`reply_not_requested`)", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
         crate::http::openapi::CreateProblems,
@@ -195,7 +212,7 @@ pub(crate) async fn reply(
     params(("tracking_code" = String, Path, description = "12 digits"), ("Idempotency-Key" = Option<String>, Header)),
     request_body(content = RatingInput, content_type = "application/json"),
     responses(
-        (status = 201, description = "recorded; a poor rating opens an appeal", body = crate::http::openapi::MessageDocument),
+        (status = 201, description = "recorded; a poor rating opens an appeal", body = MessageDocument),
         (status = 404, description = "no petition with this code and mobile", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
         (status = 409, description = "nothing to rate yet (`rating_not_open`) or already rated (`already_rated`)", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
         crate::http::openapi::CreateProblems,

@@ -212,8 +212,10 @@ pub(crate) async fn claim(
 pub(crate) async fn commit_created(
     mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
     claim: Option<&IdempotencyClaim>,
-    body: serde_json::Value,
+    document: &impl serde::Serialize,
 ) -> Result<Response> {
+    // the answer is stored as JSON beside the key, and replayed from there
+    let body = serde_json::to_value(document).map_err(|e| Error::Config(format!("the answer is not JSON: {e}")))?;
     if let Some(claim) = claim {
         keys::store_one(&mut tx, claim, StatusCode::CREATED.as_u16(), &body).await?;
     }

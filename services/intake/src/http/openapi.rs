@@ -26,97 +26,6 @@ pub(crate) struct FieldErrorDocument {
     message: String,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct DeskEventDocument {
-    id: String,
-    province: String,
-    title: String,
-    venue: String,
-    starts_at: String,
-    ends_at: String,
-    starts_at_jalali: String,
-    organisations: Vec<String>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct DeskEventList {
-    events: Vec<DeskEventDocument>,
-}
-
-/// A citizen's earlier petition, as the desk sees it.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct CitizenPetition {
-    tracking_code: String,
-    category: String,
-    category_fa: Option<String>,
-    submitted_at: String,
-    submitted_at_jalali: String,
-    status: String,
-    status_fa: String,
-    /// not closed, rejected or merged: a repeat joins it
-    open: bool,
-}
-
-/// A mobile's petition, as "my petitions" lists it.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct MobilePetition {
-    tracking_code: String,
-    category: String,
-    kind: String,
-    channel: String,
-    status: String,
-    status_fa: String,
-    organisation: Option<String>,
-    submitted_at: String,
-    resolution_due: Option<String>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct MobilePetitions {
-    petitions: Vec<MobilePetition>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct CitizenPetitions {
-    petitions: Vec<CitizenPetition>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct MeetingDocument {
-    id: String,
-    desk_event_id: String,
-    official_name: String,
-    organisation: String,
-    tracking_code: Option<String>,
-    promise: Option<String>,
-    /// `YYYY-MM-DD`
-    promise_due: Option<String>,
-    promise_due_jalali: Option<String>,
-    recorded_at: String,
-    recorded_at_jalali: String,
-}
-
-/// The citizen's reply or rating, as received.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct MessageDocument {
-    id: String,
-    tracking_code: String,
-    /// reply | rating
-    kind: String,
-    /// ratings only
-    score: Option<u32>,
-    received_at: String,
-    received_at_jalali: String,
-}
-
 /// Problems any POST that creates something can answer with.
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)]
@@ -228,5 +137,31 @@ mod tests {
             .map_or(0, |paths| paths.values().filter_map(|p| p.as_object()).map(|p| p.len()).sum());
         assert_eq!(operations, expected.len(), "and nothing else: {}", json["paths"]);
         assert_eq!(json["paths"]["/v1/petitions/{tracking_code}"]["get"]["deprecated"], true);
+    }
+
+    /// The problem schema is written by hand (the `Problem` type lives in `libs/platform`, which
+    /// knows nothing of OpenAPI): it must name exactly the fields a real problem carries.
+    #[test]
+    fn the_problem_schema_has_exactly_the_fields_of_a_real_problem() {
+        use utoipa::PartialSchema as _;
+        let schema = serde_json::to_value(super::ProblemDocument::schema()).unwrap_or_default();
+        let mut documented: Vec<String> =
+            schema["properties"].as_object().map(|p| p.keys().cloned().collect()).unwrap_or_default();
+        let errors = pasokh_domain::ValidationErrors {
+            errors: vec![pasokh_domain::FieldError::new("mobile", "mobile_format", "bad")],
+        };
+        let real = serde_json::to_value(pasokh_platform::problem::Problem::validation(errors)).unwrap_or_default();
+        let mut served: Vec<String> = real.as_object().map(|p| p.keys().cloned().collect()).unwrap_or_default();
+        documented.sort();
+        served.sort();
+        assert_eq!(documented, served);
+        let field_error = serde_json::to_value(super::FieldErrorDocument::schema()).unwrap_or_default();
+        let mut documented: Vec<String> =
+            field_error["properties"].as_object().map(|p| p.keys().cloned().collect()).unwrap_or_default();
+        let mut served: Vec<String> =
+            real["errors"][0].as_object().map(|p| p.keys().cloned().collect()).unwrap_or_default();
+        documented.sort();
+        served.sort();
+        assert_eq!(documented, served);
     }
 }

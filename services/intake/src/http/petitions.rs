@@ -247,13 +247,38 @@ pub(crate) struct MobileInput {
     mobile: Option<String>,
 }
 
+/// A mobile's petition, as "my petitions" lists it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct MobilePetition {
+    #[schema(value_type = String)]
+    tracking_code: TrackingCode,
+    #[schema(value_type = String)]
+    category: pasokh_domain::CategoryCode,
+    #[schema(value_type = String)]
+    kind: pasokh_domain::PetitionKind,
+    #[schema(value_type = String)]
+    channel: pasokh_domain::Channel,
+    status: &'static str,
+    status_fa: &'static str,
+    organisation: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    submitted_at: DateTime<Utc>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    resolution_due: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct MobilePetitions {
+    petitions: Vec<MobilePetition>,
+}
+
 /// `POST /v1/citizens/petitions` with `{"mobile": …}`, for the web's service account only: the
 /// mobile's petitions in this province with their status. The web asks only after the citizen
 /// proved, with a one-time code sent to that mobile, that the phone is theirs.
 #[utoipa::path(post, path = "/v1/citizens/petitions", tag = "petitions", security(("bearer" = [])),
     request_body(content = MobileInput, content_type = "application/json"),
     responses(
-        (status = 200, description = "the mobile's petitions, newest first", body = crate::http::openapi::MobilePetitions),
+        (status = 200, description = "the mobile's petitions, newest first", body = MobilePetitions),
         (status = 400, description = "malformed mobile", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
         crate::http::openapi::AuthProblems,
     )
@@ -287,17 +312,17 @@ pub(crate) async fn of_mobile(
         let case = routing.get_case(request).await.ok().map(tonic::Response::into_inner);
         let status = case.as_ref().and_then(|c| CaseStatus::parse(&c.status)).unwrap_or(CaseStatus::Submitted);
         let due = case.as_ref().and_then(|c| from_timestamp(c.resolution_due.as_ref()));
-        listed.push(serde_json::json!({
-            "tracking_code": petition.tracking_code,
-            "category": petition.category,
-            "kind": petition.kind,
-            "channel": petition.channel,
-            "status": status.as_str(),
-            "status_fa": status.label_fa(),
-            "organisation": case.as_ref().map(|c| c.organisation.clone()).filter(|o| !o.is_empty()),
-            "submitted_at": petition.created_at,
-            "resolution_due": due,
-        }));
+        listed.push(MobilePetition {
+            tracking_code: petition.tracking_code,
+            category: petition.category,
+            kind: petition.kind,
+            channel: petition.channel,
+            status: status.as_str(),
+            status_fa: status.label_fa(),
+            organisation: case.as_ref().map(|c| c.organisation.clone()).filter(|o| !o.is_empty()),
+            submitted_at: petition.created_at,
+            resolution_due: due,
+        });
     }
-    Ok(Json(serde_json::json!({ "petitions": listed })).into_response())
+    Ok(Json(MobilePetitions { petitions: listed }).into_response())
 }

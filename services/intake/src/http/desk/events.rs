@@ -5,12 +5,14 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use pasokh_domain::Action;
+use pasokh_domain::ProvinceCode;
 use pasokh_domain::{FieldError, ValidationErrors, format_jalali};
 use pasokh_events::lifecycle;
 use pasokh_proto::events::v1::desk_activity::Body as DeskBody;
 use pasokh_proto::events::v1::{DeskClosed, DeskOpened};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{bounded_text, organisation_codes, province_event, publish_activity, timestamp};
@@ -30,17 +32,41 @@ pub(crate) struct DeskEventInput {
     organisations: Vec<String>,
 }
 
-fn event_json(event: &DeskEvent) -> serde_json::Value {
-    serde_json::json!({
-        "id": event.id,
-        "province": event.province,
-        "title": event.title,
-        "venue": event.venue,
-        "starts_at": event.starts_at,
-        "ends_at": event.ends_at,
-        "starts_at_jalali": format_jalali(pasokh_domain::tehran_date(event.starts_at)),
-        "organisations": event.organisations,
-    })
+/// A desk event as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct DeskEventDocument {
+    #[schema(value_type = String)]
+    id: Uuid,
+    #[schema(value_type = String, example = "IR-23")]
+    province: ProvinceCode,
+    title: String,
+    venue: String,
+    #[schema(value_type = String, format = DateTime)]
+    starts_at: DateTime<Utc>,
+    #[schema(value_type = String, format = DateTime)]
+    ends_at: DateTime<Utc>,
+    starts_at_jalali: String,
+    organisations: Vec<String>,
+}
+
+impl From<&DeskEvent> for DeskEventDocument {
+    fn from(event: &DeskEvent) -> Self {
+        Self {
+            id: event.id,
+            province: event.province,
+            title: event.title.clone(),
+            venue: event.venue.clone(),
+            starts_at: event.starts_at,
+            ends_at: event.ends_at,
+            starts_at_jalali: format_jalali(pasokh_domain::tehran_date(event.starts_at)),
+            organisations: event.organisations.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct DeskEventList {
+    events: Vec<DeskEventDocument>,
 }
 
 /// `POST /v1/desk-events` (supervisor of this province).
@@ -48,7 +74,7 @@ fn event_json(event: &DeskEvent) -> serde_json::Value {
     params(("Idempotency-Key" = Option<String>, Header)),
     request_body(content = DeskEventInput, content_type = "application/json"),
     responses(
-        (status = 201, description = "created", body = crate::http::openapi::DeskEventDocument),
+        (status = 201, description = "created", body = DeskEventDocument),
         crate::http::openapi::CreateProblems,
         crate::http::openapi::AuthProblems,
     )
@@ -108,7 +134,7 @@ pub(crate) async fn create_event(
         organisations: event.organisations.clone(),
     };
     publish_activity(&state, &mut tx, &event, DeskBody::Opened(opened)).await?;
-    let created = idempotency::commit_created(tx, claim.as_ref(), event_json(&event)).await?;
+    let created = idempotency::commit_created(tx, claim.as_ref(), &DeskEventDocument::from(&event)).await?;
     state.relay_waker.notify_one();
     tracing::info!(desk_event = %event.id, province = %event.province, "desk event created");
     Ok(created)
@@ -117,7 +143,7 @@ pub(crate) async fn create_event(
 /// `GET /v1/desk-events`: this province's current and coming events.
 #[utoipa::path(get, path = "/v1/desk-events", tag = "service desk", security(("bearer" = [])),
     responses(
-        (status = 200, description = "current and coming events", body = crate::http::openapi::DeskEventList),
+        (status = 200, description = "current and coming events", body = DeskEventList),
         crate::http::openapi::AuthProblems,
     )
 )]
@@ -125,14 +151,14 @@ pub(crate) async fn create_event(
 pub(crate) async fn list_events(State(state): State<AppState>, staff: StaffMember) -> Result<Response> {
     staff.require(Action::FileAtDesk, &state)?;
     let events = desk::current_events(&state.pool, &state.province.to_string()).await?;
-    Ok(Json(serde_json::json!({ "events": events.iter().map(event_json).collect::<Vec<_>>() })).into_response())
+    Ok(Json(DeskEventList { events: events.iter().map(DeskEventDocument::from).collect() }).into_response())
 }
 
 /// `POST /v1/desk-events/{id}/close` (supervisor of this province): the desk packed up; closing twice is harmless.
 #[utoipa::path(post, path = "/v1/desk-events/{id}/close", tag = "service desk", security(("bearer" = [])),
     params(("id" = String, Path, description = "desk event id")),
     responses(
-        (status = 200, description = "closed", body = crate::http::openapi::DeskEventDocument),
+        (status = 200, description = "closed", body = DeskEventDocument),
         crate::http::openapi::AuthProblems,
         crate::http::openapi::DeskEventProblems,
     )
@@ -152,7 +178,7 @@ pub(crate) async fn close_event(
         tracing::info!(desk_event = %event.id, "desk event closed");
     }
     let event = desk::event(&state.pool, event.id).await?.ok_or(Error::NotFound("desk event"))?;
-    Ok(Json(event_json(&event)).into_response())
+    Ok(Json(DeskEventDocument::from(&event)).into_response())
 }
 
 /// `GET /v1/desk-events/{id}/summary`: the event's live counter.

@@ -8,7 +8,7 @@ use chrono::Utc;
 use pasokh_domain::{FieldError, ValidationErrors, format_jalali, normalize_text};
 use pasokh_proto::events::v1::MeetingHeld;
 use pasokh_proto::events::v1::desk_activity::Body as DeskBody;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{bounded_text, open_event, organisation_codes, publish_activity};
@@ -16,6 +16,26 @@ use crate::Result;
 use crate::http::auth::StaffMember;
 use crate::http::{AppState, idempotency};
 use crate::store::desk::{self, NewMeeting};
+
+/// A meeting as recorded.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct MeetingDocument {
+    #[schema(value_type = String)]
+    id: Uuid,
+    #[schema(value_type = String)]
+    desk_event_id: Uuid,
+    official_name: String,
+    organisation: String,
+    tracking_code: Option<String>,
+    promise: Option<String>,
+    /// `YYYY-MM-DD`
+    #[schema(value_type = Option<String>, format = Date)]
+    promise_due: Option<chrono::NaiveDate>,
+    promise_due_jalali: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    recorded_at: chrono::DateTime<Utc>,
+    recorded_at_jalali: String,
+}
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct MeetingInput {
@@ -75,7 +95,7 @@ fn promise(
     params(("id" = String, Path, description = "desk event id"), ("Idempotency-Key" = Option<String>, Header)),
     request_body(content = MeetingInput, content_type = "application/json"),
     responses(
-        (status = 201, description = "recorded", body = crate::http::openapi::MeetingDocument),
+        (status = 201, description = "recorded", body = MeetingDocument),
         crate::http::openapi::CreateProblems,
         crate::http::openapi::AuthProblems,
         crate::http::openapi::DeskEventProblems,
@@ -146,18 +166,18 @@ pub(crate) async fn record_meeting(
     let created = idempotency::commit_created(
         tx,
         claim.as_ref(),
-        serde_json::json!({
-            "id": meeting.id,
-            "desk_event_id": event.id,
-            "official_name": meeting.official_name,
-            "organisation": meeting.organisation,
-            "tracking_code": meeting.tracking_code,
-            "promise": meeting.promise,
-            "promise_due": meeting.promise_due,
-            "promise_due_jalali": meeting.promise_due.map(format_jalali),
-            "recorded_at": recorded_at,
-            "recorded_at_jalali": format_jalali(pasokh_domain::tehran_date(recorded_at)),
-        }),
+        &MeetingDocument {
+            id: meeting.id,
+            desk_event_id: event.id,
+            official_name: meeting.official_name,
+            organisation: meeting.organisation,
+            tracking_code: meeting.tracking_code,
+            promise: meeting.promise,
+            promise_due: meeting.promise_due,
+            promise_due_jalali: meeting.promise_due.map(format_jalali),
+            recorded_at,
+            recorded_at_jalali: format_jalali(pasokh_domain::tehran_date(recorded_at)),
+        },
     )
     .await;
     state.relay_waker.notify_one();

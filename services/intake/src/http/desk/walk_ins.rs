@@ -23,13 +23,35 @@ pub(crate) struct CitizenLookup {
     national_id: Option<String>,
 }
 
+/// A citizen's earlier petition, as the desk sees it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct CitizenPetition {
+    #[schema(value_type = String)]
+    tracking_code: pasokh_domain::TrackingCode,
+    #[schema(value_type = String)]
+    category: pasokh_domain::CategoryCode,
+    category_fa: String,
+    #[schema(value_type = String, format = DateTime)]
+    submitted_at: chrono::DateTime<chrono::Utc>,
+    submitted_at_jalali: String,
+    status: &'static str,
+    status_fa: &'static str,
+    /// still open (`CaseStatus::is_open`): a repeat joins it
+    open: bool,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct CitizenPetitions {
+    petitions: Vec<CitizenPetition>,
+}
+
 /// `POST /v1/desk-events/{id}/citizen-petitions` with `{"national_id": …}`: the citizen's petitions
 /// in this province of the last year, with their status at routing, so a repeat joins the open case.
 #[utoipa::path(post, path = "/v1/desk-events/{id}/citizen-petitions", tag = "service desk", security(("bearer" = [])),
     params(("id" = String, Path, description = "desk event id")),
     request_body(content = CitizenLookup, content_type = "application/json"),
     responses(
-        (status = 200, description = "the citizen's petitions, newest first", body = crate::http::openapi::CitizenPetitions),
+        (status = 200, description = "the citizen's petitions, newest first", body = CitizenPetitions),
         (status = 400, description = "malformed national id", body = crate::http::openapi::ProblemDocument, content_type = "application/problem+json"),
         crate::http::openapi::AuthProblems,
         crate::http::openapi::DeskEventProblems,
@@ -66,18 +88,18 @@ pub(crate) async fn citizen_petitions(
         } else {
             pasokh_domain::CaseStatus::Submitted
         });
-        listed.push(serde_json::json!({
-            "tracking_code": petition.tracking_code,
-            "category": petition.category,
-            "category_fa": petition.category.category().name_fa,
-            "submitted_at": petition.created_at,
-            "submitted_at_jalali": format_jalali(pasokh_domain::tehran_date(petition.created_at)),
-            "status": status.as_str(),
-            "status_fa": status.label_fa(),
-            "open": status.is_open(),
-        }));
+        listed.push(CitizenPetition {
+            category_fa: petition.category.category().name_fa.clone(),
+            tracking_code: petition.tracking_code,
+            category: petition.category,
+            submitted_at: petition.created_at,
+            submitted_at_jalali: format_jalali(pasokh_domain::tehran_date(petition.created_at)),
+            status: status.as_str(),
+            status_fa: status.label_fa(),
+            open: status.is_open(),
+        });
     }
-    Ok(Json(serde_json::json!({ "petitions": listed })).into_response())
+    Ok(Json(CitizenPetitions { petitions: listed }).into_response())
 }
 
 /// The case's status at routing; none when routing does not know it (yet) or cannot be asked.
