@@ -12,37 +12,21 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
+/// Intake's saturation (closed loop) and its latency at half that rate (open loop).
+#[derive(Debug, clap::Parser)]
+#[command(name = "pasokh-loadgen")]
 struct Options {
+    /// e.g. http://127.0.0.1:8081/v1/petitions
+    #[arg(long)]
     url: String,
+    /// the closed loop's client counts; the last gives the saturation rate
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16,64")]
     levels: Vec<usize>,
+    /// seconds per closed-loop level
+    #[arg(long, default_value_t = 10)]
     seconds: u64,
+    #[arg(long, default_value_t = 10)]
     open_loop_seconds: u64,
-}
-
-fn options() -> Result<Options, String> {
-    let mut options = Options { url: String::new(), levels: vec![1, 4, 16, 64], seconds: 10, open_loop_seconds: 10 };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--url" => options.url = value,
-            "--levels" => {
-                options.levels = value
-                    .split(',')
-                    .map(|l| l.parse().map_err(|_| format!("bad level `{l}`")))
-                    .collect::<Result<_, _>>()?
-            }
-            "--seconds" => options.seconds = value.parse().map_err(|_| "bad --seconds".to_owned())?,
-            "--open-loop-seconds" => {
-                options.open_loop_seconds = value.parse().map_err(|_| "bad --open-loop-seconds".to_owned())?
-            }
-            other => return Err(format!("unknown flag `{other}`")),
-        }
-    }
-    if options.url.is_empty() {
-        return Err("usage: pasokh-loadgen --url http://127.0.0.1:8081/v1/petitions [--levels 1,4,16,64] [--seconds 10] [--open-loop-seconds 10]".into());
-    }
-    Ok(options)
 }
 
 /// A distinct, valid petition per request (distinct mobiles keep per-mobile limits out of the way).
@@ -176,13 +160,8 @@ async fn open_loop(client: &reqwest::Client, url: &str, rate: f64, seconds: u64,
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let options = match options() {
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("{message}");
-            return std::process::ExitCode::from(2);
-        }
-    };
+    // a usage error prints clap's help and exits 2
+    let options = <Options as clap::Parser>::parse();
     let client = reqwest::Client::builder().pool_max_idle_per_host(1024).build().unwrap_or_default();
     let counter = Arc::new(AtomicU64::new(0));
     let mut levels = Vec::new();

@@ -14,52 +14,99 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::{Parser, Subcommand};
 use pasokh_events::dlq::{Replay, replay};
 use pasokh_platform::auth::{DEV_KEY, dev};
 
-const USAGE: &str = "usage:
-  pasokhctl login --user NAME [--issuer URL] [--client pasokhctl] [--device]
-      signs in at the identity provider and prints the access token; the password is read from
-      PASOKH_PASSWORD or the first line of stdin; --device prints a code to confirm in a browser instead;
-      the issuer defaults to PASOKH__AUTH__ISSUER or the local realm http://127.0.0.1:18180/realms/pasokh
-  pasokhctl token --role <operator|supervisor|officer|inspector> --dev-key builtin [--province IR-23] \
-[--organisation CODE] [--permission hq-action] [--sub NAME] [--audience pasokh-routing] [--ttl-minutes 60]
-      a development token (HS256), accepted only by services started with auth.dev_tokens.enabled;
-      the key is PASOKH_DEV_TOKEN_KEY, or the public built-in one with --dev-key builtin
-  pasokhctl dlq replay --topic TOPIC [--bootstrap HOST:PORT] [--group CONSUMER_GROUP] [--dry-run]
-      replays TOPIC.dlq into TOPIC (only what GROUP dead-lettered, with --group);
-      the broker defaults to PASOKH__KAFKA__BOOTSTRAP_SERVERS or 127.0.0.1:19092";
+/// Pasokh's operator tool.
+#[derive(Debug, Parser)]
+#[command(name = "pasokhctl", version, about)]
+enum Command {
+    /// Signs in at the identity provider and prints the access token. The password is read from
+    /// PASOKH_PASSWORD or the first line of stdin; --device prints a code to confirm in a browser
+    /// instead.
+    Login(LoginArgs),
+    /// Mints a development token (HS256), accepted only by services started with
+    /// auth.dev_tokens.enabled. The key is PASOKH_DEV_TOKEN_KEY, or the public built-in one with
+    /// --dev-key builtin.
+    Token(TokenArgs),
+    /// Dead-lettered records.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct LoginArgs {
+    /// the member of staff, e.g. officer-sso-tehran (not needed with --device)
+    #[arg(long)]
+    user: Option<String>,
+    /// the provider's issuer URL
+    #[arg(long, env = "PASOKH__AUTH__ISSUER", default_value = "http://127.0.0.1:18180/realms/pasokh")]
+    issuer: String,
+    /// the public client at the provider
+    #[arg(long, default_value = "pasokhctl")]
+    client: String,
+    /// the device grant: confirm a code in a browser instead of typing a password here
+    #[arg(long)]
+    device: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct TokenArgs {
+    /// operator, supervisor, officer or inspector
+    #[arg(long)]
+    role: String,
+    /// the key: `builtin` (the public development key); else PASOKH_DEV_TOKEN_KEY
+    #[arg(long, value_parser = ["builtin"])]
+    dev_key: Option<String>,
+    /// e.g. IR-23
+    #[arg(long, default_value = "")]
+    province: String,
+    #[arg(long, default_value = "")]
+    organisation: String,
+    /// e.g. hq-action; repeatable
+    #[arg(long = "permission")]
+    permissions: Vec<String>,
+    #[arg(long, default_value = "developer")]
+    sub: String,
+    #[arg(long, default_value = "pasokh-routing")]
+    audience: String,
+    /// at most 60: services accept no longer-lived development tokens by default
+    #[arg(long, default_value_t = 60)]
+    ttl_minutes: i64,
+}
+
+#[derive(Debug, Subcommand)]
+enum DlqCommand {
+    /// Replays TOPIC.dlq into TOPIC (only what GROUP dead-lettered, with --group).
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ReplayArgs {
+    /// the topic whose dead letters to replay (`.dlq` may be left off)
+    #[arg(long)]
+    topic: String,
+    #[arg(long, env = "PASOKH__KAFKA__BOOTSTRAP_SERVERS", default_value = "127.0.0.1:19092")]
+    bootstrap: String,
+    /// only the records this consumer group dead-lettered
+    #[arg(long)]
+    group: Option<String>,
+    /// list what would be replayed, send nothing
+    #[arg(long)]
+    dry_run: bool,
+}
 
 /// Development tokens live at most as long as services accept by default.
 const MAX_DEV_TTL_MINUTES: i64 = 60;
 
-fn token(args: &[String]) -> Result<String, String> {
-    let mut role = None;
-    let (mut province, mut organisation, mut sub, mut audience) =
-        (String::new(), String::new(), "developer".to_owned(), "pasokh-routing".to_owned());
-    let (mut ttl_minutes, mut key, mut permissions) = (60i64, std::env::var("PASOKH_DEV_TOKEN_KEY").ok(), Vec::new());
-    let mut args = args.iter();
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().cloned().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
-        match flag.as_str() {
-            "--role" => role = Some(value()?),
-            "--province" => province = value()?,
-            "--organisation" => organisation = value()?,
-            "--permission" => permissions.push(value()?),
-            "--sub" => sub = value()?,
-            "--audience" => audience = value()?,
-            "--ttl-minutes" => {
-                ttl_minutes = value()?.parse().map_err(|_| "--ttl-minutes must be a number".to_owned())?;
-            }
-            "--dev-key" => match value()?.as_str() {
-                "builtin" => key = Some(DEV_KEY.to_owned()),
-                other => return Err(format!("--dev-key takes `builtin` (or set PASOKH_DEV_TOKEN_KEY), not `{other}`")),
-            },
-            other => return Err(format!("unknown flag `{other}`\n{USAGE}")),
-        }
-    }
-    let role = role.ok_or_else(|| format!("--role is required\n{USAGE}"))?;
-    pasokh_domain::Role::parse(&role).map_err(|e| format!("{}\n{USAGE}", e.message))?;
+fn token(args: TokenArgs) -> Result<String, String> {
+    let TokenArgs { role, dev_key, province, organisation, permissions, sub, audience, ttl_minutes } = args;
+    let key = match dev_key {
+        Some(_) => Some(DEV_KEY.to_owned()),
+        None => std::env::var("PASOKH_DEV_TOKEN_KEY").ok(),
+    };
+    pasokh_domain::Role::parse(&role).map_err(|e| e.message)?;
     let key = key.ok_or_else(|| {
         "no development key: pass --dev-key builtin or set PASOKH_DEV_TOKEN_KEY (development tokens work only \
          where a service turned auth.dev_tokens on; use `pasokhctl login` for a real token)"
@@ -73,22 +120,8 @@ fn token(args: &[String]) -> Result<String, String> {
     Ok(dev::mint(&claims, &key))
 }
 
-async fn login(args: &[String]) -> Result<String, String> {
-    let mut user = None;
-    let mut issuer =
-        std::env::var("PASOKH__AUTH__ISSUER").unwrap_or_else(|_| "http://127.0.0.1:18180/realms/pasokh".to_owned());
-    let (mut client, mut device) = ("pasokhctl".to_owned(), false);
-    let mut args = args.iter();
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().cloned().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
-        match flag.as_str() {
-            "--user" => user = Some(value()?),
-            "--issuer" => issuer = value()?,
-            "--client" => client = value()?,
-            "--device" => device = true,
-            other => return Err(format!("unknown flag `{other}`\n{USAGE}")),
-        }
-    }
+async fn login(args: LoginArgs) -> Result<String, String> {
+    let LoginArgs { user, issuer, client, device } = args;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| e.to_string())?;
     let discovery = pasokh_platform::auth::verify::discover(&http, &issuer)
         .await
@@ -96,7 +129,7 @@ async fn login(args: &[String]) -> Result<String, String> {
     if device {
         return device_login(&http, &discovery, &client).await;
     }
-    let user = user.ok_or_else(|| format!("--user is required (or use --device)\n{USAGE}"))?;
+    let user = user.ok_or("--user is required (or use --device)")?;
     let password = match std::env::var("PASOKH_PASSWORD") {
         Ok(password) => password,
         Err(_) => {
@@ -172,29 +205,14 @@ async fn token_request(http: &reqwest::Client, url: &str, form: &[(&str, &str)])
     }
 }
 
-async fn dlq_replay(args: &[String]) -> Result<String, String> {
-    let mut options = Replay {
-        bootstrap_servers: std::env::var("PASOKH__KAFKA__BOOTSTRAP_SERVERS")
-            .unwrap_or_else(|_| "127.0.0.1:19092".to_owned()),
-        dlq_topic: String::new(),
-        only_group: None,
-        dry_run: false,
+async fn dlq_replay(args: ReplayArgs) -> Result<String, String> {
+    let options = Replay {
+        bootstrap_servers: args.bootstrap,
+        dlq_topic: format!("{}.dlq", args.topic.trim_end_matches(".dlq")),
+        only_group: args.group,
+        dry_run: args.dry_run,
         idle: Duration::from_secs(5),
     };
-    let mut args = args.iter();
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().cloned().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
-        match flag.as_str() {
-            "--topic" => options.dlq_topic = format!("{}.dlq", value()?.trim_end_matches(".dlq")),
-            "--bootstrap" => options.bootstrap_servers = value()?,
-            "--group" => options.only_group = Some(value()?),
-            "--dry-run" => options.dry_run = true,
-            other => return Err(format!("unknown flag `{other}`\n{USAGE}")),
-        }
-    }
-    if options.dlq_topic.is_empty() {
-        return Err(format!("--topic is required\n{USAGE}"));
-    }
     let verb = if options.dry_run { "would replay" } else { "replaying" };
     let letters = replay(&options, |letter| {
         eprintln!(
@@ -210,12 +228,11 @@ async fn dlq_replay(args: &[String]) -> Result<String, String> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let outcome = match (args.first().map(String::as_str), args.get(1).map(String::as_str)) {
-        (Some("token"), _) => token(&args[1..]),
-        (Some("login"), _) => login(&args[1..]).await,
-        (Some("dlq"), Some("replay")) => dlq_replay(&args[2..]).await,
-        _ => Err(USAGE.to_owned()),
+    // a usage error prints clap's help and exits 2
+    let outcome = match Command::parse() {
+        Command::Token(args) => token(args),
+        Command::Login(args) => login(args).await,
+        Command::Dlq(DlqCommand::Replay(args)) => dlq_replay(args).await,
     };
     match outcome {
         Ok(output) => {

@@ -22,14 +22,32 @@ use uuid::Uuid;
 const PROVINCES: [&str; 6] = ["IR-23", "IR-25", "IR-10", "IR-07", "IR-30", "IR-11"];
 const ORGANISATIONS: [&str; 4] = ["sso", "welfare", "cspf", "mcls-directorate"];
 
-fn arg(name: &str) -> Option<String> {
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        if flag == name {
-            return args.next();
-        }
-    }
-    None
+/// Publishes a synthetic lifecycle (submitted → routed → acknowledged → responded → rated) for
+/// reporting's benchmark.
+#[derive(Debug, clap::Parser)]
+#[command(name = "pasokh-lifecycle-gen")]
+struct Options {
+    #[arg(long)]
+    brokers: String,
+    #[arg(long)]
+    topic: String,
+    #[arg(long, default_value_t = 100_000)]
+    petitions: u64,
+    /// redelivered records, as a share of all
+    #[arg(long, default_value_t = 5)]
+    duplicates_percent: u64,
+    /// the first petition's instant (RFC 3339); now when not given
+    #[arg(long, value_parser = parse_instant)]
+    start: Option<chrono::DateTime<chrono::Utc>>,
+    /// the petitions spread over this many hours
+    #[arg(long, default_value_t = 240)]
+    span_hours: i64,
+}
+
+fn parse_instant(input: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(input)
+        .map(|start| start.with_timezone(&chrono::Utc))
+        .map_err(|error| format!("an RFC 3339 instant: {error}"))
 }
 
 /// Waits until the broker confirmed every pending record; `false` if one was refused.
@@ -52,21 +70,9 @@ async fn confirm(pending: &mut Vec<DeliveryFuture>) -> bool {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let (Some(brokers), Some(topic)) = (arg("--brokers"), arg("--topic")) else {
-        eprintln!("usage: pasokh-lifecycle-gen --brokers HOST:PORT --topic T --petitions N [--duplicates-percent P]");
-        return std::process::ExitCode::from(2);
-    };
-    let petitions: u64 = arg("--petitions").and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let duplicates_percent: u64 = arg("--duplicates-percent").and_then(|v| v.parse().ok()).unwrap_or(5);
-    let start = match arg("--start").map(|s| chrono::DateTime::parse_from_rfc3339(&s)) {
-        None => None,
-        Some(Ok(start)) => Some(start.with_timezone(&chrono::Utc)),
-        Some(Err(error)) => {
-            eprintln!("--start must be an RFC 3339 instant: {error}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    let span_hours: i64 = arg("--span-hours").and_then(|v| v.parse().ok()).unwrap_or(240);
+    // a usage error prints clap's help and exits 2
+    let Options { brokers, topic, petitions, duplicates_percent, start, span_hours } =
+        <Options as clap::Parser>::parse();
     let mut settings = KafkaSettings::local("pasokh-lifecycle-gen");
     settings.bootstrap_servers = brokers;
     settings.properties.insert("linger.ms".into(), "20".into());

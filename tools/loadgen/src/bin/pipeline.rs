@@ -24,64 +24,36 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use pasokh_domain::NationalId;
 use serde_json::{Value, json};
 
+/// `make bench-pipeline`'s load: saturation, fixed rates, an optional soak.
+#[derive(Debug, clap::Parser)]
+#[command(name = "pasokh-pipeline-bench")]
 struct Options {
+    /// intake's base URL, e.g. http://127.0.0.1:8081
+    #[arg(long)]
     intake: String,
+    /// the SMS sink's base URL, e.g. http://127.0.0.1:8089
+    #[arg(long)]
     sms: String,
+    #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    #[arg(long, default_value_t = 10)]
     saturation_seconds: u64,
+    /// petitions per second, one phase each
+    #[arg(long, value_delimiter = ',', default_value = "100,500,1000")]
     rates: Vec<f64>,
+    #[arg(long, default_value_t = 20)]
     rate_seconds: u64,
+    /// seconds to wait for the pipeline to drain a phase's backlog
+    #[arg(long, default_value_t = 900)]
     drain_timeout: u64,
+    /// 0: no soak
+    #[arg(long, default_value_t = 0)]
     soak_seconds: u64,
+    #[arg(long, default_value_t = 500.0)]
     soak_rate: f64,
+    /// where the run's logs are, for the figures that come from them
+    #[arg(long, default_value = "")]
     run_dir: String,
-}
-
-const USAGE: &str = "usage: pasokh-pipeline-bench --intake http://127.0.0.1:8081 --sms http://127.0.0.1:8089 \
-    [--concurrency 64] [--saturation-seconds 10] [--rates 100,500,1000] [--rate-seconds 20] \
-    [--drain-timeout 900] [--soak-seconds 0] [--soak-rate 500] [--run-dir DIR]";
-
-fn options() -> Result<Options, String> {
-    let mut o = Options {
-        intake: String::new(),
-        sms: String::new(),
-        concurrency: 64,
-        saturation_seconds: 10,
-        rates: vec![100.0, 500.0, 1000.0],
-        rate_seconds: 20,
-        drain_timeout: 900,
-        soak_seconds: 0,
-        soak_rate: 500.0,
-        run_dir: String::new(),
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
-        let number = |v: &str| v.parse::<u64>().map_err(|_| format!("{flag}: `{v}` is not a whole number"));
-        match flag.as_str() {
-            "--intake" => o.intake = value,
-            "--sms" => o.sms = value,
-            "--concurrency" => o.concurrency = number(&value)? as usize,
-            "--saturation-seconds" => o.saturation_seconds = number(&value)?,
-            "--rates" => {
-                o.rates = value
-                    .split(',')
-                    .filter(|r| !r.is_empty())
-                    .map(|r| r.parse().map_err(|_| format!("bad rate `{r}`")))
-                    .collect::<Result<_, _>>()?
-            }
-            "--rate-seconds" => o.rate_seconds = number(&value)?,
-            "--drain-timeout" => o.drain_timeout = number(&value)?,
-            "--soak-seconds" => o.soak_seconds = number(&value)?,
-            "--soak-rate" => o.soak_rate = number(&value)? as f64,
-            "--run-dir" => o.run_dir = value,
-            other => return Err(format!("unknown flag `{other}`\n{USAGE}")),
-        }
-    }
-    if o.intake.is_empty() || o.sms.is_empty() {
-        return Err(USAGE.into());
-    }
-    Ok(o)
 }
 
 fn now_us() -> i64 {
@@ -430,13 +402,8 @@ async fn run(options: Options) -> Result<Value, String> {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let options = match options() {
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("{message}");
-            return std::process::ExitCode::from(2);
-        }
-    };
+    // a usage error prints clap's help and exits 2
+    let options = <Options as clap::Parser>::parse();
     match run(options).await {
         Ok(result) => {
             println!("{result}");
