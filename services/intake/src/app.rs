@@ -26,6 +26,7 @@ use crate::http::{AppState, Shared, router};
 use crate::petitions::SubmittedRecorder;
 use crate::store::idempotency::purge_expired_keys;
 use crate::store::writer::{PetitionWriter, WriterTasks};
+use crate::submission::Submissions;
 use crate::{Error, Result};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -80,7 +81,14 @@ impl Service for App {
         let limits = Arc::new(crate::http::limits::Limits::new(settings.limits.clone()));
         let (writer, writer_tasks) =
             PetitionWriter::new(backbone.pool.clone(), recorder, settings.writer.clone(), batch_sizes);
-        let idempotency_ttl = crate::http::idempotency::ttl(settings.idempotency_ttl_secs);
+        let submissions = Submissions {
+            pool: backbone.pool.clone(),
+            province,
+            writer,
+            limits: limits.clone(),
+            relay_waker: relay.waker(),
+            idempotency_ttl: crate::http::idempotency::ttl(settings.idempotency_ttl_secs),
+        };
         let citizen_ref_key = CitizenRefKey::new(citizen_ref_key.expose());
         let verifier = Arc::new(TokenVerifier::new(settings.auth.clone()));
         let tokens = TokenSource::from_settings(&settings.auth).map(Arc::new);
@@ -99,22 +107,16 @@ impl Service for App {
             routing: CaseLookupClient::new(routing_channel),
             lifecycle_topic: settings.kafka.lifecycle_topic.clone(),
             desk_topic: settings.kafka.desk_topic.clone(),
-            writer: writer.clone(),
-            idempotency_ttl,
+            submissions: submissions.clone(),
             limits: limits.clone(),
             verifier: verifier.clone(),
             open311_keys: Arc::new(settings.open311.active_key_hashes().map_err(Error::Config)?),
             citizen_listing_clients: Arc::new(settings.citizen_listing_clients.clone()),
         });
         let grpc = tonic::service::Routes::new(IntakeServiceServer::new(IntakeGrpc {
-            pool: backbone.pool.clone(),
-            province,
             citizen_ref_key,
-            writer,
-            idempotency_ttl,
-            relay_waker: relay.waker(),
-            // the same budgets as HTTP: a mobile files as many petitions however it reaches us
-            limits,
+            // the same pipeline and budgets as HTTP: a mobile files as many petitions however it reaches us
+            submissions,
             partners: ClientGuard::new(verifier.clone(), settings.partners.clients.iter().cloned()),
             per_partner: Arc::new(RateLimiter::new(settings.partners.per_minute, Duration::from_secs(60))),
         }));

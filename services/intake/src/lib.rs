@@ -8,6 +8,7 @@ mod grpc;
 mod http;
 mod petitions;
 mod store;
+mod submission;
 
 pub use app::App;
 pub use config::{LimitSettings, Settings, WriterSettings};

@@ -4,7 +4,7 @@
 //! for Pasokh's own allow-listed services only.
 use std::sync::Arc;
 
-use pasokh_domain::{CitizenRefKey, IdempotencyKey, ProvinceCode, ValidationErrors, format_jalali};
+use pasokh_domain::{CitizenRefKey, IdempotencyKey, ValidationErrors};
 use pasokh_events::lifecycle::timestamp;
 use pasokh_platform::auth::grpc::ClientGuard;
 use pasokh_proto::intake::v1::intake_internal_server::IntakeInternal;
@@ -21,21 +21,15 @@ use uuid::Uuid;
 
 use crate::http::limits::RateLimiter;
 use crate::petitions::{AttachmentInput, Filer, PetitionInput, check_filer};
-use crate::store::idempotency::{self, IdempotencyClaim};
-use crate::store::writer::{PetitionWriter, Submission, Written};
+use crate::submission::Submissions;
 use crate::{Error, store};
 
 pub(crate) struct IntakeGrpc {
-    pub pool: PgPool,
-    pub province: ProvinceCode,
     pub citizen_ref_key: CitizenRefKey,
-    pub writer: PetitionWriter,
-    pub idempotency_ttl: std::time::Duration,
-    pub relay_waker: Arc<tokio::sync::Notify>,
+    pub submissions: Submissions,
     /// partners allowed to file
     pub partners: ClientGuard,
     pub per_partner: Arc<RateLimiter>,
-    pub limits: Arc<crate::http::limits::Limits>,
 }
 
 /// `IntakeInternal`: personal data for Pasokh's own services.
@@ -114,40 +108,17 @@ impl IntakeService for IntakeGrpc {
         fingerprint.idempotency_key.clear();
         let hash = Sha256::digest(fingerprint.encode_to_vec()).to_vec();
         // one partner's key never answers another partner's retry
-        let scope = format!("grpc SubmitPetition {}", partner.client_id);
-        let idempotency =
-            key.map(|k| IdempotencyClaim::new(&scope, self.province, k.as_str(), hash, self.idempotency_ttl));
-        if let Some(claim) = &idempotency
-            && let Some(answer) = idempotency::previous_answer(&self.pool, claim).await?
-        {
-            return Ok(Response::new(response_from_json(&answer.body)));
-        }
-        let mut petition = Self::input(&request).parse(self.province, &self.citizen_ref_key).map_err(Error::from)?;
-        check_filer(&petition, Filer::Partner).map_err(Error::from)?;
-        self.limits
-            .petitions_per_mobile
-            .check(petition.mobile.as_str())
-            .map_err(|wait| Error::RateLimited(wait, "too many petitions from this mobile"))?;
-        petition.filed_by = Some(partner.client_id.clone());
-        match self.writer.write(Submission { petition, idempotency: idempotency.clone() }).await? {
-            Written::Accepted { accepted, .. } => {
-                self.relay_waker.notify_one();
-                tracing::info!(partner = %partner.client_id, channel = %request.channel, "petition accepted over grpc");
-                Ok(Response::new(SubmitPetitionResponse {
-                    petition_id: accepted.id.to_string(),
-                    tracking_code: accepted.tracking_code.to_string(),
-                    status: "submitted".into(),
-                    submitted_at: Some(timestamp(accepted.submitted_at)),
-                    submitted_at_jalali: format_jalali(pasokh_domain::tehran_date(accepted.submitted_at)),
-                }))
-            }
-            Written::KeyAlreadyUsed => {
-                let claim = idempotency.as_ref().ok_or(Error::IdempotencyKeyReused)?;
-                let answer =
-                    idempotency::previous_answer(&self.pool, claim).await?.ok_or(Error::IdempotencyKeyReused)?;
-                Ok(Response::new(response_from_json(&answer.body)))
-            }
-        }
+        let claim = self.submissions.claim(&format!("grpc SubmitPetition {}", partner.client_id), key.as_ref(), hash);
+        let parse = || {
+            let mut petition =
+                Self::input(&request).parse(self.submissions.province, &self.citizen_ref_key).map_err(Error::from)?;
+            check_filer(&petition, Filer::Partner).map_err(Error::from)?;
+            petition.filed_by = Some(partner.client_id.clone());
+            Ok(petition)
+        };
+        // a retry is answered from the stored 201 body; a first answer is built from the same body
+        let filed = self.submissions.file(claim, parse).await?;
+        Ok(Response::new(response_from_json(filed.answer())))
     }
 }
 

@@ -4,10 +4,7 @@
 //! lifecycle events through intake's outbox.
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use pasokh_domain::{FieldError, Mobile, TrackingCode, ValidationErrors, format_jalali, normalize_text};
 use pasokh_events::lifecycle;
@@ -19,6 +16,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{AppState, idempotency};
+use crate::http::idempotency::{IdempotentJson, NextAction};
 use crate::store::idempotency::IdempotencyClaim;
 use crate::store::{self, StoredPetition};
 use crate::{Error, Result};
@@ -168,13 +166,11 @@ async fn save(
 pub(crate) async fn reply(
     State(state): State<AppState>,
     Path(raw_code): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: IdempotentJson,
 ) -> Result<Response> {
-    let route = format!("/v1/petitions/{raw_code}/replies");
-    let (input, claim): (ReplyInput, _) = match idempotency::begin(&state, &headers, body, &route).await? {
-        idempotency::Begun::Replay(answer) => return Ok(answer),
-        idempotency::Begun::Fresh(input, claim) => (input, claim),
+    let (input, claim): (ReplyInput, _) = match request.begin(&state).await? {
+        NextAction::ReturnSavedAnswer(answer) => return Ok(answer),
+        NextAction::StartProcessing(input, claim) => (input, claim),
     };
     let mut errors = ValidationErrors::default();
     let text = normalize_text(input.text.as_deref().unwrap_or_default());
@@ -222,13 +218,11 @@ pub(crate) async fn reply(
 pub(crate) async fn rate(
     State(state): State<AppState>,
     Path(raw_code): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: IdempotentJson,
 ) -> Result<Response> {
-    let route = format!("/v1/petitions/{raw_code}/rating");
-    let (input, claim): (RatingInput, _) = match idempotency::begin(&state, &headers, body, &route).await? {
-        idempotency::Begun::Replay(answer) => return Ok(answer),
-        idempotency::Begun::Fresh(input, claim) => (input, claim),
+    let (input, claim): (RatingInput, _) = match request.begin(&state).await? {
+        NextAction::ReturnSavedAnswer(answer) => return Ok(answer),
+        NextAction::StartProcessing(input, claim) => (input, claim),
     };
     let mut errors = ValidationErrors::default();
     let score = match input.score {

@@ -1,7 +1,10 @@
-//! `Idempotency-Key` on every POST that creates a petition.
+//! The HTTP half of every POST that creates something: JSON and its `Idempotency-Key` read once
+//! ([`IdempotentJson`]), a petition filed through [`crate::submission`], anything else claimed
+//! and answered with its key here.
 use std::time::Duration;
 
 use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pasokh_domain::{IdempotencyKey, ValidationErrors};
@@ -9,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use crate::store::NewPetition;
-use crate::store::idempotency::{self as keys, IdempotencyClaim};
-use crate::store::writer::{Submission, Written};
+use crate::store::idempotency::{self as keys, IdempotencyClaim, PreviousAnswer};
+use crate::submission::Filed;
 use crate::{Error, Result};
 
 pub(crate) const HEADER: &str = "idempotency-key";
@@ -90,11 +93,67 @@ pub(crate) fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<serde_json:
     serde_json::from_slice(body).map_err(|e| Error::MalformedJson(e.to_string()))
 }
 
-/// The answer the claimed key got before, replayed; 422 when it went with another request.
-async fn replay(state: &AppState, claim: &IdempotencyClaim) -> Result<Option<Response>> {
-    Ok(keys::previous_answer(&state.pool, claim)
-        .await?
-        .map(|answer| created(StatusCode::from_u16(answer.status).unwrap_or(StatusCode::CREATED), answer.body, true)))
+/// A JSON POST past its transport checks, in this order: body limit (413), JSON media type (415),
+/// JSON syntax (400), the `Idempotency-Key` (400), which becomes a claim on `POST <path>`. The
+/// handler then files it as a petition ([`Self::file`]) or starts whatever else it creates
+/// ([`Self::begin`]); either way a retry is answered from the stored answer before the body is
+/// interpreted.
+pub(crate) struct IdempotentJson {
+    value: serde_json::Value,
+    claim: Option<IdempotencyClaim>,
+}
+
+impl FromRequest<AppState> for IdempotentJson {
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self> {
+        let is_json = require_json(request.headers());
+        let key = key(request.headers());
+        let operation = format!("POST {}", request.uri().path());
+        let body = super::body_or_413(Bytes::from_request(request, state).await)?;
+        is_json?;
+        let value = serde_json::from_slice(&body).map_err(|e| Error::MalformedJson(e.to_string()))?;
+        let claim = state.submissions.claim(&operation, key?.as_ref(), request_hash(&value));
+        Ok(Self { value, claim })
+    }
+}
+
+/// What a non-petition POST does next (zero2prod's `NextAction`).
+pub(crate) enum NextAction<T> {
+    /// a retry: the answer the key got before
+    ReturnSavedAnswer(Response),
+    /// the parsed body, and the key's claim to write with whatever the request creates
+    StartProcessing(T, Option<IdempotencyClaim>),
+}
+
+impl IdempotentJson {
+    /// Files the body as a petition through the one pipeline ([`crate::submission`]); 201 with
+    /// `Location`, or the first answer again (`Idempotent-Replayed: true`).
+    pub(crate) async fn file(
+        self,
+        state: &AppState,
+        parse: impl FnOnce(serde_json::Value) -> Result<NewPetition>,
+    ) -> Result<Response> {
+        let value = self.value;
+        Ok(match state.submissions.file(self.claim, || parse(value)).await? {
+            Filed::Accepted { answer } => created(StatusCode::CREATED, answer, false),
+            Filed::Replayed(previous) => replayed(previous),
+        })
+    }
+
+    /// For a POST that creates something other than a petition: the stored answer of a retry,
+    /// else the body as `T` and the claim to write with what it creates ([`claim`], [`commit_created`]).
+    pub(crate) async fn begin<T: serde::de::DeserializeOwned>(self, state: &AppState) -> Result<NextAction<T>> {
+        if let Some(previous) = state.submissions.previous(self.claim.as_ref()).await? {
+            return Ok(NextAction::ReturnSavedAnswer(replayed(previous)));
+        }
+        let input = serde_json::from_value(self.value).map_err(|e| Error::MalformedJson(e.to_string()))?;
+        Ok(NextAction::StartProcessing(input, self.claim))
+    }
+}
+
+fn replayed(previous: PreviousAnswer) -> Response {
+    created(StatusCode::from_u16(previous.status).unwrap_or(StatusCode::CREATED), previous.body, true)
 }
 
 fn created(status: StatusCode, body: serde_json::Value, replayed: bool) -> Response {
@@ -109,89 +168,8 @@ fn created(status: StatusCode, body: serde_json::Value, replayed: bool) -> Respo
     response
 }
 
-/// The whole POST: JSON body → (replay?) → parse → group-commit write → 201.
-pub(crate) async fn create_petition(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: &Bytes,
-    route: &str,
-    parse: impl FnOnce(serde_json::Value) -> Result<NewPetition>,
-) -> Result<Response> {
-    let value = json_body(headers, body)?;
-    let idempotency = match start(state, headers, route, &value).await? {
-        Start::Replay(answer) => return Ok(answer),
-        Start::Fresh(claim) => claim,
-    };
-    let petition = parse(value)?;
-    state
-        .limits
-        .petitions_per_mobile
-        .check(petition.mobile.as_str())
-        .map_err(|wait| Error::RateLimited(wait, "too many petitions from this mobile"))?;
-    match state.writer.write(Submission { petition, idempotency: idempotency.clone() }).await? {
-        Written::Accepted { accepted, response } => {
-            state.relay_waker.notify_one();
-            tracing::info!(petition_id = %accepted.id, route, "petition accepted");
-            Ok(created(StatusCode::CREATED, response, false))
-        }
-        // a concurrent request with the same key won: answer as it was answered
-        Written::KeyAlreadyUsed => match &idempotency {
-            Some(claim) => replay(state, claim).await?.ok_or(Error::IdempotencyKeyReused),
-            None => Err(Error::IdempotencyKeyReused),
-        },
-    }
-}
-
 pub(crate) fn ttl(seconds: u64) -> Duration {
     Duration::from_secs(seconds.max(1))
-}
-
-/// The first half of a non-petition POST: the stored answer when the request is a retry,
-/// else the claim to write with whatever the request creates.
-enum Start {
-    Replay(Response),
-    Fresh(Option<IdempotencyClaim>),
-}
-
-async fn start(state: &AppState, headers: &HeaderMap, route: &str, value: &serde_json::Value) -> Result<Start> {
-    let Some(key) = key(headers)? else { return Ok(Start::Fresh(None)) };
-    let claim = IdempotencyClaim::new(
-        &format!("POST {route}"),
-        state.province,
-        key.as_str(),
-        request_hash(value),
-        state.idempotency_ttl,
-    );
-    match replay(state, &claim).await? {
-        Some(answer) => Ok(Start::Replay(answer)),
-        None => Ok(Start::Fresh(Some(claim))),
-    }
-}
-
-/// A JSON POST that creates something other than a petition, past its prologue.
-pub(crate) enum Begun<T> {
-    /// a retry: the answer the key got before
-    Replay(Response),
-    /// the parsed body, and the key's claim to write with whatever the request creates
-    Fresh(T, Option<IdempotencyClaim>),
-}
-
-/// The prologue every such POST shares, in this order: body limit (413), JSON (415, 400), the
-/// `Idempotency-Key` (a replay answers before the body is interpreted), then the body as `T`.
-pub(crate) async fn begin<T: serde::de::DeserializeOwned>(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
-    route: &str,
-) -> Result<Begun<T>> {
-    let body = super::body_or_413(body)?;
-    let value = json_body(headers, &body)?;
-    let claim = match start(state, headers, route, &value).await? {
-        Start::Replay(answer) => return Ok(Begun::Replay(answer)),
-        Start::Fresh(claim) => claim,
-    };
-    let input = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
-    Ok(Begun::Fresh(input, claim))
 }
 
 /// Claims the key inside `tx` before the caller writes: `Some(answer)` when a
@@ -205,7 +183,8 @@ pub(crate) async fn claim(
     if keys::claim_one(tx, claim).await? {
         return Ok(None);
     }
-    Ok(Some(replay(state, claim).await?.ok_or(Error::IdempotencyKeyReused)?))
+    let previous = state.submissions.previous(Some(claim)).await?.ok_or(Error::IdempotencyKeyReused)?;
+    Ok(Some(replayed(previous)))
 }
 
 /// Stores the answer with the claim and commits; returns the 201.

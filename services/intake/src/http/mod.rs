@@ -9,7 +9,6 @@ pub(crate) mod openapi;
 mod petitions;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
@@ -20,7 +19,7 @@ use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
-use crate::store::writer::PetitionWriter;
+use crate::submission::Submissions;
 
 /// What every handler shares, behind one `Arc`: axum clones the state for each request, and
 /// cloning these fields one by one (two topic names, the HMAC key, the routing client) cost a
@@ -53,8 +52,8 @@ pub(crate) struct Shared {
     pub lifecycle_topic: String,
     /// where desk events' openings, meetings and closings are published
     pub desk_topic: String,
-    pub writer: PetitionWriter,
-    pub idempotency_ttl: Duration,
+    /// files petitions: the one pipeline every door uses
+    pub submissions: Submissions,
     pub limits: Arc<limits::Limits>,
     /// checks the tokens of operators and supervisors
     pub verifier: Arc<TokenVerifier>,

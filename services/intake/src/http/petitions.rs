@@ -13,6 +13,7 @@ use pasokh_proto::routing::v1::GetCaseRequest;
 use serde::{Deserialize, Serialize};
 
 use super::{AppState, idempotency};
+use crate::http::idempotency::IdempotentJson;
 use crate::petitions::{Filer, PetitionInput, check_filer};
 use crate::{Error, Result, store};
 
@@ -26,20 +27,17 @@ use crate::{Error, Result, store};
     )
 )]
 #[tracing::instrument(skip_all)]
-pub(crate) async fn submit(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response> {
-    let body = super::body_or_413(body)?;
+pub(crate) async fn submit(State(state): State<AppState>, request: IdempotentJson) -> Result<Response> {
     let (province, key) = (state.province, &state.citizen_ref_key);
-    idempotency::create_petition(&state, &headers, &body, "/v1/petitions", |value| {
-        let input: PetitionInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
-        let petition = input.parse(province, key)?;
-        check_filer(&petition, Filer::Citizen)?;
-        Ok(petition)
-    })
-    .await
+    request
+        .file(&state, |value| {
+            let input: PetitionInput =
+                serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
+            let petition = input.parse(province, key)?;
+            check_filer(&petition, Filer::Citizen)?;
+            Ok(petition)
+        })
+        .await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -1,7 +1,7 @@
 //! `Idempotency-Key`s: a claim is written in the same transaction as the petition it protects,
 //! the answer is kept with it, and a retry with the same key and body gets that answer back
-//! (ADR 0006). The HTTP and gRPC prologues that use these are in `http/idempotency.rs` and
-//! `grpc`; the group commit claims a batch's keys with [`claim_keys`].
+//! (ADR 0006). A petition's key is looked up by [`crate::submission`] and claimed by the group
+//! commit ([`claim_keys`]); other POSTs claim theirs in their own transaction ([`claim_one`]).
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -111,6 +111,7 @@ pub(crate) async fn store_one(
 }
 
 /// The answer a request with the same live key got before.
+#[derive(Debug)]
 pub(crate) struct PreviousAnswer {
     pub status: u16,
     pub body: serde_json::Value,

@@ -185,3 +185,46 @@ async fn a_partner_lists_only_what_it_filed_and_may_send_its_key_in_a_header() {
     assert_eq!(status, 404, "nor one by its code");
     intake.stop().await;
 }
+
+/// Open311 files through the same pipeline as the web: a retry is answered before anything is
+/// checked, the mobile's budget is the one the web spent, and a refusal is the error table's.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_open311_petition_spends_the_mobile_budget_the_web_spent() {
+    let stack = Stack::from_env();
+    let intake = TestIntake::fresh_with(&stack, |s| {
+        let hash = hex::encode(pasokh_intake::config::sha256(KEY));
+        s.open311.api_key_sha256 = [("ngo-portal".to_owned(), hash)].into();
+        s.limits.petitions_per_mobile_per_hour = 2;
+    })
+    .await;
+    let (status, body) = intake.submit(&pasokh_testkit::intake::valid_petition()).await;
+    assert_eq!(status, 201, "{body}");
+    let with_key = |key: &'static str, national_id: &'static str| {
+        reqwest::Client::new()
+            .post(format!("{}/open311/v2/requests.json", intake.http))
+            .header("Idempotency-Key", key)
+            .form(&request_form(national_id))
+            .send()
+    };
+    let first = with_key("ngo-1", "0499370899").await.unwrap();
+    assert_eq!(first.status(), 201, "the second petition of this mobile");
+    let first: Value = first.json().await.unwrap();
+
+    let refused = with_key("ngo-2", "1234567891").await.unwrap();
+    assert_eq!(refused.status(), 429, "the third, although it came by another door");
+    assert!(refused.headers().contains_key("retry-after"));
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["code"], "rate_limited");
+
+    let retry = with_key("ngo-1", "0499370899").await.unwrap();
+    assert_eq!(retry.status(), 201, "a retry is answered from the stored answer, whatever the budget");
+    let retry: Value = retry.json().await.unwrap();
+    assert_eq!(retry[0]["service_request_id"], first[0]["service_request_id"]);
+
+    let reused = with_key("ngo-1", "0084575948").await.unwrap();
+    assert_eq!(reused.status(), 422, "the key went with another request");
+    let errors: Value = reused.json().await.unwrap();
+    assert!(errors[0]["description"].as_str().unwrap().contains("Idempotency-Key"), "{errors}");
+    assert_eq!(intake.count("petitions").await, 2, "the refused ones wrote nothing");
+    intake.stop().await;
+}

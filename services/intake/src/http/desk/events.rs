@@ -1,9 +1,6 @@
 //! A desk event's life: created by a supervisor, listed, closed, and its live counter.
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use pasokh_domain::Action;
@@ -17,6 +14,7 @@ use uuid::Uuid;
 
 use super::{bounded_text, organisation_codes, province_event, publish_activity, timestamp};
 use crate::http::auth::StaffMember;
+use crate::http::idempotency::{IdempotentJson, NextAction};
 use crate::http::{AppState, idempotency};
 use crate::store::desk::{self, DeskEvent};
 use crate::{Error, Result};
@@ -83,15 +81,13 @@ pub(crate) struct DeskEventList {
 pub(crate) async fn create_event(
     State(state): State<AppState>,
     staff: StaffMember,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: IdempotentJson,
 ) -> Result<Response> {
     let claims = staff.require(Action::ManageDeskEvents, &state)?;
-    let (input, claim): (DeskEventInput, _) =
-        match idempotency::begin(&state, &headers, body, "/v1/desk-events").await? {
-            idempotency::Begun::Replay(answer) => return Ok(answer),
-            idempotency::Begun::Fresh(input, claim) => (input, claim),
-        };
+    let (input, claim): (DeskEventInput, _) = match request.begin(&state).await? {
+        NextAction::ReturnSavedAnswer(answer) => return Ok(answer),
+        NextAction::StartProcessing(input, claim) => (input, claim),
+    };
     let mut errors = ValidationErrors::default();
     let title = bounded_text(&mut errors, "title", input.title.as_deref(), 3, 200);
     let venue = bounded_text(&mut errors, "venue", input.venue.as_deref(), 3, 200);

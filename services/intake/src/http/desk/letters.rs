@@ -1,16 +1,14 @@
 //! A scanned letter registered by an operator as a petition (channel `letter`).
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::Utc;
 use pasokh_domain::Action;
 use pasokh_domain::Letter;
 use serde::Deserialize;
 
+use crate::http::AppState;
 use crate::http::auth::StaffMember;
-use crate::http::{AppState, idempotency};
+use crate::http::idempotency::IdempotentJson;
 use crate::petitions::{AttachmentInput, PetitionInput};
 use crate::{Error, Result};
 
@@ -54,47 +52,46 @@ fn letters_today(now: chrono::DateTime<Utc>) -> chrono::NaiveDate {
 pub(crate) async fn register_letter(
     State(state): State<AppState>,
     staff: StaffMember,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: IdempotentJson,
 ) -> Result<Response> {
     staff.require(Action::FileAtDesk, &state)?;
-    let body = crate::http::body_or_413(body)?;
     let (province, key) = (state.province, &state.citizen_ref_key);
-    idempotency::create_petition(&state, &headers, &body, "/v1/letters", |value| {
-        let input: LetterInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
-        let fields = input.letter.unwrap_or(LetterFields { reference: None, received_on: None, pages: None });
-        let letter = Letter::parse(
-            fields.reference.as_deref().unwrap_or_default(),
-            fields.received_on.as_deref().unwrap_or_default(),
-            fields.pages.unwrap_or_default(),
-            letters_today(Utc::now()),
-        );
-        let petition = PetitionInput {
-            national_id: input.national_id,
-            mobile: input.mobile,
-            province: None,
-            category: input.category,
-            kind: Some(input.kind.unwrap_or_else(|| "request".into())),
-            channel: Some("letter".into()),
-            text: input.text,
-            county: input.county,
-            attachments: input.attachments,
-            desk_event_id: None,
-        }
-        .parse(province, key);
-        match (petition, letter) {
-            (Ok(mut petition), Ok(letter)) => {
-                petition.letter = Some(letter);
-                Ok(petition)
+    request
+        .file(&state, |value| {
+            let input: LetterInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
+            let fields = input.letter.unwrap_or(LetterFields { reference: None, received_on: None, pages: None });
+            let letter = Letter::parse(
+                fields.reference.as_deref().unwrap_or_default(),
+                fields.received_on.as_deref().unwrap_or_default(),
+                fields.pages.unwrap_or_default(),
+                letters_today(Utc::now()),
+            );
+            let petition = PetitionInput {
+                national_id: input.national_id,
+                mobile: input.mobile,
+                province: None,
+                category: input.category,
+                kind: Some(input.kind.unwrap_or_else(|| "request".into())),
+                channel: Some("letter".into()),
+                text: input.text,
+                county: input.county,
+                attachments: input.attachments,
+                desk_event_id: None,
             }
-            (petition, letter) => {
-                let mut errors = petition.err().unwrap_or_default();
-                errors.errors.extend(letter.err().unwrap_or_default());
-                Err(errors.into())
+            .parse(province, key);
+            match (petition, letter) {
+                (Ok(mut petition), Ok(letter)) => {
+                    petition.letter = Some(letter);
+                    Ok(petition)
+                }
+                (petition, letter) => {
+                    let mut errors = petition.err().unwrap_or_default();
+                    errors.errors.extend(letter.err().unwrap_or_default());
+                    Err(errors.into())
+                }
             }
-        }
-    })
-    .await
+        })
+        .await
 }
 
 #[cfg(test)]

@@ -1,8 +1,5 @@
 //! A citizen's face-to-face meeting with an official, and the official's promise.
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::Utc;
 use pasokh_domain::{FieldError, ValidationErrors, format_jalali, normalize_text};
@@ -14,6 +11,7 @@ use uuid::Uuid;
 use super::{bounded_text, open_event, organisation_codes, publish_activity};
 use crate::Result;
 use crate::http::auth::StaffMember;
+use crate::http::idempotency::{IdempotentJson, NextAction};
 use crate::http::{AppState, idempotency};
 use crate::store::desk::{self, NewMeeting};
 
@@ -106,14 +104,12 @@ pub(crate) async fn record_meeting(
     State(state): State<AppState>,
     Path(id): Path<String>,
     staff: StaffMember,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: IdempotentJson,
 ) -> Result<Response> {
     let event = open_event(&state, &staff, &id).await?;
-    let route = format!("/v1/desk-events/{}/meetings", event.id);
-    let (input, claim): (MeetingInput, _) = match idempotency::begin(&state, &headers, body, &route).await? {
-        idempotency::Begun::Replay(answer) => return Ok(answer),
-        idempotency::Begun::Fresh(input, claim) => (input, claim),
+    let (input, claim): (MeetingInput, _) = match request.begin(&state).await? {
+        NextAction::ReturnSavedAnswer(answer) => return Ok(answer),
+        NextAction::StartProcessing(input, claim) => (input, claim),
     };
     let mut errors = ValidationErrors::default();
     let name = bounded_text(&mut errors, "official_name", input.official_name.as_deref(), 3, 200);

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{bounded_text, open_event};
 use crate::http::auth::StaffMember;
+use crate::http::idempotency::IdempotentJson;
 use crate::http::{AppState, idempotency};
 use crate::petitions::{AttachmentInput, PetitionInput};
 use crate::store::desk::{self};
@@ -149,65 +150,63 @@ pub(crate) async fn register_walk_in(
     State(state): State<AppState>,
     Path(id): Path<String>,
     staff: StaffMember,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: IdempotentJson,
 ) -> Result<Response> {
     let event = open_event(&state, &staff, &id).await?;
-    let body = crate::http::body_or_413(body)?;
     let (province, key) = (state.province, &state.citizen_ref_key);
-    let route = format!("/v1/desk-events/{}/petitions", event.id);
-    idempotency::create_petition(&state, &headers, &body, &route, |value| {
-        let input: WalkInInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
-        let petition = PetitionInput {
-            national_id: input.national_id,
-            mobile: input.mobile,
-            province: None,
-            category: input.category,
-            kind: Some(input.kind.unwrap_or_else(|| "request".into())),
-            channel: Some("desk".into()),
-            text: input.text,
-            county: input.county,
-            attachments: input.attachments,
-            desk_event_id: Some(event.id.to_string()),
-        };
-        let mut errors = ValidationErrors::default();
-        let answer = input
-            .resolved_on_spot
-            .map(|spot| bounded_text(&mut errors, "resolved_on_spot.answer", spot.answer.as_deref(), 10, 4000));
-        let repeat_of = match input.repeat_of.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-            None => None,
-            Some(raw) => match errors.check("repeat_of", pasokh_domain::TrackingCode::parse(raw)) {
-                Some(code) if code.province() != province => {
-                    errors.push(FieldError::new(
-                        "repeat_of",
-                        "repeat_of_other_province",
-                        "a repeat joins a petition of this province",
-                    ));
-                    None
+    request
+        .file(&state, |value| {
+            let input: WalkInInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
+            let petition = PetitionInput {
+                national_id: input.national_id,
+                mobile: input.mobile,
+                province: None,
+                category: input.category,
+                kind: Some(input.kind.unwrap_or_else(|| "request".into())),
+                channel: Some("desk".into()),
+                text: input.text,
+                county: input.county,
+                attachments: input.attachments,
+                desk_event_id: Some(event.id.to_string()),
+            };
+            let mut errors = ValidationErrors::default();
+            let answer = input
+                .resolved_on_spot
+                .map(|spot| bounded_text(&mut errors, "resolved_on_spot.answer", spot.answer.as_deref(), 10, 4000));
+            let repeat_of = match input.repeat_of.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+                None => None,
+                Some(raw) => match errors.check("repeat_of", pasokh_domain::TrackingCode::parse(raw)) {
+                    Some(code) if code.province() != province => {
+                        errors.push(FieldError::new(
+                            "repeat_of",
+                            "repeat_of_other_province",
+                            "a repeat joins a petition of this province",
+                        ));
+                        None
+                    }
+                    code => code,
+                },
+            };
+            if repeat_of.is_some() && answer.is_some() {
+                errors.push(FieldError::new(
+                    "repeat_of",
+                    "repeat_resolved_on_spot",
+                    "a visit resolved on the spot is its own petition, not a repeat",
+                ));
+            }
+            let parsed = petition.parse(province, key);
+            match parsed {
+                Ok(mut petition) if errors.is_empty() => {
+                    petition.on_spot_answer = answer.flatten();
+                    petition.repeat_of = repeat_of;
+                    Ok(petition)
                 }
-                code => code,
-            },
-        };
-        if repeat_of.is_some() && answer.is_some() {
-            errors.push(FieldError::new(
-                "repeat_of",
-                "repeat_resolved_on_spot",
-                "a visit resolved on the spot is its own petition, not a repeat",
-            ));
-        }
-        let parsed = petition.parse(province, key);
-        match parsed {
-            Ok(mut petition) if errors.is_empty() => {
-                petition.on_spot_answer = answer.flatten();
-                petition.repeat_of = repeat_of;
-                Ok(petition)
+                Ok(_) => Err(errors.into()),
+                Err(mut invalid) => {
+                    invalid.errors.extend(errors.errors);
+                    Err(invalid.into())
+                }
             }
-            Ok(_) => Err(errors.into()),
-            Err(mut invalid) => {
-                invalid.errors.extend(errors.errors);
-                Err(invalid.into())
-            }
-        }
-    })
-    .await
+        })
+        .await
 }

@@ -21,14 +21,12 @@ use axum::response::Response;
 use pasokh_domain::CategoryCode;
 use serde_json::{Value, json};
 
-use self::errors::{Failure, Refusal, errors, unknown_resource, validation};
+use self::errors::{Failure, Refusal, errors, refused, unknown_resource};
 use self::format::{Format, render, split_format};
 use self::georeport::{created, parse_request, request_json, service_definition, service_list};
 use crate::http::AppState;
+use crate::store;
 use crate::store::NewPetition;
-use crate::store::idempotency::IdempotencyClaim;
-use crate::store::writer::{Submission, Written};
-use crate::{Error, store};
 
 /// The partner whose `api_key` (form/query field, or the `X-Api-Key` header that keeps it out of access
 /// logs) this is; 403 otherwise. Keys are compared as SHA-256 digests in constant time, against every
@@ -271,84 +269,15 @@ pub(crate) async fn post(
         Err((status, description)) => return errors(format, status, &[description]),
     };
     // an Idempotency-Key works here as on every POST; the answer is rebuilt from the stored one
-    let claim = match idempotency_claim(&state, &headers, &params).await {
-        Ok(Claimed::Replay(code)) => return created(format, &code),
-        Ok(Claimed::Fresh(claim)) => claim,
-        Err(response) => return response(format),
+    let Ok(key) = crate::http::idempotency::key(&headers) else {
+        let description = "Idempotency-Key must be 1–255 visible ASCII characters".to_owned();
+        return errors(format, StatusCode::BAD_REQUEST, &[description]);
     };
-    let petition = match parse_request(&state, &params) {
-        Ok(petition) => NewPetition { filed_by: Some(partner.clone()), ..petition },
-        Err(invalid) => return validation(format, &invalid),
-    };
-    if let Err(wait) = state.limits.petitions_per_mobile.check(petition.mobile.as_str()) {
-        return crate::http::limits::too_many(wait, "too many petitions from this mobile");
-    }
-    match state.writer.write(Submission { petition, idempotency: claim.clone() }).await {
-        Ok(Written::Accepted { accepted, .. }) => {
-            state.relay_waker.notify_one();
-            tracing::info!(petition_id = %accepted.id, partner, "petition accepted over open311");
-            created(format, accepted.tracking_code.as_str())
-        }
-        Ok(Written::KeyAlreadyUsed) => match idempotency_claim(&state, &headers, &params).await {
-            Ok(Claimed::Replay(code)) => created(format, &code),
-            _ => errors(
-                format,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &["the Idempotency-Key was used with another request".to_owned()],
-            ),
-        },
-        Err(Error::Overloaded) | Err(Error::Unavailable(_)) => errors(
-            format,
-            StatusCode::SERVICE_UNAVAILABLE,
-            &["intake is at capacity; nothing was saved, retry".to_owned()],
-        ),
-        Err(error) => {
-            tracing::error!(error = %pasokh_platform::tasks::error_chain(&error), "open311 request failed");
-            errors(format, StatusCode::INTERNAL_SERVER_ERROR, &["the request was not applied".to_owned()])
-        }
-    }
-}
-
-enum Claimed {
-    /// a retry: the tracking code of the petition the first request filed
-    Replay(String),
-    Fresh(Option<IdempotencyClaim>),
-}
-
-async fn idempotency_claim(
-    state: &AppState,
-    headers: &axum::http::HeaderMap,
-    params: &HashMap<String, String>,
-) -> Result<Claimed, Failure> {
-    let key = crate::http::idempotency::key(headers).map_err(|_| -> Failure {
-        Box::new(|format| {
-            errors(
-                format,
-                StatusCode::BAD_REQUEST,
-                &["Idempotency-Key must be 1–255 visible ASCII characters".to_owned()],
-            )
-        })
-    })?;
-    let Some(key) = key else { return Ok(Claimed::Fresh(None)) };
-    let claim = IdempotencyClaim::new(
-        "POST /open311/v2/requests",
-        state.province,
-        key.as_str(),
-        crate::http::idempotency::request_hash(&json!(params)),
-        state.idempotency_ttl,
-    );
-    match crate::store::idempotency::previous_answer(&state.pool, &claim).await {
-        Ok(None) => Ok(Claimed::Fresh(Some(claim))),
-        Ok(Some(answer)) => Ok(Claimed::Replay(answer.body["tracking_code"].as_str().unwrap_or_default().to_owned())),
-        Err(Error::IdempotencyKeyReused) => Err(Box::new(|format| {
-            errors(
-                format,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &["the Idempotency-Key was used with another request".to_owned()],
-            )
-        })),
-        Err(_) => Err(Box::new(|format| {
-            errors(format, StatusCode::SERVICE_UNAVAILABLE, &["the petition store is unavailable".to_owned()])
-        })),
+    let hash = crate::http::idempotency::request_hash(&json!(params));
+    let claim = state.submissions.claim("POST /open311/v2/requests", key.as_ref(), hash);
+    let parse = || Ok(NewPetition { filed_by: Some(partner.clone()), ..parse_request(&state, &params)? });
+    match state.submissions.file(claim, parse).await {
+        Ok(filed) => created(format, filed.answer()["tracking_code"].as_str().unwrap_or_default()),
+        Err(error) => refused(format, error),
     }
 }
