@@ -24,7 +24,7 @@ pub use backbone::Backbone;
 pub use error::{Error, Result};
 pub use settings::KafkaSettings;
 
-/// The outbox table every publishing service has (its migrations hold a copy; a test checks they match).
+/// The outbox table every publishing service has (its migration is a symbolic link to this file).
 pub const OUTBOX_SQL: &str = include_str!("../sql/outbox.sql");
-/// The `processed_events` table every consuming service has (copied the same way).
+/// The `processed_events` table every consuming service has (linked the same way).
 pub const PROCESSED_EVENTS_SQL: &str = include_str!("../sql/processed_events.sql");
