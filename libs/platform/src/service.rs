@@ -15,29 +15,51 @@ use crate::db::DatabaseSettings;
 use crate::tasks::{BoxError, error_chain};
 use crate::telemetry::TelemetrySettings;
 
+/// What the shared `main` reads from every service's settings, under the same names in each
+/// (`environment`, `database`, `telemetry`); [`crate::service_settings!`] implements it.
+pub trait ServiceSettings: Default + Serialize + DeserializeOwned + Send + Sync {
+    fn telemetry(&self) -> &TelemetrySettings;
+    fn database(&self) -> &DatabaseSettings;
+    /// Where the service runs; development credentials are refused in production.
+    fn environment(&self) -> crate::config::Environment;
+}
+
+/// Implements [`ServiceSettings`] for a settings struct with `environment`, `database` and
+/// `telemetry` fields.
+#[macro_export]
+macro_rules! service_settings {
+    ($settings:ty) => {
+        impl $crate::service::ServiceSettings for $settings {
+            fn telemetry(&self) -> &$crate::telemetry::TelemetrySettings {
+                &self.telemetry
+            }
+            fn database(&self) -> &$crate::db::DatabaseSettings {
+                &self.database
+            }
+            fn environment(&self) -> $crate::config::Environment {
+                self.environment
+            }
+        }
+    };
+}
+
 pub trait Service: Sized + Send {
     /// `intake`, `routing`, …: names the default config file `config/<name>.toml`.
     const NAME: &'static str;
     /// `pasokh-intake`, …: the telemetry service name.
     const SERVICE_NAME: &'static str;
-    type Settings: Default + Serialize + DeserializeOwned + Send + Sync;
+    type Settings: ServiceSettings;
 
-    fn telemetry(settings: &Self::Settings) -> &TelemetrySettings;
-    fn database(settings: &Self::Settings) -> &DatabaseSettings;
     /// The service's migrations, embedded with `sqlx::migrate!`.
     fn migrator() -> &'static Migrator;
 
     /// Applies the service's migrations to its own database.
     fn migrate(settings: &Self::Settings) -> impl Future<Output = Result<(), BoxError>> + Send {
         async move {
-            let pool = Self::database(settings).pool()?;
+            let pool = settings.database().pool()?;
             crate::db::migrate(&pool, Self::migrator()).await?;
             Ok(())
         }
-    }
-    /// Where the service runs; development credentials are refused in production.
-    fn environment(_settings: &Self::Settings) -> crate::config::Environment {
-        crate::config::Environment::Production
     }
     /// The development credentials these settings turn on, by their setting's name.
     fn development_credentials(_settings: &Self::Settings) -> Vec<&'static str> {
@@ -73,7 +95,7 @@ pub async fn main<S: Service>() -> Result<(), String> {
         println!("{}", serde_json::to_string_pretty(&printed).unwrap_or_default());
         return Ok(());
     }
-    let _telemetry = crate::telemetry::init(S::SERVICE_NAME, S::telemetry(&settings)).map_err(|e| e.to_string())?;
+    let _telemetry = crate::telemetry::init(S::SERVICE_NAME, settings.telemetry()).map_err(|e| e.to_string())?;
     crate::crash::arm_from_env();
     let outcome = match cli.command {
         Command::Migrate => S::migrate(&settings).await.map_err(|e| format!("migrating: {}", error_chain(e.as_ref()))),
@@ -90,7 +112,7 @@ pub async fn main<S: Service>() -> Result<(), String> {
 }
 
 async fn serve<S: Service>(settings: &S::Settings) -> Result<(), String> {
-    crate::config::check_development_credentials(S::environment(settings), &S::development_credentials(settings))
+    crate::config::check_development_credentials(settings.environment(), &S::development_credentials(settings))
         .map_err(|e| e.to_string())?;
     let token = crate::shutdown::on_signal();
     let service = S::build(settings).await.map_err(|e| format!("starting: {}", error_chain(e.as_ref())))?;

@@ -8,11 +8,8 @@ use pasokh_events::backbone::KafkaReadiness;
 use pasokh_events::outbox::OutboxRelay;
 use pasokh_platform::auth::grpc::{AuthorizedChannel, ClientGuard};
 use pasokh_platform::auth::{TokenSource, TokenVerifier};
-use pasokh_platform::config::Environment;
-use pasokh_platform::db::DatabaseSettings;
 use pasokh_platform::service::{Listeners, Servers, Service};
 use pasokh_platform::tasks::{BoxError, ServiceTasks};
-use pasokh_platform::telemetry::TelemetrySettings;
 use pasokh_proto::intake::v1::intake_internal_server::IntakeInternalServer;
 use pasokh_proto::intake::v1::intake_service_server::IntakeServiceServer;
 use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;
@@ -44,20 +41,8 @@ impl Service for App {
     const SERVICE_NAME: &'static str = "pasokh-intake";
     type Settings = Settings;
 
-    fn telemetry(settings: &Settings) -> &TelemetrySettings {
-        &settings.telemetry
-    }
-
-    fn database(settings: &Settings) -> &DatabaseSettings {
-        &settings.database
-    }
-
     fn migrator() -> &'static sqlx::migrate::Migrator {
         &MIGRATOR
-    }
-
-    fn environment(settings: &Settings) -> Environment {
-        settings.environment
     }
 
     fn development_credentials(settings: &Settings) -> Vec<&'static str> {

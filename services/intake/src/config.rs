@@ -53,6 +53,8 @@ pub struct Settings {
     pub open311: Open311Settings,
 }
 
+pasokh_platform::service_settings!(Settings);
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerSettings {

@@ -8,10 +8,8 @@ use pasokh_events::batch::BatchConsumerLoop;
 use pasokh_events::outbox::OutboxRelay;
 use pasokh_platform::auth::TokenSource;
 use pasokh_platform::auth::grpc::AuthorizedChannel;
-use pasokh_platform::db::DatabaseSettings;
 use pasokh_platform::service::{Listeners, Servers, Service};
 use pasokh_platform::tasks::{BoxError, ServiceTasks};
-use pasokh_platform::telemetry::TelemetrySettings;
 use pasokh_proto::intake::v1::intake_internal_client::IntakeInternalClient;
 use pasokh_proto::routing::v1::case_lookup_client::CaseLookupClient;
 use tokio::sync::Notify;
@@ -37,20 +35,8 @@ impl Service for App {
     const SERVICE_NAME: &'static str = "pasokh-notification";
     type Settings = Settings;
 
-    fn telemetry(settings: &Settings) -> &TelemetrySettings {
-        &settings.telemetry
-    }
-
-    fn database(settings: &Settings) -> &DatabaseSettings {
-        &settings.database
-    }
-
     fn migrator() -> &'static sqlx::migrate::Migrator {
         &MIGRATOR
-    }
-
-    fn environment(settings: &Settings) -> pasokh_platform::config::Environment {
-        settings.environment
     }
 
     async fn build(settings: &Settings) -> Result<Self, BoxError> {

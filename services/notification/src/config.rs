@@ -34,6 +34,8 @@ pub struct Settings {
     pub shutdown_drain_secs: u64,
 }
 
+pasokh_platform::service_settings!(Settings);
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmsSettings {

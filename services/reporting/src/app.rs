@@ -8,10 +8,8 @@ use pasokh_events::Backbone;
 use pasokh_events::backbone::KafkaReadiness;
 use pasokh_events::batch::{BatchConsumerLoop, BatchLimits};
 use pasokh_platform::auth::TokenVerifier;
-use pasokh_platform::db::DatabaseSettings;
 use pasokh_platform::service::{Listeners, Servers, Service};
 use pasokh_platform::tasks::{BoxError, ServiceTasks};
-use pasokh_platform::telemetry::TelemetrySettings;
 use pasokh_proto::reporting::v1::reporting_service_server::ReportingServiceServer;
 use tokio_util::sync::CancellationToken;
 
@@ -66,20 +64,8 @@ impl Service for App {
     const SERVICE_NAME: &'static str = "pasokh-reporting";
     type Settings = Settings;
 
-    fn telemetry(settings: &Settings) -> &TelemetrySettings {
-        &settings.telemetry
-    }
-
-    fn database(settings: &Settings) -> &DatabaseSettings {
-        &settings.database
-    }
-
     fn migrator() -> &'static sqlx::migrate::Migrator {
         &MIGRATOR
-    }
-
-    fn environment(settings: &Settings) -> pasokh_platform::config::Environment {
-        settings.environment
     }
 
     fn development_credentials(settings: &Settings) -> Vec<&'static str> {

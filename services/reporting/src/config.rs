@@ -27,6 +27,8 @@ pub struct Settings {
     pub shutdown_drain_secs: u64,
 }
 
+pasokh_platform::service_settings!(Settings);
+
 impl Default for Settings {
     fn default() -> Self {
         Self {

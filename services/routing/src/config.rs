@@ -39,6 +39,8 @@ pub struct Settings {
     pub shutdown_drain_secs: u64,
 }
 
+pasokh_platform::service_settings!(Settings);
+
 /// The limits of the case workflow (CPGRAMS-style).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

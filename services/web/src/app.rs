@@ -4,13 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pasokh_platform::auth::{AuthSettings, TokenSource};
-use pasokh_platform::config::Environment;
-use pasokh_platform::db::DatabaseSettings;
 use pasokh_platform::http::{Readiness, with_ops};
 use pasokh_platform::metrics::HttpMetrics;
 use pasokh_platform::service::{Listeners, Service};
 use pasokh_platform::tasks::{BoxError, ServiceTasks};
-use pasokh_platform::telemetry::TelemetrySettings;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -48,20 +45,8 @@ impl Service for App {
     const SERVICE_NAME: &'static str = "pasokh-web";
     type Settings = Settings;
 
-    fn telemetry(settings: &Settings) -> &TelemetrySettings {
-        &settings.telemetry
-    }
-
-    fn database(settings: &Settings) -> &DatabaseSettings {
-        &settings.database
-    }
-
     fn migrator() -> &'static sqlx::migrate::Migrator {
         &MIGRATOR
-    }
-
-    fn environment(settings: &Settings) -> Environment {
-        settings.environment
     }
 
     async fn build(settings: &Settings) -> Result<Self, BoxError> {

@@ -30,6 +30,8 @@ pub struct Settings {
     pub shutdown_drain_secs: u64,
 }
 
+pasokh_platform::service_settings!(Settings);
+
 /// Two listeners so the chart can put the public site on the internet and keep
 /// the staff console on the ministry's network; ops endpoints are on both.
 #[derive(Debug, Clone, Serialize, Deserialize)]
