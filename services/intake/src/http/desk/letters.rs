@@ -3,13 +3,13 @@ use axum::extract::State;
 use axum::response::Response;
 use chrono::Utc;
 use pasokh_domain::Action;
-use pasokh_domain::Letter;
+use pasokh_domain::{Channel, Letter};
 use serde::Deserialize;
 
+use super::FiledForCitizen;
 use crate::http::AppState;
 use crate::http::auth::StaffMember;
 use crate::http::idempotency::IdempotentJson;
-use crate::petitions::{AttachmentInput, PetitionInput};
 use crate::{Error, Result};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -21,14 +21,8 @@ struct LetterFields {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct LetterInput {
-    national_id: Option<String>,
-    mobile: Option<String>,
-    category: Option<String>,
-    kind: Option<String>,
-    /// a summary of the letter, typed by the operator
-    text: Option<String>,
-    county: Option<String>,
-    attachments: Option<Vec<AttachmentInput>>,
+    #[serde(flatten)]
+    citizen: FiledForCitizen,
     letter: Option<LetterFields>,
 }
 
@@ -66,19 +60,7 @@ pub(crate) async fn register_letter(
                 fields.pages.unwrap_or_default(),
                 letters_today(Utc::now()),
             );
-            let petition = PetitionInput {
-                national_id: input.national_id,
-                mobile: input.mobile,
-                province: None,
-                category: input.category,
-                kind: Some(input.kind.unwrap_or_else(|| "request".into())),
-                channel: Some("letter".into()),
-                text: input.text,
-                county: input.county,
-                attachments: input.attachments,
-                desk_event_id: None,
-            }
-            .parse(province, key);
+            let petition = input.citizen.petition(Channel::Letter, None).parse(province, key);
             match (petition, letter) {
                 (Ok(mut petition), Ok(letter)) => {
                     petition.letter = Some(letter);

@@ -10,16 +10,51 @@ pub(crate) mod meetings;
 pub(crate) mod walk_ins;
 
 use chrono::{DateTime, Utc};
-use pasokh_domain::Action;
+use pasokh_domain::{Action, Channel, PetitionKind};
 use pasokh_domain::{FieldError, ValidationErrors, normalize_text, organisations};
 use pasokh_platform::error_code::ErrorCode;
 use pasokh_proto::events::v1::desk_activity::Body as DeskBody;
+use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::http::AppState;
 use crate::http::auth::StaffMember;
+use crate::petitions::{AttachmentInput, PetitionInput};
 use crate::store::desk::{self, DeskEvent};
 use crate::{Error, Result};
+
+/// What an operator types about the citizen and the petition, whatever brought it to the desk
+/// (a walk-in or a letter); the rest of each request says how it came.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(super) struct FiledForCitizen {
+    national_id: Option<String>,
+    mobile: Option<String>,
+    category: Option<String>,
+    /// `request` unless said otherwise
+    kind: Option<String>,
+    /// what the citizen asks; for a letter, a summary typed by the operator
+    text: Option<String>,
+    county: Option<String>,
+    attachments: Option<Vec<AttachmentInput>>,
+}
+
+impl FiledForCitizen {
+    /// The petition to parse with the web's rules, in this deployment's province.
+    pub(super) fn petition(self, channel: Channel, desk_event_id: Option<Uuid>) -> PetitionInput {
+        PetitionInput {
+            national_id: self.national_id,
+            mobile: self.mobile,
+            province: None,
+            category: self.category,
+            kind: Some(self.kind.unwrap_or_else(|| PetitionKind::Request.as_str().into())),
+            channel: Some(channel.as_str().into()),
+            text: self.text,
+            county: self.county,
+            attachments: self.attachments,
+            desk_event_id: desk_event_id.map(|id| id.to_string()),
+        }
+    }
+}
 
 pub(super) fn bounded_text(
     errors: &mut ValidationErrors,

@@ -6,15 +6,14 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use pasokh_domain::{FieldError, ValidationErrors, format_jalali};
+use pasokh_domain::{Channel, FieldError, ValidationErrors, format_jalali};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{bounded_text, open_event};
+use super::{FiledForCitizen, bounded_text, open_event};
 use crate::http::auth::StaffMember;
 use crate::http::idempotency::IdempotentJson;
 use crate::http::{AppState, idempotency};
-use crate::petitions::{AttachmentInput, PetitionInput};
 use crate::store::desk::{self};
 use crate::{Error, Result};
 
@@ -122,13 +121,8 @@ struct OnSpot {
 /// A walk-in: the fewest fields an operator must type.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct WalkInInput {
-    national_id: Option<String>,
-    mobile: Option<String>,
-    category: Option<String>,
-    text: Option<String>,
-    kind: Option<String>,
-    county: Option<String>,
-    attachments: Option<Vec<AttachmentInput>>,
+    #[serde(flatten)]
+    citizen: FiledForCitizen,
     resolved_on_spot: Option<OnSpot>,
     /// tracking code of the citizen's open petition this visit repeats: routing adds it to that case
     repeat_of: Option<String>,
@@ -157,18 +151,7 @@ pub(crate) async fn register_walk_in(
     request
         .file(&state, |value| {
             let input: WalkInInput = serde_json::from_value(value).map_err(|e| Error::MalformedJson(e.to_string()))?;
-            let petition = PetitionInput {
-                national_id: input.national_id,
-                mobile: input.mobile,
-                province: None,
-                category: input.category,
-                kind: Some(input.kind.unwrap_or_else(|| "request".into())),
-                channel: Some("desk".into()),
-                text: input.text,
-                county: input.county,
-                attachments: input.attachments,
-                desk_event_id: Some(event.id.to_string()),
-            };
+            let petition = input.citizen.petition(Channel::Desk, Some(event.id));
             let mut errors = ValidationErrors::default();
             let answer = input
                 .resolved_on_spot
