@@ -3,12 +3,26 @@
 //! Every service asks [`reach`] before it acts for a member of staff, and the
 //! answer says how far the permission extends (a province, an organisation in
 //! a province, or the whole country), so the caller can scope its query.
-use std::fmt;
 
 use crate::error::FieldError;
 
-/// A member of staff's role, as the identity provider's `role` claim names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A member of staff's role, as the identity provider's `role` claim names it (exactly: the
+/// claim is the provider's configuration, not a person's typing).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     /// desk operator: registers walk-ins and letters in their province
     Operator,
@@ -23,37 +37,14 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Operator, Role::Supervisor, Role::Officer, Role::Inspector, Role::Manager];
+    pub const ALL: &'static [Role] = <Role as strum::VariantArray>::VARIANTS;
 
     pub fn parse(input: &str) -> Result<Self, FieldError> {
-        match input.trim() {
-            "operator" => Ok(Role::Operator),
-            "supervisor" => Ok(Role::Supervisor),
-            "officer" => Ok(Role::Officer),
-            "inspector" => Ok(Role::Inspector),
-            "manager" => Ok(Role::Manager),
-            _ => Err(FieldError::new(
-                "role",
-                "role_unknown",
-                "role must be one of operator, supervisor, officer, inspector, manager",
-            )),
-        }
+        crate::parse_name(input, "role", "role_unknown")
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Operator => "operator",
-            Role::Supervisor => "supervisor",
-            Role::Officer => "officer",
-            Role::Inspector => "inspector",
-            Role::Manager => "manager",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
@@ -61,7 +52,7 @@ impl fmt::Display for Role {
 pub const HQ_ACTION: &str = "hq-action";
 
 /// Something a member of staff asks a service to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, strum::VariantArray)]
 pub enum Action {
     /// register a walk-in or a letter at a service desk, list the desk events
     FileAtDesk,
@@ -78,14 +69,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 6] = [
-        Action::FileAtDesk,
-        Action::ManageDeskEvents,
-        Action::ReadCases,
-        Action::WorkCases,
-        Action::ReopenCases,
-        Action::ReadReports,
-    ];
+    pub const ALL: &'static [Action] = <Action as strum::VariantArray>::VARIANTS;
 }
 
 /// How far a granted permission extends.
@@ -168,8 +152,8 @@ mod tests {
 
     #[test]
     fn every_role_and_action_pair_matches_the_programmes_table() {
-        for role in Role::ALL {
-            for action in Action::ALL {
+        for &role in Role::ALL {
+            for &action in Action::ALL {
                 for hq_action in [false, true] {
                     assert_eq!(
                         reach(role, action, hq_action),
@@ -192,7 +176,7 @@ mod tests {
 
     #[test]
     fn roles_parse_from_the_claim_and_nothing_else() {
-        for role in Role::ALL {
+        for &role in Role::ALL {
             assert_eq!(Role::parse(role.as_str()), Ok(role));
         }
         assert_eq!(Role::parse("admin").unwrap_err().code, "role_unknown");

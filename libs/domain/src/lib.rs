@@ -29,7 +29,7 @@ pub use digits::{normalize_digits, persian_digits};
 pub use error::{FieldError, ValidationErrors};
 pub use idempotency::IdempotencyKey;
 pub use jalali::{JalaliDate, format_jalali, jalali_to_gregorian, parse_date, tehran, tehran_date};
-pub use kind::{Channel, PetitionKind};
+pub use kind::{Channel, PetitionKind, parse_name};
 pub use letter::Letter;
 pub use mobile::Mobile;
 pub use national_id::NationalId;

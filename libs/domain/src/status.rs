@@ -5,8 +5,22 @@
 use serde::{Deserialize, Serialize};
 
 /// Where a case stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum CaseStatus {
     Submitted,
     Routed,
@@ -21,33 +35,59 @@ pub enum CaseStatus {
     Merged,
 }
 
-/// What happens to a case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// What happens to a case; its name (`as_str`, `Display`) is how errors say it: "a closed case
+/// cannot be *referred*".
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::Display,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseAction {
     /// routing assigns the case to a unit
+    #[strum(to_string = "routed")]
     Route,
     /// the unit confirms it has the case
+    #[strum(to_string = "acknowledged")]
     Acknowledge,
     /// work starts (or resumes after the citizen's information arrived)
+    #[strum(to_string = "started")]
     StartWork,
     /// the officer needs information from the citizen
+    #[strum(to_string = "asked for information")]
     RequestInfo,
     /// the citizen's reply arrived
+    #[strum(to_string = "given information")]
     ProvideInfo,
+    #[strum(to_string = "responded to")]
     Respond,
+    #[strum(to_string = "closed")]
     Close,
     /// answered face to face at a service desk
+    #[strum(to_string = "closed on the spot")]
     CloseOnSpot,
     /// to another unit: back to routed there
+    #[strum(to_string = "referred")]
     Refer,
     /// to the provincial director or HQ; the case keeps its status
+    #[strum(to_string = "escalated")]
     Escalate,
     /// the citizen's appeal after a response
+    #[strum(to_string = "reopened")]
     Reopen,
     /// a duplicate of an open case
+    #[strum(to_string = "merged")]
     Merge,
     /// out of scope, with a reason
+    #[strum(to_string = "rejected")]
     Reject,
 }
 
@@ -59,36 +99,16 @@ pub struct InvalidTransition {
 }
 
 impl CaseStatus {
-    pub const ALL: &'static [CaseStatus] = &[
-        Self::Submitted,
-        Self::Routed,
-        Self::Acknowledged,
-        Self::InProgress,
-        Self::InfoRequested,
-        Self::Responded,
-        Self::Reopened,
-        Self::Closed,
-        Self::Rejected,
-        Self::Merged,
-    ];
+    pub const ALL: &'static [CaseStatus] = <Self as strum::VariantArray>::VARIANTS;
 
+    /// The name stored and published: `submitted`, `in_progress`, …
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Submitted => "submitted",
-            Self::Routed => "routed",
-            Self::Acknowledged => "acknowledged",
-            Self::InProgress => "in_progress",
-            Self::InfoRequested => "info_requested",
-            Self::Responded => "responded",
-            Self::Reopened => "reopened",
-            Self::Closed => "closed",
-            Self::Rejected => "rejected",
-            Self::Merged => "merged",
-        }
+        self.into()
     }
 
+    /// Exactly a name of [`Self::as_str`]: statuses come from our own rows and messages.
     pub fn parse(input: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|s| s.as_str() == input)
+        input.parse().ok()
     }
 
     /// Persian label shown to citizens and officers.
@@ -165,38 +185,10 @@ impl CaseStatus {
 }
 
 impl CaseAction {
-    pub const ALL: &'static [CaseAction] = &[
-        Self::Route,
-        Self::Acknowledge,
-        Self::StartWork,
-        Self::RequestInfo,
-        Self::ProvideInfo,
-        Self::Respond,
-        Self::Close,
-        Self::CloseOnSpot,
-        Self::Refer,
-        Self::Escalate,
-        Self::Reopen,
-        Self::Merge,
-        Self::Reject,
-    ];
+    pub const ALL: &'static [CaseAction] = <Self as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Route => "routed",
-            Self::Acknowledge => "acknowledged",
-            Self::StartWork => "started",
-            Self::RequestInfo => "asked for information",
-            Self::ProvideInfo => "given information",
-            Self::Respond => "responded to",
-            Self::Close => "closed",
-            Self::CloseOnSpot => "closed on the spot",
-            Self::Refer => "referred",
-            Self::Escalate => "escalated",
-            Self::Reopen => "reopened",
-            Self::Merge => "merged",
-            Self::Reject => "rejected",
-        }
+        self.into()
     }
 }
 
@@ -215,7 +207,20 @@ impl TryFrom<String> for CaseStatus {
 
 /// How a case stands against its deadlines: against one target (routing stores one per
 /// target) or, the worse of the two, against both (what the queue shows and filters by).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum SlaState {
     OnTrack,
     /// the warning ratio of the time has passed
@@ -224,19 +229,15 @@ pub enum SlaState {
 }
 
 impl SlaState {
-    pub const ALL: &'static [SlaState] = &[Self::OnTrack, Self::Warning, Self::Breached];
+    pub const ALL: &'static [SlaState] = <Self as strum::VariantArray>::VARIANTS;
 
     /// The name in the officers' API: `on_track`, `warning`, `breached`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::OnTrack => "on_track",
-            Self::Warning => "warning",
-            Self::Breached => "breached",
-        }
+        self.into()
     }
 
     pub fn parse(input: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|s| s.as_str() == input)
+        input.parse().ok()
     }
 
     /// The value of routing's `*_alert` columns, which predate the API's names: `none`,
@@ -259,18 +260,6 @@ impl TryFrom<String> for SlaState {
     type Error = UnknownStatus;
     fn try_from(value: String) -> Result<Self, Self::Error> {
         Self::from_column(&value).ok_or(UnknownStatus(value))
-    }
-}
-
-impl std::fmt::Display for CaseStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::fmt::Display for CaseAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -323,9 +312,30 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
+        let names: Vec<&str> = CaseStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "submitted",
+                "routed",
+                "acknowledged",
+                "in_progress",
+                "info_requested",
+                "responded",
+                "reopened",
+                "closed",
+                "rejected",
+                "merged"
+            ],
+            "the names stored and published"
+        );
         for status in CaseStatus::ALL {
             assert_eq!(CaseStatus::parse(status.as_str()), Some(*status));
+            assert_eq!(status.to_string(), status.as_str());
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str(), "JSON spells the same name");
         }
+        assert_eq!(CaseStatus::parse("Closed"), None, "exactly the stored name");
+        assert_eq!(CaseAction::RequestInfo.to_string(), "asked for information");
     }
 
     #[test]
@@ -381,6 +391,8 @@ mod tests {
             assert_eq!(SlaState::parse(state.as_str()), Some(*state));
             assert_eq!(SlaState::try_from(state.as_column().to_owned()), Ok(*state));
         }
+        let names: Vec<(&str, &str)> = SlaState::ALL.iter().map(|s| (s.as_str(), s.as_column())).collect();
+        assert_eq!(names, [("on_track", "none"), ("warning", "warned"), ("breached", "breached")]);
         assert!(SlaState::OnTrack < SlaState::Warning && SlaState::Warning < SlaState::Breached);
         assert_eq!(CaseStatus::try_from("closing".to_owned()), Err(UnknownStatus("closing".into())));
     }

@@ -8,7 +8,10 @@ use axum::http::StatusCode;
 /// The domain of every `google.rpc.ErrorInfo` our gRPC errors carry.
 pub const ERROR_INFO_DOMAIN: &str = "pasokh.mcls.gov.ir";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A failure's stable name: the problem+json `code` is the variant's name in snake_case
+/// (`ValidationFailed` is `validation_failed`); the rest of its row is in [`ErrorCode::row`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::VariantArray, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum ErrorCode {
     ValidationFailed,
     MalformedJson,
@@ -45,127 +48,80 @@ pub enum ErrorCode {
 struct Row {
     http: StatusCode,
     grpc: tonic::Code,
-    code: &'static str,
     title: &'static str,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 22] = [
-        ErrorCode::ValidationFailed,
-        ErrorCode::MalformedJson,
-        ErrorCode::MalformedBody,
-        ErrorCode::BodyTooLarge,
-        ErrorCode::UnsupportedMediaType,
-        ErrorCode::Unauthenticated,
-        ErrorCode::Forbidden,
-        ErrorCode::NotFound,
-        ErrorCode::Conflict,
-        ErrorCode::VersionConflict,
-        ErrorCode::ReplyNotRequested,
-        ErrorCode::RatingNotOpen,
-        ErrorCode::AlreadyRated,
-        ErrorCode::DeskEventClosed,
-        ErrorCode::IdempotencyKeyReused,
-        ErrorCode::RateLimited,
-        ErrorCode::Overloaded,
-        ErrorCode::Timeout,
-        ErrorCode::OutcomeUnknown,
-        ErrorCode::Unavailable,
-        ErrorCode::ProviderFailed,
-        ErrorCode::Internal,
-    ];
+    pub const ALL: &'static [ErrorCode] = <ErrorCode as strum::VariantArray>::VARIANTS;
 
     fn row(self) -> Row {
         use tonic::Code as G;
-        let (http, grpc, code, title) = match self {
+        let (http, grpc, title) = match self {
             ErrorCode::ValidationFailed => {
-                (StatusCode::BAD_REQUEST, G::InvalidArgument, "validation_failed", "the request has invalid fields")
+                (StatusCode::BAD_REQUEST, G::InvalidArgument, "the request has invalid fields")
             }
             ErrorCode::MalformedJson => {
-                (StatusCode::BAD_REQUEST, G::InvalidArgument, "malformed_json", "the request body is not valid JSON")
+                (StatusCode::BAD_REQUEST, G::InvalidArgument, "the request body is not valid JSON")
             }
             ErrorCode::MalformedBody => {
-                (StatusCode::BAD_REQUEST, G::InvalidArgument, "malformed_body", "the request body could not be read")
+                (StatusCode::BAD_REQUEST, G::InvalidArgument, "the request body could not be read")
             }
             ErrorCode::BodyTooLarge => {
-                (StatusCode::PAYLOAD_TOO_LARGE, G::InvalidArgument, "body_too_large", "the request body is too large")
+                (StatusCode::PAYLOAD_TOO_LARGE, G::InvalidArgument, "the request body is too large")
             }
-            ErrorCode::UnsupportedMediaType => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                G::InvalidArgument,
-                "unsupported_media_type",
-                "send the request body as application/json",
-            ),
+            ErrorCode::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, G::InvalidArgument, "send the request body as application/json")
+            }
             ErrorCode::Unauthenticated => {
-                (StatusCode::UNAUTHORIZED, G::Unauthenticated, "unauthenticated", "a valid bearer token is required")
+                (StatusCode::UNAUTHORIZED, G::Unauthenticated, "a valid bearer token is required")
             }
-            ErrorCode::Forbidden => {
-                (StatusCode::FORBIDDEN, G::PermissionDenied, "forbidden", "this token may not do this")
-            }
-            ErrorCode::NotFound => (StatusCode::NOT_FOUND, G::NotFound, "not_found", "not found"),
+            ErrorCode::Forbidden => (StatusCode::FORBIDDEN, G::PermissionDenied, "this token may not do this"),
+            ErrorCode::NotFound => (StatusCode::NOT_FOUND, G::NotFound, "not found"),
             ErrorCode::Conflict => {
-                (StatusCode::CONFLICT, G::FailedPrecondition, "conflict", "the current state does not allow this")
+                (StatusCode::CONFLICT, G::FailedPrecondition, "the current state does not allow this")
             }
             ErrorCode::VersionConflict => {
-                (StatusCode::CONFLICT, G::Aborted, "version_conflict", "it changed since you read it; read it again")
+                (StatusCode::CONFLICT, G::Aborted, "it changed since you read it; read it again")
             }
-            ErrorCode::ReplyNotRequested => (
-                StatusCode::CONFLICT,
-                G::FailedPrecondition,
-                "reply_not_requested",
-                "the unit has not asked for information",
-            ),
+            ErrorCode::ReplyNotRequested => {
+                (StatusCode::CONFLICT, G::FailedPrecondition, "the unit has not asked for information")
+            }
             ErrorCode::RatingNotOpen => {
-                (StatusCode::CONFLICT, G::FailedPrecondition, "rating_not_open", "there is no response to rate yet")
+                (StatusCode::CONFLICT, G::FailedPrecondition, "there is no response to rate yet")
             }
-            ErrorCode::AlreadyRated => {
-                (StatusCode::CONFLICT, G::FailedPrecondition, "already_rated", "this response was already rated")
-            }
-            ErrorCode::DeskEventClosed => {
-                (StatusCode::CONFLICT, G::FailedPrecondition, "desk_event_closed", "this desk event is not open")
-            }
+            ErrorCode::AlreadyRated => (StatusCode::CONFLICT, G::FailedPrecondition, "this response was already rated"),
+            ErrorCode::DeskEventClosed => (StatusCode::CONFLICT, G::FailedPrecondition, "this desk event is not open"),
             // gRPC's ALREADY_EXISTS is the documented answer for a reused key (docs/api/errors.md)
             ErrorCode::IdempotencyKeyReused => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 G::AlreadyExists,
-                "idempotency_key_reused",
                 "this Idempotency-Key was already used with a different request",
             ),
-            ErrorCode::RateLimited => {
-                (StatusCode::TOO_MANY_REQUESTS, G::ResourceExhausted, "rate_limited", "too many requests")
-            }
+            ErrorCode::RateLimited => (StatusCode::TOO_MANY_REQUESTS, G::ResourceExhausted, "too many requests"),
             ErrorCode::Overloaded => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 G::ResourceExhausted,
-                "overloaded",
                 "the service is at capacity; nothing was saved, please retry shortly",
             ),
             ErrorCode::Timeout => {
-                (StatusCode::SERVICE_UNAVAILABLE, G::DeadlineExceeded, "timeout", "the request took too long; retry")
+                (StatusCode::SERVICE_UNAVAILABLE, G::DeadlineExceeded, "the request took too long; retry")
             }
             ErrorCode::OutcomeUnknown => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 G::Unavailable,
-                "outcome_unknown",
                 "the store failed while saving; it may or may not be saved",
             ),
-            ErrorCode::Unavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                G::Unavailable,
-                "unavailable",
-                "the service is temporarily unavailable",
-            ),
-            ErrorCode::ProviderFailed => {
-                (StatusCode::BAD_GATEWAY, G::Unavailable, "provider_failed", "the identity provider failed the sign-in")
+            ErrorCode::Unavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, G::Unavailable, "the service is temporarily unavailable")
             }
-            ErrorCode::Internal => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                G::Internal,
-                "internal",
-                "the service failed; the request was not applied",
-            ),
+            ErrorCode::ProviderFailed => {
+                (StatusCode::BAD_GATEWAY, G::Unavailable, "the identity provider failed the sign-in")
+            }
+            ErrorCode::Internal => {
+                (StatusCode::INTERNAL_SERVER_ERROR, G::Internal, "the service failed; the request was not applied")
+            }
         };
-        Row { http, grpc, code, title }
+        Row { http, grpc, title }
     }
 
     pub fn http_status(self) -> StatusCode {
@@ -178,7 +134,7 @@ impl ErrorCode {
 
     /// The problem+json `code` (and the last segment of its `type` URI).
     pub fn as_str(self) -> &'static str {
-        self.row().code
+        self.into()
     }
 
     /// The problem+json `title`: for people, and free to change.
@@ -219,31 +175,33 @@ mod tests {
     #[test]
     fn every_code_has_one_http_status_one_grpc_code_and_a_distinct_name() {
         let expected = [
-            (400, tonic::Code::InvalidArgument),
-            (400, tonic::Code::InvalidArgument),
-            (400, tonic::Code::InvalidArgument),
-            (413, tonic::Code::InvalidArgument),
-            (415, tonic::Code::InvalidArgument),
-            (401, tonic::Code::Unauthenticated),
-            (403, tonic::Code::PermissionDenied),
-            (404, tonic::Code::NotFound),
-            (409, tonic::Code::FailedPrecondition),
-            (409, tonic::Code::Aborted),
-            (409, tonic::Code::FailedPrecondition),
-            (409, tonic::Code::FailedPrecondition),
-            (409, tonic::Code::FailedPrecondition),
-            (409, tonic::Code::FailedPrecondition),
-            (422, tonic::Code::AlreadyExists),
-            (429, tonic::Code::ResourceExhausted),
-            (503, tonic::Code::ResourceExhausted),
-            (503, tonic::Code::DeadlineExceeded),
-            (503, tonic::Code::Unavailable),
-            (503, tonic::Code::Unavailable),
-            (502, tonic::Code::Unavailable),
-            (500, tonic::Code::Internal),
+            ("validation_failed", 400, tonic::Code::InvalidArgument),
+            ("malformed_json", 400, tonic::Code::InvalidArgument),
+            ("malformed_body", 400, tonic::Code::InvalidArgument),
+            ("body_too_large", 413, tonic::Code::InvalidArgument),
+            ("unsupported_media_type", 415, tonic::Code::InvalidArgument),
+            ("unauthenticated", 401, tonic::Code::Unauthenticated),
+            ("forbidden", 403, tonic::Code::PermissionDenied),
+            ("not_found", 404, tonic::Code::NotFound),
+            ("conflict", 409, tonic::Code::FailedPrecondition),
+            ("version_conflict", 409, tonic::Code::Aborted),
+            ("reply_not_requested", 409, tonic::Code::FailedPrecondition),
+            ("rating_not_open", 409, tonic::Code::FailedPrecondition),
+            ("already_rated", 409, tonic::Code::FailedPrecondition),
+            ("desk_event_closed", 409, tonic::Code::FailedPrecondition),
+            ("idempotency_key_reused", 422, tonic::Code::AlreadyExists),
+            ("rate_limited", 429, tonic::Code::ResourceExhausted),
+            ("overloaded", 503, tonic::Code::ResourceExhausted),
+            ("timeout", 503, tonic::Code::DeadlineExceeded),
+            ("outcome_unknown", 503, tonic::Code::Unavailable),
+            ("unavailable", 503, tonic::Code::Unavailable),
+            ("provider_failed", 502, tonic::Code::Unavailable),
+            ("internal", 500, tonic::Code::Internal),
         ];
-        for (code, (http, grpc)) in ErrorCode::ALL.iter().zip(expected) {
-            assert_eq!((code.http_status().as_u16(), code.grpc_code()), (http, grpc), "{code:?}");
+        assert_eq!(ErrorCode::ALL.len(), expected.len(), "every code is in this list");
+        // the names are a published contract (docs/api/errors.md): renaming a variant must fail here
+        for (code, (name, http, grpc)) in ErrorCode::ALL.iter().zip(expected) {
+            assert_eq!((code.as_str(), code.http_status().as_u16(), code.grpc_code()), (name, http, grpc), "{code:?}");
             assert!(!code.title().is_empty(), "{code:?} has a title");
         }
         let names: std::collections::HashSet<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();

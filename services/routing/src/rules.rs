@@ -11,8 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 const BUILT_IN: &str = include_str!("../rules/routing-rules.toml");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub(crate) enum Priority {
     Low,
     Normal,
@@ -21,13 +22,9 @@ pub(crate) enum Priority {
 }
 
 impl Priority {
+    /// The name in the rules file, on the case and in the API: `low` … `urgent`.
     pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Low => "low",
-            Self::Normal => "normal",
-            Self::High => "high",
-            Self::Urgent => "urgent",
-        }
+        self.into()
     }
 }
 
