@@ -3,15 +3,18 @@
 //! in flight, and a request timeout. Limits are in memory per replica: an HPA
 //! that adds replicas raises the province limit with them, which is what an
 //! event needs.
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use governor::clock::Clock as _;
+use governor::{DefaultKeyedRateLimiter, Quota};
 use pasokh_platform::error_code::ErrorCode;
 use pasokh_platform::problem::Problem;
 use serde::{Deserialize, Serialize};
@@ -56,24 +59,19 @@ impl Default for LimitSettings {
     }
 }
 
-/// Generic cell rate algorithm: `count` requests per `window`, in bursts of up to `count`.
+/// `count` requests per `window` for each key, in bursts of up to `count`: `governor`'s keyed
+/// GCRA, with its table of keys swept as it grows (a key whose budget is full again is as good
+/// as absent, and one per mobile number would otherwise be kept forever).
 pub(crate) struct RateLimiter {
-    interval: Duration,
-    tolerance: Duration,
-    cells: Mutex<Cells>,
+    cells: DefaultKeyedRateLimiter<String>,
+    /// the number of keys at which fully replenished ones are swept out next
+    sweep_above: AtomicUsize,
+    sweep_floor: usize,
+    sweeps: AtomicU64,
 }
 
 /// Fewest keys held before the first sweep of expired ones.
 const SWEEP_FLOOR: usize = 100_000;
-
-/// Each key's next allowed time; a key whose time has passed is as good as absent.
-struct Cells {
-    next_allowed: HashMap<String, Instant>,
-    /// the size at which expired keys are swept out next
-    sweep_above: usize,
-    sweep_floor: usize,
-    sweeps: u64,
-}
 
 impl RateLimiter {
     pub(crate) fn new(count: u32, window: Duration) -> Self {
@@ -81,31 +79,28 @@ impl RateLimiter {
     }
 
     fn with_sweep_floor(count: u32, window: Duration, sweep_floor: usize) -> Self {
-        let count = count.max(1);
-        let interval = window / count;
-        let cells = Cells { next_allowed: HashMap::new(), sweep_above: sweep_floor, sweep_floor, sweeps: 0 };
-        Self { interval, tolerance: interval * (count - 1), cells: Mutex::new(cells) }
+        let count = NonZeroU32::new(count).unwrap_or(NonZeroU32::MIN);
+        // one cell every window / count, up to count at once
+        let quota = Quota::with_period(window / count.get()).unwrap_or_else(|| Quota::per_second(count));
+        Self {
+            cells: governor::RateLimiter::keyed(quota.allow_burst(count)),
+            sweep_above: AtomicUsize::new(sweep_floor),
+            sweep_floor,
+            sweeps: AtomicU64::new(0),
+        }
     }
 
     /// `Err(wait)` when `key` is over its limit.
     pub(crate) fn check(&self, key: &str) -> Result<(), Duration> {
-        let now = Instant::now();
-        let mut cells = self.cells.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if cells.next_allowed.len() > cells.sweep_above {
-            cells.next_allowed.retain(|_, at| *at > now);
+        if self.cells.len() > self.sweep_above.load(Ordering::Relaxed) {
+            self.cells.retain_recent();
             // Keys still live stay; the next sweep waits until as many again have come. A sweep at
             // a fixed size scanned every key on every request once that many were live (100,000
-            // mobiles within one hour's interval of 6 minutes: 280 petitions/s), under this lock.
-            cells.sweep_above = cells.sweep_floor.max(2 * cells.next_allowed.len());
-            cells.sweeps += 1;
+            // mobiles within one hour's interval of 6 minutes: 280 petitions/s).
+            self.sweep_above.store(self.sweep_floor.max(2 * self.cells.len()), Ordering::Relaxed);
+            self.sweeps.fetch_add(1, Ordering::Relaxed);
         }
-        let theoretical = cells.next_allowed.get(key).copied().unwrap_or(now).max(now);
-        let ahead = theoretical - now;
-        if ahead > self.tolerance {
-            return Err(ahead - self.tolerance);
-        }
-        cells.next_allowed.insert(key.to_owned(), theoretical + self.interval);
-        Ok(())
+        self.cells.check_key(&key.to_owned()).map_err(|not_until| not_until.wait_time_from(self.cells.clock().now()))
     }
 }
 
@@ -239,19 +234,19 @@ mod tests {
         for n in 0..8_000 {
             assert!(limiter.check(&format!("mobile-{n}")).is_ok());
         }
-        let cells = limiter.cells.lock().unwrap();
-        assert_eq!(cells.next_allowed.len(), 8_000, "every key is still within its hour");
+        assert_eq!(limiter.cells.len(), 8_000, "every key is still within its hour");
         // a sweep at each size doubling (1,000 → 2,002 → 4,006), not one per request past 1,000
-        assert!(cells.sweeps <= 3, "{} sweeps", cells.sweeps);
-        drop(cells);
+        let sweeps = limiter.sweeps.load(Ordering::Relaxed);
+        assert!((1..=3).contains(&sweeps), "{sweeps} sweeps");
 
         let brief = RateLimiter::with_sweep_floor(1, Duration::from_millis(20), 1_000);
         for n in 0..1_001 {
             assert!(brief.check(&format!("mobile-{n}")).is_ok());
         }
-        std::thread::sleep(Duration::from_millis(30));
+        // governor forgets a key one interval after its budget is full again: 2 × 20 ms here
+        std::thread::sleep(Duration::from_millis(50));
         assert!(brief.check("one-more").is_ok());
-        assert_eq!(brief.cells.lock().unwrap().next_allowed.len(), 1, "expired keys are swept out");
+        assert_eq!(brief.cells.len(), 1, "expired keys are swept out");
     }
 
     #[test]
