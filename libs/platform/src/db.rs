@@ -47,14 +47,18 @@ impl DatabaseSettings {
 
 /// Applies migrations, retrying the first connection for a while so `migrate` can run while PostgreSQL starts.
 pub async fn migrate(pool: &PgPool, migrator: &Migrator) -> Result<()> {
+    // the shared policy: 250 ms doubling to 2 s, jittered, so a rollout's Jobs do not knock in step
+    let backoff = crate::retry::Backoff::new(Duration::from_millis(250), Duration::from_secs(2));
+    let give_up = std::time::Instant::now() + Duration::from_secs(30);
     let mut attempt = 0;
     loop {
         match pool.acquire().await {
             Ok(_) => break,
-            Err(error) if attempt < 30 => {
+            Err(error) if std::time::Instant::now() < give_up => {
                 attempt += 1;
-                tracing::warn!(%error, attempt, "database not reachable yet, retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                let delay = backoff.delay(attempt);
+                tracing::warn!(%error, attempt, ?delay, "database not reachable yet, retrying");
+                tokio::time::sleep(delay).await;
             }
             Err(error) => return Err(error.into()),
         }
