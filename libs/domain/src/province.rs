@@ -11,6 +11,8 @@ const PROVINCES_CSV: &str = include_str!("../data/provinces.csv");
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Province {
     pub code: ProvinceCode,
+    /// `IR-23`: the code as text, for queries and answers that want a `&'static str`
+    pub iso_code: &'static str,
     pub name_en: String,
     pub name_fa: String,
 }
@@ -33,6 +35,7 @@ pub fn provinces() -> &'static [Province] {
                 let number: u8 = code.strip_prefix("IR-")?.parse().ok()?;
                 Some(Province {
                     code: ProvinceCode(number),
+                    iso_code: code,
                     name_en: cols.next()?.trim().to_owned(),
                     name_fa: cols.next()?.trim().to_owned(),
                 })
@@ -44,9 +47,14 @@ pub fn provinces() -> &'static [Province] {
 impl ProvinceCode {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         let normalised = crate::normalize_digits(input.trim()).to_ascii_uppercase();
-        provinces().iter().find(|p| p.code.to_string() == normalised).map(|p| p.code).ok_or_else(|| {
+        provinces().iter().find(|p| p.iso_code == normalised).map(|p| p.code).ok_or_else(|| {
             FieldError::new("province", "province_unknown", "province must be an ISO 3166-2:IR code such as IR-23")
         })
+    }
+
+    /// `IR-23`.
+    pub fn as_str(self) -> &'static str {
+        self.province().iso_code
     }
 
     /// The two-digit number that prefixes this province's tracking codes.
@@ -95,6 +103,9 @@ mod tests {
         let tehran = ProvinceCode::parse("IR-23").unwrap();
         assert_eq!(tehran.province().name_fa, "تهران");
         assert_eq!(ProvinceCode::parse(" ir-۰۷ ").unwrap().to_string(), "IR-07");
+        for province in provinces() {
+            assert_eq!(province.code.as_str(), province.code.to_string(), "the text and Display agree");
+        }
     }
 
     #[test]

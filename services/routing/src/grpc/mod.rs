@@ -148,7 +148,7 @@ fn caller_of(staff: Staff, action: Action) -> Result<Caller> {
             _ => "this role may not do this",
         }));
     };
-    let province = staff.province.map(|p| p.to_string());
+    let province = staff.province;
     let scope = match granted {
         Reach::National => ScopeFilter::default(),
         Reach::Province => ScopeFilter {

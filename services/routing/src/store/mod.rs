@@ -491,13 +491,13 @@ pub(crate) async fn citizen_timeline(pool: &PgPool, petition_id: Uuid) -> Result
 /// Which cases a caller may see: `None` fields are not restricted.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ScopeFilter {
-    pub province: Option<String>,
+    pub province: Option<ProvinceCode>,
     pub organisation: Option<String>,
 }
 
 impl ScopeFilter {
     pub(crate) fn allows(&self, case: &CaseRecord) -> bool {
-        self.province.as_ref().is_none_or(|p| *p == case.province.to_string())
+        self.province.is_none_or(|p| p == case.province)
             && self.organisation.as_ref().is_none_or(|o| *o == case.organisation)
     }
 }
@@ -532,7 +532,7 @@ fn bind_filters<'q, O>(
     filters: &'q QueueQuery<'q>,
 ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
     query
-        .bind(filters.scope.province.as_deref())
+        .bind(filters.scope.province.map(ProvinceCode::as_str))
         .bind(filters.scope.organisation.as_deref())
         .bind(&filters.statuses)
         .bind(filters.sla_state)
