@@ -395,6 +395,45 @@ class Rendered(unittest.TestCase):
         self.assertEqual(set(hashes["open311"]["api_key_sha256"]), {"callcentre"})
         self.assertEqual(hashes["partners"], {"clients": ["partner-call-centre"], "per_minute": 120})
 
+    def test_component_defaults_fill_what_a_component_leaves_out_and_its_false_or_zero_stands(self):
+        docs = by_key(
+            render(
+                sets=[
+                    "componentDefaults.replicas=3",
+                    "componentDefaults.resources.limits.memory=300Mi",
+                    "componentDefaults.database.maxConnections=7",
+                    "reporting.autoscaling.enabled=true",
+                    "web.autoscaling.enabled=false",
+                    "notification.pdb.minAvailable=0",
+                    "routing.database.secretKey=routing-pool-url",
+                ]
+            )
+        )
+        notification = docs[("Deployment", "pasokh-notification")]
+        self.assertEqual(notification["spec"]["replicas"], 3, "replicas from componentDefaults")
+        limits = notification["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+        self.assertEqual(limits, {"cpu": "500m", "memory": "300Mi"})
+        self.assertEqual(docs[("PodDisruptionBudget", "pasokh-notification")]["spec"]["minAvailable"], 0, "a 0 stands")
+        # routing sets its own resources and pool: the defaults' do not replace them
+        routing = docs[("Deployment", "pasokh-routing")]["spec"]["template"]["spec"]["containers"][0]
+        self.assertEqual(routing["resources"]["limits"], {"cpu": "1", "memory": "512Mi"})
+        self.assertEqual(
+            env_of(routing)["PASOKH__DATABASE__URL"]["valueFrom"]["secretKeyRef"],
+            {"name": "pasokh-database", "key": "routing-pool-url"},
+        )
+        pools = {n: c["database"]["max_connections"] for n, _, c in configs(list(docs.values()))}
+        self.assertEqual(pools["pasokh-routing"], 10)
+        self.assertEqual(pools["pasokh-reporting"], 7, "the pool from componentDefaults")
+        # reporting only switched autoscaling on: the bounds are componentDefaults'
+        hpa = docs[("HorizontalPodAutoscaler", "pasokh-reporting")]["spec"]
+        self.assertEqual((hpa["minReplicas"], hpa["maxReplicas"]), (2, 4))
+        self.assertNotIn(("HorizontalPodAutoscaler", "pasokh-web"), docs, "a false stands over the web's true")
+        self.assertEqual(docs[("Deployment", "pasokh-web")]["spec"]["replicas"], 3)
+        jobs = [d for (kind, _), d in docs.items() if kind == "Job" and "routing" in d["metadata"]["name"]]
+        self.assertTrue(jobs, "routing's migration Job")
+        job_env = env_of(jobs[0]["spec"]["template"]["spec"]["containers"][0])
+        self.assertEqual(job_env["PASOKH__DATABASE__URL"]["valueFrom"]["secretKeyRef"]["key"], "routing-pool-url")
+
     def test_identity_values_reach_every_service(self):
         docs = render(
             sets=[
@@ -526,7 +565,9 @@ class Rendered(unittest.TestCase):
                 for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
                     self.assertEqual(container[probe]["httpGet"]["port"], "public", probe)
                 self.assertEqual(config["shutdown_drain_secs"], self.values[overlay]["pod"]["drainSeconds"])
-                self.assertEqual(config["database"]["max_connections"], self.values[overlay]["database"]["maxConnections"]["web"])
+                values = self.values[overlay]
+                pool = values["web"].get("database", {}).get("maxConnections", values["componentDefaults"]["database"]["maxConnections"])
+                self.assertEqual(config["database"]["max_connections"], pool)
                 self.assertEqual(
                     env_of(container)["PASOKH__DATABASE__URL"]["valueFrom"]["secretKeyRef"],
                     {"name": "pasokh-database", "key": "web-url"},
@@ -1062,7 +1103,8 @@ class Rendered(unittest.TestCase):
             mounts = {m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
             self.assertIn("/etc/pasokh/kafka/client", mounts)
             self.assertTrue(properties["ssl.key.location"].startswith("/etc/pasokh/kafka/client/"))
-            pools = yaml.safe_load((CHART / "values-production.yaml").read_text())["database"]["maxConnections"]
+            # production's pools: intake's 4 (values-production.yaml), routing's 10, the others componentDefaults' 5
+            pools = {"intake": 4, "routing": 10, "notification": 5, "reporting": 5}
             self.assertEqual(config["database"]["max_connections"], pools[service])
         self.assertNotIn("kafka-client", str(self.docs["default"]), "no TLS unless asked for")
         # the web talks to no broker: no Kafka settings, no certificate (there is no KafkaUser pasokh-web)
@@ -1159,6 +1201,12 @@ class Schema(unittest.TestCase):
         self.assert_refused("intake.provinces.IR-99.replicas=1", "additional properties 'IR-99' not allowed")
         self.assert_refused("pod.securityContext.runAsNonRoot=false", "/pod/securityContext/runAsNonRoot")
         self.assert_refused("pod.containerSecurityContext.readOnlyRootFilesystem=false", "readOnlyRootFilesystem")
+
+    def test_the_old_per_service_tables_of_pools_and_secret_keys_are_refused(self):
+        self.assert_refused("database.maxConnections.intake=4", "additional properties 'database' not allowed")
+        self.assert_refused("secrets.database.keys.intake=x", "additional properties 'keys' not allowed")
+        self.assert_refused("routing.database.maxConnection=4", "additional properties 'maxConnection' not allowed")
+        self.assert_refused("componentDefaults.database.maxConnections=0", "/componentDefaults/database/maxConnections")
 
     def test_a_valid_override_is_accepted(self):
         result = helm_template(sets=["intake.provinces.IR-25.replicas=3"])

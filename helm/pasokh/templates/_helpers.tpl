@@ -105,7 +105,38 @@ or admit another: a JSON list.
 {{- end -}}
 {{- end -}}
 
-{{/* Settings every service shares, as its config file spells them */}}
+{{/*
+A component's settings, into .into (a dict; renders nothing): its own values (intake: intake.defaults,
+then the province's entry), and for every key they leave out, componentDefaults' — by key and one level
+down, so a false or a 0 the component sets stands (mustMergeOverwrite would skip those).
+*/}}
+{{- define "pasokh.settings" -}}
+{{- $values := .root.Values -}}
+{{- $own := index $values .component -}}
+{{- if eq .component "intake" -}}
+{{- $own = mustMergeOverwrite (deepCopy $values.intake.defaults) (deepCopy (default dict (index $values.intake.provinces .province))) -}}
+{{- end -}}
+{{- $into := .into -}}
+{{- range $key, $value := deepCopy $own }}{{ $_ := set $into $key $value }}{{ end -}}
+{{- range $key, $default := $values.componentDefaults -}}
+{{- if not (hasKey $into $key) -}}
+{{- $_ := set $into $key (deepCopy $default) -}}
+{{- else if and (kindIs "map" $default) (kindIs "map" (index $into $key)) -}}
+{{- $mine := index $into $key -}}
+{{- range $inner, $value := $default -}}
+{{- if not (hasKey $mine $inner) }}{{ $_ := set $mine $inner (deepCopy $value) }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The key of a service's PostgreSQL URL in secrets.database.name: <service>-url unless its database.secretKey says */}}
+{{- define "pasokh.databaseSecretKey" -}}
+{{- $database := default dict (index .root.Values .component).database -}}
+{{- default (printf "%s-url" .component) $database.secretKey -}}
+{{- end -}}
+
+{{/* Settings every service shares, as its config file spells them (.settings: pasokh.settings') */}}
 {{- define "pasokh.commonConfig" -}}
 {{- $root := .root -}}
 {{- range $key, $_ := $root.Values.kafka.properties -}}
@@ -121,7 +152,7 @@ or admit another: a JSON list.
 {{- $_ := set $properties "ssl.key.location" "/etc/pasokh/kafka/client/user.key" -}}
 {{- end -}}
 {{- $kafka := dict "bootstrap_servers" $root.Values.kafka.bootstrapServers "lifecycle_topic" $root.Values.kafka.lifecycleTopic "delivery_topic" $root.Values.kafka.deliveryTopic "desk_topic" $root.Values.kafka.deskTopic "consumer_group" (printf "pasokh-%s" .component) "properties" $properties -}}
-{{- $database := dict "max_connections" (index $root.Values.database.maxConnections .component) -}}
+{{- $database := dict "max_connections" .settings.database.maxConnections -}}
 {{- $telemetry := dict "log_filter" $root.Values.telemetry.logFilter "log_format" "json" "otlp_endpoint" $root.Values.telemetry.otlpEndpoint -}}
 {{- $listen := dict "host" "0.0.0.0" "http_port" 8080 "grpc_port" 9090 -}}
 {{- if include "pasokh.hasInternalGrpc" . -}}
@@ -189,7 +220,7 @@ The allow-lists must admit the chart's own callers, or internal calls fail with 
   valueFrom:
     secretKeyRef:
       name: {{ $root.Values.secrets.database.name }}
-      key: {{ index $root.Values.secrets.database.keys .component }}
+      key: {{ include "pasokh.databaseSecretKey" . }}
 {{- if has .component (list "intake" "routing" "notification") }}
 {{- $client := (index $root.Values .component "auth").client }}
 - name: PASOKH__AUTH__CLIENT__SECRET
