@@ -94,6 +94,34 @@ fn data_rows(csv: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
     csv.lines().skip(1).filter(|l| !l.trim().is_empty()).map(|l| l.split(',').map(str::trim).collect())
 }
 
+/// The code of a known organisation, e.g. `sso`: what a staff token's `organisation` claim and a
+/// queue's scope hold once parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OrganisationCode(&'static str);
+
+impl OrganisationCode {
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let wanted = input.trim().to_ascii_lowercase();
+        organisations().iter().find(|o| o.code == wanted).map(|o| OrganisationCode(o.code.as_str())).ok_or_else(|| {
+            FieldError::new(
+                "organisation",
+                "organisation_unknown",
+                "organisation is not one of the ministry's organisations",
+            )
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Display for OrganisationCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
 pub fn organisations() -> &'static [Organisation] {
     static ORGANISATIONS: OnceLock<Vec<Organisation>> = OnceLock::new();
     ORGANISATIONS.get_or_init(|| {
@@ -209,5 +237,14 @@ mod tests {
     fn parses_known_and_refuses_unknown_categories() {
         assert_eq!(CategoryCode::parse(" Pension-Payment ").unwrap().as_str(), "pension-payment");
         assert_eq!(CategoryCode::parse("weather").unwrap_err().code, "category_unknown");
+    }
+
+    #[test]
+    fn parses_every_organisation_and_refuses_others() {
+        for organisation in organisations() {
+            assert_eq!(OrganisationCode::parse(&organisation.code).unwrap().as_str(), organisation.code);
+        }
+        assert_eq!(OrganisationCode::parse(" SSO ").unwrap().to_string(), "sso");
+        assert_eq!(OrganisationCode::parse("nasa").unwrap_err().code, "organisation_unknown");
     }
 }

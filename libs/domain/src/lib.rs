@@ -23,7 +23,9 @@ mod tracking_code;
 pub use access::{Action, HQ_ACTION, Reach, Role, reach};
 pub use attachment::{Attachment, parse_county};
 pub use calendar::{BusinessCalendar, Holiday, HolidayBasis, built_in_holidays, parse_holidays};
-pub use catalog::{Category, CategoryCode, Organisation, Unit, UnitRole, categories, organisations, unit, units};
+pub use catalog::{
+    Category, CategoryCode, Organisation, OrganisationCode, Unit, UnitRole, categories, organisations, unit, units,
+};
 pub use citizen_ref::{CitizenRef, CitizenRefKey};
 pub use digits::{normalize_digits, persian_digits};
 pub use error::{FieldError, ValidationErrors};

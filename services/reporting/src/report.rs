@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, Utc};
 use pasokh_domain::{
-    Action, BusinessCalendar, ProvinceCode, Reach, categories, format_jalali, organisations, reach, tehran_date,
+    Action, BusinessCalendar, OrganisationCode, ProvinceCode, Reach, categories, format_jalali, organisations, reach,
+    tehran_date,
 };
 use pasokh_platform::auth::Staff;
 use serde::Serialize;
@@ -34,20 +35,21 @@ pub(crate) fn scope_of(staff: &Staff, province: Option<&str>, organisation: Opti
     let granted = reach(staff.role, Action::ReadReports, staff.may_act_nationally())
         .ok_or(Error::Forbidden("this role does not read reports"))?;
     let own_province = staff.province.map(|p| p.to_string());
+    let own_organisation = staff.organisation.map(|o| o.to_string());
     let allowed = match granted {
         Reach::National => Scope::default(),
         Reach::Province => Scope {
             province: Some(own_province.ok_or(Error::Forbidden("a supervisor's token must name a province"))?),
             organisation: None,
         },
-        Reach::OrganisationInProvince => match (own_province, staff.organisation.clone()) {
+        Reach::OrganisationInProvince => match (own_province, own_organisation) {
             (Some(p), Some(o)) => Scope { province: Some(p), organisation: Some(o) },
             _ => return Err(Error::Forbidden("an officer's token must name a province and an organisation")),
         },
         Reach::Organisation => Scope {
             province: None,
             organisation: Some(
-                staff.organisation.clone().ok_or(Error::Forbidden("a manager's token must name an organisation"))?,
+                own_organisation.ok_or(Error::Forbidden("a manager's token must name an organisation"))?,
             ),
         },
     };
@@ -57,15 +59,7 @@ pub(crate) fn scope_of(staff: &Staff, province: Option<&str>, organisation: Opti
     };
     let organisation = match organisation.map(str::trim).filter(|o| !o.is_empty()) {
         None => None,
-        Some(raw) if organisations().iter().any(|o| o.code == raw) => Some(raw.to_owned()),
-        Some(_) => {
-            return Err(pasokh_domain::FieldError::new(
-                "organisation",
-                "organisation_unknown",
-                "organisation must be one of the programme's organisation codes",
-            )
-            .into());
-        }
+        Some(raw) => Some(OrganisationCode::parse(raw)?.to_string()),
     };
     let narrow = |allowed: Option<String>, asked: Option<String>, refusal: &'static str| match (allowed, asked) {
         (Some(a), Some(b)) if a != b => Err(Error::Forbidden(refusal)),

@@ -38,7 +38,7 @@ pub(crate) struct SignedIn {
     pub(crate) display_name: String,
     pub(crate) role: Role,
     pub(crate) province: Option<ProvinceCode>,
-    pub(crate) organisation: Option<String>,
+    pub(crate) organisation: Option<pasokh_domain::OrganisationCode>,
     pub(crate) tokens: crate::oidc::Tokens,
 }
 
@@ -69,7 +69,7 @@ pub(crate) async fn create(pool: &PgPool, settings: &SessionSettings, signed_in:
     .bind(&signed_in.display_name)
     .bind(signed_in.role.as_str())
     .bind(signed_in.province.map(|p| p.to_string()))
-    .bind(&signed_in.organisation)
+    .bind(signed_in.organisation.map(pasokh_domain::OrganisationCode::as_str))
     .bind(&tokens.access_token)
     .bind(tokens.access_expires_at)
     .bind(&tokens.refresh_token)

@@ -9,7 +9,7 @@
 //! and are accepted only when configuration turns them on.
 use std::collections::BTreeSet;
 
-use pasokh_domain::{HQ_ACTION, ProvinceCode, Role};
+use pasokh_domain::{HQ_ACTION, OrganisationCode, ProvinceCode, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Secret;
@@ -147,7 +147,7 @@ pub struct Staff {
     pub name: String,
     pub role: Role,
     pub province: Option<ProvinceCode>,
-    pub organisation: Option<String>,
+    pub organisation: Option<OrganisationCode>,
     pub permissions: BTreeSet<String>,
 }
 
@@ -166,12 +166,16 @@ impl Claims {
             None => None,
             Some(p) => Some(ProvinceCode::parse(p).map_err(|_| AuthError::UnknownProvince(p.to_owned()))?),
         };
+        let organisation = match self.organisation.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
+            None => None,
+            Some(o) => Some(OrganisationCode::parse(o).map_err(|_| AuthError::UnknownOrganisation(o.to_owned()))?),
+        };
         Ok(Staff {
             subject: self.sub.clone(),
             name: self.preferred_username.clone().unwrap_or_else(|| self.sub.clone()),
             role,
             province,
-            organisation: self.organisation.clone().filter(|o| !o.trim().is_empty()),
+            organisation,
             permissions: self.permissions.iter().cloned().collect(),
         })
     }
@@ -218,6 +222,8 @@ pub enum AuthError {
     UnknownRole(String),
     #[error("the token's province `{0}` is unknown")]
     UnknownProvince(String),
+    #[error("the token's organisation `{0}` is unknown")]
+    UnknownOrganisation(String),
     #[error("client `{0}` may not call this")]
     ClientNotAllowed(String),
 }
@@ -231,6 +237,7 @@ impl AuthError {
             AuthError::NotStaff
             | AuthError::UnknownRole(_)
             | AuthError::UnknownProvince(_)
+            | AuthError::UnknownOrganisation(_)
             | AuthError::ClientNotAllowed(_) => ErrorCode::Forbidden,
             _ => ErrorCode::Unauthenticated,
         }
@@ -274,6 +281,7 @@ mod tests {
         assert_eq!(staff.role, Role::Officer);
         assert_eq!(staff.province, Some(ProvinceCode::parse("IR-23").unwrap()));
         assert_eq!(staff.name, "officer-sso-tehran");
+        assert_eq!(staff.organisation.map(OrganisationCode::as_str), Some("sso"));
         assert!(!staff.may_act_nationally());
     }
 
@@ -285,6 +293,10 @@ mod tests {
         let mut c = claims();
         c.province = Some("IR-99".into());
         assert_eq!(c.staff().unwrap_err(), AuthError::UnknownProvince("IR-99".into()));
+        let mut c = claims();
+        c.organisation = Some("nasa".into());
+        assert_eq!(c.staff().unwrap_err(), AuthError::UnknownOrganisation("nasa".into()));
+        assert_eq!(c.staff().unwrap_err().code(), crate::error_code::ErrorCode::Forbidden);
         let mut c = claims();
         c.role = None;
         assert_eq!(c.staff().unwrap_err(), AuthError::NotStaff);

@@ -155,13 +155,13 @@ fn caller_of(staff: Staff, action: Action) -> Result<Caller> {
             province: Some(province.ok_or(Error::Forbidden("a supervisor's token must name a province"))?),
             organisation: None,
         },
-        Reach::OrganisationInProvince => match (province, staff.organisation.clone()) {
+        Reach::OrganisationInProvince => match (province, staff.organisation) {
             (Some(province), Some(organisation)) => {
                 ScopeFilter { province: Some(province), organisation: Some(organisation) }
             }
             _ => return Err(Error::Forbidden("an officer's token must name a province and an organisation")),
         },
-        Reach::Organisation => match staff.organisation.clone() {
+        Reach::Organisation => match staff.organisation {
             Some(organisation) => ScopeFilter { province: None, organisation: Some(organisation) },
             None => return Err(Error::Forbidden("a manager's token must name an organisation")),
         },

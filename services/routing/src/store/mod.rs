@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use pasokh_domain::{CaseStatus, ProvinceCode, SlaState};
+use pasokh_domain::{CaseStatus, OrganisationCode, ProvinceCode, SlaState};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -492,13 +492,13 @@ pub(crate) async fn citizen_timeline(pool: &PgPool, petition_id: Uuid) -> Result
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ScopeFilter {
     pub province: Option<ProvinceCode>,
-    pub organisation: Option<String>,
+    pub organisation: Option<OrganisationCode>,
 }
 
 impl ScopeFilter {
     pub(crate) fn allows(&self, case: &CaseRecord) -> bool {
         self.province.is_none_or(|p| p == case.province)
-            && self.organisation.as_ref().is_none_or(|o| *o == case.organisation)
+            && self.organisation.is_none_or(|o| o.as_str() == case.organisation)
     }
 }
 
@@ -533,7 +533,7 @@ fn bind_filters<'q, O>(
 ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
     query
         .bind(filters.scope.province.map(ProvinceCode::as_str))
-        .bind(filters.scope.organisation.as_deref())
+        .bind(filters.scope.organisation.map(OrganisationCode::as_str))
         .bind(&filters.statuses)
         .bind(filters.sla_state)
         .bind(filters.category)
