@@ -151,6 +151,26 @@ impl ErrorCode {
     }
 }
 
+/// `INVALID_ARGUMENT` for invalid fields, as every service answers it over gRPC: a `BadRequest`
+/// violation per field (`code: message`), and the `ErrorInfo` of `validation_failed` whose metadata
+/// maps each field to its code, so a client finds "which field, which rule" without parsing text.
+pub fn invalid_fields(errors: &[pasokh_domain::FieldError]) -> tonic::Status {
+    use tonic_types::{ErrorDetails, StatusExt};
+    let code = ErrorCode::ValidationFailed;
+    let mut details = ErrorDetails::new();
+    for error in errors {
+        details.add_bad_request_violation(error.field.clone(), format!("{}: {}", error.code, error.message));
+    }
+    let codes: std::collections::HashMap<String, String> =
+        errors.iter().map(|e| (e.field.clone(), e.code.to_owned())).collect();
+    details.set_error_info(code.as_str(), ERROR_INFO_DOMAIN, codes);
+    let message = match errors {
+        [one] => format!("{}: {}", one.field, one.message),
+        many => format!("{} invalid field(s)", many.len()),
+    };
+    tonic::Status::with_error_details(code.grpc_code(), message, details)
+}
+
 /// An error that knows its row of the table; HTTP and gRPC answers are derived from it.
 pub trait HasErrorCode {
     fn error_code(&self) -> ErrorCode;
@@ -207,6 +227,26 @@ mod tests {
         let names: std::collections::HashSet<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
         assert_eq!(names.len(), ErrorCode::ALL.len(), "codes are distinct");
         assert!(names.iter().all(|n| n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')), "snake_case codes");
+    }
+
+    #[test]
+    fn invalid_fields_name_each_field_and_its_rule() {
+        use tonic_types::StatusExt;
+        let errors = [
+            pasokh_domain::FieldError::new("mobile", "mobile_format", "mobile must be an Iranian mobile"),
+            pasokh_domain::FieldError::new("text", "text_too_short", "text is too short"),
+        ];
+        let status = invalid_fields(&errors);
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert_eq!(status.message(), "2 invalid field(s)");
+        let details = status.get_error_details();
+        let info = details.error_info().expect("ErrorInfo");
+        assert_eq!(info.reason, "validation_failed");
+        assert_eq!(info.metadata["text"], "text_too_short");
+        let violations = &details.bad_request().expect("BadRequest").field_violations;
+        assert_eq!(violations[0].field, "mobile");
+        assert_eq!(violations[0].description, "mobile_format: mobile must be an Iranian mobile");
+        assert_eq!(invalid_fields(&errors[..1]).message(), "mobile: mobile must be an Iranian mobile");
     }
 
     #[test]

@@ -127,22 +127,7 @@ impl From<Error> for tonic::Status {
     fn from(error: Error) -> Self {
         let code = error.error_code();
         match error {
-            Error::Validation(errors) => {
-                use tonic_types::{ErrorDetails, StatusExt};
-                let mut details = ErrorDetails::new();
-                for error in &errors.errors {
-                    details
-                        .add_bad_request_violation(error.field.clone(), format!("{}: {}", error.code, error.message));
-                }
-                let codes: std::collections::HashMap<String, String> =
-                    errors.errors.iter().map(|e| (e.field.clone(), e.code.to_owned())).collect();
-                details.set_error_info(code.as_str(), pasokh_platform::error_code::ERROR_INFO_DOMAIN, codes);
-                tonic::Status::with_error_details(
-                    code.grpc_code(),
-                    format!("{} invalid field(s)", errors.errors.len()),
-                    details,
-                )
-            }
+            Error::Validation(errors) => pasokh_platform::error_code::invalid_fields(&errors.errors),
             Error::Unauthenticated(reason) => reason.into(),
             Error::OutcomeUnknown => {
                 code.status(format!("{}: {}; retry with the same idempotency key", code.as_str(), code.title()))

@@ -1,4 +1,4 @@
-use pasokh_domain::InvalidTransition;
+use pasokh_domain::{FieldError, InvalidTransition};
 use pasokh_platform::auth::AuthError;
 use pasokh_platform::error_code::{ErrorCode, HasErrorCode};
 
@@ -70,14 +70,7 @@ impl From<Error> for tonic::Status {
         let code = error.error_code();
         match error {
             Error::Invalid { field, code: field_code, message } => {
-                let mut details = ErrorDetails::new();
-                details.add_bad_request_violation(field, format!("{field_code}: {message}"));
-                details.set_error_info(
-                    code.as_str(),
-                    pasokh_platform::error_code::ERROR_INFO_DOMAIN,
-                    std::collections::HashMap::from([(field.to_owned(), field_code.to_owned())]),
-                );
-                tonic::Status::with_error_details(code.grpc_code(), format!("{field}: {message}"), details)
+                pasokh_platform::error_code::invalid_fields(&[FieldError::new(field, field_code, message)])
             }
             Error::VersionConflict { expected, current } => {
                 let mut details = ErrorDetails::new();
