@@ -4,23 +4,14 @@
 //! answer says how far the permission extends (a province, an organisation in
 //! a province, or the whole country), so the caller can scope its query.
 
+use strum::{Display, EnumString, IntoStaticStr, VariantArray};
+
 use crate::error::FieldError;
 
 /// A member of staff's role, as the identity provider's `role` claim names it (exactly: the
 /// claim is the provider's configuration, not a person's typing).
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::Display,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, VariantArray, IntoStaticStr, EnumString, Display,
 )]
 #[strum(serialize_all = "snake_case")]
 pub enum Role {
@@ -52,7 +43,7 @@ impl Role {
 pub const HQ_ACTION: &str = "hq-action";
 
 /// Something a member of staff asks a service to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, strum::VariantArray)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, VariantArray)]
 pub enum Action {
     /// register a walk-in or a letter at a service desk, list the desk events
     FileAtDesk,

@@ -3,21 +3,11 @@
 //! Anything not in the table is refused with an error naming both — never a
 //! silent no-op.
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
 /// Where a case stands.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::Display,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, VariantArray, IntoStaticStr, EnumString, Display,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -37,19 +27,7 @@ pub enum CaseStatus {
 
 /// What happens to a case; its name (`as_str`, `Display`) is how errors say it: "a closed case
 /// cannot be *referred*".
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::Display,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, VariantArray, IntoStaticStr, Display)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseAction {
     /// routing assigns the case to a unit
@@ -207,19 +185,7 @@ impl TryFrom<String> for CaseStatus {
 
 /// How a case stands against its deadlines: against one target (routing stores one per
 /// target) or, the worse of the two, against both (what the queue shows and filters by).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::EnumString,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, VariantArray, IntoStaticStr, EnumString)]
 #[strum(serialize_all = "snake_case")]
 pub enum SlaState {
     OnTrack,

@@ -1,5 +1,5 @@
 //! A citizen's face-to-face meeting with an official, and the official's promise.
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use chrono::Utc;
 use pasokh_domain::{FieldError, ValidationErrors, format_jalali, normalize_text};
@@ -8,9 +8,8 @@ use pasokh_proto::events::v1::desk_activity::Body as DeskBody;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{bounded_text, open_event, organisation_codes, publish_activity};
+use super::{OpenEvent, bounded_text, organisation_codes, publish_activity};
 use crate::Result;
-use crate::http::auth::StaffMember;
 use crate::http::idempotency::{IdempotentJson, NextAction};
 use crate::http::{AppState, idempotency};
 use crate::store::desk::{self, NewMeeting};
@@ -102,11 +101,9 @@ fn promise(
 #[tracing::instrument(skip_all)]
 pub(crate) async fn record_meeting(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    staff: StaffMember,
+    OpenEvent { event, staff }: OpenEvent,
     request: IdempotentJson,
 ) -> Result<Response> {
-    let event = open_event(&state, &staff, &id).await?;
     let (input, claim): (MeetingInput, _) = match request.begin(&state).await? {
         NextAction::ReturnSavedAnswer(answer) => return Ok(answer),
         NextAction::StartProcessing(input, claim) => (input, claim),

@@ -9,6 +9,8 @@ pub(crate) mod letters;
 pub(crate) mod meetings;
 pub(crate) mod walk_ins;
 
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use pasokh_domain::{Action, Channel, PetitionKind};
 use pasokh_domain::{FieldError, ValidationErrors, normalize_text, organisations};
@@ -146,7 +148,27 @@ pub(super) async fn province_event(
 }
 
 /// The event, if the holder may register at it now.
-pub(super) async fn open_event(state: &AppState, staff: &StaffMember, id: &str) -> Result<DeskEvent> {
+/// The open desk event of the path's `{id}`, for a member of staff who may file at it: the
+/// extractor of every handler that registers something at an event, checked before the body is read
+/// (401/403, then 404 or 409 `desk_event_closed`).
+pub(super) struct OpenEvent {
+    pub event: DeskEvent,
+    pub staff: StaffMember,
+}
+
+impl FromRequestParts<AppState> for OpenEvent {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let staff = StaffMember::from_request_parts(parts, state).await?;
+        let Path(id) =
+            Path::<String>::from_request_parts(parts, state).await.map_err(|_| Error::NotFound("desk event"))?;
+        let event = open_event(state, &staff, &id).await?;
+        Ok(Self { event, staff })
+    }
+}
+
+async fn open_event(state: &AppState, staff: &StaffMember, id: &str) -> Result<DeskEvent> {
     let event = province_event(state, staff, id, Action::FileAtDesk).await?;
     if event.closed_at.is_some() {
         return Err(Error::Conflict(ErrorCode::DeskEventClosed, "this desk event was closed".into()));

@@ -2,16 +2,15 @@
 //! walk-in registered with the fewest fields, optionally resolved on the spot.
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use pasokh_domain::{Channel, FieldError, ValidationErrors, format_jalali};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{FiledForCitizen, bounded_text, open_event};
-use crate::http::auth::StaffMember;
+use super::{FiledForCitizen, OpenEvent, bounded_text};
 use crate::http::idempotency::IdempotentJson;
 use crate::http::{AppState, idempotency};
 use crate::store::desk::{self};
@@ -60,12 +59,10 @@ pub(crate) struct CitizenPetitions {
 #[tracing::instrument(skip_all)]
 pub(crate) async fn citizen_petitions(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    staff: StaffMember,
+    OpenEvent { event, .. }: OpenEvent,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
-    let event = open_event(&state, &staff, &id).await?;
     let body = crate::http::body_or_413(body)?;
     let input: CitizenLookup = serde_json::from_value(idempotency::json_body(&headers, &body)?)
         .map_err(|e| Error::MalformedJson(e.to_string()))?;
@@ -142,11 +139,9 @@ struct WalkInInput {
 #[tracing::instrument(skip_all)]
 pub(crate) async fn register_walk_in(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    staff: StaffMember,
+    OpenEvent { event, .. }: OpenEvent,
     request: IdempotentJson,
 ) -> Result<Response> {
-    let event = open_event(&state, &staff, &id).await?;
     let (province, key) = (state.province, &state.citizen_ref_key);
     request
         .file(&state, |value| {
