@@ -90,6 +90,10 @@ fn is_json_media_type(value: &str) -> bool {
 /// The body of a JSON POST as a value (415 for another media type, 400 for bad JSON).
 pub(crate) fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<serde_json::Value> {
     require_json(headers)?;
+    parse_json(body)
+}
+
+fn parse_json(body: &[u8]) -> Result<serde_json::Value> {
     serde_json::from_slice(body).map_err(|e| Error::MalformedJson(e.to_string()))
 }
 
@@ -112,7 +116,7 @@ impl FromRequest<AppState> for IdempotentJson {
         let operation = format!("POST {}", request.uri().path());
         let body = super::body_or_413(Bytes::from_request(request, state).await)?;
         is_json?;
-        let value = serde_json::from_slice(&body).map_err(|e| Error::MalformedJson(e.to_string()))?;
+        let value = parse_json(&body)?;
         let claim = state.submissions.claim(&operation, key?.as_ref(), request_hash(&value));
         Ok(Self { value, claim })
     }

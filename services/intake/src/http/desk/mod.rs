@@ -147,7 +147,6 @@ pub(super) async fn province_event(
     Ok(event)
 }
 
-/// The event, if the holder may register at it now.
 /// The open desk event of the path's `{id}`, for a member of staff who may file at it: the
 /// extractor of every handler that registers something at an event, checked before the body is read
 /// (401/403, then 404 or 409 `desk_event_closed`).
@@ -168,6 +167,7 @@ impl FromRequestParts<AppState> for OpenEvent {
     }
 }
 
+/// The event, if the holder may register at it now.
 async fn open_event(state: &AppState, staff: &StaffMember, id: &str) -> Result<DeskEvent> {
     let event = province_event(state, staff, id, Action::FileAtDesk).await?;
     if event.closed_at.is_some() {
